@@ -1,0 +1,102 @@
+/* Server configuration: one INI-style file parsed into an immutable snapshot.
+ * Syntax and every key with its default: docs/configuration.md.
+ * Portable: the parser reads text; paths are kept as written, relative ones
+ * joined to the config file's directory. */
+#ifndef IH_CONFIG_H
+#define IH_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/ih_str.h"
+#include "core/mime.h"
+
+enum ih_permission {
+  IH_PERM_READ = 1,    /* static files may be served */
+  IH_PERM_SCRIPT = 2,  /* script-mapped files may run (issue 3) */
+  IH_PERM_EXECUTE = 4, /* DLLs may be requested directly (issue 3) */
+};
+
+typedef struct ih_binding {
+  char *address; /* "*" (any) or an IPv4 / IPv6 literal without brackets */
+  uint16_t port;
+  char *host;    /* "" = any host name */
+} ih_binding;
+
+typedef struct ih_vdir {
+  char *url_path;      /* canonical: "/" or "/a/b" (no trailing '/') */
+  char *physical_path; /* absolute, or joined to the config directory */
+  unsigned permissions;/* IH_PERM_* bits */
+} ih_vdir;
+
+typedef struct ih_error_page {
+  int status;          /* 400..599 */
+  char *physical_path; /* file sent as the body of that status */
+} ih_error_page;
+
+typedef struct ih_site {
+  char *name;
+  unsigned id;                 /* W3SVC<id>, INSTANCE_ID; unique */
+  ih_binding *bindings;
+  size_t binding_count;
+  ih_vdir *vdirs;              /* vdirs[0] is always "/" (the site root) */
+  size_t vdir_count;
+  char **default_documents;
+  size_t default_document_count;
+  bool directory_listing;
+  bool log_enabled;
+  char *log_dir;               /* W3C log directory of this site */
+  ih_error_page *error_pages;
+  size_t error_page_count;
+} ih_site;
+
+typedef struct ih_server_config {
+  unsigned worker_threads;       /* 0 = 2 x CPUs */
+  unsigned accepts_per_listener; /* outstanding AcceptEx per listener */
+  unsigned max_connections;      /* 0 = unlimited */
+  char *status_path;             /* "" disables the status page */
+  char *log_dir;                 /* server log directory */
+  unsigned drain_timeout;        /* seconds */
+  unsigned header_timeout;       /* seconds to receive a whole request head */
+  unsigned keepalive_timeout;    /* seconds idle between requests */
+  unsigned body_timeout;         /* seconds of grace before min_body_rate applies */
+  unsigned min_body_rate;        /* bytes/second a request body must sustain */
+  size_t max_request_line;
+  size_t max_header_line;
+  size_t max_header_bytes;
+  size_t max_headers;
+  uint64_t max_body;
+} ih_server_config;
+
+typedef struct ih_config {
+  char *file_name;   /* as given to the parser, for messages */
+  char *base_dir;    /* directory relative paths are joined to */
+  ih_server_config server;
+  ih_site *sites;
+  size_t site_count;
+  ih_mime_entry *mime;   /* [mime] overrides of the defaults */
+  size_t mime_count;
+} ih_config;
+
+/* Parses text[0..len). On error returns -1 and writes "file:line: what is
+ * wrong" (NUL-terminated) to err. base_dir may be "" (relative paths kept). */
+int ih_config_parse(const char *text, size_t len, const char *file_name, const char *base_dir,
+                    ih_config **out, char *err, size_t err_cap);
+/* Reads the file with stdio and parses it; base_dir = the file's directory. */
+int ih_config_load_file(const char *path, ih_config **out, char *err, size_t err_cap);
+void ih_config_free(ih_config *cfg);
+
+/* The site answering a request that arrived on local address addr (text
+ * form, as in bindings) and port with Host header host (port suffix already
+ * removed; may be empty). IIS order: exact address + host, any address +
+ * host, exact address without host, any address without host. NULL if none. */
+const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host);
+
+/* Longest virtual-directory prefix of canonical path (segment boundary).
+ * *rest gets the remainder starting at '/' (or "" when path == vdir). */
+const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *rest);
+
+const ih_error_page *ih_site_error_page(const ih_site *site, int status);
+
+#endif
