@@ -35,13 +35,40 @@ const char *ih_url_status_text(enum ih_url_status st);
 
 /* Splits a request-target into path, query and (for absolute-form) host.
  * "*" yields path "*". The fragment never reaches a server, '#' is an error.
- * Returns IH_URL_OK or IH_URL_BAD_FORM. */
+ * Returns IH_URL_OK or IH_URL_BAD_FORM.
+ *
+ * Details: origin-form is "/path[?query]"; absolute-form is
+ * "http[s]://authority[/path][?query]" (scheme case-insensitive), where
+ * *host is the authority as written, "host[:port]" (what a Host header
+ * would carry; RFC 9112 §3.2.2), and an empty path becomes "/" (a static
+ * string, not part of target). Userinfo ('@'), an empty host or a bad port
+ * is BAD_FORM, as is any raw SP, control byte or DEL anywhere in target.
+ * The query excludes the '?'; query->p is NULL when there was no '?', and
+ * host->p is NULL unless absolute-form. Slices point into target. Any out
+ * pointer may be NULL; on error all are set to { NULL, 0 }. */
 enum ih_url_status ih_url_split(ih_slice target, ih_slice *path, ih_slice *query, ih_slice *host);
 
 /* Canonicalises a raw (still percent-encoded) path into out[0..out_cap),
  * NUL-terminated; *out_len excludes the NUL. '\\' (raw or %5C) is treated as
  * '/'. Percent-decoding happens exactly once: "%252e" becomes "%2e", a
- * literal file name, never "." . */
+ * literal file name, never "." .
+ *
+ * Details: "%2F" also separates segments (the output is decoded, so it could
+ * not be told apart), and decoded "%2e%2e" is a ".." segment. A trailing '/'
+ * is kept when the last segment is empty, "." or ".." ("/a/b/." -> "/a/b/").
+ * Every decoded segment is checked, including ones a later ".." removes.
+ * When several problems exist, the first in this order is reported:
+ *   1. BAD_FORM for an empty path;
+ *   2. byte-level problems, leftmost first: BAD_ESCAPE, NUL, CONTROL,
+ *      BAD_UTF8 (a truncated sequence is reported where it is cut off);
+ *   3. UNC when the first two decoded bytes are separators ("//", "\\\\",
+ *      "/%5C", "%5C%5C");
+ *   4. BAD_FORM when the raw path does not start with '/' or '\\';
+ *   5. segments left to right: ABOVE_ROOT for a ".." with nothing to pop,
+ *      otherwise STREAM, TRAILING_DOT_SPACE, DEVICE_NAME, SHORT_NAME;
+ *   6. TOO_LONG, only when the final result (plus NUL) exceeds out_cap.
+ * On any error *out_len is 0 and, when out_cap > 0, out is "". out_len may
+ * be NULL. The result is never longer than raw_path. */
 enum ih_url_status ih_url_canonicalize(ih_slice raw_path, char *out, size_t out_cap, size_t *out_len);
 
 #endif

@@ -11,13 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/ih_compiler.h"
+
 void ih_test_begin(const char *name); /* names the group of checks that follow */
 int ih_test_check(int ok, const char *file, int line, const char *expr);
 int ih_test_check_int(long long got, long long want, const char *file, int line, const char *expr);
 int ih_test_check_str(const char *got, const char *want, const char *file, int line, const char *expr);
 int ih_test_check_mem(const void *got, size_t got_len, const void *want, size_t want_len,
                       const char *file, int line, const char *expr);
-void ih_test_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ih_test_note(const char *fmt, ...) IH_PRINTF(1, 2);
 int ih_test_failures(void);
 int ih_test_finish(void); /* prints the summary; returns the exit code */
 

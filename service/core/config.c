@@ -1,0 +1,1204 @@
+/* INI configuration parser and lookups (see config.h; the syntax and every
+ * key are documented in docs/configuration.md).
+ *
+ * One pass over the lines fills the config. Sections and their keys are
+ * described by tables (section_defs[] and the *_keys[] arrays): adding a
+ * section means adding a row with its open/close hooks and a key table, and
+ * adding a key means adding a row with a setter. Rules that need the whole
+ * file (a [vdir] may name a site defined further down, default ids and log
+ * directories, binding conflicts between sites) run in finish() after the
+ * last line. Any error frees everything, so no partial config escapes. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A configuration file is small; refusing huge inputs bounds memory use. */
+#define MAX_FILE_BYTES (16u * 1024u * 1024u)
+/* Values echoed in error messages are cut to this many bytes. */
+#define ECHO_MAX 200
+
+#ifdef __MINGW_PRINTF_FORMAT
+#define PRINTF_LIKE(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
+#else
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#endif
+
+/* "%.*s" arguments for a slice, clamped so messages stay short. */
+#define SL(s) (int)((s).n > ECHO_MAX ? ECHO_MAX : (s).n), (s).p
+
+typedef struct parser parser;
+typedef struct key_def key_def;
+
+/* Stores value v of key k into obj (the open section's object). */
+typedef int (*key_setter)(parser *p, const key_def *k, void *obj, ih_slice v);
+
+struct key_def {
+  const char *name;  /* lower case; matched case-insensitively */
+  key_setter set;
+  size_t offset;     /* field in the section object (generic setters) */
+  size_t width;      /* sizeof that field, for numbers */
+  uint64_t min, max; /* accepted range, for numbers */
+  const char *def;   /* default text applied when the section opens; NULL = none */
+  bool required;     /* missing -> error at the section header */
+};
+
+typedef struct section_def {
+  const char *name;  /* "site" for [site NAME] */
+  size_t nargs;      /* words after the name */
+  const char *usage; /* shown when nargs does not match */
+  int (*open)(parser *p, const ih_slice *args);
+  void *(*object)(parser *p);                                /* target of key setters */
+  int (*other_key)(parser *p, ih_slice key, ih_slice value); /* keys not in the table; NULL = unknown */
+  int (*close)(parser *p);                                   /* after the required-key check; may be NULL */
+  const key_def *keys;
+  size_t key_count;
+} section_def;
+
+typedef struct site_meta {
+  int line;          /* [site] header */
+  int id_line;       /* line of an explicit id, 0 = default id */
+  int bindings_line;
+} site_meta;
+
+/* A [vdir] is attached to its site only in finish(), since the site may come later. */
+typedef struct pending_vdir {
+  char *site_name;
+  ih_vdir v;
+  int line;
+} pending_vdir;
+
+struct parser {
+  const char *file_name;
+  const char *base_dir;
+  char *err;
+  size_t err_cap;
+  ih_config *cfg;
+  size_t site_cap;
+  site_meta *meta; /* parallel to cfg->sites */
+  size_t meta_cap;
+  pending_vdir *vdirs;
+  size_t vdir_count, vdir_cap;
+  size_t mime_cap;
+  int line;                 /* current line, 1-based */
+  const section_def *sec;   /* open section, NULL before the first header */
+  size_t cur;               /* index of the open site or vdir */
+  int sec_line;
+  uint64_t seen;            /* bit i: sec->keys[i] given in the open section */
+  int server_line;          /* first [server] header, 0 = none yet */
+  char label[256];          /* "[site main]", for messages */
+};
+
+/* ---- errors and small helpers ---- */
+
+static int fail(parser *p, int line, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+static int fail(parser *p, int line, const char *fmt, ...)
+{
+  if (p->err && p->err_cap) {
+    int n = snprintf(p->err, p->err_cap, "%s:%d: ", p->file_name, line);
+    if (n >= 0 && (size_t)n < p->err_cap) {
+      va_list ap;
+      va_start(ap, fmt);
+      vsnprintf(p->err + n, p->err_cap - (size_t)n, fmt, ap);
+      va_end(ap);
+    }
+  }
+  return -1;
+}
+
+static int oom(parser *p) { return fail(p, p->line, "out of memory"); }
+
+static char *dup_slice(ih_slice s)
+{
+  char *d = malloc(s.n + 1);
+  if (d) {
+    if (s.n)
+      memcpy(d, s.p, s.n);
+    d[s.n] = '\0';
+  }
+  return d;
+}
+
+static char *dup_lower(ih_slice s)
+{
+  char *d = dup_slice(s);
+  for (size_t i = 0; d && i < s.n; i++)
+    d[i] = ih_ascii_lower(d[i]);
+  return d;
+}
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* Grows *arr (of elem-sized items) so that index count is valid. */
+static bool grow(void **arr, size_t *cap, size_t count, size_t elem)
+{
+  if (count < *cap)
+    return true;
+  size_t ncap = *cap ? *cap * 2 : 4;
+  void *n = realloc(*arr, ncap * elem);
+  if (!n)
+    return false;
+  *arr = n;
+  *cap = ncap;
+  return true;
+}
+
+/* Plain decimal: digits only, no sign, no overflow. */
+static bool parse_u64(ih_slice s, uint64_t *out)
+{
+  uint64_t v = 0;
+  if (!s.n)
+    return false;
+  for (size_t i = 0; i < s.n; i++) {
+    if (!is_digit(s.p[i]))
+      return false;
+    unsigned d = (unsigned)(s.p[i] - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+static bool is_absolute(ih_slice s)
+{
+  if (s.n && (s.p[0] == '/' || s.p[0] == '\\'))
+    return true;
+  return s.n >= 2 && ((s.p[0] >= 'a' && s.p[0] <= 'z') || (s.p[0] >= 'A' && s.p[0] <= 'Z')) && s.p[1] == ':';
+}
+
+/* rel as written if absolute or base is "", else base + '/' + rel. */
+static char *join_path(const char *base, ih_slice rel)
+{
+  size_t bn = strlen(base);
+  if (bn == 0 || is_absolute(rel))
+    return dup_slice(rel);
+  bool sep = base[bn - 1] == '/' || base[bn - 1] == '\\';
+  char *d = malloc(bn + !sep + rel.n + 1);
+  if (!d)
+    return NULL;
+  memcpy(d, base, bn);
+  if (!sep)
+    d[bn++] = '/';
+  if (rel.n)
+    memcpy(d + bn, rel.p, rel.n);
+  d[bn + rel.n] = '\0';
+  return d;
+}
+
+static bool valid_ipv4(ih_slice s)
+{
+  size_t i = 0;
+  for (int part = 0; part < 4; part++) {
+    if (part) {
+      if (i >= s.n || s.p[i] != '.')
+        return false;
+      i++;
+    }
+    size_t start = i;
+    unsigned v = 0;
+    while (i < s.n && is_digit(s.p[i]) && i - start < 3)
+      v = v * 10 + (unsigned)(s.p[i++] - '0');
+    /* No leading zeros: "010" would mean octal to some resolvers. */
+    if (i == start || v > 255 || (s.p[start] == '0' && i - start > 1))
+      return false;
+  }
+  return i == s.n;
+}
+
+/* RFC 4291 2.2 text forms, including "::" and a dotted IPv4 tail; no zone. */
+static bool valid_ipv6(ih_slice s)
+{
+  size_t i = 0, groups = 0;
+  bool dbl = false;
+  if (s.n >= 2 && s.p[0] == ':' && s.p[1] == ':') {
+    dbl = true;
+    i = 2;
+  } else if (s.n && s.p[0] == ':') {
+    return false;
+  }
+  while (i < s.n) {
+    size_t j = i;
+    while (j < s.n && is_hex(s.p[j]))
+      j++;
+    if (j < s.n && s.p[j] == '.') {
+      if (!valid_ipv4((ih_slice){ s.p + i, s.n - i }))
+        return false;
+      groups += 2;
+      break;
+    }
+    if (j == i || j - i > 4)
+      return false;
+    groups++;
+    i = j;
+    if (i == s.n)
+      break;
+    if (s.p[i] != ':')
+      return false;
+    i++;
+    if (i < s.n && s.p[i] == ':') {
+      if (dbl)
+        return false;
+      dbl = true;
+      i++;
+    } else if (i == s.n) {
+      return false; /* trailing single ':' */
+    }
+  }
+  return dbl ? groups <= 7 : groups == 8;
+}
+
+static bool valid_host(ih_slice s)
+{
+  if (!s.n || s.n > 255)
+    return false;
+  for (size_t i = 0; i < s.n; i++)
+    if (!is_alnum(s.p[i]) && s.p[i] != '-' && s.p[i] != '.' && s.p[i] != '_')
+      return false;
+  return true;
+}
+
+static bool valid_name(ih_slice s)
+{
+  if (!s.n)
+    return false;
+  for (size_t i = 0; i < s.n; i++)
+    if (!is_alnum(s.p[i]) && s.p[i] != '-' && s.p[i] != '.' && s.p[i] != '_')
+      return false;
+  return true;
+}
+
+/* Canonical vdir URL: "/a/b", no trailing '/', no empty, "." or ".." segment. */
+static bool canonical_url(ih_slice s)
+{
+  if (s.n < 2 || s.p[0] != '/' || s.p[s.n - 1] == '/')
+    return false;
+  size_t seg = 1;
+  for (size_t i = 1; i <= s.n; i++) {
+    if (i == s.n || s.p[i] == '/') {
+      size_t len = i - seg;
+      if (len == 0 || (len == 1 && s.p[seg] == '.') || (len == 2 && s.p[seg] == '.' && s.p[seg + 1] == '.'))
+        return false;
+      seg = i + 1;
+    } else if (s.p[i] == '\\' || s.p[i] == '?' || s.p[i] == '#') {
+      return false;
+    }
+  }
+  return true;
+}
+
+/* "type/subtype" optionally followed by parameters; printable ASCII only, so
+ * the value can go into a Content-Type header unchanged. */
+static bool valid_content_type(ih_slice t)
+{
+  size_t i = 0;
+  while (i < t.n && ih_is_tchar((unsigned char)t.p[i]))
+    i++;
+  if (i == 0 || i == t.n || t.p[i] != '/')
+    return false;
+  size_t sub = ++i;
+  while (i < t.n && ih_is_tchar((unsigned char)t.p[i]))
+    i++;
+  if (i == sub)
+    return false;
+  if (i < t.n && t.p[i] != ';' && t.p[i] != ' ' && t.p[i] != '\t')
+    return false;
+  for (; i < t.n; i++)
+    if ((unsigned char)t.p[i] > 0x7e)
+      return false;
+  return true;
+}
+
+static bool valid_extension(ih_slice e)
+{
+  if (e.n < 2 || e.p[0] != '.')
+    return false;
+  for (size_t i = 1; i < e.n; i++)
+    if (!is_alnum(e.p[i]) && !strchr("-_.+~", e.p[i]))
+      return false;
+  return true;
+}
+
+static void format_binding(const ih_binding *b, char *out, size_t cap)
+{
+  bool v6 = strchr(b->address, ':') != NULL;
+  snprintf(out, cap, "%s%s%s:%u%s%s", v6 ? "[" : "", b->address, v6 ? "]" : "", (unsigned)b->port,
+           b->host[0] ? ":" : "", b->host);
+}
+
+static void free_bindings(ih_binding *b, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    free(b[i].address);
+    free(b[i].host);
+  }
+  free(b);
+}
+
+static void free_strings(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+  free(v);
+}
+
+/* ---- generic setters (driven by key_def offset/width/min/max) ---- */
+
+static int set_number(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  uint64_t n;
+  if (!parse_u64(v, &n) || n < k->min || n > k->max)
+    return fail(p, p->line, "%s must be %llu-%llu, got '%.*s'", k->name, (unsigned long long)k->min,
+                (unsigned long long)k->max, SL(v));
+  char *field = (char *)obj + k->offset;
+  if (k->width == sizeof(uint64_t)) {
+    uint64_t x = n;
+    memcpy(field, &x, sizeof x);
+  } else {
+    uint32_t x = (uint32_t)n; /* tables keep max within 32 bits for such fields */
+    memcpy(field, &x, sizeof x);
+  }
+  return 0;
+}
+
+static int set_bool(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  static const char *const yes[] = { "on", "true", "yes", "1" };
+  static const char *const no[] = { "off", "false", "no", "0" };
+  bool *field = (bool *)((char *)obj + k->offset);
+  for (size_t i = 0; i < 4; i++) {
+    if (ih_slice_ieq_cstr(v, yes[i])) {
+      *field = true;
+      return 0;
+    }
+    if (ih_slice_ieq_cstr(v, no[i])) {
+      *field = false;
+      return 0;
+    }
+  }
+  return fail(p, p->line, "%s must be on/off, true/false, yes/no or 1/0, got '%.*s'", k->name, SL(v));
+}
+
+/* A physical path: relative ones are joined to the config directory. */
+static int store_path(parser *p, const char *key, ih_slice v, char **slot)
+{
+  if (!v.n)
+    return fail(p, p->line, "%s must not be empty", key);
+  char *s = join_path(p->base_dir, v);
+  if (!s)
+    return oom(p);
+  free(*slot);
+  *slot = s;
+  return 0;
+}
+
+static int set_path(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  return store_path(p, k->name, v, (char **)(void *)((char *)obj + k->offset));
+}
+
+static int parse_perms(parser *p, const char *key, ih_slice v, unsigned *out)
+{
+  unsigned bits = 0, items = 0;
+  bool none = false;
+  ih_slice item;
+  while (ih_slice_next_list_item(&v, &item)) {
+    items++;
+    if (ih_slice_ieq_cstr(item, "read"))
+      bits |= IH_PERM_READ;
+    else if (ih_slice_ieq_cstr(item, "script"))
+      bits |= IH_PERM_SCRIPT;
+    else if (ih_slice_ieq_cstr(item, "execute"))
+      bits |= IH_PERM_EXECUTE;
+    else if (ih_slice_ieq_cstr(item, "none"))
+      none = true;
+    else
+      return fail(p, p->line, "unknown permission '%.*s' in %s (use read, script, execute or none)", SL(item), key);
+  }
+  if (!items)
+    return fail(p, p->line, "%s must list read, script, execute or none", key);
+  if (none && items > 1)
+    return fail(p, p->line, "'none' cannot be combined with other permissions");
+  *out = bits;
+  return 0;
+}
+
+static int set_perms(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  return parse_perms(p, k->name, v, (unsigned *)(void *)((char *)obj + k->offset));
+}
+
+/* ---- [server] ---- */
+
+static int set_status_path(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  if (v.n && v.p[0] != '/')
+    return fail(p, p->line, "%s must be empty or start with '/', got '%.*s'", k->name, SL(v));
+  char *s = dup_slice(v);
+  if (!s)
+    return oom(p);
+  char **slot = (char **)(void *)((char *)obj + k->offset);
+  free(*slot);
+  *slot = s;
+  return 0;
+}
+
+#define NUM(field, lo, hi, d)                                                                               \
+  { #field, set_number, offsetof(ih_server_config, field), sizeof(((ih_server_config *)0)->field), lo, hi, d, \
+    false }
+#define TIMEOUT(field, d) NUM(field, 1, 86400, d)
+
+static const key_def server_keys[] = {
+  NUM(worker_threads, 0, 256, "0"),
+  NUM(accepts_per_listener, 1, 256, "8"),
+  NUM(max_connections, 0, UINT32_MAX, "0"),
+  { "status_path", set_status_path, offsetof(ih_server_config, status_path), 0, 0, 0, "/_isapihost/status", false },
+  { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
+  TIMEOUT(drain_timeout, "30"),
+  TIMEOUT(header_timeout, "120"),
+  TIMEOUT(keepalive_timeout, "120"),
+  TIMEOUT(body_timeout, "120"),
+  NUM(min_body_rate, 0, UINT32_MAX, "240"),
+  NUM(max_request_line, 256, 16777216, "16384"),
+  NUM(max_header_line, 256, 16777216, "16384"),
+  NUM(max_header_bytes, 256, 16777216, "16384"),
+  NUM(max_headers, 1, 128, "100"),
+  NUM(max_body, 0, UINT64_MAX, "30000000"),
+};
+
+static int open_server(parser *p, const ih_slice *args)
+{
+  (void)args;
+  if (p->server_line)
+    return fail(p, p->line, "duplicate [server] section (first at line %d)", p->server_line);
+  p->server_line = p->line;
+  return 0;
+}
+
+static void *server_object(parser *p) { return &p->cfg->server; }
+
+/* ---- [site NAME] ---- */
+
+static ih_site *cur_site(parser *p) { return &p->cfg->sites[p->cur]; }
+
+static int set_site_id(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  if (set_number(p, k, obj, v) < 0)
+    return -1;
+  p->meta[p->cur].id_line = p->line;
+  return 0;
+}
+
+static int parse_binding(parser *p, ih_slice item, ih_binding *b)
+{
+  ih_slice addr, rest;
+  if (item.p[0] == '[') {
+    const char *close = memchr(item.p, ']', item.n);
+    if (!close)
+      return fail(p, p->line, "missing ']' after the IPv6 address in binding '%.*s'", SL(item));
+    addr = (ih_slice){ item.p + 1, (size_t)(close - item.p) - 1 };
+    rest = (ih_slice){ close + 1, item.n - (size_t)(close + 1 - item.p) };
+    if (!rest.n || rest.p[0] != ':')
+      return fail(p, p->line, "binding '%.*s' must be ADDRESS:PORT or ADDRESS:PORT:HOST", SL(item));
+    if (!valid_ipv6(addr))
+      return fail(p, p->line, "invalid IPv6 address '%.*s' in binding '%.*s'", SL(addr), SL(item));
+  } else {
+    const char *colon = memchr(item.p, ':', item.n);
+    if (!colon)
+      return fail(p, p->line, "binding '%.*s' must be ADDRESS:PORT or ADDRESS:PORT:HOST", SL(item));
+    addr = (ih_slice){ item.p, (size_t)(colon - item.p) };
+    rest = (ih_slice){ colon, item.n - addr.n };
+    if (!ih_slice_eq(addr, IH_SLICE_LIT("*")) && !valid_ipv4(addr))
+      return fail(p, p->line, "invalid address '%.*s' in binding '%.*s' (use *, an IPv4 address or [IPv6])",
+                  SL(addr), SL(item));
+  }
+  rest.p++; /* the ':' before the port */
+  rest.n--;
+  const char *colon = memchr(rest.p, ':', rest.n);
+  ih_slice port = { rest.p, colon ? (size_t)(colon - rest.p) : rest.n };
+  ih_slice host = colon ? (ih_slice){ colon + 1, rest.n - port.n - 1 } : (ih_slice){ "", 0 };
+  uint64_t n;
+  if (!parse_u64(port, &n) || n < 1 || n > 65535)
+    return fail(p, p->line, "port must be 1-65535, got '%.*s'", SL(port));
+  if (host.n && !valid_host(host))
+    return fail(p, p->line, "invalid host name '%.*s' in binding '%.*s'", SL(host), SL(item));
+  b->port = (uint16_t)n;
+  b->address = dup_lower(addr);
+  b->host = dup_lower(host);
+  if (!b->address || !b->host)
+    return oom(p);
+  return 0;
+}
+
+static bool same_binding(const ih_binding *a, const ih_binding *b)
+{
+  return a->port == b->port && strcmp(a->address, b->address) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+static int set_bindings(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_site *s = obj;
+  ih_binding *list = NULL;
+  size_t n = 0, cap = 0;
+  ih_slice item;
+  while (ih_slice_next_list_item(&v, &item)) {
+    if (!grow((void **)&list, &cap, n, sizeof *list)) {
+      free_bindings(list, n);
+      return oom(p);
+    }
+    memset(&list[n], 0, sizeof list[n]);
+    n++;
+    if (parse_binding(p, item, &list[n - 1]) < 0) {
+      free_bindings(list, n);
+      return -1;
+    }
+    for (size_t i = 0; i + 1 < n; i++) {
+      if (same_binding(&list[i], &list[n - 1])) {
+        free_bindings(list, n);
+        return fail(p, p->line, "duplicate binding '%.*s' in %s", SL(item), k->name);
+      }
+    }
+  }
+  if (!n)
+    return fail(p, p->line, "%s must list at least one ADDRESS:PORT or ADDRESS:PORT:HOST", k->name);
+  free_bindings(s->bindings, s->binding_count);
+  s->bindings = list;
+  s->binding_count = n;
+  p->meta[p->cur].bindings_line = p->line;
+  return 0;
+}
+
+static int set_root(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_site *s = obj;
+  return store_path(p, k->name, v, &s->vdirs[0].physical_path);
+}
+
+static int set_root_perms(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_site *s = obj;
+  return parse_perms(p, k->name, v, &s->vdirs[0].permissions);
+}
+
+static int set_documents(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_site *s = obj;
+  char **list = NULL;
+  size_t n = 0, cap = 0;
+  ih_slice item;
+  while (ih_slice_next_list_item(&v, &item)) {
+    /* A name, not a path: it is joined to directories inside the site. */
+    if (memchr(item.p, '/', item.n) || memchr(item.p, '\\', item.n)) {
+      free_strings(list, n);
+      return fail(p, p->line, "%s: '%.*s' must be a file name, not a path", k->name, SL(item));
+    }
+    if (!grow((void **)&list, &cap, n, sizeof *list) || !(list[n] = dup_slice(item))) {
+      free_strings(list, n);
+      return oom(p);
+    }
+    n++;
+  }
+  free_strings(s->default_documents, s->default_document_count);
+  s->default_documents = list;
+  s->default_document_count = n;
+  return 0;
+}
+
+static const key_def site_keys[] = {
+  { "id", set_site_id, offsetof(ih_site, id), sizeof(unsigned), 1, UINT32_MAX, NULL, false },
+  { "bindings", set_bindings, 0, 0, 0, 0, NULL, true },
+  { "root", set_root, 0, 0, 0, 0, NULL, true },
+  { "permissions", set_root_perms, 0, 0, 0, 0, "read", false },
+  { "default_documents", set_documents, 0, 0, 0, 0, "Default.htm, Default.asp, index.htm, index.html, iisstart.htm",
+    false },
+  { "directory_listing", set_bool, offsetof(ih_site, directory_listing), 0, 0, 0, "off", false },
+  { "log", set_bool, offsetof(ih_site, log_enabled), 0, 0, 0, "on", false },
+  { "log_dir", set_path, offsetof(ih_site, log_dir), 0, 0, 0, NULL, false },
+};
+
+static int apply_defaults(parser *p, const key_def *keys, size_t count, void *obj)
+{
+  for (size_t i = 0; i < count; i++)
+    if (keys[i].def && keys[i].set(p, &keys[i], obj, ih_slice_from_cstr(keys[i].def)) < 0)
+      return -1;
+  return 0;
+}
+
+static int open_site(parser *p, const ih_slice *args)
+{
+  ih_config *c = p->cfg;
+  if (!valid_name(args[0]))
+    return fail(p, p->line, "invalid site name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
+  for (size_t i = 0; i < c->site_count; i++)
+    if (ih_slice_ieq_cstr(args[0], c->sites[i].name))
+      return fail(p, p->line, "duplicate [site %.*s] (first defined at line %d)", SL(args[0]), p->meta[i].line);
+  if (!grow((void **)&c->sites, &p->site_cap, c->site_count, sizeof *c->sites) ||
+      !grow((void **)&p->meta, &p->meta_cap, c->site_count, sizeof *p->meta))
+    return oom(p);
+  p->cur = c->site_count++;
+  ih_site *s = cur_site(p);
+  memset(s, 0, sizeof *s);
+  p->meta[p->cur] = (site_meta){ .line = p->line };
+  s->name = dup_slice(args[0]);
+  s->vdirs = calloc(1, sizeof *s->vdirs);
+  if (!s->name || !s->vdirs)
+    return oom(p);
+  s->vdir_count = 1;
+  s->vdirs[0].url_path = dup_slice(IH_SLICE_LIT("/"));
+  if (!s->vdirs[0].url_path)
+    return oom(p);
+  return apply_defaults(p, site_keys, sizeof site_keys / sizeof site_keys[0], s);
+}
+
+static void *site_object(parser *p) { return cur_site(p); }
+
+/* error_page.NNN = path */
+static int site_other_key(parser *p, ih_slice key, ih_slice v)
+{
+  static const ih_slice prefix = IH_SLICE_LIT("error_page.");
+  if (key.n <= prefix.n || !ih_slice_ieq((ih_slice){ key.p, prefix.n }, prefix))
+    return fail(p, p->line, "unknown key '%.*s' in %s", SL(key), p->label);
+  ih_slice num = { key.p + prefix.n, key.n - prefix.n };
+  uint64_t status;
+  if (!parse_u64(num, &status) || status < 400 || status > 599)
+    return fail(p, p->line, "error_page status must be 400-599, got '%.*s'", SL(num));
+  ih_site *s = cur_site(p);
+  for (size_t i = 0; i < s->error_page_count; i++)
+    if (s->error_pages[i].status == (int)status)
+      return fail(p, p->line, "duplicate key 'error_page.%d' in %s", (int)status, p->label);
+  /* Exact-size growth: sites have few error pages. */
+  ih_error_page *n = realloc(s->error_pages, (s->error_page_count + 1) * sizeof *n);
+  if (!n)
+    return oom(p);
+  s->error_pages = n;
+  ih_error_page *e = &n[s->error_page_count];
+  e->status = (int)status;
+  e->physical_path = NULL;
+  char name[32];
+  snprintf(name, sizeof name, "error_page.%d", (int)status);
+  if (store_path(p, name, v, &e->physical_path) < 0)
+    return -1;
+  s->error_page_count++;
+  return 0;
+}
+
+/* ---- [vdir SITE /url/path] ---- */
+
+static const key_def vdir_keys[] = {
+  { "path", set_path, offsetof(pending_vdir, v.physical_path), 0, 0, 0, NULL, true },
+  { "permissions", set_perms, offsetof(pending_vdir, v.permissions), 0, 0, 0, "read", false },
+};
+
+static int open_vdir(parser *p, const ih_slice *args)
+{
+  if (!valid_name(args[0]))
+    return fail(p, p->line, "invalid site name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
+  if (ih_slice_eq(args[1], IH_SLICE_LIT("/")))
+    return fail(p, p->line, "vdir path '/' is the site root: set root in [site %.*s] instead", SL(args[0]));
+  if (!canonical_url(args[1]))
+    return fail(p, p->line,
+                "vdir path must look like /a/b (no trailing '/', no empty, '.' or '..' segments, "
+                "no '\\', '?' or '#'), got '%.*s'",
+                SL(args[1]));
+  if (!grow((void **)&p->vdirs, &p->vdir_cap, p->vdir_count, sizeof *p->vdirs))
+    return oom(p);
+  p->cur = p->vdir_count++;
+  pending_vdir *pv = &p->vdirs[p->cur];
+  memset(pv, 0, sizeof *pv);
+  pv->line = p->line;
+  pv->site_name = dup_slice(args[0]);
+  pv->v.url_path = dup_slice(args[1]);
+  if (!pv->site_name || !pv->v.url_path)
+    return oom(p);
+  return apply_defaults(p, vdir_keys, sizeof vdir_keys / sizeof vdir_keys[0], pv);
+}
+
+static void *vdir_object(parser *p) { return &p->vdirs[p->cur]; }
+
+/* ---- [mime] ---- */
+
+static int open_mime(parser *p, const ih_slice *args)
+{
+  (void)p;
+  (void)args;
+  return 0;
+}
+
+/* .ext = type/subtype, or "" to remove a default. */
+static int mime_key(parser *p, ih_slice key, ih_slice v)
+{
+  ih_config *c = p->cfg;
+  if (!valid_extension(key))
+    return fail(p, p->line, "invalid extension '%.*s' in [mime] (expected '.ext')", SL(key));
+  for (size_t i = 0; i < c->mime_count; i++)
+    if (ih_slice_ieq_cstr(key, c->mime[i].ext))
+      return fail(p, p->line, "duplicate key '%.*s' in [mime]", SL(key));
+  if (v.n && !valid_content_type(v))
+    return fail(p, p->line, "invalid content type '%.*s' for '%.*s' (expected type/subtype)", SL(v), SL(key));
+  if (!grow((void **)&c->mime, &p->mime_cap, c->mime_count, sizeof *c->mime))
+    return oom(p);
+  char *ext = dup_lower(key), *type = dup_slice(v);
+  if (!ext || !type) {
+    free(ext);
+    free(type);
+    return oom(p);
+  }
+  c->mime[c->mime_count++] = (ih_mime_entry){ ext, type };
+  return 0;
+}
+
+/* ---- section table ---- */
+
+#define KEYS(t) t, sizeof t / sizeof t[0]
+
+static const section_def section_defs[] = {
+  { "server", 0, "expected [server]", open_server, server_object, NULL, NULL, KEYS(server_keys) },
+  { "site", 1, "expected [site NAME]", open_site, site_object, site_other_key, NULL, KEYS(site_keys) },
+  { "vdir", 2, "expected [vdir SITE /url/path]", open_vdir, vdir_object, NULL, NULL, KEYS(vdir_keys) },
+  { "mime", 0, "expected [mime]", open_mime, NULL, mime_key, NULL, NULL, 0 },
+};
+
+/* The "seen" bit mask has one bit per key. */
+_Static_assert(sizeof server_keys / sizeof server_keys[0] <= 64, "too many keys for the seen mask");
+_Static_assert(sizeof site_keys / sizeof site_keys[0] <= 64, "too many keys for the seen mask");
+
+/* ---- line parsing ---- */
+
+static int close_section(parser *p)
+{
+  const section_def *d = p->sec;
+  if (!d)
+    return 0;
+  for (size_t i = 0; i < d->key_count; i++)
+    if (d->keys[i].required && !(p->seen & ((uint64_t)1 << i)))
+      return fail(p, p->sec_line, "%s is missing required key '%s'", p->label, d->keys[i].name);
+  p->sec = NULL;
+  return d->close ? d->close(p) : 0;
+}
+
+static int parse_header(parser *p, ih_slice line)
+{
+  if (line.p[line.n - 1] != ']')
+    return fail(p, p->line, "section header must end with ']'");
+  ih_slice inner = { line.p + 1, line.n - 2 };
+  ih_slice words[3];
+  size_t nw = 0, extra = 0;
+  size_t i = 0;
+  while (i < inner.n) {
+    while (i < inner.n && (inner.p[i] == ' ' || inner.p[i] == '\t'))
+      i++;
+    size_t start = i;
+    while (i < inner.n && inner.p[i] != ' ' && inner.p[i] != '\t')
+      i++;
+    if (i > start) {
+      if (nw < 3)
+        words[nw++] = (ih_slice){ inner.p + start, i - start };
+      else
+        extra++;
+    }
+  }
+  if (!nw)
+    return fail(p, p->line, "empty section header");
+  if (close_section(p) < 0)
+    return -1;
+  const section_def *d = NULL;
+  for (size_t k = 0; k < sizeof section_defs / sizeof section_defs[0]; k++)
+    if (ih_slice_ieq_cstr(words[0], section_defs[k].name))
+      d = &section_defs[k];
+  if (!d)
+    return fail(p, p->line, "unknown section [%.*s]", SL(words[0]));
+  if (nw - 1 + extra != d->nargs)
+    return fail(p, p->line, "%s", d->usage);
+  int n = snprintf(p->label, sizeof p->label, "[%s", d->name);
+  for (size_t k = 1; k < nw && n >= 0 && (size_t)n < sizeof p->label; k++)
+    n += snprintf(p->label + n, sizeof p->label - (size_t)n, " %.*s", SL(words[k]));
+  if (n >= 0 && (size_t)n < sizeof p->label - 1)
+    snprintf(p->label + n, sizeof p->label - (size_t)n, "]");
+  p->sec = d;
+  p->sec_line = p->line;
+  p->seen = 0;
+  return d->open(p, words + 1);
+}
+
+static int parse_key_value(parser *p, ih_slice line)
+{
+  const char *eq = memchr(line.p, '=', line.n);
+  if (!eq)
+    return fail(p, p->line, "expected 'key = value', a [section] header or a comment");
+  ih_slice key = ih_slice_trim_ows((ih_slice){ line.p, (size_t)(eq - line.p) });
+  ih_slice value = ih_slice_trim_ows((ih_slice){ eq + 1, (size_t)(line.p + line.n - (eq + 1)) });
+  if (!key.n)
+    return fail(p, p->line, "missing key before '='");
+  if (!p->sec)
+    return fail(p, p->line, "key '%.*s' outside of a section", SL(key));
+  if (value.n && value.p[0] == '"') {
+    if (value.n < 2 || value.p[value.n - 1] != '"')
+      return fail(p, p->line, "unterminated quoted value");
+    value.p++;
+    value.n -= 2;
+  }
+  const section_def *d = p->sec;
+  for (size_t i = 0; i < d->key_count; i++) {
+    const key_def *k = &d->keys[i];
+    if (!ih_slice_ieq_cstr(key, k->name))
+      continue;
+    uint64_t bit = (uint64_t)1 << i;
+    if (p->seen & bit)
+      return fail(p, p->line, "duplicate key '%s' in %s", k->name, p->label);
+    if (k->set(p, k, d->object ? d->object(p) : NULL, value) < 0)
+      return -1;
+    p->seen |= bit;
+    return 0;
+  }
+  if (d->other_key)
+    return d->other_key(p, key, value);
+  return fail(p, p->line, "unknown key '%.*s' in %s", SL(key), p->label);
+}
+
+static int parse_line(parser *p, ih_slice line)
+{
+  /* Control bytes would end up in paths and headers; refuse them early. */
+  for (size_t i = 0; i < line.n; i++) {
+    unsigned char c = (unsigned char)line.p[i];
+    if ((c < 0x20 && c != '\t') || c == 0x7f)
+      return fail(p, p->line, "control character 0x%02x in line", c);
+  }
+  line = ih_slice_trim_ows(line);
+  if (!line.n || line.p[0] == ';' || line.p[0] == '#')
+    return 0;
+  if (line.p[0] == '[')
+    return parse_header(p, line);
+  return parse_key_value(p, line);
+}
+
+/* ---- whole-file rules ---- */
+
+static int attach_vdirs(parser *p)
+{
+  ih_config *c = p->cfg;
+  for (size_t i = 0; i < p->vdir_count; i++) {
+    pending_vdir *pv = &p->vdirs[i];
+    ih_slice name = ih_slice_from_cstr(pv->site_name);
+    ih_site *s = NULL;
+    for (size_t k = 0; k < c->site_count && !s; k++)
+      if (ih_slice_ieq_cstr(name, c->sites[k].name))
+        s = &c->sites[k];
+    if (!s)
+      return fail(p, pv->line, "unknown site '%s' in [vdir %s %s]", pv->site_name, pv->site_name, pv->v.url_path);
+    for (size_t k = 0; k < i; k++) {
+      const pending_vdir *o = &p->vdirs[k];
+      if (ih_slice_ieq_cstr(name, o->site_name) && ih_slice_ieq_cstr(ih_slice_from_cstr(pv->v.url_path), o->v.url_path))
+        return fail(p, pv->line, "duplicate [vdir %s %s] (first defined at line %d)", pv->site_name,
+                    pv->v.url_path, o->line);
+    }
+  }
+  /* All checks passed: move each vdir into its site. */
+  for (size_t i = 0; i < p->vdir_count; i++) {
+    pending_vdir *pv = &p->vdirs[i];
+    ih_site *s = NULL;
+    for (size_t k = 0; k < c->site_count && !s; k++)
+      if (ih_slice_ieq_cstr(ih_slice_from_cstr(pv->site_name), c->sites[k].name))
+        s = &c->sites[k];
+    ih_vdir *n = realloc(s->vdirs, (s->vdir_count + 1) * sizeof *n);
+    if (!n)
+      return oom(p);
+    s->vdirs = n;
+    s->vdirs[s->vdir_count++] = pv->v;
+    memset(&pv->v, 0, sizeof pv->v);
+  }
+  return 0;
+}
+
+static int finish(parser *p)
+{
+  ih_config *c = p->cfg;
+  if (!c->site_count)
+    return fail(p, p->line ? p->line : 1, "no [site NAME] section: at least one site is required");
+
+  for (size_t i = 0; i < c->site_count; i++)
+    if (!p->meta[i].id_line)
+      c->sites[i].id = (unsigned)(i + 1);
+  for (size_t i = 0; i < c->site_count; i++)
+    for (size_t k = 0; k < i; k++)
+      if (c->sites[k].id == c->sites[i].id)
+        return fail(p, p->meta[i].id_line ? p->meta[i].id_line : p->meta[i].line,
+                    "site id %u of [site %s] is already used by [site %s]", c->sites[i].id, c->sites[i].name,
+                    c->sites[k].name);
+
+  for (size_t i = 0; i < c->site_count; i++) {
+    ih_site *s = &c->sites[i];
+    if (s->log_dir)
+      continue;
+    char sub[24];
+    snprintf(sub, sizeof sub, "W3SVC%u", s->id);
+    if (!(s->log_dir = join_path(c->server.log_dir, ih_slice_from_cstr(sub))))
+      return oom(p);
+  }
+
+  if (attach_vdirs(p) < 0)
+    return -1;
+
+  /* One (address, port, host) may answer for one site only. */
+  for (size_t i = 0; i < c->site_count; i++) {
+    const ih_site *s = &c->sites[i];
+    for (size_t bi = 0; bi < s->binding_count; bi++)
+      for (size_t k = 0; k < i; k++)
+        for (size_t bk = 0; bk < c->sites[k].binding_count; bk++)
+          if (same_binding(&s->bindings[bi], &c->sites[k].bindings[bk])) {
+            char text[320];
+            format_binding(&s->bindings[bi], text, sizeof text);
+            return fail(p, p->meta[i].bindings_line, "binding '%s' of [site %s] is already used by [site %s]", text,
+                        s->name, c->sites[k].name);
+          }
+  }
+  return 0;
+}
+
+static void free_pending(parser *p)
+{
+  for (size_t i = 0; i < p->vdir_count; i++) {
+    free(p->vdirs[i].site_name);
+    free(p->vdirs[i].v.url_path);
+    free(p->vdirs[i].v.physical_path);
+  }
+  free(p->vdirs);
+  free(p->meta);
+}
+
+/* ---- public API ---- */
+
+int ih_config_parse(const char *text, size_t len, const char *file_name, const char *base_dir,
+                    ih_config **out, char *err, size_t err_cap)
+{
+  parser p = { 0 };
+  p.file_name = file_name ? file_name : "";
+  p.base_dir = base_dir ? base_dir : "";
+  p.err = err;
+  p.err_cap = err_cap;
+  if (err && err_cap)
+    err[0] = '\0';
+  if (out)
+    *out = NULL;
+  if (!text)
+    len = 0;
+
+  int rc = -1;
+  p.cfg = calloc(1, sizeof *p.cfg);
+  if (!p.cfg) {
+    oom(&p);
+    goto done;
+  }
+  p.cfg->file_name = dup_slice(ih_slice_from_cstr(p.file_name));
+  p.cfg->base_dir = dup_slice(ih_slice_from_cstr(p.base_dir));
+  if (!p.cfg->file_name || !p.cfg->base_dir) {
+    oom(&p);
+    goto done;
+  }
+  if (apply_defaults(&p, server_keys, sizeof server_keys / sizeof server_keys[0], &p.cfg->server) < 0)
+    goto done;
+
+  size_t pos = 0;
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+    pos = 3; /* UTF-8 BOM, as Notepad writes it */
+  while (pos < len) {
+    const char *nl = memchr(text + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - text) : len;
+    ih_slice line = { text + pos, end - pos };
+    pos = nl ? end + 1 : len;
+    p.line++;
+    if (line.n && line.p[line.n - 1] == '\r')
+      line.n--;
+    if (parse_line(&p, line) < 0)
+      goto done;
+  }
+  if (close_section(&p) < 0 || finish(&p) < 0)
+    goto done;
+  rc = 0;
+
+done:
+  free_pending(&p);
+  if (rc == 0 && out)
+    *out = p.cfg;
+  else
+    ih_config_free(p.cfg); /* error, or out == NULL (validation only) */
+  return rc;
+}
+
+int ih_config_load_file(const char *path, ih_config **out, char *err, size_t err_cap)
+{
+  if (out)
+    *out = NULL;
+  if (!path)
+    path = "";
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    if (err && err_cap)
+      snprintf(err, err_cap, "%s: cannot open: %s", path, strerror(errno));
+    return -1;
+  }
+  char *buf = NULL;
+  size_t len = 0, cap = 0;
+  /* Read up to one byte more than the limit, to tell "too large" apart. */
+  for (;;) {
+    if (len == cap) {
+      if (cap == MAX_FILE_BYTES + 1)
+        break;
+      size_t ncap = cap ? cap * 2 : 4096;
+      if (ncap > MAX_FILE_BYTES + 1)
+        ncap = MAX_FILE_BYTES + 1;
+      char *n = realloc(buf, ncap);
+      if (!n) {
+        if (err && err_cap)
+          snprintf(err, err_cap, "%s: out of memory", path);
+        free(buf);
+        fclose(f);
+        return -1;
+      }
+      buf = n;
+      cap = ncap;
+    }
+    size_t got = fread(buf + len, 1, cap - len, f);
+    len += got;
+    if (got == 0)
+      break;
+  }
+  int read_error = ferror(f);
+  int saved = errno;
+  fclose(f);
+  if (read_error) {
+    if (err && err_cap)
+      snprintf(err, err_cap, "%s: read error: %s", path, strerror(saved));
+    free(buf);
+    return -1;
+  }
+  if (len > MAX_FILE_BYTES) {
+    if (err && err_cap)
+      snprintf(err, err_cap, "%s: file is larger than 16 MiB", path);
+    free(buf);
+    return -1;
+  }
+
+  /* base_dir: everything before the last separator; "/" for a file in the root. */
+  const char *sep = NULL;
+  for (const char *s = path; *s; s++)
+    if (*s == '/' || *s == '\\')
+      sep = s;
+  char *base = dup_slice(sep ? (ih_slice){ path, sep == path ? 1 : (size_t)(sep - path) } : (ih_slice){ "", 0 });
+  if (!base) {
+    if (err && err_cap)
+      snprintf(err, err_cap, "%s: out of memory", path);
+    free(buf);
+    return -1;
+  }
+  int rc = ih_config_parse(buf, len, path, base, out, err, err_cap);
+  free(base);
+  free(buf);
+  return rc;
+}
+
+void ih_config_free(ih_config *cfg)
+{
+  if (!cfg)
+    return;
+  free(cfg->file_name);
+  free(cfg->base_dir);
+  free(cfg->server.status_path);
+  free(cfg->server.log_dir);
+  for (size_t i = 0; i < cfg->site_count; i++) {
+    ih_site *s = &cfg->sites[i];
+    free(s->name);
+    free_bindings(s->bindings, s->binding_count);
+    for (size_t k = 0; k < s->vdir_count; k++) {
+      free(s->vdirs[k].url_path);
+      free(s->vdirs[k].physical_path);
+    }
+    free(s->vdirs);
+    free_strings(s->default_documents, s->default_document_count);
+    free(s->log_dir);
+    for (size_t k = 0; k < s->error_page_count; k++)
+      free(s->error_pages[k].physical_path);
+    free(s->error_pages);
+  }
+  free(cfg->sites);
+  for (size_t i = 0; i < cfg->mime_count; i++) {
+    free((void *)(uintptr_t)cfg->mime[i].ext); /* owned copies; the struct is shared with the static table */
+    free((void *)(uintptr_t)cfg->mime[i].type);
+  }
+  free(cfg->mime);
+  free(cfg);
+}
+
+/* ---- lookups ---- */
+
+const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host)
+{
+  if (!cfg)
+    return NULL;
+  ih_slice a = ih_slice_from_cstr(addr ? addr : "");
+  /* IIS precedence: exact address + host, any address + host, exact address
+   * without host, any address without host. */
+  for (int pass = 0; pass < 4; pass++) {
+    bool want_any = pass == 1 || pass == 3;
+    bool want_host = pass < 2;
+    for (size_t i = 0; i < cfg->site_count; i++) {
+      const ih_site *s = &cfg->sites[i];
+      for (size_t k = 0; k < s->binding_count; k++) {
+        const ih_binding *b = &s->bindings[k];
+        if (b->port != port)
+          continue;
+        bool any = strcmp(b->address, "*") == 0;
+        if (any != want_any || (!any && !ih_slice_ieq_cstr(a, b->address)))
+          continue;
+        if (want_host ? (b->host[0] && ih_slice_ieq_cstr(host, b->host)) : !b->host[0])
+          return s;
+      }
+    }
+  }
+  return NULL;
+}
+
+const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *rest)
+{
+  if (!site || !site->vdir_count)
+    return NULL;
+  const ih_vdir *best = &site->vdirs[0];
+  size_t best_len = 0;
+  for (size_t i = 0; i < site->vdir_count; i++) {
+    const ih_vdir *v = &site->vdirs[i];
+    size_t n = strlen(v->url_path);
+    if (n <= 1 || n <= best_len || n > path.n)
+      continue; /* "/" is the fallback; shorter prefixes cannot win */
+    if (!ih_slice_ieq((ih_slice){ path.p, n }, (ih_slice){ v->url_path, n }))
+      continue;
+    if (n < path.n && path.p[n] != '/')
+      continue; /* "/imagesX" is not under "/images" */
+    best = v;
+    best_len = n;
+  }
+  if (rest) {
+    if (best_len)
+      *rest = (ih_slice){ path.p + best_len, path.n - best_len };
+    else if (path.n == 1 && path.p[0] == '/')
+      *rest = (ih_slice){ path.p + 1, 0 };
+    else
+      *rest = path;
+  }
+  return best;
+}
+
+const ih_error_page *ih_site_error_page(const ih_site *site, int status)
+{
+  if (!site)
+    return NULL;
+  for (size_t i = 0; i < site->error_page_count; i++)
+    if (site->error_pages[i].status == status)
+      return &site->error_pages[i];
+  return NULL;
+}

@@ -1,0 +1,33 @@
+/* Stable IDs of every operator-visible server log message. The same numbers
+ * are used for Event Log messages (installer/messages.mc, issue 5), so an ID
+ * is never reused or renumbered; retired IDs stay listed as retired.
+ * Ranges: 1000 lifecycle, 1100 configuration, 1200 network, 1300 requests,
+ * 1400 logging. docs/events.md explains each one. */
+#ifndef IH_EVENTS_H
+#define IH_EVENTS_H
+
+enum ih_event_id {
+  IH_EV_STARTING = 1001,          /* server starting (version, config file) */
+  IH_EV_LISTENING = 1002,         /* listening on address:port */
+  IH_EV_STOPPING = 1003,          /* stop requested; draining */
+  IH_EV_STOPPED = 1004,           /* stopped (connections served) */
+  IH_EV_DRAIN_TIMEOUT = 1005,     /* drain timeout: N connections cancelled */
+  IH_EV_WORKERS = 1006,           /* worker thread count */
+  IH_EV_FATAL = 1007,             /* cannot continue (reason) */
+  IH_EV_CONFIG_INVALID = 1101,    /* config file rejected: file:line: message */
+  IH_EV_LISTEN_FAILED = 1201,     /* cannot bind/listen (address, Win32 error) */
+  IH_EV_ACCEPT_FAILED = 1202,     /* AcceptEx failed (Win32 error) */
+  IH_EV_CONN_LIMIT = 1203,        /* max_connections reached: connection refused */
+  IH_EV_IO_ERROR = 1204,          /* unexpected socket error (Win32 error) */
+  IH_EV_BAD_REQUEST = 1301,       /* request rejected: status, reason, client */
+  IH_EV_HEADER_TIMEOUT = 1302,    /* client dropped: request head not received in time */
+  IH_EV_BODY_TIMEOUT = 1303,      /* client dropped: request body below min_body_rate */
+  IH_EV_IDLE_TIMEOUT = 1304,      /* keep-alive connection closed after idle timeout (debug) */
+  IH_EV_FILE_ERROR = 1305,        /* file could not be opened (path, Win32 error) */
+  IH_EV_URL_REJECTED = 1306,      /* URL refused by canonicalisation (reason) */
+  IH_EV_LOG_WRITE_FAILED = 1401,  /* log file cannot be written (path, error) */
+};
+
+enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };
+
+#endif

@@ -1,0 +1,43 @@
+/* POSIX implementation of ih_thread.h (native Linux builds only; the Windows
+ * build uses service/win32/thread_win32.c). */
+#ifndef _WIN32
+#include "core/ih_thread.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+struct ih_mutex {
+  pthread_mutex_t m;
+};
+
+ih_mutex *ih_mutex_new(void)
+{
+  ih_mutex *m = malloc(sizeof *m);
+  if (m && pthread_mutex_init(&m->m, NULL) != 0) {
+    free(m);
+    return NULL;
+  }
+  return m;
+}
+
+void ih_mutex_free(ih_mutex *m)
+{
+  if (!m)
+    return;
+  pthread_mutex_destroy(&m->m);
+  free(m);
+}
+
+void ih_mutex_lock(ih_mutex *m) { pthread_mutex_lock(&m->m); }
+void ih_mutex_unlock(ih_mutex *m) { pthread_mutex_unlock(&m->m); }
+
+uint64_t ih_clock_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t ih_wall_seconds(void) { return (int64_t)time(NULL); }
+#endif

@@ -1,0 +1,502 @@
+/* Connection lifetime and the HTTP/1.x pipeline state machine (see conn.h).
+ *
+ *   READ_HEAD --head parsed--> READ_BODY --body done--> SENDING --sent-->
+ *       ^                        |  (Expect: 100-continue: SEND_CONTINUE)   |
+ *       +------------------- keep-alive -------------------------------+
+ *                                               close: LINGER -> CLOSED
+ *
+ * Every state that waits for the client has a deadline (header wait, idle
+ * keep-alive, minimum body rate, send rate, lingering close); the platform's
+ * timer sweep calls ih_conn_on_timer when it passes. */
+#include "http/conn.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/server_log.h"
+#include "http/keepalive.h"
+#include "http/respond.h"
+
+#define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
+#define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
+
+const char *ih_holder_name(enum ih_holder h)
+{
+  static const char *const names[IH_HOLD__COUNT] = { "socket", "io", "request", "timer", "isapi-session" };
+  return (unsigned)h < IH_HOLD__COUNT ? names[h] : "?";
+}
+
+void ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform)
+{
+  memset(s, 0, sizeof *s);
+  s->config = cfg;
+  s->platform = platform;
+  ih_http_limits_default(&s->limits);
+  s->limits.max_request_line = cfg->server.max_request_line;
+  s->limits.max_header_line = cfg->server.max_header_line;
+  s->limits.max_header_bytes = cfg->server.max_header_bytes;
+  s->limits.max_headers = cfg->server.max_headers;
+  atomic_init(&s->draining, false);
+  s->started_ms = ih_clock_ms();
+}
+
+/* ---- references ---- */
+
+void ih_conn_ref(ih_conn *c, enum ih_holder h)
+{
+  atomic_fetch_add(&c->refs[h], 1);
+  atomic_fetch_add(&c->ref_total, 1);
+}
+
+void ih_conn_unref(ih_conn *c, enum ih_holder h)
+{
+  int before = atomic_fetch_sub(&c->refs[h], 1);
+  assert(before > 0 && "reference released by a holder that had none");
+  (void)before;
+  if (atomic_fetch_sub(&c->ref_total, 1) == 1)
+    c->server->platform->destroy_later(c);
+}
+
+int ih_conn_refs(ih_conn *c, enum ih_holder h) { return atomic_load(&c->refs[h]); }
+
+ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
+                     const char *peer_addr, uint16_t peer_port)
+{
+  ih_conn *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  const ih_server_config *sc = &s->config->server;
+  c->in_cap = sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
+  c->out_cap = 8192;
+  c->in = malloc(c->in_cap);
+  c->out = malloc(c->out_cap);
+  c->lock = ih_mutex_new();
+  if (!c->in || !c->out || !c->lock) {
+    free(c->in);
+    free(c->out);
+    ih_mutex_free(c->lock);
+    free(c);
+    return NULL;
+  }
+  c->server = s;
+  c->platform_data = platform_data;
+  snprintf(c->local_addr, sizeof c->local_addr, "%s", local_addr);
+  snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer_addr);
+  c->local_port = local_port;
+  c->peer_port = peer_port;
+  c->peer_is_loopback = strncmp(peer_addr, "127.", 4) == 0 || strcmp(peer_addr, "::1") == 0 ||
+                        strncmp(peer_addr, "::ffff:127.", 11) == 0;
+  c->state = IH_CONN_READ_HEAD;
+  ih_conn_ref(c, IH_HOLD_SOCKET);
+  atomic_fetch_add(&s->counters.connections_live, 1);
+  atomic_fetch_add(&s->counters.connections_total, 1);
+  return c;
+}
+
+void ih_conn_destroy(ih_conn *c)
+{
+  assert(atomic_load(&c->ref_total) == 0);
+  for (int h = 0; h < IH_HOLD__COUNT; h++)
+    assert(atomic_load(&c->refs[h]) == 0);
+  long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
+  assert(live > 0);
+  (void)live;
+  ih_mutex_free(c->lock);
+  free(c->in);
+  free(c->out);
+  free(c);
+}
+
+/* ---- deadlines ---- */
+
+static void set_deadline(ih_conn *c, uint64_t ms_from_now)
+{
+  atomic_store(&c->deadline_ms, ih_clock_ms() + ms_from_now);
+}
+
+static void clear_deadline(ih_conn *c) { atomic_store(&c->deadline_ms, 0); }
+
+/* Minimum-rate deadline: a grace period plus the time `bytes` take at the
+ * configured minimum rate (http.sys's MinSendRate idea, applied both ways). */
+static uint64_t rate_deadline_ms(const ih_conn *c, uint64_t bytes)
+{
+  const ih_server_config *sc = &c->server->config->server;
+  uint64_t rate = sc->min_body_rate ? sc->min_body_rate : 1;
+  return (uint64_t)sc->body_timeout * 1000u + bytes * 1000u / rate;
+}
+
+/* ---- I/O posting: the only places IH_HOLD_IO is taken ---- */
+
+static void post_recv(ih_conn *c)
+{
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+}
+
+static void post_send(ih_conn *c, const ih_body_plan *plan)
+{
+  uint64_t total = c->out_len + (plan->file ? plan->length : 0);
+  set_deadline(c, rate_deadline_ms(c, total));
+  ih_conn_ref(c, IH_HOLD_IO);
+  if (plan->file)
+    c->server->platform->send_file(c, plan->file, plan->offset, plan->length, c->out, c->out_len);
+  else
+    c->server->platform->send(c, c->out, c->out_len);
+}
+
+/* ---- requests: the only places IH_HOLD_REQUEST is taken and released ---- */
+
+static void request_begin(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  r->active = true;
+  r->started_ms = ih_clock_ms();
+  ih_conn_ref(c, IH_HOLD_REQUEST);
+  atomic_fetch_add(&c->server->counters.requests_in_flight, 1);
+}
+
+static void request_end(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  if (r->file) {
+    c->server->platform->file_close(r->file);
+    r->file = NULL;
+  }
+  if (!r->active)
+    return;
+  r->active = false;
+  long long before = atomic_fetch_sub(&c->server->counters.requests_in_flight, 1);
+  assert(before > 0);
+  (void)before;
+  atomic_fetch_add(&c->server->counters.requests_total, 1);
+  ih_conn_unref(c, IH_HOLD_REQUEST);
+}
+
+/* ---- closing: the only place IH_HOLD_SOCKET is released ---- */
+
+static void conn_close(ih_conn *c)
+{
+  if (c->socket_closed)
+    return;
+  request_end(c);
+  c->socket_closed = true;
+  c->state = IH_CONN_CLOSED;
+  clear_deadline(c);
+  c->server->platform->close_socket(c);
+  ih_conn_unref(c, IH_HOLD_SOCKET);
+}
+
+/* Graceful close after a final response: FIN first, then read and discard
+ * what the client still sends for a short while, so unread request bytes do
+ * not make our close a reset that destroys the response in flight
+ * (RFC 9112 §9.6). */
+static void conn_linger(ih_conn *c)
+{
+  c->server->platform->shutdown_send(c);
+  c->state = IH_CONN_LINGER;
+  c->in_len = c->in_start = 0;
+  set_deadline(c, IH_LINGER_MS);
+  post_recv(c);
+}
+
+/* ---- the pipeline ---- */
+
+static void reset_for_next_request(ih_conn *c)
+{
+  memset(&c->req, 0, sizeof c->req);
+  c->parse_last_len = 0;
+  c->head_bytes_seen = false;
+  c->state = IH_CONN_READ_HEAD;
+}
+
+/* Removes consumed body bytes [from, from+n) keeping what follows. */
+static void discard_input(ih_conn *c, size_t from, size_t n)
+{
+  memmove(c->in + from, c->in + from + n, c->in_len - from - n);
+  c->in_len -= n;
+}
+
+static void start_response(ih_conn *c, ih_body_plan *plan)
+{
+  c->state = IH_CONN_SENDING;
+  c->req.response_bytes = c->out_len + (plan->file ? plan->length : 0);
+  c->req.file = plan->file;
+  post_send(c, plan);
+}
+
+static void fail_request(ih_conn *c, int status, const char *reason)
+{
+  ih_body_plan plan = { 0 };
+  if (!c->req.active)
+    request_begin(c);
+  c->req.framing_ok = false;
+  ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
+         (unsigned)c->peer_port, reason ? reason : "");
+  ih_respond_error(c, status, &plan);
+  start_response(c, &plan);
+}
+
+static int framing_status(enum ih_http_framing_status st)
+{
+  switch (st) {
+  case IH_FRAMING_OK: return 200;
+  case IH_FRAMING_BAD_REQUEST: return 400;
+  case IH_FRAMING_NOT_IMPLEMENTED: return 501;
+  case IH_FRAMING_LENGTH_REQUIRED: return 411;
+  case IH_FRAMING_TOO_LARGE: return 413;
+  case IH_FRAMING_EXPECTATION_FAILED: return 417;
+  }
+  return 400;
+}
+
+static int parse_status(enum ih_http_parse_status st)
+{
+  switch (st) {
+  case IH_PARSE_URI_TOO_LONG: return 414;
+  case IH_PARSE_HEADERS_TOO_LARGE: return 431;
+  case IH_PARSE_BAD_VERSION: return 505;
+  default: return 400;
+  }
+}
+
+/* Consumes body bytes already buffered after the head. Returns true when the
+ * body is complete; false when more must be read (or the request failed). */
+static bool consume_body(ih_conn *c, bool *failed)
+{
+  ih_request *r = &c->req;
+  size_t body_at = c->in_start + r->head.head_len;
+  size_t avail = c->in_len - body_at;
+  *failed = false;
+  if (!r->framing.chunked) {
+    size_t take = avail < r->body_left ? avail : (size_t)r->body_left;
+    discard_input(c, body_at, take);
+    r->body_left -= take;
+    r->body_received += take;
+    return r->body_left == 0;
+  }
+  size_t used = 0, out_len = 0;
+  /* Decoded data is not needed by static handlers: decode in place and drop. */
+  enum ih_chunked_status st =
+      ih_chunked_decode(&r->chunked, c->in + body_at, avail, &used, c->in + body_at, avail, &out_len);
+  discard_input(c, body_at, used);
+  r->body_received = r->chunked.total;
+  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE) {
+    *failed = true;
+    fail_request(c, st == IH_CHUNKED_ERROR ? 400 : 413, st == IH_CHUNKED_ERROR ? "malformed chunked body"
+                                                                                : "chunked body exceeds max_body");
+    return false;
+  }
+  return st == IH_CHUNKED_DONE;
+}
+
+static void wait_for_input(ih_conn *c)
+{
+  const ih_server_config *sc = &c->server->config->server;
+  if (c->in_len == c->in_cap) {
+    /* Limits are enforced by the parser, so this means the buffer is
+     * exhausted by a body read that makes no progress; refuse it. */
+    fail_request(c, 431, "input buffer exhausted");
+    return;
+  }
+  if (c->state == IH_CONN_READ_HEAD) {
+    if (!c->head_bytes_seen)
+      set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
+    /* else: the header deadline set at the first byte stands (slowloris) */
+  } else if (c->state == IH_CONN_READ_BODY) {
+    uint64_t elapsed = ih_clock_ms() - c->req.body_started_ms;
+    uint64_t allowed = rate_deadline_ms(c, c->req.body_received);
+    set_deadline(c, allowed > elapsed ? allowed - elapsed : 1);
+  }
+  post_recv(c);
+}
+
+/* Runs the state machine on buffered input until it must wait for I/O. */
+static void process_input(ih_conn *c)
+{
+  const ih_server_config *sc = &c->server->config->server;
+  for (;;) {
+    if (c->state == IH_CONN_READ_HEAD) {
+      /* Empty lines before a request are ignored (RFC 9112 §2.2); strip them
+       * here so they cannot accumulate in the buffer. */
+      while (c->in_start < c->in_len && (c->in[c->in_start] == '\r' || c->in[c->in_start] == '\n') &&
+             c->parse_last_len == 0)
+        c->in_start++;
+      if (c->in_start == c->in_len) {
+        c->in_start = c->in_len = 0;
+        if (atomic_load(&c->server->draining)) {
+          conn_close(c); /* idle during a graceful stop: nothing is lost */
+          return;
+        }
+        wait_for_input(c);
+        return;
+      }
+      if (!c->head_bytes_seen) {
+        c->head_bytes_seen = true;
+        c->head_started_ms = ih_clock_ms();
+        set_deadline(c, (uint64_t)sc->header_timeout * 1000u);
+      }
+      ih_request *r = &c->req;
+      size_t avail = c->in_len - c->in_start;
+      enum ih_http_parse_status st =
+          ih_http_parse_request(c->in + c->in_start, avail, c->parse_last_len, &c->server->limits, &r->head);
+      if (st == IH_PARSE_INCOMPLETE) {
+        c->parse_last_len = avail;
+        if (c->in_start > 0) { /* make room: move the partial head to the front */
+          memmove(c->in, c->in + c->in_start, avail);
+          c->in_len = avail;
+          c->in_start = 0;
+        }
+        wait_for_input(c);
+        return;
+      }
+      request_begin(c);
+      if (st != IH_PARSE_DONE) {
+        fail_request(c, parse_status(st), r->head.error_reason);
+        return;
+      }
+      enum ih_http_framing_status fs = ih_http_framing_analyse(&r->head, sc->max_body, &r->framing);
+      if (fs != IH_FRAMING_OK) {
+        fail_request(c, framing_status(fs), r->framing.error_reason);
+        return;
+      }
+      r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+      r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
+      r->body_started_ms = ih_clock_ms();
+      if (r->framing.chunked)
+        ih_chunked_init(&r->chunked, sc->max_body);
+      c->state = IH_CONN_READ_BODY;
+      bool has_body = r->framing.chunked || r->body_left > 0;
+      size_t buffered_body = c->in_len - c->in_start - r->head.head_len;
+      if (has_body && r->framing.expect_continue && buffered_body == 0) {
+        /* RFC 9110 10.1.1: tell the client to go on before we read. */
+        ih_respond_continue(c);
+        c->state = IH_CONN_SEND_CONTINUE;
+        ih_body_plan none = { 0 };
+        post_send(c, &none);
+        return;
+      }
+    }
+    if (c->state == IH_CONN_READ_BODY) {
+      bool failed;
+      if (!consume_body(c, &failed)) {
+        if (!failed)
+          wait_for_input(c);
+        return;
+      }
+      c->req.framing_ok = true;
+      ih_body_plan plan = { 0 };
+      ih_respond_request(c, &plan);
+      start_response(c, &plan);
+      return;
+    }
+    return;
+  }
+}
+
+bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited)
+{
+  ih_keepalive_inputs in = {
+    .version = c->req.head.version ? c->req.head.version : IH_HTTP_11,
+    .client_allows = c->req.framing.client_keep_alive,
+    .request_framing_ok = c->req.framing_ok,
+    .response_delimited = response_delimited,
+    .server_draining = atomic_load(&c->server->draining),
+    .handler_wants_close = false,
+  };
+  c->req.keep_alive = ih_keepalive_decide(&in);
+  return c->req.keep_alive;
+}
+
+/* A response has been sent completely. */
+static void response_done(ih_conn *c)
+{
+  bool keep = c->req.keep_alive;
+  size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
+  request_end(c);
+  if (!keep) {
+    conn_linger(c);
+    return;
+  }
+  c->in_start += consumed;
+  reset_for_next_request(c);
+  clear_deadline(c);
+  process_input(c); /* a pipelined request may already be buffered */
+}
+
+void ih_conn_start(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  wait_for_input(c);
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
+{
+  ih_mutex_lock(c->lock);
+  if (c->state == IH_CONN_CLOSED) {
+    /* socket already closed; nothing to do but drop the reference */
+  } else if (err || bytes == 0) {
+    conn_close(c); /* EOF, reset, cancellation after a timeout: the connection is over */
+  } else {
+    atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
+    if (c->state == IH_CONN_LINGER) {
+      c->in_len = 0; /* discard; keep draining until EOF or the linger deadline */
+      post_recv(c);
+    } else {
+      c->in_len += bytes;
+      process_input(c);
+    }
+  }
+  ih_mutex_unlock(c->lock);
+  ih_conn_unref(c, IH_HOLD_IO);
+}
+
+void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
+{
+  ih_mutex_lock(c->lock);
+  atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
+  if (c->state == IH_CONN_CLOSED) {
+  } else if (err) {
+    conn_close(c);
+  } else if (c->state == IH_CONN_SEND_CONTINUE) {
+    c->state = IH_CONN_READ_BODY;
+    process_input(c);
+  } else {
+    ih_respond_log(c);
+    response_done(c);
+  }
+  ih_mutex_unlock(c->lock);
+  ih_conn_unref(c, IH_HOLD_IO);
+}
+
+void ih_conn_on_timer(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  atomic_store(&c->timer_pending, false);
+  uint64_t deadline = atomic_load(&c->deadline_ms);
+  bool expired = deadline != 0 && ih_clock_ms() >= deadline;
+  bool draining = atomic_load(&c->server->draining);
+  if (c->state != IH_CONN_CLOSED && (expired || draining)) {
+    if (c->state == IH_CONN_READ_HEAD && !c->head_bytes_seen) {
+      if (expired || draining) {
+        ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
+               (unsigned)c->peer_port);
+        clear_deadline(c);
+        c->server->platform->cancel_io(c); /* the receive completes with an error and closes */
+      }
+    } else if (expired) {
+      if (c->state == IH_CONN_READ_HEAD)
+        ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",
+               c->peer_addr, (unsigned)c->peer_port, c->server->config->server.header_timeout);
+      else if (c->state == IH_CONN_READ_BODY)
+        ih_log(IH_LOG_WARNING, IH_EV_BODY_TIMEOUT, "dropping %s:%u: request body slower than %u bytes/s",
+               c->peer_addr, (unsigned)c->peer_port, c->server->config->server.min_body_rate);
+      clear_deadline(c);
+      c->server->platform->cancel_io(c);
+    }
+  }
+  ih_mutex_unlock(c->lock);
+  ih_conn_unref(c, IH_HOLD_TIMER);
+}

@@ -1,0 +1,187 @@
+/* Connection object and the per-connection HTTP/1.x pipeline.
+ *
+ * Lifetime (the Q142658 lesson): a connection is kept alive by references,
+ * and every reference has a named holder, taken and released in exactly one
+ * place each:
+ *   IH_HOLD_SOCKET   the open socket: taken by ih_conn_new, released by the
+ *                    one close path (conn_close in conn.c);
+ *   IH_HOLD_IO       each posted overlapped operation: taken just before the
+ *                    platform call, released as the last statement of the
+ *                    completion handler (ih_conn_on_recv / ih_conn_on_sent);
+ *   IH_HOLD_REQUEST  a request between "head parsed" and "response done":
+ *                    request_begin / request_end in conn.c;
+ *   IH_HOLD_TIMER    a posted timer or drain notification: taken by the
+ *                    platform when it posts one, released at the end of
+ *                    ih_conn_on_timer;
+ *   IH_HOLD_ISAPI_SESSION  an ISAPI session (issue 3).
+ * Return codes and HTTP semantics never touch these counts: they feed the one
+ * keep-alive decision (keepalive.h). When the last reference goes, the
+ * platform is asked to free the connection at a safe point (not inside a
+ * handler that still runs for it). Debug builds assert no count goes below 0.
+ *
+ * Threading: completions for one connection may arrive on any worker thread;
+ * every entry point below takes the connection's lock, so handlers for one
+ * connection never run concurrently. At most one I/O operation is
+ * outstanding per connection, so the pipeline is a simple state machine. */
+#ifndef IH_CONN_H
+#define IH_CONN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/ih_thread.h"
+#include "http/http_chunked.h"
+#include "http/http_parse.h"
+
+typedef struct ih_conn ih_conn;
+typedef struct ih_server ih_server;
+
+enum ih_holder {
+  IH_HOLD_SOCKET,
+  IH_HOLD_IO,
+  IH_HOLD_REQUEST,
+  IH_HOLD_TIMER,
+  IH_HOLD_ISAPI_SESSION,
+  IH_HOLD__COUNT
+};
+const char *ih_holder_name(enum ih_holder h);
+
+/* Live counts served by the status page; tests prove they return to zero. */
+typedef struct ih_counters {
+  atomic_llong connections_live;
+  atomic_llong connections_total;
+  atomic_llong requests_in_flight;
+  atomic_llong requests_total;
+  atomic_llong bytes_received;
+  atomic_llong bytes_sent;
+} ih_counters;
+
+typedef struct ih_file_info {
+  uint64_t size;
+  int64_t mtime_unix;
+  bool is_dir;
+} ih_file_info;
+
+enum ih_fs_status { IH_FS_OK, IH_FS_NOT_FOUND, IH_FS_DENIED, IH_FS_ERROR };
+
+typedef void (*ih_dir_entry_fn)(void *arg, const char *name, bool is_dir, uint64_t size, int64_t mtime_unix);
+
+/* What the pipeline needs from the platform (IOCP on Windows, an in-memory
+ * fake in tests). I/O calls are made with the connection lock held and an
+ * IH_HOLD_IO reference taken; each one produces exactly one completion call
+ * later, on another stack, even when posting fails (then with an error). */
+typedef struct ih_platform {
+  void (*recv)(ih_conn *c, char *buf, size_t cap);
+  void (*send)(ih_conn *c, const char *data, size_t len);
+  /* head (may be empty) then length bytes of file from offset */
+  void (*send_file)(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len);
+  void (*cancel_io)(ih_conn *c);     /* outstanding I/O completes soon, with an error */
+  void (*shutdown_send)(ih_conn *c); /* send FIN after the data already sent */
+  void (*close_socket)(ih_conn *c);  /* once; outstanding I/O completes with an error */
+  void (*destroy_later)(ih_conn *c); /* refs are zero: call ih_conn_destroy from a safe point */
+
+  enum ih_fs_status (*file_open)(const char *path, void **file, ih_file_info *info);
+  enum ih_fs_status (*file_read)(void *file, uint64_t offset, char *buf, size_t len, size_t *got);
+  void (*file_close)(void *file);
+  enum ih_fs_status (*dir_list)(const char *path, ih_dir_entry_fn fn, void *arg);
+
+  /* one formatted W3C line for site's access log (written off the request path) */
+  void (*access_log)(const ih_site *site, int64_t unix_time, const char *line, size_t len);
+} ih_platform;
+
+struct ih_server {
+  const ih_config *config;
+  const ih_platform *platform;
+  ih_http_limits limits;
+  ih_counters counters;
+  atomic_bool draining;
+  uint64_t started_ms;
+};
+
+void ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
+
+enum ih_conn_state {
+  IH_CONN_READ_HEAD,     /* waiting for (more of) a request head */
+  IH_CONN_READ_BODY,     /* consuming a request body */
+  IH_CONN_SEND_CONTINUE, /* sending "100 Continue" */
+  IH_CONN_SENDING,       /* sending a response */
+  IH_CONN_LINGER,        /* FIN sent; draining client bytes before closing */
+  IH_CONN_CLOSED,        /* socket closed; waiting for references to go */
+};
+
+/* Per-request state, reset for every request on the connection. */
+typedef struct ih_request {
+  ih_http_request_head head; /* slices point into the connection's input buffer */
+  ih_http_framing framing;
+  bool active;               /* holds IH_HOLD_REQUEST and counts as in flight */
+  bool framing_ok;           /* head and body read completely and correctly */
+  bool head_only;            /* HEAD: send headers, no body */
+  uint64_t started_ms;
+  uint64_t body_left;        /* Content-Length bytes still to read */
+  uint64_t body_received;
+  uint64_t body_started_ms;
+  ih_chunked_decoder chunked;
+  const ih_site *site;
+  ih_slice query;
+  char path[2048];           /* canonical URL path ("" if refused) */
+  int status;
+  bool keep_alive;           /* the decision, made before the head is written */
+  void *file;                /* file being sent, closed when the send completes */
+  uint64_t response_bytes;
+} ih_request;
+
+struct ih_conn {
+  ih_server *server;
+  void *platform_data;            /* socket and OVERLAPPED state, owned by the platform */
+  ih_mutex *lock;
+  atomic_int refs[IH_HOLD__COUNT];
+  atomic_int ref_total;
+  atomic_ullong deadline_ms;      /* 0 = none; read by the platform's timer sweep */
+  atomic_bool timer_pending;      /* a timer notification is posted and not yet handled */
+  char local_addr[48];
+  uint16_t local_port;
+  char peer_addr[48];
+  uint16_t peer_port;
+  bool peer_is_loopback;
+
+  enum ih_conn_state state;
+  bool socket_closed;
+  char *in;                       /* input buffer: [in_start, in_len) not yet consumed */
+  size_t in_cap, in_len, in_start, parse_last_len;
+  bool head_bytes_seen;           /* some bytes of the current request head arrived */
+  uint64_t head_started_ms;
+  char *out;                      /* response head (+ small bodies) */
+  size_t out_cap, out_len;
+  ih_request req;
+};
+
+/* Creates a connection for an accepted socket (holder: IH_HOLD_SOCKET) and
+ * counts it as live. Returns NULL when out of memory. */
+ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
+                     const char *peer_addr, uint16_t peer_port);
+/* Starts the pipeline: posts the first receive. */
+void ih_conn_start(ih_conn *c);
+
+void ih_conn_ref(ih_conn *c, enum ih_holder h);
+void ih_conn_unref(ih_conn *c, enum ih_holder h);
+int ih_conn_refs(ih_conn *c, enum ih_holder h);
+
+/* Completion handlers, called by the platform; each releases the reference
+ * its operation or notification held. err != 0 means the operation failed
+ * (any error: the connection is gone or was cancelled). */
+void ih_conn_on_recv(ih_conn *c, size_t bytes, int err);
+void ih_conn_on_sent(ih_conn *c, size_t bytes, int err);
+void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */
+
+/* The one keep-alive decision for the current request (keepalive.h), made
+ * when the response head is written; the result is also stored in
+ * c->req.keep_alive and acted on when the response has been sent. */
+bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited);
+
+/* Frees the connection; only from platform->destroy_later's safe point. */
+void ih_conn_destroy(ih_conn *c);
+
+#endif

@@ -1,0 +1,559 @@
+/* Response generation: routing, static files, the status page, error
+ * responses and the access-log record (see respond.h).
+ *
+ * Order of checks follows IIS: the request-target is canonicalised before
+ * anything touches the file system; the site is chosen by binding and Host;
+ * the status page is answered only to loopback clients; virtual-directory
+ * permissions are checked before the file is opened; unknown extensions are
+ * not served (IIS 404.3); directories redirect to their slash form, then use
+ * a default document, then a listing only where enabled (else 403.14). */
+#include "http/respond.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_compiler.h"
+#include "core/mime.h"
+#include "core/server_log.h"
+#include "core/w3c_log.h"
+#include "http/http_status.h"
+#include "http/static_rules.h"
+#include "http/url_canon.h"
+
+#define IH_SERVER_NAME "IsapiHost/0.1.0"
+#define IH_OUT_MAX (4u << 20) /* largest in-memory response (listing, status) */
+#define IH_PHYS_MAX 4096
+
+static const char ALLOW_STATIC[] = "OPTIONS, GET, HEAD";
+
+/* ---- output buffer ---- */
+
+static bool out_reserve(ih_conn *c, size_t more)
+{
+  if (c->out_len + more + 1 <= c->out_cap)
+    return true;
+  size_t cap = c->out_cap;
+  while (cap < c->out_len + more + 1)
+    cap *= 2;
+  if (cap > IH_OUT_MAX)
+    return false;
+  char *p = realloc(c->out, cap);
+  if (!p)
+    return false;
+  c->out = p;
+  c->out_cap = cap;
+  return true;
+}
+
+static void out_append(ih_conn *c, const char *data, size_t len)
+{
+  if (out_reserve(c, len)) {
+    memcpy(c->out + c->out_len, data, len);
+    c->out_len += len;
+  }
+}
+
+static void out_str(ih_conn *c, const char *s) { out_append(c, s, strlen(s)); }
+
+static void out_printf(ih_conn *c, const char *fmt, ...) IH_PRINTF(2, 3);
+static void out_printf(ih_conn *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (n <= 0 || !out_reserve(c, (size_t)n))
+    return;
+  va_start(ap, fmt);
+  vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt, ap);
+  va_end(ap);
+  c->out_len += (size_t)n;
+}
+
+/* ---- response head ----
+ * HTTP/0.9 has no status line and no headers (RFC 9112 Appendix C.1; IIS 7
+ * and later send the body only), so every head writer is a no-op for it. */
+
+static bool head_wanted(const ih_conn *c) { return c->req.head.version != IH_HTTP_09; }
+
+static void head_begin(ih_conn *c, int status)
+{
+  c->out_len = 0;
+  c->req.status = status;
+  if (!head_wanted(c))
+    return;
+  char date[IH_HTTP_DATE_LEN + 1];
+  ih_http_date_format(ih_wall_seconds(), date);
+  out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status, ih_http_reason(status), IH_SERVER_NAME,
+             date);
+}
+
+static void head_field(ih_conn *c, const char *name, const char *fmt, ...) IH_PRINTF(3, 4);
+static void head_field(ih_conn *c, const char *name, const char *fmt, ...)
+{
+  if (!head_wanted(c))
+    return;
+  char value[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(value, sizeof value, fmt, ap);
+  va_end(ap);
+  out_printf(c, "%s: %s\r\n", name, value);
+}
+
+/* Ends the head with the connection decision; `delimited` says whether the
+ * response length is known to the client (always true here: every response
+ * this module writes has Content-Length or no body). */
+static void head_end(ih_conn *c, bool delimited)
+{
+  bool keep = ih_conn_decide_keep_alive(c, delimited);
+  if (!head_wanted(c))
+    return;
+  if (!keep)
+    out_printf(c, "Connection: close\r\n");
+  else if (c->req.head.version == IH_HTTP_10)
+    out_printf(c, "Connection: keep-alive\r\n");
+  out_str(c, "\r\n");
+}
+
+/* ---- errors ---- */
+
+static const char *type_for_name(const ih_conn *c, const char *name)
+{
+  const char *dot = strrchr(name, '.');
+  const char *slash = strrchr(name, '/');
+  const char *bslash = strrchr(name, '\\');
+  if (!dot || (slash && dot < slash) || (bslash && dot < bslash))
+    return NULL;
+  const ih_config *cfg = c->server->config;
+  return ih_mime_lookup(ih_slice_from_cstr(dot), cfg->mime, cfg->mime_count);
+}
+
+/* An error response: the site's custom page for the status if one is
+ * configured and readable, else a short built-in page. */
+static void error_response(ih_conn *c, int status, const char *extra_name, const char *extra_value,
+                           ih_body_plan *plan)
+{
+  const ih_platform *pf = c->server->platform;
+  const ih_site *site = c->req.site;
+  const ih_error_page *page = site ? ih_site_error_page(site, status) : NULL;
+  memset(plan, 0, sizeof *plan);
+  if (page) {
+    void *file;
+    ih_file_info info;
+    if (pf->file_open(page->physical_path, &file, &info) == IH_FS_OK && !info.is_dir) {
+      const char *type = type_for_name(c, page->physical_path);
+      head_begin(c, status);
+      head_field(c, "Content-Type", "%s", type ? type : "text/html");
+      head_field(c, "Content-Length", "%llu", (unsigned long long)info.size);
+      if (extra_name)
+        head_field(c, extra_name, "%s", extra_value);
+      head_end(c, true);
+      if (c->req.head_only || info.size == 0) {
+        pf->file_close(file);
+      } else {
+        plan->file = file;
+        plan->length = info.size;
+      }
+      return;
+    }
+    ih_log(IH_LOG_WARNING, IH_EV_FILE_ERROR, "custom error page for %d not readable: %s", status,
+           page->physical_path);
+  }
+  char body[1024];
+  size_t body_len = ih_http_error_body(status, body, sizeof body);
+  head_begin(c, status);
+  head_field(c, "Content-Type", "text/html; charset=utf-8");
+  head_field(c, "Content-Length", "%zu", body_len);
+  if (extra_name)
+    head_field(c, extra_name, "%s", extra_value);
+  head_end(c, true);
+  if (!c->req.head_only)
+    out_append(c, body, body_len);
+}
+
+void ih_respond_error(ih_conn *c, int status, ih_body_plan *plan)
+{
+  error_response(c, status, NULL, NULL, plan);
+}
+
+void ih_respond_continue(ih_conn *c)
+{
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  c->out_len = 0;
+  out_append(c, cont, sizeof cont - 1);
+}
+
+/* ---- status page ---- */
+
+static void status_page(ih_conn *c)
+{
+  const ih_counters *k = &c->server->counters;
+  /* The asking connection and request are excluded, so an idle server
+   * reports zero and tests can prove counts return to zero. */
+  char body[512];
+  int n = snprintf(body, sizeof body,
+                   "{\"connections_live\":%lld,\"requests_in_flight\":%lld,\"connections_total\":%lld,"
+                   "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu}\n",
+                   atomic_load(&k->connections_live) - 1, atomic_load(&k->requests_in_flight) - 1,
+                   atomic_load(&k->connections_total), atomic_load(&k->requests_total),
+                   atomic_load(&k->bytes_received), atomic_load(&k->bytes_sent),
+                   (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u));
+  head_begin(c, 200);
+  head_field(c, "Content-Type", "application/json");
+  head_field(c, "Cache-Control", "no-store");
+  head_field(c, "Content-Length", "%d", n);
+  head_end(c, true);
+  if (!c->req.head_only)
+    out_append(c, body, (size_t)n);
+}
+
+/* ---- directory listing (only where a site enables it) ---- */
+
+static void html_escape_append(ih_conn *c, const char *s)
+{
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': out_str(c, "&lt;"); break;
+    case '>': out_str(c, "&gt;"); break;
+    case '&': out_str(c, "&amp;"); break;
+    case '"': out_str(c, "&quot;"); break;
+    default: out_append(c, s, 1);
+    }
+  }
+}
+
+static void url_escape_append(ih_conn *c, const char *s)
+{
+  for (; *s; s++) {
+    unsigned char ch = (unsigned char)*s;
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || strchr("-._~/", ch))
+      out_append(c, s, 1);
+    else
+      out_printf(c, "%%%02X", ch);
+  }
+}
+
+static void listing_entry(void *arg, const char *name, bool is_dir, uint64_t size, int64_t mtime)
+{
+  ih_conn *c = arg;
+  char date[IH_HTTP_DATE_LEN + 1];
+  ih_http_date_format(mtime, date);
+  out_str(c, "<tr><td><a href=\"");
+  url_escape_append(c, name);
+  out_str(c, is_dir ? "/\">" : "\">");
+  html_escape_append(c, name);
+  out_str(c, is_dir ? "/</a></td><td>-" : "</a></td><td>");
+  if (!is_dir)
+    out_printf(c, "%llu", (unsigned long long)size);
+  out_printf(c, "</td><td>%s</td></tr>\n", date);
+}
+
+static void directory_listing(ih_conn *c, const char *physical)
+{
+  /* Build the body first (after a placeholder), then write the head in front. */
+  c->out_len = 0;
+  out_str(c, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
+  html_escape_append(c, c->req.path);
+  out_str(c, "</title></head><body><h1>");
+  html_escape_append(c, c->req.path);
+  out_str(c, "</h1><table>\n");
+  if (strcmp(c->req.path, "/") != 0)
+    out_str(c, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+  enum ih_fs_status st = c->server->platform->dir_list(physical, listing_entry, c);
+  out_str(c, "</table></body></html>\n");
+  if (st != IH_FS_OK) {
+    ih_body_plan ignored;
+    error_response(c, 500, NULL, NULL, &ignored);
+    return;
+  }
+  size_t body_len = c->out_len;
+  char *body = malloc(body_len);
+  if (!body) {
+    ih_body_plan ignored;
+    error_response(c, 500, NULL, NULL, &ignored);
+    return;
+  }
+  memcpy(body, c->out, body_len);
+  head_begin(c, 200);
+  head_field(c, "Content-Type", "text/html; charset=utf-8");
+  head_field(c, "Content-Length", "%zu", body_len);
+  head_end(c, true);
+  if (!c->req.head_only)
+    out_append(c, body, body_len);
+  free(body);
+}
+
+/* ---- static files ---- */
+
+static ih_slice header_value(const ih_conn *c, const char *name)
+{
+  const ih_http_header *h = ih_http_find_header(&c->req.head, name);
+  return h ? h->value : (ih_slice){ "", 0 };
+}
+
+static void serve_file(ih_conn *c, void *file, const ih_file_info *info, const char *type, ih_body_plan *plan)
+{
+  const ih_platform *pf = c->server->platform;
+  char etag[48];
+  ih_etag_make(info->mtime_unix, info->size, etag);
+  char last_modified[IH_HTTP_DATE_LEN + 1];
+  ih_http_date_format(info->mtime_unix, last_modified);
+  ih_cond_fields cond = {
+    .if_match = header_value(c, "If-Match"),
+    .if_none_match = header_value(c, "If-None-Match"),
+    .if_modified_since = header_value(c, "If-Modified-Since"),
+    .if_unmodified_since = header_value(c, "If-Unmodified-Since"),
+  };
+  enum ih_cond_result cr = ih_conditional_eval(&cond, true, ih_slice_from_cstr(etag), info->mtime_unix);
+  if (cr == IH_COND_NOT_MODIFIED) {
+    pf->file_close(file);
+    head_begin(c, 304);
+    head_field(c, "ETag", "%s", etag);
+    head_field(c, "Last-Modified", "%s", last_modified);
+    head_end(c, true); /* 304 never has a body (RFC 9110 15.4.5) */
+    return;
+  }
+  if (cr == IH_COND_PRECONDITION_FAILED) {
+    pf->file_close(file);
+    error_response(c, 412, NULL, NULL, plan);
+    return;
+  }
+  uint64_t first = 0, length = info->size;
+  int status = 200;
+  enum ih_range_result rr = IH_RANGE_FULL;
+  ih_slice range = header_value(c, "Range");
+  if (range.n && ih_slice_eq(c->req.head.method, IH_SLICE_LIT("GET")))
+    rr = ih_range_eval(range, header_value(c, "If-Range"), ih_slice_from_cstr(etag), info->mtime_unix, info->size,
+                       &first, &length);
+  if (rr == IH_RANGE_UNSATISFIABLE) {
+    pf->file_close(file);
+    char content_range[64];
+    snprintf(content_range, sizeof content_range, "bytes */%llu", (unsigned long long)info->size);
+    error_response(c, 416, "Content-Range", content_range, plan);
+    return;
+  }
+  if (rr == IH_RANGE_PARTIAL)
+    status = 206;
+  else
+    first = 0, length = info->size;
+  head_begin(c, status);
+  head_field(c, "Content-Type", "%s", type);
+  head_field(c, "Last-Modified", "%s", last_modified);
+  head_field(c, "ETag", "%s", etag);
+  head_field(c, "Accept-Ranges", "bytes");
+  if (status == 206)
+    head_field(c, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)first,
+               (unsigned long long)(first + length - 1), (unsigned long long)info->size);
+  head_field(c, "Content-Length", "%llu", (unsigned long long)length);
+  head_end(c, true);
+  if (c->req.head_only || length == 0) {
+    pf->file_close(file);
+    return;
+  }
+  plan->file = file;
+  plan->offset = first;
+  plan->length = length;
+}
+
+/* physical = vdir path + rest, refusing anything that would not fit. */
+static bool join_path(char *out, size_t cap, const char *base, ih_slice rest, const char *leaf)
+{
+  size_t base_len = strlen(base);
+  while (base_len > 1 && (base[base_len - 1] == '/' || base[base_len - 1] == '\\'))
+    base_len--;
+  int n = snprintf(out, cap, "%.*s%.*s%s%s", (int)base_len, base, (int)rest.n, rest.p,
+                   (leaf && (rest.n == 0 || rest.p[rest.n - 1] != '/')) ? "/" : "", leaf ? leaf : "");
+  return n > 0 && (size_t)n < cap;
+}
+
+static enum ih_url_status canonical_path(ih_conn *c, ih_slice *host_in_target)
+{
+  ih_slice path, query;
+  enum ih_url_status st = ih_url_split(c->req.head.target, &path, &query, host_in_target);
+  if (st != IH_URL_OK)
+    return st;
+  c->req.query = query;
+  size_t len;
+  return ih_url_canonicalize(path, c->req.path, sizeof c->req.path, &len);
+}
+
+/* Host header without its port; "" when absent. */
+static ih_slice host_name(ih_slice host)
+{
+  if (host.n && host.p[host.n - 1] != ']') {
+    for (size_t i = host.n; i-- > 0;) {
+      if (host.p[i] == ':')
+        return (ih_slice){ host.p, i };
+      if (host.p[i] < '0' || host.p[i] > '9')
+        break;
+    }
+  }
+  return host;
+}
+
+static bool is_known_method(ih_slice m)
+{
+  static const char *const known[] = { "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "TRACE", "PATCH",
+                                       "CONNECT", "PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK",
+                                       "UNLOCK", "SEARCH" };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (ih_slice_eq(m, ih_slice_from_cstr(known[i])))
+      return true;
+  return false;
+}
+
+void ih_respond_request(ih_conn *c, ih_body_plan *plan)
+{
+  ih_request *r = &c->req;
+  const ih_platform *pf = c->server->platform;
+  const ih_config *cfg = c->server->config;
+  memset(plan, 0, sizeof *plan);
+  ih_slice method = r->head.method;
+
+  if (!is_known_method(method)) {
+    error_response(c, 501, NULL, NULL, plan);
+    return;
+  }
+  if (ih_slice_eq(method, IH_SLICE_LIT("OPTIONS")) && ih_slice_eq(r->head.target, IH_SLICE_LIT("*"))) {
+    head_begin(c, 200);
+    head_field(c, "Allow", "%s", ALLOW_STATIC);
+    head_field(c, "Content-Length", "0");
+    head_end(c, true);
+    return;
+  }
+  ih_slice target_host = { "", 0 };
+  enum ih_url_status us = canonical_path(c, &target_host);
+  if (us != IH_URL_OK) {
+    r->path[0] = '\0';
+    ih_log(IH_LOG_INFO, IH_EV_URL_REJECTED, "URL from %s:%u refused: %s", c->peer_addr, (unsigned)c->peer_port,
+           ih_url_status_text(us));
+    /* Malformed URLs are a client error; names Windows would alias are
+     * valid URLs that name nothing servable, so they are simply not found. */
+    bool alias = us == IH_URL_STREAM || us == IH_URL_TRAILING_DOT_SPACE || us == IH_URL_DEVICE_NAME ||
+                 us == IH_URL_SHORT_NAME;
+    error_response(c, alias ? 404 : (us == IH_URL_TOO_LONG ? 414 : 400), NULL, NULL, plan);
+    return;
+  }
+  /* RFC 9112 3.2.2: the host in an absolute-form target overrides Host. */
+  ih_slice host = host_name(target_host.n ? target_host : r->framing.host);
+  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, host);
+  if (!r->site) {
+    error_response(c, 400, NULL, NULL, plan); /* http.sys: "Bad Request - Invalid Hostname" */
+    return;
+  }
+  ih_slice path = ih_slice_from_cstr(r->path);
+  bool get_or_head = ih_slice_eq(method, IH_SLICE_LIT("GET")) || r->head_only;
+
+  if (cfg->server.status_path[0] && ih_slice_ieq_cstr(path, cfg->server.status_path)) {
+    if (!c->peer_is_loopback)
+      error_response(c, 404, NULL, NULL, plan);
+    else if (!get_or_head)
+      error_response(c, 405, "Allow", "GET, HEAD", plan);
+    else
+      status_page(c);
+    return;
+  }
+
+  ih_slice rest;
+  const ih_vdir *vdir = ih_site_map_path(r->site, path, &rest);
+  if (!vdir || !(vdir->permissions & IH_PERM_READ)) {
+    error_response(c, 403, NULL, NULL, plan);
+    return;
+  }
+  if (ih_slice_eq(method, IH_SLICE_LIT("OPTIONS"))) {
+    head_begin(c, 200);
+    head_field(c, "Allow", "%s", ALLOW_STATIC);
+    head_field(c, "Content-Length", "0");
+    head_end(c, true);
+    return;
+  }
+  if (!get_or_head) {
+    error_response(c, 405, "Allow", ALLOW_STATIC, plan);
+    return;
+  }
+
+  char physical[IH_PHYS_MAX];
+  if (!join_path(physical, sizeof physical, vdir->physical_path, rest, NULL)) {
+    error_response(c, 414, NULL, NULL, plan);
+    return;
+  }
+  void *file = NULL;
+  ih_file_info info;
+  enum ih_fs_status fs = pf->file_open(physical, &file, &info);
+  if (fs == IH_FS_OK && info.is_dir) {
+    pf->file_close(file);
+    file = NULL;
+    if (path.p[path.n - 1] != '/') {
+      /* IIS redirects a directory to its slash form so relative links work. */
+      char location[2200];
+      snprintf(location, sizeof location, "%s/%s%.*s", r->path, r->query.n ? "?" : "", (int)r->query.n, r->query.p);
+      error_response(c, 301, "Location", location, plan);
+      return;
+    }
+    for (size_t i = 0; i < r->site->default_document_count; i++) {
+      char doc[IH_PHYS_MAX];
+      if (!join_path(doc, sizeof doc, vdir->physical_path, rest, r->site->default_documents[i]))
+        continue;
+      if (pf->file_open(doc, &file, &info) == IH_FS_OK) {
+        if (!info.is_dir) {
+          const char *type = type_for_name(c, doc);
+          if (type) {
+            serve_file(c, file, &info, type, plan);
+            return;
+          }
+        }
+        pf->file_close(file);
+        file = NULL;
+      }
+    }
+    if (r->site->directory_listing)
+      directory_listing(c, physical);
+    else
+      error_response(c, 403, NULL, NULL, plan); /* IIS 403.14: listing denied */
+    return;
+  }
+  if (fs != IH_FS_OK) {
+    if (fs == IH_FS_ERROR)
+      ih_log(IH_LOG_WARNING, IH_EV_FILE_ERROR, "cannot open %s", physical);
+    error_response(c, fs == IH_FS_DENIED ? 403 : fs == IH_FS_NOT_FOUND ? 404 : 500, NULL, NULL, plan);
+    return;
+  }
+  const char *type = type_for_name(c, physical);
+  if (!type) {
+    pf->file_close(file);
+    error_response(c, 404, NULL, NULL, plan); /* IIS 404.3: no MIME map entry */
+    return;
+  }
+  serve_file(c, file, &info, type, plan);
+}
+
+void ih_respond_log(ih_conn *c)
+{
+  const ih_request *r = &c->req;
+  if (!r->site || !r->site->log_enabled)
+    return;
+  int64_t now = ih_wall_seconds();
+  ih_w3c_record rec = {
+    .time_unix = now,
+    .s_ip = c->local_addr,
+    .method = r->head.method,
+    .uri_stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target,
+    .uri_query = r->query,
+    .s_port = c->local_port,
+    .username = { "", 0 },
+    .c_ip = c->peer_addr,
+    .user_agent = header_value(c, "User-Agent"),
+    .referer = header_value(c, "Referer"),
+    .status = r->status,
+    .substatus = 0,
+    .win32_status = 0,
+    .time_taken_ms = (unsigned)(ih_clock_ms() - r->started_ms),
+  };
+  char line[8192];
+  size_t len = ih_w3c_format_line(&rec, line, sizeof line);
+  if (len)
+    c->server->platform->access_log(r->site, now, line, len);
+}

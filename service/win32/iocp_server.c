@@ -1,0 +1,675 @@
+/* IOCP engine (see iocp_server.h).
+ *
+ * Completion keys tell packets apart: KEY_IO for real overlapped I/O (the
+ * OVERLAPPED is embedded in an io_op saying what it was), KEY_TIMER and
+ * KEY_DESTROY for packets we post ourselves with the connection pointer in
+ * place of the OVERLAPPED, KEY_QUIT to stop a worker.
+ *
+ * Every posted operation produces exactly one call into the portable layer:
+ * when WSARecv/WSASend/TransmitFile fails synchronously we post the failure
+ * as a completion (libuv's rule), so the reference taken for the operation
+ * is always released in the one completion handler.
+ *
+ * Wine notes (shared/reference/wine-notes.md): sockets are never reused
+ * (DisconnectEx/TF_REUSE_SOCKET break under Wine), TF_DISCONNECT is never
+ * used (ignored by Wine): the pipeline shuts the socket down itself. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <mswsock.h>
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/server_log.h"
+#include "file_win32.h"
+#include "http/conn.h"
+#include "iocp_server.h"
+#include "logwriter_win32.h"
+
+enum { KEY_IO = 1, KEY_TIMER, KEY_DESTROY, KEY_QUIT };
+enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
+
+#define WORKER_STACK (1u << 20)       /* ISAPI DLLs expect >= 256 KB (issue 3) */
+#define SWEEP_INTERVAL_MS 100
+#define MAX_LISTENERS 64
+#define ADDR_SLOT (sizeof(SOCKADDR_STORAGE) + 16) /* AcceptEx address slot size */
+#define TRANSMIT_CHUNK 0x40000000ull  /* TransmitFile takes a DWORD count */
+
+typedef struct io_op {
+  OVERLAPPED ov;
+  enum op_kind kind;
+} io_op;
+
+typedef struct listener listener;
+
+typedef struct accept_slot {
+  io_op op;
+  listener *owner;
+  SOCKET sock;
+  char addresses[2 * ADDR_SLOT];
+} accept_slot;
+
+struct listener {
+  SOCKET sock;
+  int family;
+  char address[48]; /* as configured: "*" or a literal */
+  uint16_t port;
+  accept_slot *slots;
+  unsigned slot_count;
+};
+
+/* Per-connection platform data: the socket and the one operation slot. */
+typedef struct win_conn {
+  io_op op;
+  SOCKET sock;
+  ih_conn *conn;
+  struct win_conn *prev, *next; /* registry, for the timer sweep and stop */
+  /* send progress (a send completes partially only on errors, but be exact) */
+  const char *send_data;
+  size_t send_len, send_done;
+  HANDLE file;
+  uint64_t file_offset, file_left;
+  const char *head;
+  size_t head_len;
+  size_t transmit_bytes; /* bytes reported so far for the current send */
+} win_conn;
+
+static struct {
+  HANDLE port;
+  HANDLE *workers;
+  unsigned worker_count;
+  listener listeners[MAX_LISTENERS];
+  unsigned listener_count;
+  LPFN_ACCEPTEX accept_ex;
+  LPFN_GETACCEPTEXSOCKADDRS get_addrs;
+  LPFN_TRANSMITFILE transmit_file;
+  ih_server server;
+  CRITICAL_SECTION registry_lock;
+  win_conn *registry;
+  volatile LONG accepts_outstanding;
+  volatile LONG stopping;
+  HANDLE sweep_thread;
+  HANDLE sweep_stop;
+  BOOL conn_limit_logged;
+} g;
+
+static win_conn *wc_of(ih_conn *c) { return c->platform_data; }
+
+/* ---- posting failures as completions ---- */
+
+static void post_failure(io_op *op)
+{
+  op->ov.Internal = (ULONG_PTR)WSAECONNRESET; /* any error: the connection is gone */
+  PostQueuedCompletionStatus(g.port, 0, KEY_IO, &op->ov);
+}
+
+/* ---- platform table: I/O ---- */
+
+static void pf_recv(ih_conn *c, char *buf, size_t cap)
+{
+  win_conn *w = wc_of(c);
+  memset(&w->op.ov, 0, sizeof w->op.ov);
+  w->op.kind = OP_RECV;
+  WSABUF wb = { .len = (ULONG)(cap > 0x7fffffff ? 0x7fffffff : cap), .buf = buf };
+  DWORD flags = 0;
+  if (WSARecv(w->sock, &wb, 1, NULL, &flags, &w->op.ov, NULL) == SOCKET_ERROR &&
+      WSAGetLastError() != WSA_IO_PENDING)
+    post_failure(&w->op);
+}
+
+static void post_send_rest(win_conn *w)
+{
+  memset(&w->op.ov, 0, sizeof w->op.ov);
+  w->op.kind = OP_SEND;
+  size_t left = w->send_len - w->send_done;
+  WSABUF wb = { .len = (ULONG)(left > 0x7fffffff ? 0x7fffffff : left), .buf = (char *)w->send_data + w->send_done };
+  if (WSASend(w->sock, &wb, 1, NULL, 0, &w->op.ov, NULL) == SOCKET_ERROR && WSAGetLastError() != WSA_IO_PENDING)
+    post_failure(&w->op);
+}
+
+static void pf_send(ih_conn *c, const char *data, size_t len)
+{
+  win_conn *w = wc_of(c);
+  w->send_data = data;
+  w->send_len = len;
+  w->send_done = 0;
+  w->transmit_bytes = 0;
+  post_send_rest(w);
+}
+
+/* TransmitFile sends at most 2^32-2 bytes per call; larger ranges go in
+ * chunks, the head with the first one. */
+static void post_transmit_chunk(win_conn *w)
+{
+  memset(&w->op.ov, 0, sizeof w->op.ov);
+  w->op.kind = OP_TRANSMIT;
+  w->op.ov.Offset = (DWORD)w->file_offset;
+  w->op.ov.OffsetHigh = (DWORD)(w->file_offset >> 32);
+  DWORD count = (DWORD)(w->file_left > TRANSMIT_CHUNK ? TRANSMIT_CHUNK : w->file_left);
+  TRANSMIT_FILE_BUFFERS tfb = { .Head = (void *)w->head, .HeadLength = (DWORD)w->head_len };
+  if (!g.transmit_file(w->sock, w->file, count, 0, &w->op.ov, w->head_len ? &tfb : NULL, 0) &&
+      WSAGetLastError() != WSA_IO_PENDING && WSAGetLastError() != ERROR_IO_PENDING)
+    post_failure(&w->op);
+}
+
+static void pf_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len)
+{
+  win_conn *w = wc_of(c);
+  w->file = (HANDLE)file;
+  w->file_offset = offset;
+  w->file_left = length;
+  w->head = head;
+  w->head_len = head_len;
+  w->transmit_bytes = 0;
+  post_transmit_chunk(w);
+}
+
+static void pf_cancel_io(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  if (w->sock != INVALID_SOCKET)
+    CancelIoEx((HANDLE)w->sock, NULL);
+}
+
+static void pf_shutdown_send(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  if (w->sock != INVALID_SOCKET)
+    shutdown(w->sock, SD_SEND);
+}
+
+static void pf_close_socket(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  if (w->sock != INVALID_SOCKET) {
+    closesocket(w->sock);
+    w->sock = INVALID_SOCKET;
+  }
+}
+
+static void pf_destroy_later(ih_conn *c)
+{
+  /* Freed by a worker that holds nothing of this connection. */
+  PostQueuedCompletionStatus(g.port, 0, KEY_DESTROY, (OVERLAPPED *)c);
+}
+
+static const ih_platform win32_platform = {
+  .recv = pf_recv,
+  .send = pf_send,
+  .send_file = pf_send_file,
+  .cancel_io = pf_cancel_io,
+  .shutdown_send = pf_shutdown_send,
+  .close_socket = pf_close_socket,
+  .destroy_later = pf_destroy_later,
+  .file_open = ih_win32_file_open,
+  .file_read = ih_win32_file_read,
+  .file_close = ih_win32_file_close,
+  .dir_list = ih_win32_dir_list,
+  .access_log = ih_logwriter_access_line,
+};
+
+/* ---- registry ---- */
+
+static void registry_add(win_conn *w)
+{
+  EnterCriticalSection(&g.registry_lock);
+  w->prev = NULL;
+  w->next = g.registry;
+  if (g.registry)
+    g.registry->prev = w;
+  g.registry = w;
+  LeaveCriticalSection(&g.registry_lock);
+}
+
+static void registry_remove(win_conn *w)
+{
+  EnterCriticalSection(&g.registry_lock);
+  if (w->prev)
+    w->prev->next = w->next;
+  else
+    g.registry = w->next;
+  if (w->next)
+    w->next->prev = w->prev;
+  LeaveCriticalSection(&g.registry_lock);
+}
+
+/* Posts one timer notification to every connection whose deadline passed
+ * (or to all of them when `all`), each holding an IH_HOLD_TIMER reference. */
+static void notify_connections(BOOL all)
+{
+  uint64_t now = ih_clock_ms();
+  EnterCriticalSection(&g.registry_lock);
+  for (win_conn *w = g.registry; w; w = w->next) {
+    ih_conn *c = w->conn;
+    uint64_t deadline = atomic_load(&c->deadline_ms);
+    if (!all && (deadline == 0 || now < deadline))
+      continue;
+    if (atomic_exchange(&c->timer_pending, true))
+      continue;
+    ih_conn_ref(c, IH_HOLD_TIMER);
+    PostQueuedCompletionStatus(g.port, 0, KEY_TIMER, (OVERLAPPED *)c);
+  }
+  LeaveCriticalSection(&g.registry_lock);
+}
+
+static DWORD WINAPI sweep_main(LPVOID arg)
+{
+  (void)arg;
+  while (WaitForSingleObject(g.sweep_stop, SWEEP_INTERVAL_MS) == WAIT_TIMEOUT)
+    notify_connections(FALSE);
+  return 0;
+}
+
+/* ---- accepting ---- */
+
+static void post_accept(accept_slot *slot)
+{
+  listener *l = slot->owner;
+  slot->sock = WSASocketW(l->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+  if (slot->sock == INVALID_SOCKET) {
+    ih_log(IH_LOG_ERROR, IH_EV_ACCEPT_FAILED, "cannot create a socket for AcceptEx (Win32 error %d)",
+           WSAGetLastError());
+    return;
+  }
+  memset(&slot->op.ov, 0, sizeof slot->op.ov);
+  slot->op.kind = OP_ACCEPT;
+  InterlockedIncrement(&g.accepts_outstanding);
+  DWORD bytes;
+  if (!g.accept_ex(l->sock, slot->sock, slot->addresses, 0, ADDR_SLOT, ADDR_SLOT, &bytes, &slot->op.ov) &&
+      WSAGetLastError() != ERROR_IO_PENDING) {
+    int err = WSAGetLastError();
+    InterlockedDecrement(&g.accepts_outstanding);
+    closesocket(slot->sock);
+    slot->sock = INVALID_SOCKET;
+    if (!g.stopping)
+      ih_log(IH_LOG_ERROR, IH_EV_ACCEPT_FAILED, "AcceptEx on %s:%u failed (Win32 error %d)", l->address,
+             (unsigned)l->port, err);
+  }
+}
+
+/* Address text without the IPv4-mapped prefix, so sites bound to 127.0.0.1
+ * match clients of a dual-stack listener. */
+static void address_text(const struct sockaddr *sa, char *out, size_t cap, uint16_t *port)
+{
+  out[0] = '\0';
+  *port = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *in = (const void *)sa;
+    InetNtopA(AF_INET, (void *)&in->sin_addr, out, cap);
+    *port = ntohs(in->sin_port);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *in6 = (const void *)sa;
+    InetNtopA(AF_INET6, (void *)&in6->sin6_addr, out, cap);
+    *port = ntohs(in6->sin6_port);
+    if (strncmp(out, "::ffff:", 7) == 0 && strchr(out + 7, '.'))
+      memmove(out, out + 7, strlen(out + 7) + 1);
+  }
+}
+
+static void on_accept(accept_slot *slot, DWORD err)
+{
+  listener *l = slot->owner;
+  SOCKET s = slot->sock;
+  slot->sock = INVALID_SOCKET;
+  InterlockedDecrement(&g.accepts_outstanding);
+  if (err || g.stopping) {
+    closesocket(s);
+    if (!g.stopping) {
+      if (err != ERROR_NETNAME_DELETED && err != WSAECONNRESET)
+        ih_log(IH_LOG_WARNING, IH_EV_ACCEPT_FAILED, "AcceptEx completion on %s:%u failed (Win32 error %lu)",
+               l->address, (unsigned)l->port, err);
+      post_accept(slot);
+    }
+    return;
+  }
+  /* Without this, getpeername/shutdown fail on Windows (Wine is lenient). */
+  setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l->sock, sizeof l->sock);
+  BOOL nodelay = TRUE;
+  setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (char *)&nodelay, sizeof nodelay);
+  post_accept(slot); /* keep the backlog of pending accepts full */
+
+  unsigned max = g.server.config->server.max_connections;
+  if (max && atomic_load(&g.server.counters.connections_live) >= (long long)max) {
+    if (!g.conn_limit_logged) {
+      g.conn_limit_logged = TRUE;
+      ih_log(IH_LOG_WARNING, IH_EV_CONN_LIMIT, "max_connections (%u) reached; refusing new connections", max);
+    }
+    closesocket(s);
+    return;
+  }
+  struct sockaddr *local = NULL, *remote = NULL;
+  int local_len = 0, remote_len = 0;
+  g.get_addrs(slot->addresses, 0, ADDR_SLOT, ADDR_SLOT, &local, &local_len, &remote, &remote_len);
+  char local_text[48], peer_text[48];
+  uint16_t local_port, peer_port;
+  address_text(local, local_text, sizeof local_text, &local_port);
+  address_text(remote, peer_text, sizeof peer_text, &peer_port);
+
+  win_conn *w = calloc(1, sizeof *w);
+  ih_conn *c = w ? ih_conn_new(&g.server, w, local_text, local_port, peer_text, peer_port) : NULL;
+  if (!c || !CreateIoCompletionPort((HANDLE)s, g.port, KEY_IO, 0)) {
+    ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (out of memory or Win32 error %lu)",
+           peer_text, GetLastError());
+    closesocket(s);
+    if (c) {
+      /* the connection owns w now: release its socket reference to free both */
+      c->socket_closed = true;
+      c->state = IH_CONN_CLOSED;
+      registry_add(w);
+      w->sock = INVALID_SOCKET;
+      w->conn = c;
+      ih_conn_unref(c, IH_HOLD_SOCKET);
+    } else {
+      free(w);
+    }
+    return;
+  }
+  w->sock = s;
+  w->conn = c;
+  registry_add(w);
+  ih_conn_start(c);
+}
+
+/* ---- completions ---- */
+
+static void on_io(io_op *op, DWORD bytes, DWORD err)
+{
+  if (op->kind == OP_ACCEPT) {
+    on_accept((accept_slot *)op, err);
+    return;
+  }
+  win_conn *w = (win_conn *)op; /* op is the first member */
+  ih_conn *c = w->conn;
+  switch (op->kind) {
+  case OP_RECV:
+    ih_conn_on_recv(c, bytes, (int)err);
+    break;
+  case OP_SEND:
+    w->send_done += bytes;
+    w->transmit_bytes += bytes;
+    if (!err && bytes && w->send_done < w->send_len) {
+      post_send_rest(w); /* partial send: the same operation goes on */
+      return;
+    }
+    ih_conn_on_sent(c, w->transmit_bytes, (int)(err ? err : (w->send_done < w->send_len ? WSAECONNRESET : 0)));
+    break;
+  case OP_TRANSMIT: {
+    w->transmit_bytes += bytes;
+    uint64_t body = bytes > w->head_len ? bytes - w->head_len : 0;
+    w->head_len = 0;
+    w->file_offset += body;
+    w->file_left = body < w->file_left ? w->file_left - body : 0;
+    if (!err && bytes && w->file_left) {
+      post_transmit_chunk(w);
+      return;
+    }
+    ih_conn_on_sent(c, w->transmit_bytes, (int)(err ? err : (w->file_left ? WSAECONNRESET : 0)));
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+static DWORD WINAPI worker_main(LPVOID arg)
+{
+  (void)arg;
+  for (;;) {
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED *ov = NULL;
+    BOOL ok = GetQueuedCompletionStatus(g.port, &bytes, &key, &ov, INFINITE);
+    if (!ov) {
+      if (!ok) {
+        ih_log(IH_LOG_ERROR, IH_EV_FATAL, "GetQueuedCompletionStatus failed (Win32 error %lu)", GetLastError());
+        return 1;
+      }
+      if (key == KEY_QUIT)
+        return 0;
+      continue;
+    }
+    switch (key) {
+    case KEY_IO: {
+      DWORD err = 0;
+      if (!ok)
+        err = GetLastError();
+      else if (ov->Internal == (ULONG_PTR)WSAECONNRESET && bytes == 0)
+        err = WSAECONNRESET; /* a failure we posted ourselves */
+      on_io((io_op *)ov, bytes, err);
+      break;
+    }
+    case KEY_TIMER:
+      ih_conn_on_timer((ih_conn *)ov);
+      break;
+    case KEY_DESTROY: {
+      ih_conn *c = (ih_conn *)ov;
+      win_conn *w = wc_of(c);
+      registry_remove(w);
+      ih_conn_destroy(c);
+      free(w);
+      break;
+    }
+    default:
+      break;
+    }
+  }
+}
+
+/* ---- listeners ---- */
+
+static int open_listener(listener *l)
+{
+  BOOL any = strcmp(l->address, "*") == 0;
+  SOCKADDR_STORAGE ss = { 0 };
+  int ss_len;
+  if (any || strchr(l->address, ':')) {
+    struct sockaddr_in6 *in6 = (void *)&ss;
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(l->port);
+    if (!any && InetPtonA(AF_INET6, l->address, &in6->sin6_addr) != 1)
+      return -1;
+    ss_len = sizeof *in6;
+    l->family = AF_INET6;
+  } else {
+    struct sockaddr_in *in = (void *)&ss;
+    in->sin_family = AF_INET;
+    in->sin_port = htons(l->port);
+    if (InetPtonA(AF_INET, l->address, &in->sin_addr) != 1)
+      return -1;
+    ss_len = sizeof *in;
+    l->family = AF_INET;
+  }
+  l->sock = WSASocketW(l->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
+  if (l->sock == INVALID_SOCKET)
+    return -1;
+  /* Another process must not be able to take over our port (MSDN "Using
+   * SO_REUSEADDR and SO_EXCLUSIVEADDRUSE"). */
+  BOOL on = TRUE, off = FALSE;
+  setsockopt(l->sock, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, (char *)&on, sizeof on);
+  if (l->family == AF_INET6) /* "*" serves IPv4 clients too */
+    setsockopt(l->sock, IPPROTO_IPV6, IPV6_V6ONLY, (char *)&off, sizeof off);
+  if (bind(l->sock, (struct sockaddr *)&ss, ss_len) == SOCKET_ERROR || listen(l->sock, SOMAXCONN) == SOCKET_ERROR ||
+      !CreateIoCompletionPort((HANDLE)l->sock, g.port, KEY_IO, 0)) {
+    int err = WSAGetLastError();
+    closesocket(l->sock);
+    l->sock = INVALID_SOCKET;
+    WSASetLastError(err);
+    return -1;
+  }
+  return 0;
+}
+
+static BOOL load_extension(SOCKET s, GUID guid, void *fn, size_t fn_size)
+{
+  DWORD bytes;
+  return WSAIoctl(s, SIO_GET_EXTENSION_FUNCTION_POINTER, &guid, sizeof guid, fn, (DWORD)fn_size, &bytes, NULL,
+                  NULL) == 0;
+}
+
+/* One listener per distinct (address, port); a "*" binding on a port covers
+ * every specific address on it (binding both would fail). */
+static int collect_listeners(const ih_config *cfg)
+{
+  for (size_t s = 0; s < cfg->site_count; s++) {
+    for (size_t b = 0; b < cfg->sites[s].binding_count; b++) {
+      const ih_binding *bd = &cfg->sites[s].bindings[b];
+      BOOL covered = FALSE;
+      for (unsigned i = 0; i < g.listener_count; i++) {
+        listener *l = &g.listeners[i];
+        if (l->port != bd->port)
+          continue;
+        if (!strcmp(l->address, "*") || !strcmp(l->address, bd->address))
+          covered = TRUE;
+        else if (!strcmp(bd->address, "*")) {
+          snprintf(l->address, sizeof l->address, "*"); /* widen */
+          covered = TRUE;
+        }
+      }
+      if (covered)
+        continue;
+      if (g.listener_count == MAX_LISTENERS) {
+        ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "more than %d listeners configured", MAX_LISTENERS);
+        return -1;
+      }
+      listener *l = &g.listeners[g.listener_count++];
+      snprintf(l->address, sizeof l->address, "%s", bd->address);
+      l->port = bd->port;
+    }
+  }
+  /* two widened entries for the same port may now duplicate each other */
+  for (unsigned i = 0; i < g.listener_count; i++)
+    for (unsigned j = i + 1; j < g.listener_count;)
+      if (g.listeners[j].port == g.listeners[i].port && !strcmp(g.listeners[j].address, g.listeners[i].address))
+        g.listeners[j] = g.listeners[--g.listener_count];
+      else
+        j++;
+  return 0;
+}
+
+int ih_iocp_start(const ih_config *cfg)
+{
+  memset(&g, 0, sizeof g);
+  InitializeCriticalSection(&g.registry_lock);
+  ih_server_init(&g.server, cfg, &win32_platform);
+  g.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
+  if (!g.port) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the completion port (Win32 error %lu)", GetLastError());
+    return -1;
+  }
+  if (collect_listeners(cfg) != 0)
+    return -1;
+  for (unsigned i = 0; i < g.listener_count; i++) {
+    listener *l = &g.listeners[i];
+    if (open_listener(l) != 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "cannot listen on %s:%u (Win32 error %d)", l->address,
+             (unsigned)l->port, WSAGetLastError());
+      return -1;
+    }
+  }
+  if (g.listener_count == 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "no bindings configured");
+    return -1;
+  }
+  SOCKET probe = g.listeners[0].sock;
+  if (!load_extension(probe, (GUID)WSAID_ACCEPTEX, &g.accept_ex, sizeof g.accept_ex) ||
+      !load_extension(probe, (GUID)WSAID_GETACCEPTEXSOCKADDRS, &g.get_addrs, sizeof g.get_addrs) ||
+      !load_extension(probe, (GUID)WSAID_TRANSMITFILE, &g.transmit_file, sizeof g.transmit_file)) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot load the Winsock extension functions (Win32 error %d)",
+           WSAGetLastError());
+    return -1;
+  }
+
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  g.worker_count = cfg->server.worker_threads ? cfg->server.worker_threads : 2 * si.dwNumberOfProcessors;
+  g.workers = calloc(g.worker_count, sizeof *g.workers);
+  if (!g.workers)
+    return -1;
+  for (unsigned i = 0; i < g.worker_count; i++) {
+    g.workers[i] = CreateThread(NULL, WORKER_STACK, worker_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (!g.workers[i]) {
+      ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot start worker thread (Win32 error %lu)", GetLastError());
+      g.worker_count = i;
+      return -1;
+    }
+  }
+  ih_log(IH_LOG_INFO, IH_EV_WORKERS, "%u worker threads", g.worker_count);
+  g.sweep_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+  g.sweep_thread = CreateThread(NULL, 0, sweep_main, NULL, 0, NULL);
+
+  for (unsigned i = 0; i < g.listener_count; i++) {
+    listener *l = &g.listeners[i];
+    l->slot_count = cfg->server.accepts_per_listener;
+    l->slots = calloc(l->slot_count, sizeof *l->slots);
+    if (!l->slots)
+      return -1;
+    for (unsigned k = 0; k < l->slot_count; k++) {
+      l->slots[k].owner = l;
+      l->slots[k].sock = INVALID_SOCKET;
+      post_accept(&l->slots[k]);
+    }
+    ih_log(IH_LOG_INFO, IH_EV_LISTENING, "listening on %s:%u", l->address, (unsigned)l->port);
+  }
+  return 0;
+}
+
+static BOOL wait_until(BOOL (*done)(void), DWORD timeout_ms)
+{
+  uint64_t end = ih_clock_ms() + timeout_ms;
+  while (!done()) {
+    if (ih_clock_ms() >= end)
+      return FALSE;
+    Sleep(20);
+  }
+  return TRUE;
+}
+
+static BOOL no_connections(void) { return atomic_load(&g.server.counters.connections_live) == 0; }
+static BOOL no_accepts(void) { return g.accepts_outstanding == 0; }
+
+int ih_iocp_stop(void)
+{
+  int cancelled = 0;
+  ih_log(IH_LOG_INFO, IH_EV_STOPPING, "stopping: no new connections; draining %lld connection(s)",
+         atomic_load(&g.server.counters.connections_live));
+  InterlockedExchange(&g.stopping, 1);
+  atomic_store(&g.server.draining, true);
+  for (unsigned i = 0; i < g.listener_count; i++) {
+    if (g.listeners[i].sock != INVALID_SOCKET) {
+      CancelIoEx((HANDLE)g.listeners[i].sock, NULL);
+      closesocket(g.listeners[i].sock);
+      g.listeners[i].sock = INVALID_SOCKET;
+    }
+  }
+  notify_connections(TRUE); /* idle keep-alive connections close now */
+  DWORD drain_ms = g.server.config->server.drain_timeout * 1000u;
+  if (!wait_until(no_connections, drain_ms)) {
+    cancelled = (int)atomic_load(&g.server.counters.connections_live);
+    ih_log(IH_LOG_WARNING, IH_EV_DRAIN_TIMEOUT, "drain timeout (%u s): cancelling %d connection(s)",
+           g.server.config->server.drain_timeout, cancelled);
+    EnterCriticalSection(&g.registry_lock);
+    for (win_conn *w = g.registry; w; w = w->next)
+      atomic_store(&w->conn->deadline_ms, 1);
+    LeaveCriticalSection(&g.registry_lock);
+    wait_until(no_connections, 10000);
+  }
+  wait_until(no_accepts, 5000);
+  SetEvent(g.sweep_stop);
+  WaitForSingleObject(g.sweep_thread, INFINITE);
+  CloseHandle(g.sweep_thread);
+  CloseHandle(g.sweep_stop);
+  for (unsigned i = 0; i < g.worker_count; i++)
+    PostQueuedCompletionStatus(g.port, 0, KEY_QUIT, NULL);
+  for (unsigned i = 0; i < g.worker_count; i++) {
+    WaitForSingleObject(g.workers[i], 30000);
+    CloseHandle(g.workers[i]);
+  }
+  free(g.workers);
+  for (unsigned i = 0; i < g.listener_count; i++)
+    free(g.listeners[i].slots);
+  CloseHandle(g.port);
+  ih_log(IH_LOG_INFO, IH_EV_STOPPED, "stopped: %lld connections, %lld requests served",
+         atomic_load(&g.server.counters.connections_total), atomic_load(&g.server.counters.requests_total));
+  return cancelled;
+}

@@ -1,0 +1,18 @@
+/* The IOCP engine: one completion port, a pool of worker threads, listeners
+ * with several outstanding AcceptEx each, overlapped WSARecv / WSASend /
+ * TransmitFile for connections, a timer sweep, and graceful stop. It
+ * implements the platform table of http/conn.h; all HTTP logic is portable. */
+#ifndef IH_IOCP_SERVER_H
+#define IH_IOCP_SERVER_H
+
+#include "core/config.h"
+
+/* Opens the listeners and starts the workers. Returns 0, or -1 with the
+ * reason already logged. */
+int ih_iocp_start(const ih_config *cfg);
+/* Graceful stop: stop accepting, close idle connections, let in-flight
+ * requests finish within drain_timeout, cancel what is left, join the
+ * workers. Returns the number of connections that had to be cancelled. */
+int ih_iocp_stop(void);
+
+#endif

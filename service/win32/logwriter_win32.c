@@ -1,0 +1,198 @@
+/* Background log writer (see logwriter_win32.h). */
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/server_log.h"
+#include "core/w3c_log.h"
+#include "logwriter_win32.h"
+#include "win32_util.h"
+
+#define MAX_SITE_LOGS 256
+
+typedef struct log_entry {
+  struct log_entry *next;
+  const ih_site *site; /* NULL: server log */
+  int64_t time;
+  size_t len;
+  char line[];
+} log_entry;
+
+typedef struct site_log {
+  const ih_site *site;
+  HANDLE file;
+  int64_t day; /* start of the UTC day the open file covers */
+} site_log;
+
+static CRITICAL_SECTION queue_lock;
+static CONDITION_VARIABLE queue_cv;
+static log_entry *queue_head, *queue_tail;
+static BOOL stopping;
+static HANDLE writer_thread;
+static HANDLE server_log_file = INVALID_HANDLE_VALUE;
+static site_log site_logs[MAX_SITE_LOGS];
+static size_t site_log_count;
+static BOOL write_error_reported;
+
+static HANDLE open_append(const char *dir, const char *name)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  wchar_t *wdir = ih_win32_path(dir);
+  wchar_t *wpath = ih_win32_path(path);
+  HANDLE h = INVALID_HANDLE_VALUE;
+  if (wdir && wpath && ih_win32_mkdirs(wdir))
+    h = CreateFileW(wpath, FILE_APPEND_DATA, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                    OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  if (h == INVALID_HANDLE_VALUE && !write_error_reported) {
+    write_error_reported = TRUE;
+    fprintf(stderr, "IH%04d cannot open log file %s (Win32 error %lu)\n", IH_EV_LOG_WRITE_FAILED, path,
+            GetLastError());
+  }
+  free(wdir);
+  free(wpath);
+  return h;
+}
+
+static void write_all(HANDLE h, const char *data, size_t len)
+{
+  DWORD n;
+  if (h != INVALID_HANDLE_VALUE)
+    WriteFile(h, data, (DWORD)len, &n, NULL);
+}
+
+static site_log *site_log_for(const ih_site *site)
+{
+  for (size_t i = 0; i < site_log_count; i++)
+    if (site_logs[i].site == site)
+      return &site_logs[i];
+  if (site_log_count == MAX_SITE_LOGS)
+    return NULL;
+  site_log *sl = &site_logs[site_log_count++];
+  sl->site = site;
+  sl->file = INVALID_HANDLE_VALUE;
+  sl->day = -1;
+  return sl;
+}
+
+/* Daily rollover: the file is named after the UTC day of the line. */
+static void write_access(const log_entry *e)
+{
+  site_log *sl = site_log_for(e->site);
+  if (!sl)
+    return;
+  int64_t day = ih_w3c_day_start(e->time);
+  if (day != sl->day || sl->file == INVALID_HANDLE_VALUE) {
+    if (sl->file != INVALID_HANDLE_VALUE)
+      CloseHandle(sl->file);
+    char name[64];
+    ih_w3c_file_name(e->time, name, sizeof name);
+    sl->file = open_append(e->site->log_dir, name);
+    sl->day = day;
+    LARGE_INTEGER size = { 0 };
+    if (sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
+      char header[512];
+      size_t n = ih_w3c_format_header(e->time, "IsapiHost 0.1.0", header, sizeof header);
+      write_all(sl->file, header, n);
+    }
+  }
+  write_all(sl->file, e->line, e->len);
+}
+
+static DWORD WINAPI writer_main(LPVOID arg)
+{
+  (void)arg;
+  for (;;) {
+    EnterCriticalSection(&queue_lock);
+    while (!queue_head && !stopping)
+      SleepConditionVariableCS(&queue_cv, &queue_lock, INFINITE);
+    log_entry *batch = queue_head;
+    queue_head = queue_tail = NULL;
+    BOOL done = stopping && !batch;
+    LeaveCriticalSection(&queue_lock);
+    if (done)
+      break;
+    while (batch) {
+      log_entry *next = batch->next;
+      if (batch->site)
+        write_access(batch);
+      else
+        write_all(server_log_file, batch->line, batch->len);
+      free(batch);
+      batch = next;
+    }
+  }
+  return 0;
+}
+
+static void enqueue(const ih_site *site, int64_t time, const char *line, size_t len)
+{
+  log_entry *e = malloc(sizeof *e + len);
+  if (!e)
+    return;
+  e->next = NULL;
+  e->site = site;
+  e->time = time;
+  e->len = len;
+  memcpy(e->line, line, len);
+  EnterCriticalSection(&queue_lock);
+  if (queue_tail)
+    queue_tail->next = e;
+  else
+    queue_head = e;
+  queue_tail = e;
+  LeaveCriticalSection(&queue_lock);
+  WakeConditionVariable(&queue_cv);
+}
+
+void ih_logwriter_server_line(void *ctx, enum ih_log_level level, const char *line, size_t len)
+{
+  (void)ctx;
+  (void)level;
+  fwrite(line, 1, len, stderr);
+  fflush(stderr);
+  enqueue(NULL, 0, line, len);
+}
+
+void ih_logwriter_access_line(const ih_site *site, int64_t unix_time, const char *line, size_t len)
+{
+  enqueue(site, unix_time, line, len);
+}
+
+int ih_logwriter_start(const char *log_dir)
+{
+  InitializeCriticalSection(&queue_lock);
+  InitializeConditionVariable(&queue_cv);
+  server_log_file = open_append(log_dir, "server.log");
+  if (server_log_file == INVALID_HANDLE_VALUE)
+    return -1;
+  writer_thread = CreateThread(NULL, 0, writer_main, NULL, 0, NULL);
+  if (!writer_thread) {
+    fprintf(stderr, "isapihost: cannot start the log writer thread (Win32 error %lu)\n", GetLastError());
+    return -1;
+  }
+  ih_log_set_sink(ih_logwriter_server_line, NULL);
+  return 0;
+}
+
+void ih_logwriter_stop(void)
+{
+  if (!writer_thread)
+    return;
+  EnterCriticalSection(&queue_lock);
+  stopping = TRUE;
+  LeaveCriticalSection(&queue_lock);
+  WakeConditionVariable(&queue_cv);
+  WaitForSingleObject(writer_thread, INFINITE);
+  CloseHandle(writer_thread);
+  writer_thread = NULL;
+  ih_log_set_sink(NULL, NULL);
+  for (size_t i = 0; i < site_log_count; i++)
+    if (site_logs[i].file != INVALID_HANDLE_VALUE)
+      CloseHandle(site_logs[i].file);
+  site_log_count = 0;
+  if (server_log_file != INVALID_HANDLE_VALUE)
+    CloseHandle(server_log_file);
+  server_log_file = INVALID_HANDLE_VALUE;
+}

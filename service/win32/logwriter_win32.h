@@ -1,0 +1,24 @@
+/* Background log writer: the server log and one W3C access log per site.
+ * Request threads only queue lines; one thread writes them, so file I/O is
+ * never on the request path. Access logs roll over daily (UTC, as IIS). */
+#ifndef IH_LOGWRITER_WIN32_H
+#define IH_LOGWRITER_WIN32_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/events.h"
+
+/* Starts the writer; server log at <log_dir>/server.log. Also echoes server
+ * log lines to stderr (an operator running in the foreground sees them).
+ * Returns 0, or -1 with the reason logged to stderr. */
+int ih_logwriter_start(const char *log_dir);
+/* Writes everything queued, closes the files and stops the thread. */
+void ih_logwriter_stop(void);
+/* ih_log sink: queues one server log line. */
+void ih_logwriter_server_line(void *ctx, enum ih_log_level level, const char *line, size_t len);
+/* Queues one access-log line for site. */
+void ih_logwriter_access_line(const ih_site *site, int64_t unix_time, const char *line, size_t len);
+
+#endif
