@@ -1,0 +1,546 @@
+/* The connection pipeline on a fake, in-memory platform: every scenario ends
+ * with the client gone, and then every holder's count must be zero, the
+ * connection destroyed exactly once, the live counts back to zero and every
+ * opened file closed. This is the unit-level proof that no return path leaks
+ * a reference (KB Q142658) and that each protocol version gets a well-formed
+ * answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "http/conn.h"
+#include "ih_test.h"
+
+/* memmem is not in the Windows CRT. */
+static const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size_t n)
+{
+  for (size_t i = 0; n <= hay_len && i <= hay_len - n; i++)
+    if (memcmp(hay + i, needle, n) == 0)
+      return hay + i;
+  return NULL;
+}
+
+/* ---- fake platform ---- */
+
+enum fake_op { OP_NONE, OP_RECV, OP_SEND, OP_SEND_FILE };
+
+typedef struct fake_file {
+  const char *path;
+  const char *data;
+  int64_t mtime;
+  bool is_dir;
+} fake_file;
+
+static const fake_file fs[] = {
+  { "/site", NULL, 0, true },
+  { "/site/index.html", "<h1>home</h1>", 1700000000, false },
+  { "/site/a.txt", "AAAA", 1700000000, false },
+  { "/site/b.txt", "BBBBBBBB", 1700000000, false },
+  { "/site/big.txt", "0123456789abcdefghij", 1700000000, false },
+  { "/site/sub", NULL, 0, true },
+};
+
+static struct {
+  enum fake_op op;
+  char *recv_buf;
+  size_t recv_cap;
+  char *send_copy;
+  size_t send_len;
+  const fake_file *file;
+  uint64_t file_off, file_len;
+  bool cancel_requested, shutdown_sent, socket_closed;
+  int destroy_requests;
+  int files_open;
+  char wire[65536]; /* everything "sent" to the client */
+  size_t wire_len;
+  int access_lines;
+  ih_conn *to_destroy;
+} fake;
+
+static void f_recv(ih_conn *c, char *buf, size_t cap)
+{
+  (void)c;
+  IH_EQ_INT(fake.op, OP_NONE); /* one operation at a time per connection */
+  fake.op = OP_RECV;
+  fake.recv_buf = buf;
+  fake.recv_cap = cap;
+}
+
+static void f_send(ih_conn *c, const char *data, size_t len)
+{
+  (void)c;
+  IH_EQ_INT(fake.op, OP_NONE);
+  fake.op = OP_SEND;
+  free(fake.send_copy);
+  fake.send_copy = malloc(len + 1);
+  memcpy(fake.send_copy, data, len);
+  fake.send_len = len;
+}
+
+static void f_send_file(ih_conn *c, void *file, uint64_t off, uint64_t len, const char *head, size_t head_len)
+{
+  f_send(c, head, head_len);
+  fake.op = OP_SEND_FILE;
+  fake.file = file;
+  fake.file_off = off;
+  fake.file_len = len;
+}
+
+static void f_cancel(ih_conn *c) { (void)c; fake.cancel_requested = true; }
+static void f_shutdown(ih_conn *c) { (void)c; fake.shutdown_sent = true; }
+static void f_close(ih_conn *c)
+{
+  (void)c;
+  IH_CHECK(!fake.socket_closed);
+  fake.socket_closed = true;
+}
+static void f_destroy_later(ih_conn *c)
+{
+  fake.destroy_requests++;
+  fake.to_destroy = c;
+}
+
+static enum ih_fs_status f_open(const char *path, void **file, ih_file_info *info)
+{
+  size_t len = strlen(path);
+  if (len > 1 && path[len - 1] == '/')
+    len--; /* like Windows, "dir/" names the directory */
+  for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
+    if (strlen(fs[i].path) == len && strncmp(fs[i].path, path, len) == 0) {
+      *file = (void *)&fs[i];
+      info->is_dir = fs[i].is_dir;
+      info->size = fs[i].data ? strlen(fs[i].data) : 0;
+      info->mtime_unix = fs[i].mtime;
+      fake.files_open++;
+      return IH_FS_OK;
+    }
+  }
+  return IH_FS_NOT_FOUND;
+}
+
+static enum ih_fs_status f_read(void *file, uint64_t off, char *buf, size_t len, size_t *got)
+{
+  const fake_file *f = file;
+  size_t size = strlen(f->data);
+  *got = off >= size ? 0 : (size - off < len ? size - off : len);
+  memcpy(buf, f->data + off, *got);
+  return IH_FS_OK;
+}
+
+static void f_file_close(void *file)
+{
+  (void)file;
+  fake.files_open--;
+}
+
+static enum ih_fs_status f_dir_list(const char *path, ih_dir_entry_fn fn, void *arg)
+{
+  (void)path;
+  fn(arg, "a.txt", false, 4, 1700000000);
+  return IH_FS_OK;
+}
+
+static void f_access_log(const ih_site *site, int64_t t, const char *line, size_t len)
+{
+  (void)site;
+  (void)t;
+  (void)line;
+  (void)len;
+  fake.access_lines++;
+}
+
+static const ih_platform fake_platform = {
+  f_recv, f_send, f_send_file, f_cancel, f_shutdown, f_close, f_destroy_later,
+  f_open, f_read, f_file_close, f_dir_list, f_access_log,
+};
+
+/* ---- driver ---- */
+
+static ih_config *cfg;
+static ih_server server;
+
+static ih_conn *connect_client(void)
+{
+  free(fake.send_copy);
+  memset(&fake, 0, sizeof fake);
+  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, "127.0.0.1", 50000);
+  ih_conn_start(c);
+  return c;
+}
+
+static void client_sends(ih_conn *c, const char *data)
+{
+  size_t len = strlen(data);
+  if (!IH_EQ_INT(fake.op, OP_RECV))
+    return;
+  IH_CHECK(len <= fake.recv_cap);
+  memcpy(fake.recv_buf, data, len);
+  fake.op = OP_NONE;
+  ih_conn_on_recv(c, len, 0);
+}
+
+/* Completes the pending send; the bytes land on the fake wire. */
+static void send_completes(ih_conn *c)
+{
+  if (!IH_CHECK(fake.op == OP_SEND || fake.op == OP_SEND_FILE))
+    return;
+  size_t total = fake.send_len;
+  memcpy(fake.wire + fake.wire_len, fake.send_copy, fake.send_len);
+  fake.wire_len += fake.send_len;
+  if (fake.op == OP_SEND_FILE) {
+    memcpy(fake.wire + fake.wire_len, fake.file->data + fake.file_off, fake.file_len);
+    fake.wire_len += fake.file_len;
+    total += fake.file_len;
+  }
+  fake.op = OP_NONE;
+  ih_conn_on_sent(c, total, 0);
+}
+
+static void pending_fails(ih_conn *c)
+{
+  enum fake_op op = fake.op;
+  fake.op = OP_NONE;
+  if (op == OP_RECV)
+    ih_conn_on_recv(c, 0, 10054);
+  else if (op == OP_SEND || op == OP_SEND_FILE)
+    ih_conn_on_sent(c, 0, 10054);
+  else
+    IH_CHECK(!"no operation pending");
+}
+
+static void client_closes(ih_conn *c)
+{
+  if (!IH_EQ_INT(fake.op, OP_RECV))
+    return;
+  fake.op = OP_NONE;
+  ih_conn_on_recv(c, 0, 0); /* EOF */
+}
+
+static void timer_fires(ih_conn *c)
+{
+  atomic_store(&c->deadline_ms, 1);
+  atomic_store(&c->timer_pending, true);
+  ih_conn_ref(c, IH_HOLD_TIMER);
+  ih_conn_on_timer(c);
+}
+
+/* The connection must be gone: destroyed once, nothing live, no open file. */
+static void expect_all_released(ih_conn *c)
+{
+  IH_EQ_INT(fake.destroy_requests, 1);
+  IH_CHECK(fake.socket_closed);
+  IH_EQ_INT(fake.op, OP_NONE);
+  if (fake.to_destroy == c) {
+    for (int h = 0; h < IH_HOLD__COUNT; h++)
+      if (!IH_EQ_INT(ih_conn_refs(c, (enum ih_holder)h), 0))
+        ih_test_note("holder %s", ih_holder_name((enum ih_holder)h));
+    ih_conn_destroy(c);
+  }
+  IH_EQ_INT(atomic_load(&server.counters.connections_live), 0);
+  IH_EQ_INT(atomic_load(&server.counters.requests_in_flight), 0);
+  IH_EQ_INT(fake.files_open, 0);
+}
+
+static bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len, s, strlen(s)) != NULL; }
+
+/* ---- scenarios ---- */
+
+static void test_keep_alive_get(void)
+{
+  IH_TEST("HTTP/1.1 GET keeps the connection; refs while idle are socket + io");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 1);
+  IH_EQ_INT(atomic_load(&server.counters.requests_in_flight), 1);
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n"));
+  IH_CHECK(wire_has("Content-Length: 4\r\n"));
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  IH_CHECK(!wire_has("Connection: close"));
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_SOCKET), 1);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_IO), 1);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 0);
+  IH_EQ_INT(fake.access_lines, 1);
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_pipelined(void)
+{
+  IH_TEST("pipelined requests are answered in order, one send at a time");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  send_completes(c);
+  send_completes(c);
+  const char *a = find_bytes(fake.wire, fake.wire_len, "AAAA", 4);
+  const char *b = find_bytes(fake.wire, fake.wire_len, "BBBBBBBB", 8);
+  const char *nf = find_bytes(fake.wire, fake.wire_len, "404 Not Found", 13);
+  IH_CHECK(a && b && nf && a < b && b < nf);
+  IH_EQ_INT(atomic_load(&server.counters.requests_in_flight), 0);
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_http10_close(void)
+{
+  IH_TEST("HTTP/1.0 without keep-alive: Connection: close, FIN, linger until EOF");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.0\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("Connection: close\r\n"));
+  IH_CHECK(fake.shutdown_sent);
+  IH_EQ_INT(fake.op, OP_RECV); /* lingering read */
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_http10_keep_alive(void)
+{
+  IH_TEST("HTTP/1.0 with Connection: keep-alive stays open");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("Connection: keep-alive\r\n"));
+  IH_CHECK(!fake.shutdown_sent);
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_http09(void)
+{
+  IH_TEST("HTTP/0.9: body only, for found and for missing files");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt\r\n");
+  send_completes(c);
+  IH_EQ_MEM(fake.wire, fake.wire_len, "AAAA", 4);
+  client_closes(c);
+  expect_all_released(c);
+
+  c = connect_client();
+  client_sends(c, "GET /nothing.txt\r\n");
+  send_completes(c);
+  IH_CHECK(!wire_has("HTTP/"));
+  IH_CHECK(wire_has("404"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_framing_error(void)
+{
+  IH_TEST("CL + TE is rejected with 400 and the connection closes");
+  ih_conn *c = connect_client();
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 400 Bad Request\r\n"));
+  IH_CHECK(wire_has("Connection: close\r\n"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_send_error(void)
+{
+  IH_TEST("a failed send releases the request and the connection");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(fake.files_open, 1);
+  pending_fails(c);
+  expect_all_released(c);
+}
+
+static void test_reset_during_body(void)
+{
+  IH_TEST("a reset while the body is read releases everything");
+  ih_conn *c = connect_client();
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 1);
+  pending_fails(c);
+  expect_all_released(c);
+}
+
+static void test_header_timeout(void)
+{
+  IH_TEST("a stalled head is dropped when its deadline passes");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHo");
+  timer_fires(c);
+  IH_CHECK(fake.cancel_requested);
+  pending_fails(c); /* the cancelled receive completes with an error */
+  expect_all_released(c);
+}
+
+static void test_drain_idle(void)
+{
+  IH_TEST("drain closes an idle keep-alive connection");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  atomic_store(&server.draining, true);
+  atomic_store(&c->timer_pending, true);
+  ih_conn_ref(c, IH_HOLD_TIMER);
+  ih_conn_on_timer(c);
+  IH_CHECK(fake.cancel_requested);
+  pending_fails(c);
+  atomic_store(&server.draining, false);
+  expect_all_released(c);
+}
+
+static void test_drain_in_flight(void)
+{
+  IH_TEST("drain lets an in-flight response finish, then closes");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  atomic_store(&server.draining, true);
+  send_completes(c);
+  IH_CHECK(wire_has("AAAA"));
+  IH_CHECK(fake.shutdown_sent || fake.socket_closed);
+  if (fake.op == OP_RECV)
+    client_closes(c);
+  atomic_store(&server.draining, false);
+  expect_all_released(c);
+}
+
+static void test_expect_continue(void)
+{
+  IH_TEST("Expect: 100-continue gets 100 before the body is read");
+  ih_conn *c = connect_client();
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+  IH_EQ_INT(fake.op, OP_SEND);
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 100 Continue\r\n\r\n"));
+  client_sends(c, "hello");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 405 Method Not Allowed\r\n"));
+  IH_CHECK(wire_has("Allow: "));
+  IH_CHECK(!wire_has("Connection: close"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_chunked_then_pipelined(void)
+{
+  IH_TEST("a chunked body is consumed; the pipelined request after it is answered");
+  ih_conn *c = connect_client();
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  "5\r\nhello\r\n0\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("405 Method Not Allowed"));
+  send_completes(c);
+  IH_CHECK(wire_has("BBBBBBBB"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_directory_and_default_doc(void)
+{
+  IH_TEST("directory: redirect without slash, default document with it");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /sub HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("301 Moved Permanently"));
+  IH_CHECK(wire_has("Location: /sub/\r\n"));
+  client_sends(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("<h1>home</h1>"));
+  client_sends(c, "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("403 Forbidden"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_status_page(void)
+{
+  IH_TEST("status page excludes its own connection and request");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("\"connections_live\":0,"));
+  IH_CHECK(wire_has("\"requests_in_flight\":0,"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_bad_head_then_close(void)
+{
+  IH_TEST("malformed request line: 400 and close; oversize head: 431");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET  /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 400 Bad Request"));
+  IH_CHECK(fake.shutdown_sent);
+  client_closes(c);
+  expect_all_released(c);
+
+  c = connect_client();
+  char big[600];
+  memset(big, 'a', sizeof big);
+  big[sizeof big - 1] = 0;
+  char req[1024];
+  snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", big);
+  client_sends(c, req);
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 431 "));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_ranges_and_conditional(void)
+{
+  IH_TEST("range 206, unsatisfiable 416, If-None-Match 304");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("206 Partial Content"));
+  IH_CHECK(wire_has("Content-Range: bytes 2-4/20\r\n"));
+  IH_CHECK(wire_has("\r\n\r\n234"));
+  client_sends(c, "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=50-\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("416 Range Not Satisfiable"));
+  IH_CHECK(wire_has("Content-Range: bytes */20\r\n"));
+  const char *etag_at = find_bytes(fake.wire, fake.wire_len, "ETag: ", 6);
+  char etag[64] = "";
+  if (IH_CHECK(etag_at != NULL))
+    sscanf(etag_at + 6, "%63[^\r]", etag);
+  char req[256];
+  snprintf(req, sizeof req, "GET /big.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: %s\r\n\r\n", etag);
+  client_sends(c, req);
+  send_completes(c);
+  IH_CHECK(wire_has("304 Not Modified"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+int main(void)
+{
+  static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\n";
+  char err[256];
+  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
+    printf("config: %s\n", err);
+    return 1;
+  }
+  ih_server_init(&server, cfg, &fake_platform);
+  test_keep_alive_get();
+  test_pipelined();
+  test_http10_close();
+  test_http10_keep_alive();
+  test_http09();
+  test_framing_error();
+  test_send_error();
+  test_reset_during_body();
+  test_header_timeout();
+  test_drain_idle();
+  test_drain_in_flight();
+  test_expect_continue();
+  test_chunked_then_pipelined();
+  test_directory_and_default_doc();
+  test_status_page();
+  test_bad_head_then_close();
+  test_ranges_and_conditional();
+  free(fake.send_copy);
+  ih_config_free(cfg);
+  return ih_test_finish();
+}
