@@ -7,7 +7,7 @@
 # wineserver with every descriptor pointed at /dev/null before any test runs.
 wine_env() {
   export WINEPREFIX="$1"
-  export WINEARCH=win64
+  export WINEARCH="${WINEARCH:-win64}"
   export WINEDEBUG="${WINEDEBUG:--all}"
   export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
   unset DISPLAY WAYLAND_DISPLAY

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds IsapiHost (MinGW-w64 x86_64) and runs it under Wine in the
+# foreground with the sample site on http://127.0.0.1:8080/. Ctrl+C stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash cmake/install-deps.sh
+cmake --preset mingw-x64 >/dev/null
+cmake --build --preset mingw-x64 --target isapihost -j"$(nproc)"
+run_dir=build/mingw-x64/sample
+rm -rf "$run_dir" && mkdir -p "$run_dir" && cp -r installer/sample/. "$run_dir/"
+source cmake/wine-prefix.sh
+wine_prefix_up "$PWD/build/mingw-x64/wineprefix"
+echo "IsapiHost: http://127.0.0.1:8080/   status: http://127.0.0.1:8080/_isapihost/status"
+echo "           logs in $run_dir/logs; press Ctrl+C to stop"
+cd "$run_dir"
+rc=0
+wine ../service/win32/isapihost.exe run --config isapihost.ini || rc=$?
+wine_prefix_down
+exit $rc
