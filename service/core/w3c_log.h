@@ -34,7 +34,8 @@ size_t ih_w3c_format_header(int64_t now_unix, const char *software, char *out, s
  * spaces or control bytes (they are escaped), so a line always has 15 fields.
  * Returns bytes written (excl. NUL), or 0 if cap is too small. */
 size_t ih_w3c_format_line(const ih_w3c_record *r, char *out, size_t cap);
-/* Daily file name as IIS names UTF-8 logs: "u_exYYMMDD.log". */
+/* Daily file name as IIS names UTF-8 logs: "u_exYYMMDD.log" (cap >= 15,
+ * otherwise an empty string). Times outside 1970..9999 are clamped. */
 void ih_w3c_file_name(int64_t unix_time, char *out, size_t cap);
 /* Start of the UTC day containing unix_time (rollover boundary). */
 int64_t ih_w3c_day_start(int64_t unix_time);

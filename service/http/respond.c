@@ -25,6 +25,7 @@
 #define IH_SERVER_NAME "IsapiHost/0.1.0"
 #define IH_OUT_MAX (4u << 20) /* largest in-memory response (listing, status) */
 #define IH_PHYS_MAX 4096
+#define IH_LOG_FIELD_MAX 1024 /* bytes of User-Agent, Referer, query kept in the access log */
 
 static const char ALLOW_STATIC[] = "OPTIONS, GET, HEAD";
 
@@ -536,23 +537,31 @@ void ih_respond_log(ih_conn *c)
   if (!r->site || !r->site->log_enabled)
     return;
   int64_t now = ih_wall_seconds();
+  /* Client-controlled fields are capped so the line (escaping can triple
+   * them) always fits and no request is left out of the log. */
+  ih_slice agent = header_value(c, "User-Agent"), referer = header_value(c, "Referer"), query = r->query;
+  agent.n = agent.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : agent.n;
+  referer.n = referer.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : referer.n;
+  query.n = query.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : query.n;
+  ih_slice stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target;
+  stem.n = stem.n > sizeof r->path ? sizeof r->path : stem.n;
   ih_w3c_record rec = {
     .time_unix = now,
     .s_ip = c->local_addr,
     .method = r->head.method,
-    .uri_stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target,
-    .uri_query = r->query,
+    .uri_stem = stem,
+    .uri_query = query,
     .s_port = c->local_port,
     .username = { "", 0 },
     .c_ip = c->peer_addr,
-    .user_agent = header_value(c, "User-Agent"),
-    .referer = header_value(c, "Referer"),
+    .user_agent = agent,
+    .referer = referer,
     .status = r->status,
     .substatus = 0,
     .win32_status = 0,
     .time_taken_ms = (unsigned)(ih_clock_ms() - r->started_ms),
   };
-  char line[8192];
+  char line[3 * (sizeof r->path + 3 * IH_LOG_FIELD_MAX) + 512];
   size_t len = ih_w3c_format_line(&rec, line, sizeof line);
   if (len)
     c->server->platform->access_log(r->site, now, line, len);
