@@ -13,8 +13,31 @@ bash cmake/install-deps.sh || exit 1
 jobs=$(nproc)
 fuzz_seconds=${IH_FUZZ_SECONDS:-30}
 failed=()
+total_passed=0
+total_failed=0
+logs=build/test-logs
+mkdir -p "$logs"
 
 step() { echo; echo "==== $*"; }
+# Runs ctest with its output in a file (never a pipe: Wine processes started
+# by tests could inherit it and keep a reader waiting), then shows it and
+# adds its counts to the totals.
+run_ctest() { # name ctest-args...
+  local name=$1; shift
+  local log="$logs/$name.log" rc=0
+  ctest "$@" >"$log" 2>&1 || rc=$?
+  cat "$log"
+  local line
+  line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1)
+  if [ -n "$line" ]; then
+    local nfail ntotal
+    nfail=$(echo "$line" | sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/')
+    ntotal=$(echo "$line" | sed -E 's/.* failed out of ([0-9]+).*/\1/')
+    total_passed=$((total_passed + ntotal - nfail))
+    total_failed=$((total_failed + nfail))
+  fi
+  [ "$rc" = 0 ] || failed+=("$name")
+}
 build() { # preset [cmake args...]
   local preset=$1; shift
   cmake --preset "$preset" "$@" >/dev/null && cmake --build --preset "$preset" -j"$jobs" ||
@@ -23,20 +46,20 @@ build() { # preset [cmake args...]
 
 step "native (clang, ASan+UBSan, libFuzzer)"
 if build native -DIH_FUZZ_SECONDS="$fuzz_seconds"; then
-  ctest --preset native -L unit -j"$jobs" || failed+=("native:unit")
-  ctest --preset native -L fuzz -j"$jobs" || failed+=("native:fuzz")
+  run_ctest native-unit --preset native -L unit -j"$jobs"
+  run_ctest native-fuzz --preset native -L fuzz -j"$jobs"
 fi
 
 step "native-gcc"
 if build native-gcc; then
-  ctest --preset native-gcc -j"$jobs" || failed+=("native-gcc")
+  run_ctest native-gcc --preset native-gcc -j"$jobs"
 fi
 
 step "mingw-x64 under Wine"
 if build mingw-x64; then
   source cmake/wine-prefix.sh
   wine_prefix_up "$PWD/build/mingw-x64/wineprefix"
-  ctest --preset mingw-x64 -j"$jobs" --timeout 600 || failed+=("mingw-x64")
+  run_ctest mingw-x64 --preset mingw-x64 -j"$jobs" --timeout 600
   wine_prefix_down
 fi
 
@@ -45,7 +68,7 @@ if build mingw-x86; then
   if [ -d /usr/lib/i386-linux-gnu/wine ]; then
     source cmake/wine-prefix.sh
     wine_prefix_up "$PWD/build/mingw-x86/wineprefix"
-    ctest --preset mingw-x86 -j"$jobs" --timeout 600 || failed+=("mingw-x86")
+    run_ctest mingw-x86 --preset mingw-x86 -j"$jobs" --timeout 600
     wine_prefix_down
   else
     echo "mingw-x86: built; 32-bit tests NOT run: wine32:i386 is not installed on this machine"
@@ -53,6 +76,7 @@ if build mingw-x86; then
 fi
 
 echo
+echo "total: $total_passed passed, $total_failed failed"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1

@@ -9,6 +9,7 @@
  * directories, binding conflicts between sites) run in finish() after the
  * last line. Any error frees everything, so no partial config escapes. */
 #include "core/config.h"
+#include "core/ih_compiler.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,12 +21,8 @@
 #define MAX_FILE_BYTES (16u * 1024u * 1024u)
 /* Values echoed in error messages are cut to this many bytes. */
 #define ECHO_MAX 200
-
-#ifdef __MINGW_PRINTF_FORMAT
-#define PRINTF_LIKE(f, a) __attribute__((format(__MINGW_PRINTF_FORMAT, f, a)))
-#else
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#endif
+/* Words in a section header: the name plus up to this many - 1 arguments. */
+#define MAX_HEADER_WORDS 4
 
 /* "%.*s" arguments for a slice, clamped so messages stay short. */
 #define SL(s) (int)((s).n > ECHO_MAX ? ECHO_MAX : (s).n), (s).p
@@ -94,7 +91,7 @@ struct parser {
 
 /* ---- errors and small helpers ---- */
 
-static int fail(parser *p, int line, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail(parser *p, int line, const char *fmt, ...) IH_PRINTF(3, 4);
 
 static int fail(parser *p, int line, const char *fmt, ...)
 {
@@ -362,7 +359,7 @@ static int set_number(parser *p, const key_def *k, void *obj, ih_slice v)
     uint64_t x = n;
     memcpy(field, &x, sizeof x);
   } else {
-    uint32_t x = (uint32_t)n; /* tables keep max within 32 bits for such fields */
+    uint32_t x = (uint32_t)n; /* unsigned, or size_t on 32-bit targets; max fits */
     memcpy(field, &x, sizeof x);
   }
   return 0;
@@ -765,7 +762,8 @@ static const section_def section_defs[] = {
   { "mime", 0, "expected [mime]", open_mime, NULL, mime_key, NULL, NULL, 0 },
 };
 
-/* The "seen" bit mask has one bit per key. */
+/* set_number stores 4- or 8-byte fields; the seen mask has one bit per key. */
+_Static_assert(sizeof(unsigned) == 4 && (sizeof(size_t) == 4 || sizeof(size_t) == 8), "field widths");
 _Static_assert(sizeof server_keys / sizeof server_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof site_keys / sizeof site_keys[0] <= 64, "too many keys for the seen mask");
 
@@ -788,7 +786,7 @@ static int parse_header(parser *p, ih_slice line)
   if (line.p[line.n - 1] != ']')
     return fail(p, p->line, "section header must end with ']'");
   ih_slice inner = { line.p + 1, line.n - 2 };
-  ih_slice words[3];
+  ih_slice words[MAX_HEADER_WORDS];
   size_t nw = 0, extra = 0;
   size_t i = 0;
   while (i < inner.n) {
@@ -798,7 +796,7 @@ static int parse_header(parser *p, ih_slice line)
     while (i < inner.n && inner.p[i] != ' ' && inner.p[i] != '\t')
       i++;
     if (i > start) {
-      if (nw < 3)
+      if (nw < MAX_HEADER_WORDS)
         words[nw++] = (ih_slice){ inner.p + start, i - start };
       else
         extra++;

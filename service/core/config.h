@@ -79,22 +79,31 @@ typedef struct ih_config {
   size_t mime_count;
 } ih_config;
 
-/* Parses text[0..len). On error returns -1 and writes "file:line: what is
- * wrong" (NUL-terminated) to err. base_dir may be "" (relative paths kept). */
+/* Parses text[0..len). On error returns -1, sets *out to NULL and writes
+ * "file:line: what is wrong" (NUL-terminated, truncated to err_cap) to err.
+ * base_dir may be "" (relative paths kept). err may be NULL; out may be NULL
+ * to validate only. The result is freed with ih_config_free. */
 int ih_config_parse(const char *text, size_t len, const char *file_name, const char *base_dir,
                     ih_config **out, char *err, size_t err_cap);
-/* Reads the file with stdio and parses it; base_dir = the file's directory. */
+/* Reads the file with stdio and parses it; base_dir = the file's directory
+ * (the text before the last '/' or '\\', "/" for a file in the root, "" for
+ * a bare name). Errors start with path: "PATH: cannot open: <strerror>" or
+ * "PATH:LINE: ...". */
 int ih_config_load_file(const char *path, ih_config **out, char *err, size_t err_cap);
 void ih_config_free(ih_config *cfg);
 
 /* The site answering a request that arrived on local address addr (text
  * form, as in bindings) and port with Host header host (port suffix already
  * removed; may be empty). IIS order: exact address + host, any address +
- * host, exact address without host, any address without host. NULL if none. */
+ * host, exact address without host, any address without host. Address and
+ * host compare case-insensitively. NULL if none. */
 const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host);
 
-/* Longest virtual-directory prefix of canonical path (segment boundary).
- * *rest gets the remainder starting at '/' (or "" when path == vdir). */
+/* Longest virtual-directory prefix of canonical path (segment boundary,
+ * case-insensitive); "/" (vdirs[0]) matches everything else. *rest (may be
+ * NULL) gets the remainder starting at '/', or "" when path == vdir url_path
+ * (also for path "/" on the root), so physical_path + rest is the file. NULL
+ * only for a site without vdirs. */
 const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *rest);
 
 const ih_error_page *ih_site_error_page(const ih_site *site, int status);

@@ -50,6 +50,17 @@ void ih_conn_ref(ih_conn *c, enum ih_holder h)
   atomic_fetch_add(&c->ref_total, 1);
 }
 
+bool ih_conn_try_ref(ih_conn *c, enum ih_holder h)
+{
+  int total = atomic_load(&c->ref_total);
+  do {
+    if (total == 0)
+      return false; /* already queued for destruction: never resurrect */
+  } while (!atomic_compare_exchange_weak(&c->ref_total, &total, total + 1));
+  atomic_fetch_add(&c->refs[h], 1);
+  return true;
+}
+
 void ih_conn_unref(ih_conn *c, enum ih_holder h)
 {
   int before = atomic_fetch_sub(&c->refs[h], 1);
@@ -428,7 +439,7 @@ static void response_done(ih_conn *c)
 void ih_conn_start(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  wait_for_input(c);
+  process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
   ih_mutex_unlock(c->lock);
 }
 

@@ -166,6 +166,10 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
 void ih_conn_start(ih_conn *c);
 
 void ih_conn_ref(ih_conn *c, enum ih_holder h);
+/* Takes a reference only if the connection still has one (it is not already
+ * queued for destruction). For holders that find connections through a
+ * registry rather than through a reference of their own (the timer sweep). */
+bool ih_conn_try_ref(ih_conn *c, enum ih_holder h);
 void ih_conn_unref(ih_conn *c, enum ih_holder h);
 int ih_conn_refs(ih_conn *c, enum ih_holder h);
 

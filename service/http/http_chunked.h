@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 enum ih_chunked_status {
-  IH_CHUNKED_MORE = 0, /* all of the input was used; feed more */
+  IH_CHUNKED_MORE = 0, /* all of the input was used, or out filled up first
+                          (then *in_used < in_len: call again with the rest) */
   IH_CHUNKED_DONE,     /* last-chunk and trailers seen; *in_used marks the next message */
   IH_CHUNKED_ERROR,    /* malformed (400) */
   IH_CHUNKED_TOO_LARGE,/* decoded body would exceed max_body (413) */
@@ -26,7 +27,8 @@ typedef struct ih_chunked_decoder {
 } ih_chunked_decoder;
 
 #define IH_CHUNKED_MAX_LINE 4096       /* chunk-size line incl. extensions */
-#define IH_CHUNKED_MAX_TRAILERS 16384  /* all trailer lines together */
+#define IH_CHUNKED_MAX_TRAILERS 16384  /* all trailer lines together, CRLFs included;
+                                          over it is IH_CHUNKED_ERROR */
 
 void ih_chunked_init(ih_chunked_decoder *d, uint64_t max_body);
 

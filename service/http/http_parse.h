@@ -7,7 +7,11 @@
  * the length passed on the previous call (0 the first time) so the search
  * for the end of the head resumes where it stopped. Limits are enforced on
  * incomplete input too, so a client cannot make us buffer past them.
- * Slices in *out point into buf and stay valid while buf does. */
+ * Slices in *out point into buf and stay valid while buf does.
+ * (Implementation notes: a non-zero last_len promises that the previous call,
+ * with the same limits, returned INCOMPLETE. The result never depends on how
+ * the input was split. Unless the status is DONE, only error_reason in *out
+ * is meaningful. lim may be NULL for the defaults.) */
 #ifndef IH_HTTP_PARSE_H
 #define IH_HTTP_PARSE_H
 
@@ -35,9 +39,10 @@ enum ih_http_parse_status {
 };
 
 typedef struct ih_http_limits {
-  size_t max_request_line; /* bytes, without CRLF; http.sys default 16384 */
-  size_t max_header_line;  /* bytes of one field line; default 16384 */
-  size_t max_header_bytes; /* all field lines together; default 16384 */
+  size_t max_request_line; /* bytes, without CRLF; http.sys default 16384. Empty
+                              lines before the request line count toward it. */
+  size_t max_header_line;  /* bytes of one field line (without CRLF); default 16384 */
+  size_t max_header_bytes; /* all field lines together (without CRLFs); default 16384 */
   size_t max_headers;      /* count, <= IH_HTTP_MAX_HEADERS; default 100 */
 } ih_http_limits;
 

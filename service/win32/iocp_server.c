@@ -247,7 +247,10 @@ static void notify_connections(BOOL all)
       continue;
     if (atomic_exchange(&c->timer_pending, true))
       continue;
-    ih_conn_ref(c, IH_HOLD_TIMER);
+    if (!ih_conn_try_ref(c, IH_HOLD_TIMER)) {
+      atomic_store(&c->timer_pending, false);
+      continue; /* its last reference is gone; it is about to be destroyed */
+    }
     PostQueuedCompletionStatus(g.port, 0, KEY_TIMER, (OVERLAPPED *)c);
   }
   LeaveCriticalSection(&g.registry_lock);
@@ -327,6 +330,14 @@ static void on_accept(accept_slot *slot, DWORD err)
   setsockopt(s, SOL_SOCKET, SO_UPDATE_ACCEPT_CONTEXT, (char *)&l->sock, sizeof l->sock);
   BOOL nodelay = TRUE;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, (char *)&nodelay, sizeof nodelay);
+  /* Read the addresses before the slot's buffer is handed to the next AcceptEx. */
+  struct sockaddr *local = NULL, *remote = NULL;
+  int local_len = 0, remote_len = 0;
+  g.get_addrs(slot->addresses, 0, ADDR_SLOT, ADDR_SLOT, &local, &local_len, &remote, &remote_len);
+  char local_text[48], peer_text[48];
+  uint16_t local_port, peer_port;
+  address_text(local, local_text, sizeof local_text, &local_port);
+  address_text(remote, peer_text, sizeof peer_text, &peer_port);
   post_accept(slot); /* keep the backlog of pending accepts full */
 
   unsigned max = g.server.config->server.max_connections;
@@ -338,14 +349,6 @@ static void on_accept(accept_slot *slot, DWORD err)
     closesocket(s);
     return;
   }
-  struct sockaddr *local = NULL, *remote = NULL;
-  int local_len = 0, remote_len = 0;
-  g.get_addrs(slot->addresses, 0, ADDR_SLOT, ADDR_SLOT, &local, &local_len, &remote, &remote_len);
-  char local_text[48], peer_text[48];
-  uint16_t local_port, peer_port;
-  address_text(local, local_text, sizeof local_text, &local_port);
-  address_text(remote, peer_text, sizeof peer_text, &peer_port);
-
   win_conn *w = calloc(1, sizeof *w);
   ih_conn *c = w ? ih_conn_new(&g.server, w, local_text, local_port, peer_text, peer_port) : NULL;
   if (!c || !CreateIoCompletionPort((HANDLE)s, g.port, KEY_IO, 0)) {

@@ -235,6 +235,8 @@ static void expect_all_released(ih_conn *c)
     for (int h = 0; h < IH_HOLD__COUNT; h++)
       if (!IH_EQ_INT(ih_conn_refs(c, (enum ih_holder)h), 0))
         ih_test_note("holder %s", ih_holder_name((enum ih_holder)h));
+    /* the timer sweep must not be able to revive a connection queued for destruction */
+    IH_CHECK(!ih_conn_try_ref(c, IH_HOLD_TIMER));
     ih_conn_destroy(c);
   }
   IH_EQ_INT(atomic_load(&server.counters.connections_live), 0);
