@@ -490,7 +490,8 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     if (path.p[path.n - 1] != '/') {
       /* IIS redirects a directory to its slash form so relative links work. */
       char location[2200];
-      snprintf(location, sizeof location, "%s/%s%.*s", r->path, r->query.n ? "?" : "", (int)r->query.n, r->query.p);
+      snprintf(location, sizeof location, "%s/%s%.*s", r->path, r->query.n ? "?" : "", (int)r->query.n,
+               r->query.n ? r->query.p : "");
       error_response(c, 301, "Location", location, plan);
       return;
     }

@@ -2,7 +2,9 @@
  * opened for TransmitFile with sharing that lets editors replace them while
  * they are being served. */
 #include <windows.h>
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <wchar.h>
 
 #include "file_win32.h"
@@ -26,8 +28,18 @@ static enum ih_fs_status fs_status(DWORD err)
   }
 }
 
+/* Characters no Windows file name may contain; '*' and '?' would also act as
+ * wildcards in FindFirstFile. The URL canonicaliser lets them through (they
+ * are valid in URLs), so the file layer refuses them. */
+static bool has_invalid_name_chars(const char *path)
+{
+  return strpbrk(path, "<>\"|?*") != NULL;
+}
+
 enum ih_fs_status ih_win32_file_open(const char *path, void **file, ih_file_info *info)
 {
+  if (has_invalid_name_chars(path))
+    return IH_FS_NOT_FOUND;
   wchar_t *w = ih_win32_path(path);
   if (!w)
     return IH_FS_NOT_FOUND;
@@ -70,6 +82,8 @@ void ih_win32_file_close(void *file) { CloseHandle((HANDLE)file); }
 
 enum ih_fs_status ih_win32_dir_list(const char *path, ih_dir_entry_fn fn, void *arg)
 {
+  if (has_invalid_name_chars(path))
+    return IH_FS_NOT_FOUND;
   wchar_t *w = ih_win32_path(path);
   if (!w)
     return IH_FS_NOT_FOUND;

@@ -84,6 +84,14 @@ int main(void)
   snprintf(path, sizeof path, "%s/nodir/missing.txt", root);
   IH_EQ_INT(ih_win32_file_open(path, &f, &info), IH_FS_NOT_FOUND);
 
+  IH_TEST("wildcards and invalid name characters are refused");
+  snprintf(path, sizeof path, "%s/h*llo.txt", root);
+  IH_EQ_INT(ih_win32_file_open(path, &f, &info), IH_FS_NOT_FOUND);
+  snprintf(path, sizeof path, "%s/h?llo.txt", root);
+  IH_EQ_INT(ih_win32_file_open(path, &f, &info), IH_FS_NOT_FOUND);
+  snprintf(path, sizeof path, "%s/*", root);
+  IH_EQ_INT(ih_win32_dir_list(path, on_entry, NULL), IH_FS_NOT_FOUND);
+
   IH_TEST("directory listing");
   IH_EQ_INT(ih_win32_dir_list(root, on_entry, NULL), IH_FS_OK);
   IH_EQ_INT(listed, 2);
