@@ -1,0 +1,409 @@
+#!/usr/bin/env bash
+# IsapiHost benchmark: bash bench/run.sh [--duration S] [--rounds N] [--out FILE]
+#
+# Builds the mingw-x64 preset, then measures keep-alive GET /index.html (1 KB)
+# with wrk at 1, 16 and 64 connections against
+#   (a) nginx, native             - sanity reference for the machine
+#   (b) bench/bare_iocp.exe, Wine - the ceiling of an IOCP server under Wine
+#   (c) isapihost.exe, Wine       - the product
+# interleaved (a b c a b c) and keeps the best round per target and count.
+# Under Wine the single-threaded wineserver caps every server at a few
+# thousand req/s, so only ratios within one run mean anything (README.md).
+#
+# Exit status: 0 when everything that exists ran (whether or not IsapiHost
+# meets its target, and also when isapihost.exe is not built yet: that column
+# says "skipped"); 1 when something could not run (missing tool, failed build,
+# a server that did not start or answer, wrk failure); 2 on bad usage.
+set -u -o pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$ROOT/build/mingw-x64
+PREFIX_DIR=$BUILD/wineprefix
+BARE_EXE=$BUILD/bench/bare_iocp.exe
+IH_EXE=$BUILD/service/win32/isapihost.exe
+CONNS=(1 16 64)
+TARGETS=(nginx bare ih)
+TARGET_PCT=90           # IsapiHost must reach this % of bare at 16 and 64 connections
+START_TIMEOUT=30        # s until a server must accept connections
+STOP_TIMEOUT=10         # s after SIGINT/SIGQUIT before SIGKILL
+
+DURATION=5
+ROUNDS=2
+OUT=
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --duration) DURATION=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --duration=*) DURATION=${1#*=}; shift ;;
+    --rounds) ROUNDS=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --rounds=*) ROUNDS=${1#*=}; shift ;;
+    --out) OUT=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --out=*) OUT=${1#*=}; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "run.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --duration wants whole seconds >= 1" >&2; exit 2; }
+[[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds wants a number >= 1" >&2; exit 2; }
+if [ -n "$OUT" ]; then
+  case "$OUT" in /*) ;; *) OUT=$PWD/$OUT ;; esac
+  [ -d "$(dirname "$OUT")" ] || { echo "run.sh: directory of --out does not exist: $OUT" >&2; exit 2; }
+fi
+
+say() { printf 'bench: %s\n' "$*"; }
+FAILURES=()   # things that could not run -> exit 1
+NOTES=()      # footnotes under the table
+fail() { FAILURES+=("$*"); say "ERROR: $*"; }
+
+# ---- tools (install nothing; say what is missing) --------------------------
+NGINX=$(command -v nginx || true)
+[ -z "$NGINX" ] && [ -x /usr/sbin/nginx ] && NGINX=/usr/sbin/nginx
+missing=()
+for t in wrk wine wineserver cmake curl x86_64-w64-mingw32-gcc; do
+  command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+[ -z "$NGINX" ] && missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "run.sh: missing: ${missing[*]}" >&2
+  echo "run.sh: Debian packages: wrk nginx wine wine64 cmake curl gcc-mingw-w64-x86-64 (this script installs nothing)" >&2
+  exit 1
+fi
+
+# ---- temp dir, cleanup ------------------------------------------------------
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ih-bench.XXXXXX") || exit 1
+CUR_PID=     # the server currently running (one at a time)
+CUR_KIND=
+OWN_WINESERVER=0
+cleanup() {
+  if [ -n "$CUR_PID" ]; then stop_server; fi
+  if [ "$OWN_WINESERVER" = 1 ]; then wine_prefix_down; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- helpers ------------------------------------------------------------------
+label() {
+  case "$1" in nginx) printf 'nginx native' ;; bare) printf 'bare IOCP (Wine)' ;; ih) printf 'IsapiHost (Wine)' ;; esac
+}
+free_port() {
+  if command -v python3 >/dev/null 2>&1 &&
+     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null; then
+    return 0
+  fi
+  local p i
+  for i in $(seq 200); do           # fallback: probe random high ports
+    p=$((20000 + RANDOM % 40000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+  done
+  return 1
+}
+
+# Windows path of a Linux path for Wine programs: Z: + path with '\'.
+winpath() { local p=$1; printf 'Z:%s' "${p//\//\\}"; }
+
+wait_port() { # PID PORT: 0 when PORT accepts, 1 when PID died or timeout
+  local pid=$1 port=$2 i
+  for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 1
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+wait_exit() { # PID SECONDS: 0 when PID exited in time
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  return 1
+}
+
+# Stop CUR_PID: nginx gets SIGQUIT (graceful), Wine servers SIGINT (Wine turns
+# it into CTRL_C_EVENT); SIGKILL after STOP_TIMEOUT. Sets STOP_NOTE if unclean.
+# (Not in $(...): only this shell can wait for its children.)
+STOP_NOTE=
+stop_server() {
+  local pid=$CUR_PID sig=INT kids rc
+  STOP_NOTE=
+  [ -n "$pid" ] || return 0
+  [ "$CUR_KIND" = nginx ] && sig=QUIT
+  kids=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr '\n' ' ')
+  kill -s "$sig" "$pid" 2>/dev/null
+  if ! wait_exit "$pid" "$STOP_TIMEOUT"; then
+    # shellcheck disable=SC2086 # kids: a list of pids
+    kill -KILL "$pid" $kids 2>/dev/null
+    wait "$pid" 2>/dev/null
+    STOP_NOTE="$(label "$CUR_KIND") did not stop within ${STOP_TIMEOUT} s of SIG$sig (killed)"
+  else
+    wait "$pid" 2>/dev/null; rc=$?
+    [ "$rc" = 0 ] || STOP_NOTE="$(label "$CUR_KIND") exited with status $rc after SIG$sig"
+  fi
+  CUR_PID=
+  CUR_KIND=
+}
+
+# ---- build ------------------------------------------------------------------
+BUILD_OK=1
+say "building the mingw-x64 preset (log: build.log in the temp dir, tail shown on failure)"
+if ! (cd "$ROOT" && cmake --preset mingw-x64 && cmake --build --preset mingw-x64 -j "$(nproc)") \
+     >"$TMP/build.log" 2>&1; then
+  BUILD_OK=0
+  tail -n 20 "$TMP/build.log" | sed 's/^/  | /'
+  fail "the mingw-x64 preset did not build"
+  # Still measure nginx and the baseline: build bare_iocp.c on its own, with
+  # the flags the preset's Debug build uses.
+  BARE_EXE=$TMP/bare_iocp.exe
+  if x86_64-w64-mingw32-gcc -std=gnu11 -g -gdwarf-4 -Wall -Wextra -Werror \
+       -D__USE_MINGW_ANSI_STDIO=1 -D_WIN32_WINNT=0x0601 -DWIN32_LEAN_AND_MEAN \
+       -static -static-libgcc "$ROOT/bench/bare_iocp.c" -lws2_32 -lmswsock -o "$BARE_EXE" \
+       >>"$TMP/build.log" 2>&1; then
+    say "built bare_iocp.exe directly instead; IsapiHost is skipped (its binary could be stale)"
+  else
+    fail "bare_iocp.c did not compile either"
+    BARE_EXE=
+  fi
+fi
+
+# ---- what runs --------------------------------------------------------------
+declare -A SKIP=()
+if [ -z "$BARE_EXE" ] || [ ! -f "$BARE_EXE" ]; then
+  SKIP[bare]="not built"
+  [ "$BUILD_OK" = 1 ] && fail "the build did not produce ${BARE_EXE#"$ROOT"/}"
+fi
+if [ "$BUILD_OK" = 0 ]; then
+  SKIP[ih]="build failed"
+elif [ ! -f "$IH_EXE" ]; then
+  SKIP[ih]="not built yet"
+  say "SKIPPING IsapiHost: ${IH_EXE#"$ROOT"/} does not exist yet (the server has not landed?)"
+fi
+
+# ---- site, configs ----------------------------------------------------------
+SITE=$TMP/site
+mkdir -p "$SITE" "$TMP/nginx" "$TMP/logs"
+html_head='<!DOCTYPE html><html><head><title>IsapiHost bench</title></head><body><p>'
+html_tail='</p></body></html>
+'
+pad=$((1024 - ${#html_head} - ${#html_tail}))
+{ printf "%s" "$html_head"; head -c "$pad" /dev/zero | tr "\0" x; printf "%s" "$html_tail"; } >"$SITE/index.html"
+[ "$(wc -c <"$SITE/index.html")" -eq 1024 ] || { echo "run.sh: could not create the 1 KB file" >&2; exit 1; }
+URL_PATH=/index.html
+
+nginx_conf() { # PORT
+  local user_line=
+  # As root, nginx would drop its workers to "nobody", who cannot read the
+  # 0700 temp dir: keep them as the current user.
+  [ "$(id -u)" = 0 ] && user_line="user root root;"
+  cat <<EOF
+$user_line
+worker_processes auto;
+daemon off;
+pid $TMP/nginx/nginx.pid;
+error_log $TMP/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $TMP/nginx/client_body;
+    proxy_temp_path $TMP/nginx/proxy;
+    fastcgi_temp_path $TMP/nginx/fastcgi;
+    uwsgi_temp_path $TMP/nginx/uwsgi;
+    scgi_temp_path $TMP/nginx/scgi;
+    types { text/html html; }
+    default_type application/octet-stream;
+    sendfile on;
+    keepalive_timeout 65;
+    keepalive_requests 100000000;  # never close a benchmark connection (default: 1000)
+    server {
+        listen 127.0.0.1:$1;
+        root $SITE;
+    }
+}
+EOF
+}
+
+# ---- Wine ---------------------------------------------------------------------
+if [ -z "${SKIP[bare]:-}" ] || [ -z "${SKIP[ih]:-}" ]; then
+  # shellcheck source=../cmake/wine-prefix.sh
+  source "$ROOT/cmake/wine-prefix.sh"
+  wine_env "$PREFIX_DIR"
+  # Stop the wineserver at the end only if this script started it: a running
+  # one belongs to someone else (e.g. ctest on the same prefix).
+  # `wineserver -p` fails when a server is already running.
+  if [ ! -f "$PREFIX_DIR/system.reg" ] || wineserver -p </dev/null >/dev/null 2>&1; then
+    OWN_WINESERVER=1
+  else
+    say "a wineserver is already running for $PREFIX_DIR; using it and leaving it running"
+  fi
+  say "booting the Wine prefix ${PREFIX_DIR#"$ROOT"/}"
+  wine_prefix_up "$PREFIX_DIR"
+  WINE_VERSION=$(wine --version 2>/dev/null </dev/null || echo unknown)
+else
+  WINE_VERSION=$(WINEDEBUG=-all wine --version 2>/dev/null </dev/null || echo unknown)
+fi
+
+# ---- one target, one round --------------------------------------------------
+start_server() { # TARGET PORT ROUND
+  local t=$1 port=$2 r=$3 log=$TMP/$1-r$3
+  case "$t" in
+    nginx)
+      nginx_conf "$port" >"$TMP/nginx/nginx.conf"
+      "$NGINX" -p "$TMP/nginx/" -e "$TMP/nginx/error.log" -c "$TMP/nginx/nginx.conf" \
+        </dev/null >"$log.out" 2>"$log.err" &
+      ;;
+    bare)
+      wine "$BARE_EXE" "$port" "$((2 * $(nproc)))" "$(winpath "$SITE/index.html")" \
+        </dev/null >"$log.out" 2>"$log.err" &
+      ;;
+    ih)
+      printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\n' \
+        "$port" >"$TMP/bench.ini"
+      # cwd = the ini's dir, so relative paths resolve the same either way.
+      (cd "$TMP" && exec wine "$IH_EXE" run --config "$(winpath "$TMP/bench.ini")") \
+        </dev/null >"$log.out" 2>"$log.err" &
+      ;;
+  esac
+  CUR_PID=$!
+  CUR_KIND=$t
+}
+
+declare -A BEST=()  # "target:conns" -> best req/s
+declare -A FLAG=()  # "target:conns" -> "*" if any counted run had errors
+declare -A ALL=()   # "target:conns" -> req/s of every round, for the spread
+
+run_target() { # TARGET ROUND
+  local t=$1 r=$2 port c threads out rps errs code
+  port=$(free_port) || { fail "$(label "$t") round $r: no free port"; return; }
+  start_server "$t" "$port" "$r"
+  if ! wait_port "$CUR_PID" "$port"; then
+    if kill -0 "$CUR_PID" 2>/dev/null; then
+      fail "$(label "$t") round $r: did not accept connections on 127.0.0.1:$port within ${START_TIMEOUT} s"
+    else
+      wait "$CUR_PID" 2>/dev/null; code=$?
+      fail "$(label "$t") round $r: exited with status $code before accepting connections"
+      CUR_PID=; CUR_KIND=
+    fi
+    tail -n 5 "$TMP/$t-r$r.out" "$TMP/$t-r$r.err" 2>/dev/null | sed 's/^/  | /'
+    [ "$t" = nginx ] && tail -n 5 "$TMP/nginx/error.log" 2>/dev/null | sed 's/^/  | /'
+    stop_server
+    return
+  fi
+  # Correctness first: a fast 404 is not a result.
+  code=$(curl -sS -m 10 -o "$TMP/got" -w '%{http_code}' "http://127.0.0.1:$port$URL_PATH" 2>"$TMP/curl.err")
+  if [ "$code" != 200 ] || ! cmp -s "$TMP/got" "$SITE/index.html"; then
+    fail "$(label "$t") round $r: GET $URL_PATH gave status '${code:-none}' / wrong body; not measured"
+    stop_server; [ -n "$STOP_NOTE" ] && NOTES+=("round $r: $STOP_NOTE")
+    return
+  fi
+  for c in "${CONNS[@]}"; do
+    threads=1; [ "$c" -ge 64 ] && threads=2
+    out=$TMP/wrk-$t-c$c-r$r.txt
+    if ! wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 5s "http://127.0.0.1:$port$URL_PATH" \
+         </dev/null >"$out" 2>&1; then
+      fail "$(label "$t") round $r c=$c: wrk failed: $(tail -n 1 "$out")"
+      continue
+    fi
+    rps=$(awk '/^Requests\/sec:/ { printf "%d", $2 + 0.5 }' "$out")
+    if [ -z "$rps" ]; then
+      fail "$(label "$t") round $r c=$c: no Requests/sec in wrk output"
+      continue
+    fi
+    errs=$(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ *//' | paste -sd ';' -)
+    say "round $r  $(printf '%-17s' "$(label "$t")") c=$(printf '%-3s' "$c") $(printf '%7s' "$rps") req/s${errs:+  ($errs)}"
+    ALL[$t:$c]="${ALL[$t:$c]:-}${ALL[$t:$c]:+, }$rps"
+    [ -n "$errs" ] && NOTES+=("$(label "$t") c=$c round $r: wrk reported $errs")
+    if [ -z "${BEST[$t:$c]:-}" ] || [ "$rps" -gt "${BEST[$t:$c]}" ]; then
+      BEST[$t:$c]=$rps
+      FLAG[$t:$c]=${errs:+ *}   # "*": this best run had errors (notes below)
+    fi
+    if ! kill -0 "$CUR_PID" 2>/dev/null; then
+      fail "$(label "$t") round $r: the server died during the c=$c run"
+      tail -n 5 "$TMP/$t-r$r.err" 2>/dev/null | sed 's/^/  | /'
+      CUR_PID=; CUR_KIND=
+      return
+    fi
+  done
+  stop_server
+  [ -n "$STOP_NOTE" ] && { NOTES+=("round $r: $STOP_NOTE"); say "note: $STOP_NOTE"; }
+}
+
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
+if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n / 2) }'; then
+  say "note: the machine is busy (load average $LOAD_START on $(nproc) CPUs); expect noisy numbers"
+fi
+say "wrk -d ${DURATION}s, keep-alive GET $URL_PATH (1024 bytes), connections ${CONNS[*]}, $ROUNDS rounds interleaved"
+for ((r = 1; r <= ROUNDS; r++)); do
+  for t in "${TARGETS[@]}"; do
+    [ -n "${SKIP[$t]:-}" ] && continue
+    run_target "$t" "$r"
+  done
+done
+
+# ---- report -------------------------------------------------------------------
+cell() { # TARGET CONNS
+  if [ -n "${SKIP[$1]:-}" ]; then printf 'skipped (%s)' "${SKIP[$1]}"
+  elif [ -n "${BEST[$1:$2]:-}" ]; then printf '%d%s' "${BEST[$1:$2]}" "${FLAG[$1:$2]:-}"
+  else printf 'failed'; fi
+}
+ratio() { # NUM DEN -> percentage or n/a
+  if [ -n "${1:-}" ] && [ -n "${2:-}" ] && [ "$2" -gt 0 ]; then
+    awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'
+  else printf 'n/a'; fi
+}
+
+commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && commit="$commit (uncommitted changes)"
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+report=$TMP/report.md
+{
+  echo "## IsapiHost benchmark"
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) CPUs${cpu:+ ($cpu)}; load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+  echo "- wine: $WINE_VERSION; nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
+  echo "- commit: $commit"
+  echo "- method: wrk -t1 (-t2 at 64) -d${DURATION}s, keep-alive GET $URL_PATH (1024 bytes), req/s, best of $ROUNDS interleaved rounds"
+  echo
+  echo "| connections | nginx native | bare IOCP (Wine) | IsapiHost (Wine) | IsapiHost / bare | IsapiHost / nginx |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  for c in "${CONNS[@]}"; do
+    ih=${BEST[ih:$c]:-}; [ -n "${SKIP[ih]:-}" ] && ih=
+    echo "| $c | $(cell nginx "$c") | $(cell bare "$c") | $(cell ih "$c") | $(ratio "$ih" "${BEST[bare:$c]:-}") | $(ratio "$ih" "${BEST[nginx:$c]:-}") |"
+  done
+  echo
+  verdict=PASS
+  for c in 16 64; do
+    ih=${BEST[ih:$c]:-}; bare=${BEST[bare:$c]:-}
+    if [ -n "${SKIP[ih]:-}" ] || [ -n "${SKIP[bare]:-}" ] || [ -z "$ih" ] || [ -z "$bare" ]; then
+      verdict="NOT EVALUATED (missing results)"
+      break
+    fi
+    awk -v a="$ih" -v b="$bare" -v p="$TARGET_PCT" 'BEGIN { exit !(100 * a >= p * b) }' || verdict=FAIL
+  done
+  [ -n "${SKIP[ih]:-}" ] && verdict="NOT EVALUATED (IsapiHost skipped: ${SKIP[ih]})"
+  echo "IsapiHost >= ${TARGET_PCT}% of bare at 16 and 64 connections: $verdict"
+  echo
+  echo "Every round (req/s), to judge the noise:"
+  echo
+  for t in "${TARGETS[@]}"; do
+    [ -n "${SKIP[$t]:-}" ] && continue
+    line=
+    for c in "${CONNS[@]}"; do line="$line${line:+; }c=$c: ${ALL[$t:$c]:-none}"; done
+    echo "- $(label "$t"): $line"
+  done
+  if [ ${#NOTES[@]} -gt 0 ] || [ ${#FAILURES[@]} -gt 0 ]; then
+    echo
+    for n in "${NOTES[@]}"; do echo "- $n"; done
+    for f in "${FAILURES[@]}"; do echo "- could not run: $f"; done
+  fi
+} >"$report"
+
+echo
+cat "$report"
+if [ -n "$OUT" ]; then
+  cp "$report" "$OUT" && say "report written to $OUT"
+fi
+[ ${#FAILURES[@]} -eq 0 ]
