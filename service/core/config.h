@@ -75,7 +75,8 @@ typedef struct ih_config {
   ih_server_config server;
   ih_site *sites;
   size_t site_count;
-  ih_mime_entry *mime;   /* [mime] overrides of the defaults */
+  ih_mime_entry *mime;   /* [mime] overrides of the defaults: ext lower case,
+                            type "" = default removed; for ih_mime_lookup */
   size_t mime_count;
 } ih_config;
 

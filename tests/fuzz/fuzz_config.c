@@ -1,0 +1,81 @@
+/* libFuzzer target for service/core/config.c: parses arbitrary text.
+ * On success the structural invariants must hold (every site has a binding
+ * and a "/" root vdir, ports are non-zero, lookups do not crash); on failure
+ * the message must be NUL-terminated and start with the file name, also when
+ * the error buffer is tiny. Leaks are caught by LeakSanitizer. */
+#include "core/config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_NAME "fuzz.ini"
+
+static void check_config(const ih_config *c)
+{
+  if (c->site_count < 1)
+    abort();
+  for (size_t i = 0; i < c->site_count; i++) {
+    const ih_site *s = &c->sites[i];
+    if (s->binding_count < 1 || s->vdir_count < 1 || !s->log_dir || !s->name)
+      abort();
+    if (strcmp(s->vdirs[0].url_path, "/") != 0 || !s->vdirs[0].physical_path)
+      abort();
+    for (size_t k = 0; k < s->binding_count; k++) {
+      const ih_binding *b = &s->bindings[k];
+      if (b->port == 0 || !b->address || !b->host)
+        abort();
+      /* Each binding must lead back to a site (maybe a more specific one). */
+      if (!ih_config_find_site(c, b->address, b->port, ih_slice_from_cstr(b->host)))
+        abort();
+    }
+    for (size_t k = 1; k < s->vdir_count; k++) {
+      const ih_vdir *v = &s->vdirs[k];
+      ih_slice rest;
+      if (v->url_path[0] != '/' || ih_site_map_path(s, ih_slice_from_cstr(v->url_path), &rest) != v || rest.n)
+        abort();
+    }
+    for (size_t k = 0; k < s->error_page_count; k++)
+      if (ih_site_error_page(s, s->error_pages[k].status) == NULL)
+        abort();
+  }
+  for (size_t i = 0; i < c->mime_count; i++)
+    (void)ih_mime_lookup(ih_slice_from_cstr(c->mime[i].ext), c->mime, c->mime_count);
+}
+
+static void check_error(const char *err, size_t cap)
+{
+  const char *nul = memchr(err, '\0', cap);
+  if (!nul)
+    abort();
+  size_t n = (size_t)(nul - err);
+  size_t want = strlen(FILE_NAME ":");
+  /* Truncated messages are still a prefix of "fuzz.ini:LINE: ...". */
+  if (strncmp(err, FILE_NAME ":", n < want ? n : want) != 0 || (cap > want + 1 && n < want))
+    abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+  char err[256];
+  ih_config *cfg = NULL;
+  memset(err, 'x', sizeof err);
+  if (ih_config_parse((const char *)data, size, FILE_NAME, "base", &cfg, err, sizeof err) == 0) {
+    if (!cfg)
+      abort();
+    check_config(cfg);
+  } else {
+    if (cfg)
+      abort();
+    check_error(err, sizeof err);
+  }
+  ih_config_free(cfg);
+
+  /* Same input with a tiny buffer: truncation must stay in bounds. */
+  char small[6];
+  memset(small, 'x', sizeof small);
+  cfg = NULL;
+  if (ih_config_parse((const char *)data, size, FILE_NAME, "", &cfg, small, sizeof small) != 0)
+    check_error(small, sizeof small);
+  ih_config_free(cfg);
+  return 0;
+}
