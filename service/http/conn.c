@@ -21,6 +21,7 @@
 
 #define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
+#define IH_FILE_CHUNK 65536u   /* file bytes per TransmitFile call */
 
 const char *ih_holder_name(enum ih_holder h)
 {
@@ -146,15 +147,25 @@ static void post_recv(ih_conn *c)
   c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
 }
 
-static void post_send(ih_conn *c, const ih_body_plan *plan)
+static void post_send(ih_conn *c)
 {
-  uint64_t total = c->out_len + (plan->file ? plan->length : 0);
-  set_deadline(c, rate_deadline_ms(c, total));
+  set_deadline(c, rate_deadline_ms(c, c->out_len));
   ih_conn_ref(c, IH_HOLD_IO);
-  if (plan->file)
-    c->server->platform->send_file(c, plan->file, plan->offset, plan->length, c->out, c->out_len);
-  else
-    c->server->platform->send(c, c->out, c->out_len);
+  c->server->platform->send(c, c->out, c->out_len);
+}
+
+/* File bodies go out in chunks, each with its own minimum-rate deadline, so
+ * a transfer that stops moving is cancelled within minutes whatever the
+ * file's size. The head rides with the first chunk. */
+static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
+{
+  ih_request *r = &c->req;
+  uint64_t chunk = r->file_left < IH_FILE_CHUNK ? r->file_left : IH_FILE_CHUNK;
+  set_deadline(c, rate_deadline_ms(c, head_len + chunk));
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->send_file(c, r->file, r->file_offset, chunk, head, head_len);
+  r->file_offset += chunk;
+  r->file_left -= chunk;
 }
 
 /* ---- requests: the only places IH_HOLD_REQUEST is taken and released ---- */
@@ -231,10 +242,17 @@ static void discard_input(ih_conn *c, size_t from, size_t n)
 
 static void start_response(ih_conn *c, ih_body_plan *plan)
 {
+  ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
-  c->req.response_bytes = c->out_len + (plan->file ? plan->length : 0);
-  c->req.file = plan->file;
-  post_send(c, plan);
+  r->response_bytes = c->out_len + (plan->file ? plan->length : 0);
+  r->file = plan->file;
+  if (plan->file) {
+    r->file_offset = plan->offset;
+    r->file_left = plan->length;
+    post_file_chunk(c, c->out, c->out_len);
+  } else {
+    post_send(c);
+  }
 }
 
 static void fail_request(ih_conn *c, int status, const char *reason)
@@ -384,8 +402,7 @@ static void process_input(ih_conn *c)
         /* RFC 9110 10.1.1: tell the client to go on before we read. */
         ih_respond_continue(c);
         c->state = IH_CONN_SEND_CONTINUE;
-        ih_body_plan none = { 0 };
-        post_send(c, &none);
+        post_send(c);
         return;
       }
     }
@@ -474,6 +491,8 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
   } else if (c->state == IH_CONN_SEND_CONTINUE) {
     c->state = IH_CONN_READ_BODY;
     process_input(c);
+  } else if (c->req.file && c->req.file_left) {
+    post_file_chunk(c, NULL, 0);
   } else {
     ih_respond_log(c);
     response_done(c);

@@ -129,7 +129,9 @@ typedef struct ih_request {
   char path[2048];           /* canonical URL path ("" if refused) */
   int status;
   bool keep_alive;           /* the decision, made before the head is written */
-  void *file;                /* file being sent, closed when the send completes */
+  void *file;                /* file being sent, closed when the response is done */
+  uint64_t file_offset;      /* next file byte to send */
+  uint64_t file_left;        /* file bytes not yet sent */
   uint64_t response_bytes;
 } ih_request;
 

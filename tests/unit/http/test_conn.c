@@ -32,7 +32,11 @@ typedef struct fake_file {
   bool is_dir;
 } fake_file;
 
-static const fake_file fs[] = {
+#define HUGE_SIZE 200000 /* more than the small-file limit: sent in TransmitFile chunks */
+static char huge_data[HUGE_SIZE + 1];
+
+static fake_file fs[] = {
+  { "/site/huge.bin", huge_data, 1700000000, false },
   { "/site", NULL, 0, true },
   { "/site/index.html", "<h1>home</h1>", 1700000000, false },
   { "/site/a.txt", "AAAA", 1700000000, false },
@@ -52,7 +56,8 @@ static struct {
   bool cancel_requested, shutdown_sent, socket_closed;
   int destroy_requests;
   int files_open;
-  char wire[65536]; /* everything "sent" to the client */
+  char wire[1 << 19]; /* everything "sent" to the client */
+  int file_sends;
   size_t wire_len;
   int access_lines;
   ih_conn *to_destroy;
@@ -74,7 +79,8 @@ static void f_send(ih_conn *c, const char *data, size_t len)
   fake.op = OP_SEND;
   free(fake.send_copy);
   fake.send_copy = malloc(len + 1);
-  memcpy(fake.send_copy, data, len);
+  if (len)
+    memcpy(fake.send_copy, data, len);
   fake.send_len = len;
 }
 
@@ -82,6 +88,7 @@ static void f_send_file(ih_conn *c, void *file, uint64_t off, uint64_t len, cons
 {
   f_send(c, head, head_len);
   fake.op = OP_SEND_FILE;
+  fake.file_sends++;
   fake.file = file;
   fake.file_off = off;
   fake.file_len = len;
@@ -346,8 +353,8 @@ static void test_send_error(void)
 {
   IH_TEST("a failed send releases the request and the connection");
   ih_conn *c = connect_client();
-  client_sends(c, "GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n");
-  IH_EQ_INT(fake.files_open, 1);
+  client_sends(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(fake.files_open, 1); /* a large file stays open while it is sent */
   pending_fails(c);
   expect_all_released(c);
 }
@@ -489,6 +496,33 @@ static void test_bad_head_then_close(void)
   expect_all_released(c);
 }
 
+static void test_large_file_in_chunks(void)
+{
+  IH_TEST("a large file goes out in chunks; a failure between chunks releases everything");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+  int sends = 0;
+  while (fake.op == OP_SEND_FILE && sends < 100) {
+    send_completes(c);
+    sends++;
+  }
+  IH_EQ_INT(fake.file_sends, (HUGE_SIZE + 65535) / 65536);
+  const char *body = find_bytes(fake.wire, fake.wire_len, "\r\n\r\n", 4);
+  if (IH_CHECK(body != NULL))
+    IH_EQ_MEM(body + 4, fake.wire_len - (size_t)(body + 4 - fake.wire), huge_data, HUGE_SIZE);
+  IH_EQ_INT(fake.files_open, 0);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 0);
+  client_closes(c);
+  expect_all_released(c);
+
+  c = connect_client();
+  client_sends(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_EQ_INT(fake.op, OP_SEND_FILE); /* second chunk posted */
+  pending_fails(c);
+  expect_all_released(c);
+}
+
 static void test_ranges_and_conditional(void)
 {
   IH_TEST("range 206, unsatisfiable 416, If-None-Match 304");
@@ -525,6 +559,8 @@ int main(void)
     return 1;
   }
   ih_server_init(&server, cfg, &fake_platform);
+  for (int i = 0; i < HUGE_SIZE; i++)
+    huge_data[i] = (char)('a' + i % 26);
   test_keep_alive_get();
   test_pipelined();
   test_http10_close();
@@ -542,6 +578,7 @@ int main(void)
   test_status_page();
   test_bad_head_then_close();
   test_ranges_and_conditional();
+  test_large_file_in_chunks();
   free(fake.send_copy);
   ih_config_free(cfg);
   return ih_test_finish();
