@@ -468,6 +468,8 @@ static const key_def server_keys[] = {
   NUM(max_header_bytes, 256, 16777216, "16384"),
   NUM(max_headers, 1, 128, "100"),
   NUM(max_body, 0, UINT64_MAX, "30000000"),
+  NUM(file_cache_ttl, 0, 86400, "2"),
+  NUM(file_cache_entries, 0, 1000000, "1024"),
 };
 
 static int open_server(parser *p, const ih_slice *args)

@@ -67,6 +67,8 @@ typedef struct ih_server_config {
   size_t max_header_bytes;
   size_t max_headers;
   uint64_t max_body;
+  unsigned file_cache_ttl;       /* seconds a cached small file is trusted; 0 disables the cache */
+  unsigned file_cache_entries;   /* most files kept in the small-file cache */
 } ih_server_config;
 
 typedef struct ih_config {

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "core/server_log.h"
+#include "http/file_cache.h"
 #include "http/keepalive.h"
 #include "http/respond.h"
 
@@ -29,7 +30,7 @@ const char *ih_holder_name(enum ih_holder h)
   return (unsigned)h < IH_HOLD__COUNT ? names[h] : "?";
 }
 
-void ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform)
+int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform)
 {
   memset(s, 0, sizeof *s);
   s->config = cfg;
@@ -41,6 +42,14 @@ void ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platf
   s->limits.max_headers = cfg->server.max_headers;
   atomic_init(&s->draining, false);
   s->started_ms = ih_clock_ms();
+  s->file_cache = ih_file_cache_new(cfg->server.file_cache_entries, (uint64_t)cfg->server.file_cache_ttl * 1000u);
+  return s->file_cache ? 0 : -1;
+}
+
+void ih_server_destroy(ih_server *s)
+{
+  ih_file_cache_free(s->file_cache);
+  s->file_cache = NULL;
 }
 
 /* ---- references ---- */

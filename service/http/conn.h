@@ -92,8 +92,11 @@ typedef struct ih_platform {
   void (*access_log)(const ih_site *site, int64_t unix_time, const char *line, size_t len);
 } ih_platform;
 
+struct ih_file_cache;
+
 struct ih_server {
   const ih_config *config;
+  struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h) */
   const ih_platform *platform;
   ih_http_limits limits;
   ih_counters counters;
@@ -101,7 +104,9 @@ struct ih_server {
   uint64_t started_ms;
 };
 
-void ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
+/* Returns 0, or -1 when out of memory. */
+int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
+void ih_server_destroy(ih_server *s);
 
 enum ih_conn_state {
   IH_CONN_READ_HEAD,     /* waiting for (more of) a request head */

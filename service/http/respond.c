@@ -18,6 +18,7 @@
 #include "core/mime.h"
 #include "core/server_log.h"
 #include "core/w3c_log.h"
+#include "http/file_cache.h"
 #include "http/http_status.h"
 #include "http/static_rules.h"
 #include "http/url_canon.h"
@@ -296,9 +297,74 @@ static ih_slice header_value(const ih_conn *c, const char *name)
   return h ? h->value : (ih_slice){ "", 0 };
 }
 
-static void serve_file(ih_conn *c, void *file, const ih_file_info *info, const char *type, ih_body_plan *plan)
+/* A file as the response code sees it: either a small-file cache entry (no
+ * handle at all) or an open handle. file_ref_open fills it; file_ref_close
+ * is the one release point, whichever it holds. */
+typedef struct file_ref {
+  enum ih_fs_status status;
+  ih_file_info info;
+  const ih_cached_file *cached; /* holds a cache reference */
+  void *file;                   /* or holds an open handle */
+} file_ref;
+
+static void file_ref_close(ih_conn *c, file_ref *f)
+{
+  if (f->cached)
+    ih_file_cache_release(c->server->file_cache, f->cached);
+  if (f->file)
+    c->server->platform->file_close(f->file);
+  f->cached = NULL;
+  f->file = NULL;
+}
+
+/* Opens path through the small-file cache: a fresh entry answers without
+ * touching the file system; otherwise the file is opened and, if it is a
+ * directory, missing, or small enough, the answer is cached. */
+static void file_ref_open(ih_conn *c, const char *path, file_ref *f)
 {
   const ih_platform *pf = c->server->platform;
+  ih_file_cache *cache = c->server->file_cache;
+  uint64_t now = ih_clock_ms();
+  memset(f, 0, sizeof *f);
+  f->cached = ih_file_cache_get(cache, path, now);
+  if (f->cached) {
+    f->status = f->cached->kind == IH_CACHED_NOT_FOUND ? IH_FS_NOT_FOUND : IH_FS_OK;
+    f->info = f->cached->info;
+    return;
+  }
+  f->status = pf->file_open(path, &f->file, &f->info);
+  if (f->status == IH_FS_NOT_FOUND) {
+    f->cached = ih_file_cache_put(cache, path, now, IH_CACHED_NOT_FOUND, &f->info, NULL, 0);
+    return;
+  }
+  if (f->status != IH_FS_OK)
+    return;
+  if (f->info.is_dir) {
+    f->cached = ih_file_cache_put(cache, path, now, IH_CACHED_DIR, &f->info, NULL, 0);
+    if (f->cached) {
+      pf->file_close(f->file);
+      f->file = NULL;
+    }
+    return;
+  }
+  if (f->info.size <= IH_FILE_CACHE_MAX_FILE) {
+    char *data = malloc(f->info.size ? (size_t)f->info.size : 1);
+    size_t got = 0;
+    if (data && pf->file_read(f->file, 0, data, (size_t)f->info.size, &got) == IH_FS_OK && got == f->info.size) {
+      f->cached = ih_file_cache_put(cache, path, now, IH_CACHED_FILE, &f->info, data, got);
+      if (f->cached) {
+        pf->file_close(f->file);
+        f->file = NULL;
+      }
+    }
+    free(data);
+  }
+}
+
+static void serve_file(ih_conn *c, file_ref *f, const char *type, ih_body_plan *plan)
+{
+  const ih_platform *pf = c->server->platform;
+  const ih_file_info *info = &f->info;
   char etag[48];
   ih_etag_make(info->mtime_unix, info->size, etag);
   char last_modified[IH_HTTP_DATE_LEN + 1];
@@ -311,15 +377,15 @@ static void serve_file(ih_conn *c, void *file, const ih_file_info *info, const c
   };
   enum ih_cond_result cr = ih_conditional_eval(&cond, true, ih_slice_from_cstr(etag), info->mtime_unix);
   if (cr == IH_COND_NOT_MODIFIED) {
-    pf->file_close(file);
     head_begin(c, 304);
     head_field(c, "ETag", "%s", etag);
     head_field(c, "Last-Modified", "%s", last_modified);
     head_end(c, true); /* 304 never has a body (RFC 9110 15.4.5) */
+    file_ref_close(c, f);
     return;
   }
   if (cr == IH_COND_PRECONDITION_FAILED) {
-    pf->file_close(file);
+    file_ref_close(c, f);
     error_response(c, 412, NULL, NULL, plan);
     return;
   }
@@ -331,9 +397,9 @@ static void serve_file(ih_conn *c, void *file, const ih_file_info *info, const c
     rr = ih_range_eval(range, header_value(c, "If-Range"), ih_slice_from_cstr(etag), info->mtime_unix, info->size,
                        &first, &length);
   if (rr == IH_RANGE_UNSATISFIABLE) {
-    pf->file_close(file);
     char content_range[64];
     snprintf(content_range, sizeof content_range, "bytes */%llu", (unsigned long long)info->size);
+    file_ref_close(c, f);
     error_response(c, 416, "Content-Range", content_range, plan);
     return;
   }
@@ -352,22 +418,28 @@ static void serve_file(ih_conn *c, void *file, const ih_file_info *info, const c
   head_field(c, "Content-Length", "%llu", (unsigned long long)length);
   head_end(c, true);
   if (c->req.head_only || length == 0) {
-    pf->file_close(file);
+    file_ref_close(c, f);
+    return;
+  }
+  if (f->cached) {
+    out_append(c, f->cached->data + first, (size_t)length);
+    file_ref_close(c, f);
     return;
   }
   if (length <= IH_SMALL_FILE && out_reserve(c, (size_t)length)) {
     /* Small bodies go out with the head in one send: one round trip, and no
      * TransmitFile, which under Wine sometimes misses a client's abort. */
     size_t got = 0;
-    enum ih_fs_status st = pf->file_read(file, first, c->out + c->out_len, (size_t)length, &got);
+    enum ih_fs_status st = pf->file_read(f->file, first, c->out + c->out_len, (size_t)length, &got);
     if (st == IH_FS_OK && got == length) {
       c->out_len += got;
-      pf->file_close(file);
+      file_ref_close(c, f);
       return;
     }
     /* a short read (file changed under us): let TransmitFile send it */
   }
-  plan->file = file;
+  plan->file = f->file; /* ownership passes to the pipeline, which closes it */
+  f->file = NULL;
   plan->offset = first;
   plan->length = length;
 }
@@ -422,7 +494,6 @@ static bool is_known_method(ih_slice m)
 void ih_respond_request(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
-  const ih_platform *pf = c->server->platform;
   const ih_config *cfg = c->server->config;
   memset(plan, 0, sizeof *plan);
   ih_slice method = r->head.method;
@@ -494,12 +565,10 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     error_response(c, 414, NULL, NULL, plan);
     return;
   }
-  void *file = NULL;
-  ih_file_info info;
-  enum ih_fs_status fs = pf->file_open(physical, &file, &info);
-  if (fs == IH_FS_OK && info.is_dir) {
-    pf->file_close(file);
-    file = NULL;
+  file_ref f;
+  file_ref_open(c, physical, &f);
+  if (f.status == IH_FS_OK && f.info.is_dir) {
+    file_ref_close(c, &f);
     if (path.p[path.n - 1] != '/') {
       /* IIS redirects a directory to its slash form so relative links work. */
       char location[2200];
@@ -512,17 +581,15 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
       char doc[IH_PHYS_MAX];
       if (!join_path(doc, sizeof doc, vdir->physical_path, rest, r->site->default_documents[i]))
         continue;
-      if (pf->file_open(doc, &file, &info) == IH_FS_OK) {
-        if (!info.is_dir) {
-          const char *type = type_for_name(c, doc);
-          if (type) {
-            serve_file(c, file, &info, type, plan);
-            return;
-          }
+      file_ref_open(c, doc, &f);
+      if (f.status == IH_FS_OK && !f.info.is_dir) {
+        const char *type = type_for_name(c, doc);
+        if (type) {
+          serve_file(c, &f, type, plan);
+          return;
         }
-        pf->file_close(file);
-        file = NULL;
       }
+      file_ref_close(c, &f);
     }
     if (r->site->directory_listing)
       directory_listing(c, physical);
@@ -530,19 +597,20 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
       error_response(c, 403, NULL, NULL, plan); /* IIS 403.14: listing denied */
     return;
   }
-  if (fs != IH_FS_OK) {
-    if (fs == IH_FS_ERROR)
+  if (f.status != IH_FS_OK) {
+    if (f.status == IH_FS_ERROR)
       ih_log(IH_LOG_WARNING, IH_EV_FILE_ERROR, "cannot open %s", physical);
-    error_response(c, fs == IH_FS_DENIED ? 403 : fs == IH_FS_NOT_FOUND ? 404 : 500, NULL, NULL, plan);
+    file_ref_close(c, &f);
+    error_response(c, f.status == IH_FS_DENIED ? 403 : f.status == IH_FS_NOT_FOUND ? 404 : 500, NULL, NULL, plan);
     return;
   }
   const char *type = type_for_name(c, physical);
   if (!type) {
-    pf->file_close(file);
+    file_ref_close(c, &f);
     error_response(c, 404, NULL, NULL, plan); /* IIS 404.3: no MIME map entry */
     return;
   }
-  serve_file(c, file, &info, type, plan);
+  serve_file(c, &f, type, plan);
 }
 
 void ih_respond_log(ih_conn *c)

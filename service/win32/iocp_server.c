@@ -554,7 +554,10 @@ int ih_iocp_start(const ih_config *cfg)
 {
   memset(&g, 0, sizeof g);
   InitializeCriticalSection(&g.registry_lock);
-  ih_server_init(&g.server, cfg, &win32_platform);
+  if (ih_server_init(&g.server, cfg, &win32_platform) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "out of memory");
+    return -1;
+  }
   g.port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
   if (!g.port) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the completion port (Win32 error %lu)", GetLastError());
@@ -672,6 +675,7 @@ int ih_iocp_stop(void)
   for (unsigned i = 0; i < g.listener_count; i++)
     free(g.listeners[i].slots);
   CloseHandle(g.port);
+  ih_server_destroy(&g.server);
   ih_log(IH_LOG_INFO, IH_EV_STOPPED, "stopped: %lld connections, %lld requests served",
          atomic_load(&g.server.counters.connections_total), atomic_load(&g.server.counters.requests_total));
   return cancelled;

@@ -58,6 +58,7 @@ static struct {
   int files_open;
   char wire[1 << 19]; /* everything "sent" to the client */
   int file_sends;
+  int opens; /* file_open calls, found or not */
   size_t wire_len;
   int access_lines;
   ih_conn *to_destroy;
@@ -120,9 +121,11 @@ static enum ih_fs_status f_open(const char *path, void **file, ih_file_info *inf
       info->size = fs[i].data ? strlen(fs[i].data) : 0;
       info->mtime_unix = fs[i].mtime;
       fake.files_open++;
+      fake.opens++;
       return IH_FS_OK;
     }
   }
+  fake.opens++;
   return IH_FS_NOT_FOUND;
 }
 
@@ -523,6 +526,27 @@ static void test_large_file_in_chunks(void)
   expect_all_released(c);
 }
 
+static void test_small_file_cache(void)
+{
+  IH_TEST("small files, directories and misses are answered from the cache");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /cached.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  client_sends(c, "GET /cached.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_EQ_INT(fake.opens, 1); /* the second 404 came from the cache */
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(fake.opens <= 2); /* a.txt opened at most once (earlier tests may have cached it) */
+  IH_EQ_INT(fake.files_open, 0); /* cached files hold no handle */
+  const char *first = find_bytes(fake.wire, fake.wire_len, "AAAA", 4);
+  IH_CHECK(first && find_bytes(first + 4, fake.wire_len - (size_t)(first + 4 - fake.wire), "AAAA", 4));
+  client_closes(c);
+  expect_all_released(c);
+}
+
 static void test_ranges_and_conditional(void)
 {
   IH_TEST("range 206, unsatisfiable 416, If-None-Match 304");
@@ -579,7 +603,9 @@ int main(void)
   test_bad_head_then_close();
   test_ranges_and_conditional();
   test_large_file_in_chunks();
+  test_small_file_cache();
   free(fake.send_copy);
+  ih_server_destroy(&server);
   ih_config_free(cfg);
   return ih_test_finish();
 }
