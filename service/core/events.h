@@ -14,6 +14,7 @@ enum ih_event_id {
   IH_EV_DRAIN_TIMEOUT = 1005,     /* drain timeout: N connections cancelled */
   IH_EV_WORKERS = 1006,           /* worker thread count */
   IH_EV_FATAL = 1007,             /* cannot continue (reason) */
+  IH_EV_STOP_REQUESTED = 1008,    /* stop requested (by which control event) */
   IH_EV_CONFIG_INVALID = 1101,    /* config file rejected: file:line: message */
   IH_EV_LISTEN_FAILED = 1201,     /* cannot bind/listen (address, Win32 error) */
   IH_EV_ACCEPT_FAILED = 1202,     /* AcceptEx failed (Win32 error) */

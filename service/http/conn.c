@@ -516,25 +516,24 @@ void ih_conn_on_timer(ih_conn *c)
   atomic_store(&c->timer_pending, false);
   uint64_t deadline = atomic_load(&c->deadline_ms);
   bool expired = deadline != 0 && ih_clock_ms() >= deadline;
+  bool idle = c->state == IH_CONN_READ_HEAD && !c->head_bytes_seen;
   bool draining = atomic_load(&c->server->draining);
-  if (c->state != IH_CONN_CLOSED && (expired || draining)) {
-    if (c->state == IH_CONN_READ_HEAD && !c->head_bytes_seen) {
-      if (expired || draining) {
-        ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
-               (unsigned)c->peer_port);
-        clear_deadline(c);
-        c->server->platform->cancel_io(c); /* the receive completes with an error and closes */
-      }
-    } else if (expired) {
-      if (c->state == IH_CONN_READ_HEAD)
-        ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",
-               c->peer_addr, (unsigned)c->peer_port, c->server->config->server.header_timeout);
-      else if (c->state == IH_CONN_READ_BODY)
-        ih_log(IH_LOG_WARNING, IH_EV_BODY_TIMEOUT, "dropping %s:%u: request body slower than %u bytes/s",
-               c->peer_addr, (unsigned)c->peer_port, c->server->config->server.min_body_rate);
-      clear_deadline(c);
-      c->server->platform->cancel_io(c);
-    }
+  /* Closing the socket here (under the lock) rather than cancelling the
+   * operation means a byte that arrives at the same moment cannot revive
+   * the connection: its receive completes with an error either way. */
+  if (c->state == IH_CONN_CLOSED) {
+  } else if (idle && (expired || draining)) {
+    ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
+           (unsigned)c->peer_port);
+    conn_close(c);
+  } else if (expired) {
+    if (c->state == IH_CONN_READ_HEAD)
+      ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",
+             c->peer_addr, (unsigned)c->peer_port, c->server->config->server.header_timeout);
+    else if (c->state == IH_CONN_READ_BODY)
+      ih_log(IH_LOG_WARNING, IH_EV_BODY_TIMEOUT, "dropping %s:%u: request body slower than %u bytes/s",
+             c->peer_addr, (unsigned)c->peer_port, c->server->config->server.min_body_rate);
+    conn_close(c);
   }
   ih_mutex_unlock(c->lock);
   ih_conn_unref(c, IH_HOLD_TIMER);

@@ -78,7 +78,6 @@ typedef struct ih_platform {
   void (*send)(ih_conn *c, const char *data, size_t len);
   /* head (may be empty) then length bytes of file from offset */
   void (*send_file)(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len);
-  void (*cancel_io)(ih_conn *c);     /* outstanding I/O completes soon, with an error */
   void (*shutdown_send)(ih_conn *c); /* send FIN after the data already sent */
   void (*close_socket)(ih_conn *c);  /* once; outstanding I/O completes with an error */
   void (*destroy_later)(ih_conn *c); /* refs are zero: call ih_conn_destroy from a safe point */

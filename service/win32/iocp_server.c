@@ -165,13 +165,6 @@ static void pf_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t lengt
   post_transmit_chunk(w);
 }
 
-static void pf_cancel_io(ih_conn *c)
-{
-  win_conn *w = wc_of(c);
-  if (w->sock != INVALID_SOCKET)
-    CancelIoEx((HANDLE)w->sock, NULL);
-}
-
 static void pf_shutdown_send(ih_conn *c)
 {
   win_conn *w = wc_of(c);
@@ -198,7 +191,6 @@ static const ih_platform win32_platform = {
   .recv = pf_recv,
   .send = pf_send,
   .send_file = pf_send_file,
-  .cancel_io = pf_cancel_io,
   .shutdown_send = pf_shutdown_send,
   .close_socket = pf_close_socket,
   .destroy_later = pf_destroy_later,

@@ -17,15 +17,27 @@
 #define IH_VERSION "0.1.0"
 
 static HANDLE stop_event;
+static volatile LONG stop_signal = -1;
 
 static BOOL WINAPI on_console_ctrl(DWORD type)
 {
   /* Ctrl+C (SIGINT under Wine), Ctrl+Break, console close: graceful stop. */
   if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT || type == CTRL_CLOSE_EVENT) {
+    InterlockedCompareExchange(&stop_signal, (LONG)type, -1);
     SetEvent(stop_event);
     return TRUE;
   }
   return FALSE;
+}
+
+static const char *ctrl_name(LONG type)
+{
+  switch (type) {
+  case CTRL_C_EVENT: return "Ctrl+C";
+  case CTRL_BREAK_EVENT: return "Ctrl+Break";
+  case CTRL_CLOSE_EVENT: return "console close";
+  default: return "unknown";
+  }
 }
 
 static void usage(FILE *to)
@@ -64,6 +76,7 @@ static int run(const char *config_path)
     rc = 1;
   } else {
     WaitForSingleObject(stop_event, INFINITE);
+    ih_log(IH_LOG_INFO, IH_EV_STOP_REQUESTED, "stop requested (%s)", ctrl_name(stop_signal));
     ih_iocp_stop();
   }
   ih_logwriter_stop();

@@ -1,0 +1,127 @@
+"""Connection timers: header_timeout (slow or stalled request heads,
+slowloris) and keepalive_timeout (idle persistent connections)."""
+
+import time
+
+import pytest
+
+from ihserver import HttpConn, check_common_headers, expect_status, write_files
+
+HELLO = b"hello from the timeout tests\n"
+HEADER_TIMEOUT = 2
+KEEPALIVE_TIMEOUT = 5   # different from HEADER_TIMEOUT so a mix-up shows
+EARLY = 0.5             # timers may fire this much early (clock granularity)
+LATE = 2.5              # ... and this much late (sweep interval, loaded CI box)
+
+
+@pytest.fixture(scope="module")
+def srv(ih):
+    cfg = ih.new_config("timeouts")
+    cfg.server["header_timeout"] = HEADER_TIMEOUT
+    cfg.server["keepalive_timeout"] = KEEPALIVE_TIMEOUT
+    write_files(cfg.workdir / "www", {"hello.txt": HELLO})
+    with ih.start(cfg) as s:
+        yield s
+
+
+def dropped_without_response(conn, what):
+    data = bytes(conn.buf)
+    assert data == b"" or data.startswith(b"HTTP/1.1 408"), \
+        f"{what}: expected a silent close (or a 408), got {data[:300]!r}"
+
+
+def test_stalled_head_dropped_after_header_timeout_while_others_are_served(srv):
+    slow = HttpConn(srv.port, timeout=30)
+    try:
+        slow.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Stalled: ")
+        t0 = time.monotonic()
+        with HttpConn(srv.port) as fast:
+            for i in range(20):
+                r = fast.request("GET", "/hello.txt")
+                expect_status(r, 200, f"request {i + 1}/20 while another client stalls")
+                assert r.body == HELLO
+        served = time.monotonic() - t0
+        if served < HEADER_TIMEOUT - EARLY:
+            assert not slow.wait_closed(0.05), \
+                f"stalled client dropped after only {time.monotonic() - t0:.1f} s (header_timeout {HEADER_TIMEOUT})"
+        closed = slow.wait_closed(max(0.5, HEADER_TIMEOUT + LATE - (time.monotonic() - t0)))
+        elapsed = time.monotonic() - t0
+        assert closed, f"stalled client still connected {elapsed:.1f} s after its first bytes " \
+                       f"(header_timeout {HEADER_TIMEOUT} s)"
+        assert elapsed >= HEADER_TIMEOUT - EARLY, f"dropped after {elapsed:.1f} s, before header_timeout"
+        dropped_without_response(slow, "stalled head")
+    finally:
+        slow.close()
+    r = srv.fetch("/hello.txt")
+    expect_status(r, 200, "new connection after the drop")
+    check_common_headers(r)
+
+
+def test_slowloris_dripping_head_dropped_after_header_timeout(srv):
+    """One byte every 0.25 s keeps the connection busy but never completes the
+    head; header_timeout counts from the first byte, not from the last."""
+    payload = b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Drip: " + b"d" * 400
+    c = HttpConn(srv.port, timeout=30)
+    try:
+        t0 = time.monotonic()
+        closed = False
+        for i in range(len(payload)):
+            try:
+                c.send(payload[i:i + 1])
+            except OSError:
+                closed = True
+                break
+            if c.wait_closed(0.25):
+                closed = True
+                break
+            if time.monotonic() - t0 > HEADER_TIMEOUT + LATE:
+                break
+        elapsed = time.monotonic() - t0
+        assert closed, f"a client dripping one byte per 0.25 s was still connected after {elapsed:.1f} s " \
+                       f"(header_timeout {HEADER_TIMEOUT} s must bound the whole head)"
+        assert elapsed >= HEADER_TIMEOUT - EARLY, f"dropped after {elapsed:.1f} s, before header_timeout"
+        dropped_without_response(c, "dripping head")
+    finally:
+        c.close()
+
+
+def test_idle_keepalive_connection_closed_after_keepalive_timeout(srv):
+    with HttpConn(srv.port, timeout=30) as c:
+        r = c.request("GET", "/hello.txt")
+        expect_status(r, 200, "first request")
+        assert "close" not in r.tokens("Connection")
+        t0 = time.monotonic()
+        closed = c.wait_closed(KEEPALIVE_TIMEOUT + LATE)
+        elapsed = time.monotonic() - t0
+        assert closed, f"idle keep-alive connection still open after {elapsed:.1f} s " \
+                       f"(keepalive_timeout {KEEPALIVE_TIMEOUT} s)"
+        assert elapsed >= KEEPALIVE_TIMEOUT - 1.0, \
+            f"idle keep-alive connection closed after {elapsed:.1f} s, before keepalive_timeout " \
+            f"{KEEPALIVE_TIMEOUT} s (header_timeout used for idle time?)"
+        dropped_without_response(c, "idle keep-alive")
+
+
+def test_active_keepalive_connection_outlives_keepalive_timeout(srv):
+    """Each request restarts the idle timer: requests every 1.5 s keep the
+    connection up well past keepalive_timeout."""
+    with HttpConn(srv.port, timeout=15) as c:
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < KEEPALIVE_TIMEOUT + 1.5:
+            r = c.request("GET", "/hello.txt")
+            n += 1
+            expect_status(r, 200, f"request {n} at {time.monotonic() - t0:.1f} s on one connection")
+            assert r.body == HELLO
+            time.sleep(1.5)
+        assert n >= 4
+
+
+def test_fresh_connection_without_bytes_uses_keepalive_timeout(srv):
+    """A connection that sends nothing is idle (keepalive_timeout), not a
+    stalled head (header_timeout): it must survive header_timeout."""
+    with HttpConn(srv.port, timeout=30) as c:
+        t0 = time.monotonic()
+        assert not c.wait_closed(HEADER_TIMEOUT + 1.0), \
+            f"silent new connection closed after {time.monotonic() - t0:.1f} s (< keepalive_timeout)"
+        r = c.request("GET", "/hello.txt")
+        expect_status(r, 200, f"first request after {time.monotonic() - t0:.1f} s of silence")
