@@ -85,7 +85,7 @@ static struct {
   LPFN_GETACCEPTEXSOCKADDRS get_addrs;
   LPFN_TRANSMITFILE transmit_file;
   ih_server server;
-  CRITICAL_SECTION registry_lock;
+  SRWLOCK registry_lock;
   win_conn *registry;
   volatile LONG accepts_outstanding;
   volatile LONG stopping;
@@ -205,25 +205,25 @@ static const ih_platform win32_platform = {
 
 static void registry_add(win_conn *w)
 {
-  EnterCriticalSection(&g.registry_lock);
+  AcquireSRWLockExclusive(&g.registry_lock);
   w->prev = NULL;
   w->next = g.registry;
   if (g.registry)
     g.registry->prev = w;
   g.registry = w;
-  LeaveCriticalSection(&g.registry_lock);
+  ReleaseSRWLockExclusive(&g.registry_lock);
 }
 
 static void registry_remove(win_conn *w)
 {
-  EnterCriticalSection(&g.registry_lock);
+  AcquireSRWLockExclusive(&g.registry_lock);
   if (w->prev)
     w->prev->next = w->next;
   else
     g.registry = w->next;
   if (w->next)
     w->next->prev = w->prev;
-  LeaveCriticalSection(&g.registry_lock);
+  ReleaseSRWLockExclusive(&g.registry_lock);
 }
 
 /* Posts one timer notification to every connection whose deadline passed
@@ -231,7 +231,7 @@ static void registry_remove(win_conn *w)
 static void notify_connections(BOOL all)
 {
   uint64_t now = ih_clock_ms();
-  EnterCriticalSection(&g.registry_lock);
+  AcquireSRWLockExclusive(&g.registry_lock);
   for (win_conn *w = g.registry; w; w = w->next) {
     ih_conn *c = w->conn;
     uint64_t deadline = atomic_load(&c->deadline_ms);
@@ -245,7 +245,7 @@ static void notify_connections(BOOL all)
     }
     PostQueuedCompletionStatus(g.port, 0, KEY_TIMER, (OVERLAPPED *)c);
   }
-  LeaveCriticalSection(&g.registry_lock);
+  ReleaseSRWLockExclusive(&g.registry_lock);
 }
 
 static DWORD WINAPI sweep_main(LPVOID arg)
@@ -545,7 +545,7 @@ static int collect_listeners(const ih_config *cfg)
 int ih_iocp_start(const ih_config *cfg)
 {
   memset(&g, 0, sizeof g);
-  InitializeCriticalSection(&g.registry_lock);
+  InitializeSRWLock(&g.registry_lock);
   if (ih_server_init(&g.server, cfg, &win32_platform) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "out of memory");
     return -1;
@@ -646,10 +646,10 @@ int ih_iocp_stop(void)
     cancelled = (int)atomic_load(&g.server.counters.connections_live);
     ih_log(IH_LOG_WARNING, IH_EV_DRAIN_TIMEOUT, "drain timeout (%u s): cancelling %d connection(s)",
            g.server.config->server.drain_timeout, cancelled);
-    EnterCriticalSection(&g.registry_lock);
+    AcquireSRWLockExclusive(&g.registry_lock);
     for (win_conn *w = g.registry; w; w = w->next)
       atomic_store(&w->conn->deadline_ms, 1);
-    LeaveCriticalSection(&g.registry_lock);
+    ReleaseSRWLockExclusive(&g.registry_lock);
     wait_until(no_connections, 10000);
   }
   wait_until(no_accepts, 5000);

@@ -25,9 +25,13 @@ typedef struct site_log {
   int64_t day; /* start of the UTC day the open file covers */
 } site_log;
 
-static CRITICAL_SECTION queue_lock;
+#define WAKE_BATCH 256      /* access-log lines queued before the writer is woken */
+#define FLUSH_INTERVAL_MS 250 /* otherwise the writer wakes on its own this often */
+
+static SRWLOCK queue_lock = SRWLOCK_INIT;
 static CONDITION_VARIABLE queue_cv;
 static log_entry *queue_head, *queue_tail;
+static unsigned queued;
 static BOOL stopping;
 static HANDLE writer_thread;
 static HANDLE server_log_file = INVALID_HANDLE_VALUE;
@@ -104,13 +108,15 @@ static DWORD WINAPI writer_main(LPVOID arg)
 {
   (void)arg;
   for (;;) {
-    EnterCriticalSection(&queue_lock);
+    AcquireSRWLockExclusive(&queue_lock);
+    /* Woken for a batch, a server log line or stop; else every interval. */
     while (!queue_head && !stopping)
-      SleepConditionVariableCS(&queue_cv, &queue_lock, INFINITE);
+      SleepConditionVariableSRW(&queue_cv, &queue_lock, FLUSH_INTERVAL_MS, 0);
     log_entry *batch = queue_head;
     queue_head = queue_tail = NULL;
+    queued = 0;
     BOOL done = stopping && !batch;
-    LeaveCriticalSection(&queue_lock);
+    ReleaseSRWLockExclusive(&queue_lock);
     if (done)
       break;
     while (batch) {
@@ -136,14 +142,18 @@ static void enqueue(const ih_site *site, int64_t time, const char *line, size_t 
   e->time = time;
   e->len = len;
   memcpy(e->line, line, len);
-  EnterCriticalSection(&queue_lock);
+  AcquireSRWLockExclusive(&queue_lock);
   if (queue_tail)
     queue_tail->next = e;
   else
     queue_head = e;
   queue_tail = e;
-  LeaveCriticalSection(&queue_lock);
-  WakeConditionVariable(&queue_cv);
+  /* Access lines are batched so the writer is not woken for every request;
+   * server log lines (errors, start, stop) are written at once. */
+  BOOL wake = !site || ++queued >= WAKE_BATCH;
+  ReleaseSRWLockExclusive(&queue_lock);
+  if (wake)
+    WakeConditionVariable(&queue_cv);
 }
 
 void ih_logwriter_server_line(void *ctx, enum ih_log_level level, const char *line, size_t len)
@@ -162,7 +172,6 @@ void ih_logwriter_access_line(const ih_site *site, int64_t unix_time, const char
 
 int ih_logwriter_start(const char *log_dir)
 {
-  InitializeCriticalSection(&queue_lock);
   InitializeConditionVariable(&queue_cv);
   server_log_file = open_append(log_dir, "server.log");
   if (server_log_file == INVALID_HANDLE_VALUE)
@@ -180,13 +189,14 @@ void ih_logwriter_stop(void)
 {
   if (!writer_thread)
     return;
-  EnterCriticalSection(&queue_lock);
+  AcquireSRWLockExclusive(&queue_lock);
   stopping = TRUE;
-  LeaveCriticalSection(&queue_lock);
+  ReleaseSRWLockExclusive(&queue_lock);
   WakeConditionVariable(&queue_cv);
   WaitForSingleObject(writer_thread, INFINITE);
   CloseHandle(writer_thread);
   writer_thread = NULL;
+  stopping = FALSE; /* the writer may be started again (tests, reload) */
   ih_log_set_sink(NULL, NULL);
   for (size_t i = 0; i < site_log_count; i++)
     if (site_logs[i].file != INVALID_HANDLE_VALUE)

@@ -4,28 +4,25 @@
 
 #include "core/ih_thread.h"
 
+/* SRW locks rather than critical sections: under Wine a contended critical
+ * section waits through the wineserver, an SRW lock on a futex; on Windows
+ * both are fine. Not recursive, which the callers never need. */
 struct ih_mutex {
-  CRITICAL_SECTION cs;
+  SRWLOCK lock;
 };
 
 ih_mutex *ih_mutex_new(void)
 {
   ih_mutex *m = malloc(sizeof *m);
   if (m)
-    InitializeCriticalSection(&m->cs);
+    InitializeSRWLock(&m->lock);
   return m;
 }
 
-void ih_mutex_free(ih_mutex *m)
-{
-  if (!m)
-    return;
-  DeleteCriticalSection(&m->cs);
-  free(m);
-}
+void ih_mutex_free(ih_mutex *m) { free(m); }
 
-void ih_mutex_lock(ih_mutex *m) { EnterCriticalSection(&m->cs); }
-void ih_mutex_unlock(ih_mutex *m) { LeaveCriticalSection(&m->cs); }
+void ih_mutex_lock(ih_mutex *m) { AcquireSRWLockExclusive(&m->lock); }
+void ih_mutex_unlock(ih_mutex *m) { ReleaseSRWLockExclusive(&m->lock); }
 
 uint64_t ih_clock_ms(void) { return GetTickCount64(); }
 
