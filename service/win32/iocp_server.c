@@ -17,6 +17,8 @@
 #include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
+#include <winternl.h>
+#include <ntstatus.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +34,7 @@ enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
 
 #define WORKER_STACK (1u << 20)       /* ISAPI DLLs expect >= 256 KB (issue 3) */
 #define SWEEP_INTERVAL_MS 100
+#define WORKER_BATCH 16
 #define MAX_LISTENERS 64
 #define ADDR_SLOT (sizeof(SOCKADDR_STORAGE) + 16) /* AcceptEx address slot size */
 #define TRANSMIT_CHUNK 0x40000000ull  /* TransmitFile takes a DWORD count */
@@ -100,7 +103,7 @@ static win_conn *wc_of(ih_conn *c) { return c->platform_data; }
 
 static void post_failure(io_op *op)
 {
-  op->ov.Internal = (ULONG_PTR)WSAECONNRESET; /* any error: the connection is gone */
+  op->ov.Internal = (ULONG_PTR)STATUS_CONNECTION_RESET; /* any error: the connection is gone */
   PostQueuedCompletionStatus(g.port, 0, KEY_IO, &op->ov);
 }
 
@@ -407,46 +410,62 @@ static void on_io(io_op *op, DWORD bytes, DWORD err)
   }
 }
 
+static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
+{
+  switch (key) {
+  case KEY_IO:
+    on_io((io_op *)ov, bytes, err);
+    break;
+  case KEY_TIMER:
+    ih_conn_on_timer((ih_conn *)ov);
+    break;
+  case KEY_DESTROY: {
+    ih_conn *c = (ih_conn *)ov;
+    win_conn *w = wc_of(c);
+    registry_remove(w);
+    ih_conn_destroy(c);
+    free(w);
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+/* Workers dequeue completions in batches: under Wine every dequeue is a
+ * wineserver round trip, so taking several packets per call saves most of
+ * them when the server is busy (GetQueuedCompletionStatusEx, Vista+). */
 static DWORD WINAPI worker_main(LPVOID arg)
 {
   (void)arg;
+  OVERLAPPED_ENTRY entries[WORKER_BATCH];
   for (;;) {
-    DWORD bytes = 0;
-    ULONG_PTR key = 0;
-    OVERLAPPED *ov = NULL;
-    BOOL ok = GetQueuedCompletionStatus(g.port, &bytes, &key, &ov, INFINITE);
-    if (!ov) {
-      if (!ok) {
-        ih_log(IH_LOG_ERROR, IH_EV_FATAL, "GetQueuedCompletionStatus failed (Win32 error %lu)", GetLastError());
-        return 1;
+    ULONG n = 0;
+    if (!GetQueuedCompletionStatusEx(g.port, entries, WORKER_BATCH, &n, INFINITE, FALSE)) {
+      ih_log(IH_LOG_ERROR, IH_EV_FATAL, "GetQueuedCompletionStatusEx failed (Win32 error %lu)", GetLastError());
+      return 1;
+    }
+    ULONG quits = 0;
+    for (ULONG i = 0; i < n; i++) {
+      OVERLAPPED_ENTRY *e = &entries[i];
+      if (e->lpCompletionKey == KEY_QUIT) {
+        quits++; /* finish this batch first: its packets hold references */
+        continue;
       }
-      if (key == KEY_QUIT)
-        return 0;
-      continue;
+      if (!e->lpOverlapped)
+        continue;
+      /* For I/O, Internal holds the operation's NTSTATUS (our own posted
+       * failures put STATUS_CONNECTION_RESET there); errors are translated
+       * to Win32 codes here, once. */
+      NTSTATUS status = e->lpCompletionKey == KEY_IO ? (NTSTATUS)e->lpOverlapped->Internal : 0;
+      DWORD err = status ? RtlNtStatusToDosError(status) : 0;
+      dispatch(e->lpCompletionKey, e->lpOverlapped, e->dwNumberOfBytesTransferred, err ? err : (DWORD)status);
     }
-    switch (key) {
-    case KEY_IO: {
-      DWORD err = 0;
-      if (!ok)
-        err = GetLastError();
-      else if (ov->Internal == (ULONG_PTR)WSAECONNRESET && bytes == 0)
-        err = WSAECONNRESET; /* a failure we posted ourselves */
-      on_io((io_op *)ov, bytes, err);
-      break;
-    }
-    case KEY_TIMER:
-      ih_conn_on_timer((ih_conn *)ov);
-      break;
-    case KEY_DESTROY: {
-      ih_conn *c = (ih_conn *)ov;
-      win_conn *w = wc_of(c);
-      registry_remove(w);
-      ih_conn_destroy(c);
-      free(w);
-      break;
-    }
-    default:
-      break;
+    if (quits) {
+      /* one QUIT is ours; hand the others back to the workers they were for */
+      for (ULONG q = 1; q < quits; q++)
+        PostQueuedCompletionStatus(g.port, 0, KEY_QUIT, NULL);
+      return 0;
     }
   }
 }
