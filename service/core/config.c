@@ -128,9 +128,8 @@ static char *dup_lower(ih_slice s)
   return d;
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
-static bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_hex(char c) { return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+static bool is_alnum(char c) { return ih_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+static bool is_hex(char c) { return ih_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* Grows *arr (of elem-sized items) so that index count is valid. */
 static bool grow(void **arr, size_t *cap, size_t count, size_t elem)
@@ -146,23 +145,6 @@ static bool grow(void **arr, size_t *cap, size_t count, size_t elem)
   return true;
 }
 
-/* Plain decimal: digits only, no sign, no overflow. */
-static bool parse_u64(ih_slice s, uint64_t *out)
-{
-  uint64_t v = 0;
-  if (!s.n)
-    return false;
-  for (size_t i = 0; i < s.n; i++) {
-    if (!is_digit(s.p[i]))
-      return false;
-    unsigned d = (unsigned)(s.p[i] - '0');
-    if (v > (UINT64_MAX - d) / 10)
-      return false;
-    v = v * 10 + d;
-  }
-  *out = v;
-  return true;
-}
 
 static bool is_absolute(ih_slice s)
 {
@@ -201,7 +183,7 @@ static bool valid_ipv4(ih_slice s)
     }
     size_t start = i;
     unsigned v = 0;
-    while (i < s.n && is_digit(s.p[i]) && i - start < 3)
+    while (i < s.n && ih_is_digit(s.p[i]) && i - start < 3)
       v = v * 10 + (unsigned)(s.p[i++] - '0');
     /* No leading zeros: "010" would mean octal to some resolvers. */
     if (i == start || v > 255 || (s.p[start] == '0' && i - start > 1))
@@ -351,7 +333,7 @@ static void free_strings(char **v, size_t n)
 static int set_number(parser *p, const key_def *k, void *obj, ih_slice v)
 {
   uint64_t n;
-  if (!parse_u64(v, &n) || n < k->min || n > k->max)
+  if (!ih_parse_u64(v, &n) || n < k->min || n > k->max)
     return fail(p, p->line, "%s must be %llu-%llu, got '%.*s'", k->name, (unsigned long long)k->min,
                 (unsigned long long)k->max, SL(v));
   char *field = (char *)obj + k->offset;
@@ -524,7 +506,7 @@ static int parse_binding(parser *p, ih_slice item, ih_binding *b)
   ih_slice port = { rest.p, colon ? (size_t)(colon - rest.p) : rest.n };
   ih_slice host = colon ? (ih_slice){ colon + 1, rest.n - port.n - 1 } : (ih_slice){ "", 0 };
   uint64_t n;
-  if (!parse_u64(port, &n) || n < 1 || n > 65535)
+  if (!ih_parse_u64(port, &n) || n < 1 || n > 65535)
     return fail(p, p->line, "port must be 1-65535, got '%.*s'", SL(port));
   if (host.n && !valid_host(host))
     return fail(p, p->line, "invalid host name '%.*s' in binding '%.*s'", SL(host), SL(item));
@@ -666,7 +648,7 @@ static int site_other_key(parser *p, ih_slice key, ih_slice v)
     return fail(p, p->line, "unknown key '%.*s' in %s", SL(key), p->label);
   ih_slice num = { key.p + prefix.n, key.n - prefix.n };
   uint64_t status;
-  if (!parse_u64(num, &status) || status < 400 || status > 599)
+  if (!ih_parse_u64(num, &status) || status < 400 || status > 599)
     return fail(p, p->line, "error_page status must be 400-599, got '%.*s'", SL(num));
   ih_site *s = cur_site(p);
   for (size_t i = 0; i < s->error_page_count; i++)

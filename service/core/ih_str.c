@@ -61,3 +61,31 @@ bool ih_is_tchar(unsigned char c)
     return true;
   return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
+
+int ih_hex_value(unsigned char c)
+{
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+bool ih_parse_u64(ih_slice s, uint64_t *out)
+{
+  uint64_t v = 0;
+  if (!s.n)
+    return false;
+  for (size_t i = 0; i < s.n; i++) {
+    if (!ih_is_digit(s.p[i]))
+      return false;
+    unsigned d = (unsigned)(s.p[i] - '0');
+    if (v > (UINT64_MAX - d) / 10)
+      return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* A view of n bytes at p; never owns memory and is not NUL-terminated. */
 typedef struct ih_slice {
@@ -30,5 +31,11 @@ bool ih_slice_list_has_token(ih_slice s, const char *token);
 static inline char ih_ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c; }
 /* RFC 9110 5.6.2 tchar. */
 bool ih_is_tchar(unsigned char c);
+static inline bool ih_is_digit(char c) { return c >= '0' && c <= '9'; }
+/* Value of a hex digit (either case), or -1. */
+int ih_hex_value(unsigned char c);
+/* 1*DIGIT as an unsigned 64-bit number: no sign, no spaces, no overflow
+ * (leading zeros allowed). False for anything else. */
+bool ih_parse_u64(ih_slice s, uint64_t *out);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "core/ih_thread.h"
+#include "core/ih_time.h"
 
 static ih_log_sink log_sink;
 static void *log_sink_ctx;
@@ -29,31 +30,14 @@ const char *ih_log_level_name(enum ih_log_level level)
   return "?";
 }
 
-/* Days since 1970-01-01 to civil date (proleptic Gregorian). */
-static void civil_from_days(int64_t z, int *y, int *m, int *d)
-{
-  z += 719468;
-  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;
-  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  int64_t mp = (5 * doy + 2) / 153;
-  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-  *y = (int)(yoe + era * 400 + (*m <= 2));
-}
-
 size_t ih_log_format(char *out, size_t cap, int64_t unix_time, enum ih_log_level level, enum ih_event_id id,
                      const char *message)
 {
   if (cap == 0)
     return 0;
-  int64_t days = unix_time >= 0 ? unix_time / 86400 : -((-unix_time + 86399) / 86400);
-  int64_t secs = unix_time - days * 86400;
-  int y, mo, d;
-  civil_from_days(days, &y, &mo, &d);
-  int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ %s IH%04d ", y, mo, d, (int)(secs / 3600),
-                   (int)(secs / 60 % 60), (int)(secs % 60), ih_log_level_name(level), (int)id);
+  ih_utc u = ih_utc_from_unix(unix_time);
+  int n = snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ %s IH%04d ", u.year, u.month, u.day, u.hour, u.minute,
+                   u.second, ih_log_level_name(level), (int)id);
   if (n < 0)
     n = 0;
   size_t pos = (size_t)n < cap ? (size_t)n : cap - 1;

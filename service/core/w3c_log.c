@@ -9,54 +9,15 @@
  * CRT-dependent). No allocation, no global mutable state. */
 #include "core/w3c_log.h"
 
+#include "core/ih_time.h"
+
 #include <stdbool.h>
 #include <string.h>
-
-#define SECS_PER_DAY 86400
-#define MAX_UNIX_TIME INT64_C(253402300799) /* 9999-12-31 23:59:59 */
 
 static const char fields_line[] =
   "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip "
   "cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\r\n";
 
-typedef struct utc_time {
-  int year, month, day, hour, minute, second;
-} utc_time;
-
-static int64_t clamp_time(int64_t t) { return t < 0 ? 0 : t > MAX_UNIX_TIME ? MAX_UNIX_TIME : t; }
-
-/* Splits a (clamped) Unix time into UTC fields: 400/100/4/1-year cycles
- * counted from 0000-03-01, so the leap day ends each year. */
-static utc_time split_time(int64_t t)
-{
-  static const int march_month_start[12] = { 0, 31, 61, 92, 122, 153, 184, 214, 245, 275, 306, 337 };
-  utc_time u;
-  t = clamp_time(t);
-  int secs = (int)(t % SECS_PER_DAY);
-  int64_t n = t / SECS_PER_DAY + 719468; /* days since 0000-03-01 */
-  int64_t c400 = n / 146097;
-  n %= 146097;
-  int64_t c100 = n / 36524;
-  if (c100 == 4)
-    c100 = 3;
-  n -= c100 * 36524;
-  int64_t c4 = n / 1461;
-  n %= 1461;
-  int64_t c1 = n / 365;
-  if (c1 == 4)
-    c1 = 3;
-  n -= c1 * 365;
-  int mi = 11;
-  while (march_month_start[mi] > n)
-    mi--;
-  u.day = (int)(n - march_month_start[mi]) + 1;
-  u.month = mi < 10 ? mi + 3 : mi - 9;
-  u.year = (int)(400 * c400 + 100 * c100 + 4 * c4 + c1 + (mi >= 10));
-  u.hour = secs / 3600;
-  u.minute = secs / 60 % 60;
-  u.second = secs % 60;
-  return u;
-}
 
 /* Bounded writer: once something does not fit, everything after is dropped
  * and the caller reports 0. One byte of cap is always kept for the NUL. */
@@ -114,7 +75,7 @@ static void put_2(writer *w, int v)
 /* "YYYY-MM-DD hh:mm:ss" */
 static void put_datetime(writer *w, int64_t t)
 {
-  utc_time u = split_time(t);
+  ih_utc u = ih_utc_from_unix(t);
   put_2(w, u.year / 100);
   put_2(w, u.year % 100);
   put_char(w, '-');
@@ -224,7 +185,7 @@ size_t ih_w3c_format_line(const ih_w3c_record *r, char *out, size_t cap)
 void ih_w3c_file_name(int64_t unix_time, char *out, size_t cap)
 {
   writer w = { out, out ? cap : 0, 0, false };
-  utc_time u = split_time(unix_time);
+  ih_utc u = ih_utc_from_unix(unix_time);
   put_cstr(&w, "u_ex");
   put_2(&w, u.year % 100);
   put_2(&w, u.month);
@@ -237,6 +198,6 @@ void ih_w3c_file_name(int64_t unix_time, char *out, size_t cap)
  * names the same day as ih_w3c_file_name(unix_time). */
 int64_t ih_w3c_day_start(int64_t unix_time)
 {
-  int64_t t = clamp_time(unix_time);
-  return t - t % SECS_PER_DAY;
+  int64_t t = ih_time_clamp(unix_time);
+  return t - t % IH_SECS_PER_DAY;
 }

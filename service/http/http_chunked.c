@@ -49,16 +49,6 @@ void ih_chunked_init(ih_chunked_decoder *d, uint64_t max_body)
 
 static bool is_ws(unsigned char c) { return c == ' ' || c == '\t'; }
 
-static int hex_value(unsigned char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
 /* qdtext = HTAB / SP / %x21 / %x23-5B / %x5D-7E / obs-text (RFC 9110 5.6.4) */
 static bool is_qdtext(unsigned char c) { return c == '\t' || (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f); }
@@ -99,7 +89,7 @@ static int size_line_byte(ih_chunked_decoder *d, unsigned char c)
     return set_state(d, ST_ERROR);
   switch (d->state) {
   case ST_SIZE: {
-    int v = hex_value(c);
+    int v = ih_hex_value(c);
     if (v >= 0)
       return size_digit(d, v);
     if (d->size_digits == 0)

@@ -48,7 +48,6 @@ static line line_at(const char *buf, size_t len, size_t start)
 }
 
 static bool is_ctl(unsigned char c) { return c < 0x20 || c == 0x7f; }
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static enum ih_http_parse_status fail(ih_http_request_head *out, enum ih_http_parse_status st, const char *why)
 {
@@ -61,7 +60,7 @@ static enum ih_http_parse_status fail(ih_http_request_head *out, enum ih_http_pa
 /* HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3). */
 static enum ih_http_parse_status parse_version(const char *v, size_t n, ih_http_request_head *out)
 {
-  if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || !is_digit(v[5]) || v[6] != '.' || !is_digit(v[7]))
+  if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || !ih_is_digit(v[5]) || v[6] != '.' || !ih_is_digit(v[7]))
     return fail(out, IH_PARSE_BAD_REQUEST, "invalid HTTP version");
   if (v[5] >= '2')
     return fail(out, IH_PARSE_BAD_VERSION, "HTTP major version not supported");
@@ -342,23 +341,6 @@ static framing_status check_transfer_encoding(const ih_http_request_head *h, ih_
   return IH_FRAMING_OK;
 }
 
-/* Content-Length = 1*DIGIT, overflow-checked. */
-static bool parse_decimal(ih_slice s, uint64_t *v)
-{
-  uint64_t x = 0;
-  if (!s.n)
-    return false;
-  for (size_t i = 0; i < s.n; i++) {
-    if (!is_digit(s.p[i]))
-      return false;
-    unsigned d = (unsigned)(s.p[i] - '0');
-    if (x > (UINT64_MAX - d) / 10)
-      return false;
-    x = x * 10 + d;
-  }
-  *v = x;
-  return true;
-}
 
 /* RFC 9110 8.6 / RFC 9112 6.3 item 5: repeated fields or a list are accepted
  * only when all values are identical. */
@@ -373,7 +355,7 @@ static framing_status check_content_length(const ih_http_request_head *h, uint64
     bool any = false;
     while (ih_slice_next_list_item(&rest, &item)) {
       uint64_t v;
-      if (!parse_decimal(item, &v))
+      if (!ih_parse_u64(item, &v))
         return framing_fail(out, IH_FRAMING_BAD_REQUEST, "invalid Content-Length");
       if (seen && v != cl)
         return framing_fail(out, IH_FRAMING_BAD_REQUEST, "conflicting Content-Length values");

@@ -2,8 +2,7 @@
  * 5.6.7), entity tags (RFC 9110 8.8.3), conditional requests (RFC 9110 13)
  * and single byte ranges (RFC 9110 14).
  *
- * Dates are converted with our own proleptic-Gregorian arithmetic instead of
- * timegm/gmtime, which differ between C runtimes and are not thread-safe.
+ * Dates are converted with core/ih_time (no timegm/gmtime).
  * Supported range: 1970-01-01 00:00:00 .. 9999-12-31 23:59:59 UTC.
  *
  * Pure functions: no allocation, no global mutable state. */
@@ -11,64 +10,13 @@
 
 #include <string.h>
 
-#define SECS_PER_DAY 86400
-#define MAX_UNIX_TIME INT64_C(253402300799) /* 9999-12-31 23:59:59 */
-/* Days from 0000-03-01 (proleptic Gregorian) to 1970-01-01. */
-#define DAYS_0000_03_01_TO_EPOCH 719468
+#include "core/ih_time.h"
 
 static const char day_names[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char *const long_day_names[7] = { "Sunday",   "Monday", "Tuesday", "Wednesday",
                                                "Thursday", "Friday", "Saturday" };
 static const char month_names[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-/* Day of the year at which each month starts, for a year that begins on
- * March 1st (so the leap day is the last day of the year). */
-static const int march_month_start[12] = { 0, 31, 61, 92, 122, 153, 184, 214, 245, 275, 306, 337 };
-
-/* ---- calendar arithmetic ------------------------------------------------ */
-
-static bool is_leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-static int days_in_month(int y, int m)
-{
-  static const int len[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-  return m == 2 && is_leap(y) ? 29 : len[m - 1];
-}
-
-/* Days since 1970-01-01 for a valid date with y >= 1. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-  int64_t ya = y - (m <= 2); /* year counted from March */
-  int mi = (m + 9) % 12;     /* March = 0 .. February = 11 */
-  return 365 * ya + ya / 4 - ya / 100 + ya / 400 + march_month_start[mi] + (d - 1) - DAYS_0000_03_01_TO_EPOCH;
-}
-
-/* Inverse of days_from_civil for days >= 0. Decomposes the day count into
- * 400-, 100-, 4- and 1-year cycles of March-based years. */
-static void civil_from_days(int64_t days, int *y, int *m, int *d)
-{
-  int64_t n = days + DAYS_0000_03_01_TO_EPOCH;
-  int64_t c400 = n / 146097;
-  n %= 146097;
-  int64_t c100 = n / 36524;
-  if (c100 == 4) /* the 400th year's leap day */
-    c100 = 3;
-  n -= c100 * 36524;
-  int64_t c4 = n / 1461;
-  n %= 1461;
-  int64_t c1 = n / 365;
-  if (c1 == 4) /* the 4th year's leap day */
-    c1 = 3;
-  n -= c1 * 365;
-  int64_t year = 400 * c400 + 100 * c100 + 4 * c4 + c1;
-  int mi = 11;
-  while (march_month_start[mi] > n)
-    mi--;
-  *d = (int)(n - march_month_start[mi]) + 1;
-  *m = mi < 10 ? mi + 3 : mi - 9;
-  *y = (int)(year + (mi >= 10));
-}
-
 /* ---- HTTP-date ---------------------------------------------------------- */
 
 static void put2(char *p, int v)
@@ -81,39 +29,34 @@ static void put2(char *p, int v)
  * always a well-formed IMF-fixdate. */
 void ih_http_date_format(int64_t unix_seconds, char *out)
 {
-  int64_t t = unix_seconds < 0 ? 0 : unix_seconds > MAX_UNIX_TIME ? MAX_UNIX_TIME : unix_seconds;
-  int64_t days = t / SECS_PER_DAY;
-  int secs = (int)(t % SECS_PER_DAY);
-  int y, m, d;
-  civil_from_days(days, &y, &m, &d);
+  ih_utc u = ih_utc_from_unix(unix_seconds);
   /* "Sun, 06 Nov 1994 08:49:37 GMT" (RFC 9110 5.6.7 IMF-fixdate) */
-  memcpy(out, day_names[(days + 4) % 7], 3); /* 1970-01-01 was a Thursday */
+  memcpy(out, day_names[u.weekday], 3);
   out[3] = ',';
   out[4] = ' ';
-  put2(out + 5, d);
+  put2(out + 5, u.day);
   out[7] = ' ';
-  memcpy(out + 8, month_names[m - 1], 3);
+  memcpy(out + 8, month_names[u.month - 1], 3);
   out[11] = ' ';
-  put2(out + 12, y / 100);
-  put2(out + 14, y % 100);
+  put2(out + 12, u.year / 100);
+  put2(out + 14, u.year % 100);
   out[16] = ' ';
-  put2(out + 17, secs / 3600);
+  put2(out + 17, u.hour);
   out[19] = ':';
-  put2(out + 20, secs / 60 % 60);
+  put2(out + 20, u.minute);
   out[22] = ':';
-  put2(out + 23, secs % 60);
+  put2(out + 23, u.second);
   memcpy(out + 25, " GMT", 4);
   out[IH_HTTP_DATE_LEN] = '\0';
 }
 
-static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 /* Exactly n decimal digits at p. */
 static bool digits(const char *p, int n, int *v)
 {
   int r = 0;
   for (int i = 0; i < n; i++) {
-    if (!is_digit(p[i]))
+    if (!ih_is_digit(p[i]))
       return false;
     r = r * 10 + (p[i] - '0');
   }
@@ -152,9 +95,9 @@ static bool parse_time(const char *p, int *secs)
 
 static bool make_time(int y, int m, int d, int secs, int64_t *out)
 {
-  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m))
+  if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > ih_days_in_month(y, m))
     return false;
-  *out = days_from_civil(y, m, d) * SECS_PER_DAY + secs;
+  *out = ih_days_from_civil(y, m, d) * IH_SECS_PER_DAY + secs;
   return true;
 }
 
@@ -373,7 +316,7 @@ static bool all_digits(ih_slice s)
   if (!s.n)
     return false;
   for (size_t i = 0; i < s.n; i++)
-    if (!is_digit(s.p[i]))
+    if (!ih_is_digit(s.p[i]))
       return false;
   return true;
 }

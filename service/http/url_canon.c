@@ -36,22 +36,11 @@ const char *ih_url_status_text(enum ih_url_status st)
 
 /* ---- ih_url_split ------------------------------------------------------ */
 
-static int hex_val(unsigned char c)
-{
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 static bool is_alnum(unsigned char c)
 {
-  return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  return ih_is_digit((char)c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
 
 /* RFC 3986 §3.2.2 reg-name: unreserved / pct-encoded / sub-delims. */
@@ -62,7 +51,7 @@ static bool valid_reg_name(const unsigned char *p, size_t n)
   for (size_t i = 0; i < n; i++) {
     unsigned char c = p[i];
     if (c == '%') {
-      if (n - i < 3 || hex_val(p[i + 1]) < 0 || hex_val(p[i + 2]) < 0)
+      if (n - i < 3 || ih_hex_value(p[i + 1]) < 0 || ih_hex_value(p[i + 2]) < 0)
         return false;
       i += 2;
     } else if (!is_alnum(c) && (c == 0 || !strchr("-._~!$&'()*+,;=", c))) {
@@ -80,7 +69,7 @@ static bool valid_authority(const unsigned char *p, size_t n)
   size_t host_end;
   if (n && p[0] == '[') {
     size_t i = 1;
-    while (i < n && (hex_val(p[i]) >= 0 || p[i] == ':' || p[i] == '.'))
+    while (i < n && (ih_hex_value(p[i]) >= 0 || p[i] == ':' || p[i] == '.'))
       i++;
     if (i == 1 || i >= n || p[i] != ']')
       return false;
@@ -102,7 +91,7 @@ static bool valid_authority(const unsigned char *p, size_t n)
   if (digits > 5)
     return false;
   for (size_t i = host_end + 1; i < n; i++) {
-    if (!is_digit(p[i]))
+    if (!ih_is_digit((char)p[i]))
       return false;
     port = port * 10 + (unsigned long)(p[i] - '0');
   }
@@ -193,7 +182,7 @@ static size_t unit_fwd(const unsigned char *p, size_t n, size_t i, unsigned char
   }
   if (n - i < 3)
     return 0;
-  int hi = hex_val(p[i + 1]), lo = hex_val(p[i + 2]);
+  int hi = ih_hex_value(p[i + 1]), lo = ih_hex_value(p[i + 2]);
   if (hi < 0 || lo < 0)
     return 0;
   *val = (unsigned char)(hi << 4 | lo);
@@ -205,7 +194,7 @@ static size_t unit_fwd(const unsigned char *p, size_t n, size_t i, unsigned char
 static size_t unit_back(const unsigned char *p, size_t end, unsigned char *val)
 {
   if (end >= 3 && p[end - 3] == '%') {
-    *val = (unsigned char)(hex_val(p[end - 2]) << 4 | hex_val(p[end - 1]));
+    *val = (unsigned char)(ih_hex_value(p[end - 2]) << 4 | ih_hex_value(p[end - 1]));
     return 3;
   }
   *val = p[end - 1];
@@ -318,7 +307,7 @@ static void seg_add(seg_state *s, unsigned char b)
     s->base_trim = s->base_len;
   if (b == '~')
     s->tilde = 1;
-  else if (is_digit(b) && s->tilde)
+  else if (ih_is_digit((char)b) && s->tilde)
     s->tilde = 2;
   else
     s->tilde = 0;
@@ -352,7 +341,7 @@ static bool is_device(const seg_state *s)
   if (!base_is(b, "com", 3) && !base_is(b, "lpt", 3))
     return false;
   if (n == 4)
-    return is_digit(b[3]);
+    return ih_is_digit((char)b[3]);
   /* U+00B9, U+00B2, U+00B3 SUPERSCRIPT ONE/TWO/THREE in UTF-8 */
   return b[3] == 0xC2 && (b[4] == 0xB9 || b[4] == 0xB2 || b[4] == 0xB3);
 }

@@ -1,5 +1,6 @@
 """Connection timers: header_timeout (slow or stalled request heads,
-slowloris) and keepalive_timeout (idle persistent connections)."""
+slowloris), keepalive_timeout (idle persistent connections), and the
+minimum body rate (body_timeout grace + min_body_rate)."""
 
 import time
 
@@ -10,6 +11,8 @@ from ihserver import HttpConn, check_common_headers, expect_status, write_files
 HELLO = b"hello from the timeout tests\n"
 HEADER_TIMEOUT = 2
 KEEPALIVE_TIMEOUT = 5   # different from HEADER_TIMEOUT so a mix-up shows
+BODY_TIMEOUT = 3        # grace before the minimum body rate applies
+MIN_BODY_RATE = 2000    # bytes/second
 EARLY = 0.5             # timers may fire this much early (clock granularity)
 LATE = 2.5              # ... and this much late (sweep interval, loaded CI box)
 
@@ -19,6 +22,8 @@ def srv(ih):
     cfg = ih.new_config("timeouts")
     cfg.server["header_timeout"] = HEADER_TIMEOUT
     cfg.server["keepalive_timeout"] = KEEPALIVE_TIMEOUT
+    cfg.server["body_timeout"] = BODY_TIMEOUT
+    cfg.server["min_body_rate"] = MIN_BODY_RATE
     write_files(cfg.workdir / "www", {"hello.txt": HELLO})
     with ih.start(cfg) as s:
         yield s
@@ -125,3 +130,43 @@ def test_fresh_connection_without_bytes_uses_keepalive_timeout(srv):
             f"silent new connection closed after {time.monotonic() - t0:.1f} s (< keepalive_timeout)"
         r = c.request("GET", "/hello.txt")
         expect_status(r, 200, f"first request after {time.monotonic() - t0:.1f} s of silence")
+
+
+def test_stalled_body_dropped_below_min_body_rate_while_others_are_served(srv):
+    slow = HttpConn(srv.port, timeout=30)
+    try:
+        slow.send(b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10)
+        t0 = time.monotonic()
+        with HttpConn(srv.port) as fast:
+            for i in range(20):
+                r = fast.request("GET", "/hello.txt")
+                expect_status(r, 200, f"request {i + 1}/20 while another client stalls its body")
+                assert r.body == HELLO
+        allowed = BODY_TIMEOUT + 10 / MIN_BODY_RATE
+        closed = slow.wait_closed(max(0.5, allowed + LATE - (time.monotonic() - t0)))
+        elapsed = time.monotonic() - t0
+        assert closed, f"client stalling its body still connected after {elapsed:.1f} s " \
+                       f"(body_timeout {BODY_TIMEOUT} s, min_body_rate {MIN_BODY_RATE} B/s)"
+        assert elapsed >= allowed - EARLY, f"dropped after {elapsed:.1f} s, before the grace period"
+        dropped_without_response(slow, "stalled body")
+    finally:
+        slow.close()
+    deadline = time.monotonic() + 5   # the server log is written by a background thread
+    while "IH1303" not in srv.server_log.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "IH1303" in srv.server_log.read_text(errors="replace"), \
+        "the body-rate drop is logged with its event ID (IH1303)"
+
+
+def test_body_sent_faster_than_min_body_rate_is_accepted(srv):
+    size = 3 * MIN_BODY_RATE * 4     # takes ~1.5 s at 4x the minimum rate: past the grace is not needed
+    with HttpConn(srv.port, timeout=30) as c:
+        c.send(f"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: {size}\r\n\r\n".encode())
+        chunk = MIN_BODY_RATE // 2
+        for _ in range(size // chunk):
+            c.send(b"y" * chunk)
+            time.sleep(chunk / (4 * MIN_BODY_RATE))
+        r = c.read_response()
+        expect_status(r, 405, "POST to a static file after the whole body arrived")
+        r = c.request("GET", "/hello.txt")
+        expect_status(r, 200, "the connection stays usable after the body")
