@@ -34,7 +34,6 @@ enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
 
 #define WORKER_STACK (1u << 20)       /* ISAPI DLLs expect >= 256 KB (issue 3) */
 #define SWEEP_INTERVAL_MS 100
-#define WORKER_BATCH 16
 #define MAX_LISTENERS 64
 #define ADDR_SLOT (sizeof(SOCKADDR_STORAGE) + 16) /* AcceptEx address slot size */
 #define TRANSMIT_CHUNK 0x40000000ull  /* TransmitFile takes a DWORD count */
@@ -432,41 +431,33 @@ static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
   }
 }
 
-/* Workers dequeue completions in batches: under Wine every dequeue is a
- * wineserver round trip, so taking several packets per call saves most of
- * them when the server is busy (GetQueuedCompletionStatusEx, Vista+). */
+/* One packet per GetQueuedCompletionStatus call. GetQueuedCompletionStatusEx
+ * looks cheaper but Wine implements it as one wineserver request per packet
+ * plus one that finds the queue empty, so batching costs more round trips
+ * to the wineserver (measured with WINEDEBUG=+server; docs/benchmarks.md). */
 static DWORD WINAPI worker_main(LPVOID arg)
 {
   (void)arg;
-  OVERLAPPED_ENTRY entries[WORKER_BATCH];
   for (;;) {
-    ULONG n = 0;
-    if (!GetQueuedCompletionStatusEx(g.port, entries, WORKER_BATCH, &n, INFINITE, FALSE)) {
-      ih_log(IH_LOG_ERROR, IH_EV_FATAL, "GetQueuedCompletionStatusEx failed (Win32 error %lu)", GetLastError());
-      return 1;
-    }
-    ULONG quits = 0;
-    for (ULONG i = 0; i < n; i++) {
-      OVERLAPPED_ENTRY *e = &entries[i];
-      if (e->lpCompletionKey == KEY_QUIT) {
-        quits++; /* finish this batch first: its packets hold references */
-        continue;
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED *ov = NULL;
+    BOOL ok = GetQueuedCompletionStatus(g.port, &bytes, &key, &ov, INFINITE);
+    if (!ov) {
+      if (!ok) {
+        ih_log(IH_LOG_ERROR, IH_EV_FATAL, "GetQueuedCompletionStatus failed (Win32 error %lu)", GetLastError());
+        return 1;
       }
-      if (!e->lpOverlapped)
-        continue;
-      /* For I/O, Internal holds the operation's NTSTATUS (our own posted
-       * failures put STATUS_CONNECTION_RESET there); errors are translated
-       * to Win32 codes here, once. */
-      NTSTATUS status = e->lpCompletionKey == KEY_IO ? (NTSTATUS)e->lpOverlapped->Internal : 0;
-      DWORD err = status ? RtlNtStatusToDosError(status) : 0;
-      dispatch(e->lpCompletionKey, e->lpOverlapped, e->dwNumberOfBytesTransferred, err ? err : (DWORD)status);
+      if (key == KEY_QUIT)
+        return 0;
+      continue;
     }
-    if (quits) {
-      /* one QUIT is ours; hand the others back to the workers they were for */
-      for (ULONG q = 1; q < quits; q++)
-        PostQueuedCompletionStatus(g.port, 0, KEY_QUIT, NULL);
-      return 0;
-    }
+    /* For I/O, Internal holds the operation's NTSTATUS (our own posted
+     * failures put STATUS_CONNECTION_RESET there); errors are translated to
+     * Win32 codes here, once. */
+    NTSTATUS status = key == KEY_IO ? (NTSTATUS)ov->Internal : 0;
+    DWORD err = status ? RtlNtStatusToDosError(status) : 0;
+    dispatch(key, ov, bytes, err ? err : (DWORD)status);
   }
 }
 

@@ -36,6 +36,11 @@ static BOOL stopping;
 static HANDLE writer_thread;
 static HANDLE server_log_file = INVALID_HANDLE_VALUE;
 static site_log site_logs[MAX_SITE_LOGS];
+/* Lines bound for the same file are coalesced into one WriteFile: under
+ * Wine each write is a wineserver round trip, the server's real bottleneck. */
+static char pending[64 * 1024];
+static size_t pending_len;
+static HANDLE pending_file = INVALID_HANDLE_VALUE;
 static size_t site_log_count;
 static BOOL write_error_reported;
 
@@ -66,6 +71,31 @@ static void write_all(HANDLE h, const char *data, size_t len)
     WriteFile(h, data, (DWORD)len, &n, NULL);
 }
 
+static void flush_pending(void)
+{
+  if (pending_len)
+    write_all(pending_file, pending, pending_len);
+  pending_len = 0;
+  pending_file = INVALID_HANDLE_VALUE;
+}
+
+/* Appends to the coalescing buffer for file h, writing out what was there
+ * first if it belongs to another file or the buffer is full. */
+static void write_coalesced(HANDLE h, const char *data, size_t len)
+{
+  if (h == INVALID_HANDLE_VALUE)
+    return;
+  if (h != pending_file || pending_len + len > sizeof pending)
+    flush_pending();
+  if (len > sizeof pending) {
+    write_all(h, data, len);
+    return;
+  }
+  pending_file = h;
+  memcpy(pending + pending_len, data, len);
+  pending_len += len;
+}
+
 static site_log *site_log_for(const ih_site *site)
 {
   for (size_t i = 0; i < site_log_count; i++)
@@ -88,6 +118,7 @@ static void write_access(const log_entry *e)
     return;
   int64_t day = ih_w3c_day_start(e->time);
   if (day != sl->day || sl->file == INVALID_HANDLE_VALUE) {
+    flush_pending(); /* nothing buffered may outlive the handle it is for */
     if (sl->file != INVALID_HANDLE_VALUE)
       CloseHandle(sl->file);
     char name[64];
@@ -98,10 +129,10 @@ static void write_access(const log_entry *e)
     if (sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
       char header[512];
       size_t n = ih_w3c_format_header(e->time, "IsapiHost 0.1.0", header, sizeof header);
-      write_all(sl->file, header, n);
+      write_coalesced(sl->file, header, n);
     }
   }
-  write_all(sl->file, e->line, e->len);
+  write_coalesced(sl->file, e->line, e->len);
 }
 
 static DWORD WINAPI writer_main(LPVOID arg)
@@ -124,10 +155,11 @@ static DWORD WINAPI writer_main(LPVOID arg)
       if (batch->site)
         write_access(batch);
       else
-        write_all(server_log_file, batch->line, batch->len);
+        write_coalesced(server_log_file, batch->line, batch->len);
       free(batch);
       batch = next;
     }
+    flush_pending(); /* a batch is on disk before the writer sleeps again */
   }
   return 0;
 }
