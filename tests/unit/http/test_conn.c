@@ -169,14 +169,16 @@ static const ih_platform fake_platform = {
 static ih_config *cfg;
 static ih_server server;
 
-static ih_conn *connect_client(void)
+static ih_conn *connect_from(const char *peer)
 {
   free(fake.send_copy);
   memset(&fake, 0, sizeof fake);
-  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, "127.0.0.1", 50000);
+  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, peer, 50000);
   ih_conn_start(c);
   return c;
 }
+
+static ih_conn *connect_client(void) { return connect_from("127.0.0.1"); }
 
 static void client_sends(ih_conn *c, const char *data)
 {
@@ -482,6 +484,25 @@ static void test_status_page(void)
   expect_all_released(c);
 }
 
+static void test_status_page_loopback_only(void)
+{
+  IH_TEST("status page: 404 to a non-loopback client, 200 to ::1");
+  ih_conn *c = connect_from("192.0.2.7");
+  client_sends(c, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
+  IH_CHECK(!wire_has("connections_live"));
+  client_closes(c);
+  expect_all_released(c);
+  c = connect_from("::1");
+  client_sends(c, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+  IH_CHECK(wire_has("connections_live"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
 static void test_bad_head_then_close(void)
 {
   IH_TEST("malformed request line: 400 and close; oversize head: 431");
@@ -607,6 +628,7 @@ int main(void)
   test_chunked_then_pipelined();
   test_directory_and_default_doc();
   test_status_page();
+  test_status_page_loopback_only();
   test_bad_head_then_close();
   test_ranges_and_conditional();
   test_large_file_in_chunks();
