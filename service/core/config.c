@@ -61,6 +61,13 @@ typedef struct site_meta {
   int bindings_line;
 } site_meta;
 
+/* A [scriptmap] is attached to its site in finish(), like a [vdir]. */
+typedef struct pending_scriptmap {
+  char *site_name;
+  ih_script_map m;
+  int line;
+} pending_scriptmap;
+
 /* A [vdir] is attached to its site only in finish(), since the site may come later. */
 typedef struct pending_vdir {
   char *site_name;
@@ -79,6 +86,8 @@ struct parser {
   size_t meta_cap;
   pending_vdir *vdirs;
   size_t vdir_count, vdir_cap;
+  pending_scriptmap *maps;
+  size_t map_count, map_cap;
   size_t mime_cap;
   int line;                 /* current line, 1-based */
   const section_def *sec;   /* open section, NULL before the first header */
@@ -328,6 +337,13 @@ static void free_strings(char **v, size_t n)
   free(v);
 }
 
+static void free_script_map(ih_script_map *m)
+{
+  free(m->extension);
+  free(m->dll_path);
+  free_strings(m->verbs, m->verb_count);
+}
+
 /* ---- generic setters (driven by key_def offset/width/min/max) ---- */
 
 static int set_number(parser *p, const key_def *k, void *obj, ih_slice v)
@@ -452,6 +468,8 @@ static const key_def server_keys[] = {
   NUM(max_body, 0, UINT64_MAX, "30000000"),
   NUM(file_cache_ttl, 0, 86400, "2"),
   NUM(file_cache_entries, 0, 1000000, "1024"),
+  NUM(isapi_threads, 0, 1024, "0"),
+  NUM(isapi_preread, 0, 16777216, "49152"),
 };
 
 static int open_server(parser *p, const ih_slice *args)
@@ -703,6 +721,57 @@ static int open_vdir(parser *p, const ih_slice *args)
 
 static void *vdir_object(parser *p) { return &p->vdirs[p->cur]; }
 
+/* ---- [scriptmap SITE .ext] ---- */
+
+static int set_verbs(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  (void)k;
+  pending_scriptmap *pm = obj;
+  free_strings(pm->m.verbs, pm->m.verb_count);
+  pm->m.verbs = NULL;
+  pm->m.verb_count = 0;
+  size_t cap = 0;
+  ih_slice item, rest = v;
+  while (ih_slice_next_list_item(&rest, &item)) {
+    for (size_t i = 0; i < item.n; i++)
+      if (!ih_is_tchar((unsigned char)item.p[i]))
+        return fail(p, p->line, "invalid method '%.*s' in verbs", SL(item));
+    if (!grow((void **)&pm->m.verbs, &cap, pm->m.verb_count, sizeof *pm->m.verbs))
+      return oom(p);
+    if (!(pm->m.verbs[pm->m.verb_count] = dup_slice(item)))
+      return oom(p);
+    pm->m.verb_count++;
+  }
+  return 0;
+}
+
+static const key_def scriptmap_keys[] = {
+  { "dll", set_path, offsetof(pending_scriptmap, m.dll_path), 0, 0, 0, NULL, true },
+  { "verbs", set_verbs, 0, 0, 0, 0, "", false },
+  { "check_file", set_bool, offsetof(pending_scriptmap, m.check_file), 0, 0, 0, "on", false },
+};
+
+static int open_scriptmap(parser *p, const ih_slice *args)
+{
+  if (!valid_name(args[0]))
+    return fail(p, p->line, "invalid site name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
+  if (!valid_extension(args[1]))
+    return fail(p, p->line, "script map extension must look like '.ext', got '%.*s'", SL(args[1]));
+  if (!grow((void **)&p->maps, &p->map_cap, p->map_count, sizeof *p->maps))
+    return oom(p);
+  p->cur = p->map_count++;
+  pending_scriptmap *pm = &p->maps[p->cur];
+  memset(pm, 0, sizeof *pm);
+  pm->line = p->line;
+  pm->site_name = dup_slice(args[0]);
+  pm->m.extension = dup_lower(args[1]);
+  if (!pm->site_name || !pm->m.extension)
+    return oom(p);
+  return apply_defaults(p, scriptmap_keys, sizeof scriptmap_keys / sizeof scriptmap_keys[0], pm);
+}
+
+static void *scriptmap_object(parser *p) { return &p->maps[p->cur]; }
+
 /* ---- [mime] ---- */
 
 static int open_mime(parser *p, const ih_slice *args)
@@ -744,6 +813,8 @@ static const section_def section_defs[] = {
   { "site", 1, "expected [site NAME]", open_site, site_object, site_other_key, NULL, KEYS(site_keys) },
   { "vdir", 2, "expected [vdir SITE /url/path]", open_vdir, vdir_object, NULL, NULL, KEYS(vdir_keys) },
   { "mime", 0, "expected [mime]", open_mime, NULL, mime_key, NULL, NULL, 0 },
+  { "scriptmap", 2, "expected [scriptmap SITE .ext]", open_scriptmap, scriptmap_object, NULL, NULL,
+    KEYS(scriptmap_keys) },
 };
 
 /* set_number stores 4- or 8-byte fields; the seen mask has one bit per key. */
@@ -898,6 +969,30 @@ static int attach_vdirs(parser *p)
   return 0;
 }
 
+static int attach_scriptmaps(parser *p)
+{
+  ih_config *c = p->cfg;
+  for (size_t i = 0; i < p->map_count; i++) {
+    pending_scriptmap *pm = &p->maps[i];
+    ih_site *s = NULL;
+    for (size_t k = 0; k < c->site_count && !s; k++)
+      if (ih_slice_ieq_cstr(ih_slice_from_cstr(pm->site_name), c->sites[k].name))
+        s = &c->sites[k];
+    if (!s)
+      return fail(p, pm->line, "unknown site '%s' in [scriptmap %s %s]", pm->site_name, pm->site_name,
+                  pm->m.extension);
+    if (ih_site_script_map(s, ih_slice_from_cstr(pm->m.extension)))
+      return fail(p, pm->line, "duplicate [scriptmap %s %s]", pm->site_name, pm->m.extension);
+    ih_script_map *n = realloc(s->script_maps, (s->script_map_count + 1) * sizeof *n);
+    if (!n)
+      return oom(p);
+    s->script_maps = n;
+    s->script_maps[s->script_map_count++] = pm->m;
+    memset(&pm->m, 0, sizeof pm->m);
+  }
+  return 0;
+}
+
 static int finish(parser *p)
 {
   ih_config *c = p->cfg;
@@ -924,7 +1019,7 @@ static int finish(parser *p)
       return oom(p);
   }
 
-  if (attach_vdirs(p) < 0)
+  if (attach_vdirs(p) < 0 || attach_scriptmaps(p) < 0)
     return -1;
 
   /* One (address, port, host) may answer for one site only. */
@@ -951,6 +1046,11 @@ static void free_pending(parser *p)
     free(p->vdirs[i].v.physical_path);
   }
   free(p->vdirs);
+  for (size_t i = 0; i < p->map_count; i++) {
+    free(p->maps[i].site_name);
+    free_script_map(&p->maps[i].m);
+  }
+  free(p->maps);
   free(p->meta);
 }
 
@@ -1107,6 +1207,9 @@ void ih_config_free(ih_config *cfg)
     for (size_t k = 0; k < s->error_page_count; k++)
       free(s->error_pages[k].physical_path);
     free(s->error_pages);
+    for (size_t k = 0; k < s->script_map_count; k++)
+      free_script_map(&s->script_maps[k]);
+    free(s->script_maps);
   }
   free(cfg->sites);
   for (size_t i = 0; i < cfg->mime_count; i++) {
@@ -1182,5 +1285,25 @@ const ih_error_page *ih_site_error_page(const ih_site *site, int status)
   for (size_t i = 0; i < site->error_page_count; i++)
     if (site->error_pages[i].status == status)
       return &site->error_pages[i];
+  return NULL;
+}
+
+const ih_script_map *ih_site_script_map(const ih_site *site, ih_slice file_name)
+{
+  const char *dot = NULL;
+  for (size_t i = file_name.n; i-- > 0;) {
+    if (file_name.p[i] == '/')
+      break;
+    if (file_name.p[i] == '.') {
+      dot = file_name.p + i;
+      break;
+    }
+  }
+  if (!dot)
+    return NULL;
+  ih_slice ext = { dot, (size_t)(file_name.p + file_name.n - dot) };
+  for (size_t i = 0; i < site->script_map_count; i++)
+    if (ih_slice_ieq_cstr(ext, site->script_maps[i].extension))
+      return &site->script_maps[i];
   return NULL;
 }

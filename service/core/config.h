@@ -35,6 +35,17 @@ typedef struct ih_error_page {
   char *physical_path; /* file sent as the body of that status */
 } ih_error_page;
 
+/* A script map (IIS "application extension mapping"): requests for files
+ * with this extension, in directories with script or execute permission,
+ * run the extension DLL instead of being served as files. */
+typedef struct ih_script_map {
+  char *extension;    /* ".ext", lower case */
+  char *dll_path;     /* physical path of the ISAPI extension DLL */
+  char **verbs;       /* allowed methods; none listed = all */
+  size_t verb_count;
+  bool check_file;    /* IIS "verify that file exists": 404 before the DLL runs */
+} ih_script_map;
+
 typedef struct ih_site {
   char *name;
   unsigned id;                 /* W3SVC<id>, INSTANCE_ID; unique */
@@ -49,6 +60,8 @@ typedef struct ih_site {
   char *log_dir;               /* W3C log directory of this site */
   ih_error_page *error_pages;
   size_t error_page_count;
+  ih_script_map *script_maps;
+  size_t script_map_count;
 } ih_site;
 
 typedef struct ih_server_config {
@@ -69,6 +82,8 @@ typedef struct ih_server_config {
   uint64_t max_body;
   unsigned file_cache_ttl;       /* seconds a cached small file is trusted; 0 disables the cache */
   unsigned file_cache_entries;   /* most files kept in the small-file cache */
+  unsigned isapi_threads;        /* threads that call extensions; 0 = 4 x CPUs */
+  unsigned isapi_preread;        /* request body bytes handed to an extension in lpbData */
 } ih_server_config;
 
 typedef struct ih_config {
@@ -110,5 +125,8 @@ const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint1
 const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *rest);
 
 const ih_error_page *ih_site_error_page(const ih_site *site, int status);
+
+/* The script map for a file name's extension (case-insensitive), or NULL. */
+const ih_script_map *ih_site_script_map(const ih_site *site, ih_slice file_name);
 
 #endif

@@ -798,6 +798,40 @@ static void test_load_file(void)
   IH_CHECK(c == NULL);
 }
 
+static void test_script_maps(void)
+{
+  IH_TEST("[scriptmap SITE .ext]");
+  ih_config *c = parse("[scriptmap a .Dll]\ndll = isapi/app.dll\nverbs = GET, POST\ncheck_file = off\n" SITE
+                       "[scriptmap a .asp]\ndll = C:\\x\\asp.dll\n");
+  if (!c)
+    return;
+  const ih_site *site = &c->sites[0];
+  IH_EQ_INT(site->script_map_count, 2);
+  const ih_script_map *m = ih_site_script_map(site, IH_SLICE_LIT("/scripts/App.DLL"));
+  if (IH_CHECK(m != NULL)) {
+    IH_EQ_STR(m->extension, ".dll");
+    IH_EQ_STR(m->dll_path, "base/isapi/app.dll");
+    IH_EQ_INT(m->verb_count, 2);
+    IH_EQ_STR(m->verbs[1], "POST");
+    IH_CHECK(!m->check_file);
+  }
+  m = ih_site_script_map(site, IH_SLICE_LIT("/x/page.asp"));
+  IH_CHECK(m && m->check_file && m->verb_count == 0); /* defaults: verify the file, all verbs */
+  IH_CHECK(ih_site_script_map(site, IH_SLICE_LIT("/x.asp/page")) == NULL);
+  IH_CHECK(ih_site_script_map(site, IH_SLICE_LIT("/noext")) == NULL);
+  IH_EQ_INT(c->server.isapi_threads, 0);
+  IH_EQ_INT(c->server.isapi_preread, 49152);
+  ih_config_free(c);
+
+  expect_err(SITE "[scriptmap b .dll]\ndll = x.dll\n", "t.ini:4: unknown site 'b' in [scriptmap b .dll]");
+  expect_err(SITE "[scriptmap a .dll]\ndll = x.dll\n[scriptmap a .DLL]\ndll = y.dll\n",
+             "t.ini:6: duplicate [scriptmap a .dll]");
+  expect_err(SITE "[scriptmap a dll]\ndll = x.dll\n",
+             "t.ini:4: script map extension must look like '.ext', got 'dll'");
+  expect_err(SITE "[scriptmap a .dll]\nverbs = GET\n", "t.ini:4: [scriptmap a .dll] is missing required key 'dll'");
+  expect_err(SITE "[scriptmap a .dll]\ndll = x.dll\nverbs = GET, P OST\n", "t.ini:6: invalid method 'P OST' in verbs");
+}
+
 int main(void)
 {
   test_defaults();
@@ -813,5 +847,6 @@ int main(void)
   test_find_site();
   test_map_path();
   test_load_file();
+  test_script_maps();
   return ih_test_finish();
 }
