@@ -2,7 +2,7 @@
  * are used for Event Log messages (installer/messages.mc, issue 5), so an ID
  * is never reused or renumbered; retired IDs stay listed as retired.
  * Ranges: 1000 lifecycle, 1100 configuration, 1200 network, 1300 requests,
- * 1400 logging. docs/events.md explains each one. */
+ * 1400 logging, 2000 ISAPI extensions. docs/events.md explains each one. */
 #ifndef IH_EVENTS_H
 #define IH_EVENTS_H
 
@@ -27,6 +27,10 @@ enum ih_event_id {
   IH_EV_FILE_ERROR = 1305,        /* file could not be opened (path, Win32 error) */
   IH_EV_URL_REJECTED = 1306,      /* URL refused by canonicalisation (reason) */
   IH_EV_LOG_WRITE_FAILED = 1401,  /* log file cannot be written (path, error) */
+  IH_EV_EXT_LOADED = 2001,        /* extension DLL loaded (path, description, version) */
+  IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */
+  IH_EV_EXT_UNLOADED = 2003,      /* extension DLL terminated and unloaded (path) */
+  IH_EV_EXT_BUSY_AT_UNLOAD = 2004,/* extension DLL still has requests in flight at unload (path, count) */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };
