@@ -32,6 +32,31 @@ void ih_mutex_free(ih_mutex *m)
 void ih_mutex_lock(ih_mutex *m) { pthread_mutex_lock(&m->m); }
 void ih_mutex_unlock(ih_mutex *m) { pthread_mutex_unlock(&m->m); }
 
+struct ih_cond {
+  pthread_cond_t cv;
+};
+
+ih_cond *ih_cond_new(void)
+{
+  ih_cond *c = malloc(sizeof *c);
+  if (c && pthread_cond_init(&c->cv, NULL) != 0) {
+    free(c);
+    return NULL;
+  }
+  return c;
+}
+
+void ih_cond_free(ih_cond *c)
+{
+  if (!c)
+    return;
+  pthread_cond_destroy(&c->cv);
+  free(c);
+}
+
+void ih_cond_wait(ih_cond *c, ih_mutex *m) { pthread_cond_wait(&c->cv, &m->m); }
+void ih_cond_broadcast(ih_cond *c) { pthread_cond_broadcast(&c->cv); }
+
 uint64_t ih_clock_ms(void)
 {
   struct timespec ts;

@@ -94,10 +94,12 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   c->in = malloc(c->in_cap);
   c->out = malloc(c->out_cap);
   c->lock = ih_mutex_new();
-  if (!c->in || !c->out || !c->lock) {
+  c->ext_cond = ih_cond_new();
+  if (!c->in || !c->out || !c->lock || !c->ext_cond) {
     free(c->in);
     free(c->out);
     ih_mutex_free(c->lock);
+    ih_cond_free(c->ext_cond);
     free(c);
     return NULL;
   }
@@ -125,6 +127,7 @@ void ih_conn_destroy(ih_conn *c)
   assert(live > 0);
   (void)live;
   ih_mutex_free(c->lock);
+  ih_cond_free(c->ext_cond);
   free(c->in);
   free(c->out);
   free(c);
@@ -191,6 +194,8 @@ static void request_begin(ih_conn *c)
 static void request_end(ih_conn *c)
 {
   ih_request *r = &c->req;
+  free(r->ext_preread);
+  r->ext_preread = NULL;
   if (r->file) {
     c->server->platform->file_close(r->file);
     r->file = NULL;
@@ -211,7 +216,8 @@ static void conn_close(ih_conn *c)
 {
   if (c->socket_closed)
     return;
-  request_end(c);
+  if (!c->req.ext_running) /* else the extension still holds it: ih_conn_ext_end ends it */
+    request_end(c);
   c->socket_closed = true;
   c->state = IH_CONN_CLOSED;
   clear_deadline(c);
@@ -329,6 +335,82 @@ static bool consume_body(ih_conn *c, bool *failed)
   return st == IH_CHUNKED_DONE;
 }
 
+/* Moves up to cap decoded body bytes that are already buffered into dst
+ * (Content-Length or chunked) and marks the body complete at its end.
+ * Returns the byte count, or -1 for a malformed or oversized chunked body. */
+static long body_pull(ih_conn *c, char *dst, size_t cap)
+{
+  ih_request *r = &c->req;
+  size_t body_at = c->in_start + r->head.head_len;
+  size_t avail = c->in_len - body_at;
+  if (r->body_complete)
+    return 0;
+  if (!r->framing.chunked) {
+    size_t take = avail < r->body_left ? avail : (size_t)r->body_left;
+    take = take < cap ? take : cap;
+    memcpy(dst, c->in + body_at, take);
+    discard_input(c, body_at, take);
+    r->body_left -= take;
+    r->body_received += take;
+    r->body_complete = r->body_left == 0;
+    return (long)take;
+  }
+  size_t used = 0, out_len = 0;
+  enum ih_chunked_status st = ih_chunked_decode(&r->chunked, c->in + body_at, avail, &used, dst, cap, &out_len);
+  discard_input(c, body_at, used);
+  r->body_received = r->chunked.total;
+  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE)
+    return -1;
+  r->body_complete = st == IH_CHUNKED_DONE;
+  return (long)out_len;
+}
+
+/* Hands the request to the extension host once the pre-read is complete:
+ * isapi_preread bytes, or the whole body if it is shorter (IIS's
+ * UploadReadAheadSize). */
+static void dispatch_extension(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  c->state = IH_CONN_EXT_RUNNING;
+  clear_deadline(c); /* an extension may take its time; stuck ones are the host's concern */
+  r->ext_declared_length = UINT64_MAX;
+  r->ext_running = true;
+  r->framing_ok = true; /* head and framing are valid; an unread body rest closes at the end */
+  ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
+  c->server->platform->extension_start(c);
+}
+
+/* Reads the pre-read part of an extension request's body. Returns true when
+ * the extension has been started; false when waiting for input or failed. */
+static bool preread_extension_body(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  size_t cap = c->server->config->server.isapi_preread;
+  if (!r->ext_preread) {
+    r->ext_preread = malloc(cap + 1);
+    if (!r->ext_preread) {
+      fail_request(c, 503, "out of memory for the request body");
+      return false;
+    }
+    r->body_complete = !r->framing.chunked && r->body_left == 0;
+  }
+  for (;;) {
+    long n = body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
+    if (n < 0) {
+      fail_request(c, r->chunked.total > r->chunked.max_body ? 413 : 400, "malformed chunked body");
+      return false;
+    }
+    r->ext_preread_len += (size_t)n;
+    if (r->body_complete || r->ext_preread_len == cap) {
+      r->ext_preread[r->ext_preread_len] = '\0'; /* DLLs rely on lpbData being NUL-terminated */
+      dispatch_extension(c);
+      return true;
+    }
+    if (n == 0)
+      return false; /* need more input */
+  }
+}
+
 static void wait_for_input(ih_conn *c)
 {
   const ih_server_config *sc = &c->server->config->server;
@@ -400,6 +482,7 @@ static void process_input(ih_conn *c)
         return;
       }
       r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+      r->is_extension = ih_respond_route_extension(c);
       r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
       r->body_started_ms = ih_clock_ms();
       if (r->framing.chunked)
@@ -414,6 +497,11 @@ static void process_input(ih_conn *c)
         post_send(c);
         return;
       }
+    }
+    if (c->state == IH_CONN_READ_BODY && c->req.is_extension) {
+      if (!preread_extension_body(c) && c->state == IH_CONN_READ_BODY)
+        wait_for_input(c);
+      return;
     }
     if (c->state == IH_CONN_READ_BODY) {
       bool failed;
@@ -469,10 +557,27 @@ void ih_conn_start(ih_conn *c)
   ih_mutex_unlock(c->lock);
 }
 
+/* Wakes the extension thread waiting for this operation (lock held). */
+static void ext_io_done(ih_conn *c, int result)
+{
+  c->ext_io_pending = false;
+  c->ext_io_result = result;
+  ih_cond_broadcast(c->ext_cond);
+}
+
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
 {
   ih_mutex_lock(c->lock);
-  if (c->state == IH_CONN_CLOSED) {
+  if (c->ext_io_pending) { /* an extension's ReadClient */
+    if (!err && bytes && c->state != IH_CONN_CLOSED) {
+      atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
+      c->in_len += bytes;
+      ext_io_done(c, 0);
+    } else {
+      ext_io_done(c, -1);
+      conn_close(c);
+    }
+  } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
   } else if (err || bytes == 0) {
     conn_close(c); /* EOF, reset, cancellation after a timeout: the connection is over */
@@ -494,7 +599,11 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
 {
   ih_mutex_lock(c->lock);
   atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
-  if (c->state == IH_CONN_CLOSED) {
+  if (c->ext_io_pending) { /* an extension's WriteClient or header send */
+    ext_io_done(c, err || c->state == IH_CONN_CLOSED ? -1 : 0);
+    if (err)
+      conn_close(c);
+  } else if (c->state == IH_CONN_CLOSED) {
   } else if (err) {
     conn_close(c);
   } else if (c->state == IH_CONN_SEND_CONTINUE) {
@@ -537,4 +646,199 @@ void ih_conn_on_timer(ih_conn *c)
   }
   ih_mutex_unlock(c->lock);
   ih_conn_unref(c, IH_HOLD_TIMER);
+}
+
+/* ---- ISAPI extension entry points (see conn.h) ---- */
+
+/* Sends data and waits for the completion (lock held; released while
+ * waiting). The extension's buffer stays valid: its call has not returned. */
+static int ext_send_and_wait(ih_conn *c, const char *data, size_t len)
+{
+  if (c->socket_closed)
+    return -1;
+  c->ext_io_pending = true;
+  set_deadline(c, rate_deadline_ms(c, len));
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->send(c, data, len);
+  while (c->ext_io_pending)
+    ih_cond_wait(c->ext_cond, c->lock);
+  clear_deadline(c);
+  return c->ext_io_result;
+}
+
+/* HTTP/0.9 clients never get a head (RFC 9112 Appendix C.1), even one the
+ * extension wrote itself: drop everything up to its blank line. */
+static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
+{
+  const char *p = *data;
+  if (r->ext_skip_state == 0)
+    r->ext_skip_state = (len >= 5 && memcmp(p, "HTTP/", 5) == 0) ? 1 : 2;
+  size_t i = 0;
+  while (r->ext_skip_state == 1 && i < len) {
+    if (p[i] == '\n') {
+      if (++r->ext_skip_newlines == 2)
+        r->ext_skip_state = 2;
+    } else if (p[i] != '\r') {
+      r->ext_skip_newlines = 0;
+    }
+    i++;
+  }
+  *data = p + i;
+  return len - i;
+}
+
+static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
+{
+  uint64_t n = UINT64_MAX;
+  *chunked = false;
+  const char *p = headers, *end = headers + len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    ih_slice line = { p, line_len };
+    const char *colon = memchr(p, ':', line_len);
+    if (colon) {
+      ih_slice name = ih_slice_trim_ows((ih_slice){ p, (size_t)(colon - p) });
+      ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line_len - colon - 1) });
+      if (value.n && value.p[value.n - 1] == '\r')
+        value.n--;
+      uint64_t v;
+      if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(value, &v))
+        n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
+      else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(value, "chunked"))
+        *chunked = true;
+    }
+    (void)line;
+    p += line_len + (eol ? 1 : 0);
+  }
+  return n;
+}
+
+int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
+                          const char *body, size_t body_len)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = -1;
+  if (!c->socket_closed && !r->ext_head_sent) {
+    bool chunked;
+    r->ext_declared_length = declared_length(headers, headers_len, &chunked);
+    bool bodiless = status < 200 || status == 204 || status == 304 || r->head_only;
+    bool delimited = bodiless || r->ext_declared_length < UINT64_MAX - 1 ||
+                     (chunked && r->head.version == IH_HTTP_11);
+    r->ext_delimited = delimited;
+    r->ext_head_sent = true;
+    ih_respond_ext_head(c, status, reason, headers, headers_len, delimited);
+    size_t head_len = c->out_len;
+    if (body_len && (r->head.version == IH_HTTP_09 || c->out_len + body_len < c->out_cap)) {
+      memcpy(c->out + c->out_len, body, body_len); /* one send when it fits */
+      c->out_len += body_len;
+      body_len = 0;
+    }
+    r->ext_body_sent += c->out_len - head_len;
+    rc = c->out_len ? ext_send_and_wait(c, c->out, c->out_len) : 0;
+    if (rc == 0 && body_len) {
+      rc = ext_send_and_wait(c, body, body_len);
+      r->ext_body_sent += body_len;
+    }
+  }
+  ih_mutex_unlock(c->lock);
+  return rc;
+}
+
+int ih_conn_ext_write(ih_conn *c, const void *data, size_t len)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = -1;
+  if (!c->socket_closed) {
+    const char *p = data;
+    if (!r->ext_head_sent) {
+      /* Bytes before any header call pass through untouched: the extension
+       * writes its own head. We cannot vouch for its framing, so the
+       * connection closes after this response. */
+      r->ext_head_sent = true;
+      r->ext_raw = true;
+      r->status = 200;
+      if (len >= 12 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ')
+        r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+    }
+    if (r->head.version == IH_HTTP_09 && r->ext_raw)
+      len = skip_head_for_09(r, &p, len);
+    else if (!r->ext_raw)
+      r->ext_body_sent += len;
+    rc = len ? ext_send_and_wait(c, p, len) : 0;
+  }
+  ih_mutex_unlock(c->lock);
+  return rc;
+}
+
+int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = -1;
+  for (;;) {
+    if (c->socket_closed)
+      break;
+    long n = body_pull(c, buf, *len);
+    if (n < 0)
+      break;
+    if (n > 0 || r->body_complete) {
+      *len = (size_t)n;
+      rc = 0;
+      break;
+    }
+    /* Nothing buffered: receive more, as the body's minimum rate allows. */
+    c->ext_io_pending = true;
+    set_deadline(c, rate_deadline_ms(c, 0));
+    ih_conn_ref(c, IH_HOLD_IO);
+    c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+    while (c->ext_io_pending)
+      ih_cond_wait(c->ext_cond, c->lock);
+    clear_deadline(c);
+    if (c->ext_io_result != 0)
+      break;
+  }
+  ih_mutex_unlock(c->lock);
+  return rc;
+}
+
+void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  r->ext_running = false;
+  /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
+   * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
+  bool status_ok = hse_status <= 2;
+  if (c->socket_closed) {
+    request_end(c);
+  } else if (!r->ext_head_sent) {
+    /* Nothing was sent: answer with the status the extension left in the
+     * ECB, or 500 when it failed. */
+    int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
+    r->framing_ok = r->body_complete;
+    ih_body_plan plan;
+    ih_respond_ext_default(c, status, &plan);
+    start_response(c, &plan);
+  } else {
+    bool delimited = !r->ext_raw && r->ext_delimited &&
+                     (r->ext_declared_length >= UINT64_MAX - 1 || r->ext_body_sent == r->ext_declared_length);
+    ih_keepalive_inputs in = {
+      .version = r->head.version,
+      .client_allows = r->framing.client_keep_alive,
+      .request_framing_ok = r->body_complete,
+      .response_delimited = delimited,
+      .server_draining = atomic_load(&c->server->draining),
+      .handler_wants_close = !status_ok,
+    };
+    /* The head announced what was known then; the end can only turn keep into close. */
+    r->keep_alive = r->keep_alive && ih_keepalive_decide(&in);
+    r->framing_ok = r->body_complete;
+    ih_respond_log(c);
+    response_done(c);
+  }
+  ih_mutex_unlock(c->lock);
+  ih_conn_unref(c, IH_HOLD_ISAPI_SESSION);
 }

@@ -89,6 +89,12 @@ typedef struct ih_platform {
 
   /* one formatted W3C line for site's access log (written off the request path) */
   void (*access_log)(const ih_site *site, int64_t unix_time, const char *line, size_t len);
+
+  /* Runs the ISAPI extension for c->req (c->req.ext says which). Called with
+   * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
+   * extension side calls ih_conn_ext_end exactly once, which releases it.
+   * NULL where extensions are not supported (tests without DLLs). */
+  void (*extension_start)(ih_conn *c);
 } ih_platform;
 
 struct ih_file_cache;
@@ -107,11 +113,21 @@ struct ih_server {
 int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
 void ih_server_destroy(ih_server *s);
 
+/* Where an extension request goes (decided when its head is parsed). */
+typedef struct ih_ext_target {
+  const char *dll_path;        /* the DLL: a script map's, or the requested .dll file */
+  char script_physical[4096];  /* physical path of the script (the mapped file or the DLL) */
+  size_t script_url_len;       /* SCRIPT_NAME = req.path[0..len); PATH_INFO per ISAPI rules */
+  bool direct_dll;             /* /x/app.dll/info: PATH_INFO is what follows the DLL */
+  const ih_vdir *vdir;
+} ih_ext_target;
+
 enum ih_conn_state {
   IH_CONN_READ_HEAD,     /* waiting for (more of) a request head */
   IH_CONN_READ_BODY,     /* consuming a request body */
   IH_CONN_SEND_CONTINUE, /* sending "100 Continue" */
   IH_CONN_SENDING,       /* sending a response */
+  IH_CONN_EXT_RUNNING,   /* an ISAPI extension owns the response (it may be sending or reading) */
   IH_CONN_LINGER,        /* FIN sent; draining client bytes before closing */
   IH_CONN_CLOSED,        /* socket closed; waiting for references to go */
 };
@@ -133,6 +149,19 @@ typedef struct ih_request {
   char path[2048];           /* canonical URL path ("" if refused) */
   int status;
   bool keep_alive;           /* the decision, made before the head is written */
+  bool is_extension;         /* runs an ISAPI extension (ext) */
+  ih_ext_target ext;
+  char *ext_preread;         /* body bytes handed to the extension in lpbData (NUL-terminated) */
+  size_t ext_preread_len;
+  bool body_complete;        /* every body byte has been read from the client */
+  bool ext_head_sent;        /* the response head has gone out (or raw bytes: ext_raw) */
+  bool ext_raw;              /* the extension wrote bytes before any header call: passed through */
+  bool ext_delimited;        /* the extension's response declares its length (or has none) */
+  uint64_t ext_declared_length; /* Content-Length the extension declared, UINT64_MAX if none */
+  uint64_t ext_body_sent;    /* body bytes sent after the head */
+  bool ext_running;          /* between extension_start and ih_conn_ext_end */
+  int ext_skip_state;        /* HTTP/0.9: 0 undecided, 1 skipping a head the extension wrote, 2 body */
+  int ext_skip_newlines;     /* consecutive line ends seen while skipping */
   void *file;                /* file being sent, closed when the response is done */
   uint64_t file_offset;      /* next file byte to send */
   uint64_t file_left;        /* file bytes not yet sent */
@@ -162,6 +191,10 @@ struct ih_conn {
   char *out;                      /* response head (+ small bodies) */
   size_t out_cap, out_len;
   ih_request req;
+  /* An extension thread waiting for a send or receive the pool completes. */
+  ih_cond *ext_cond;
+  bool ext_io_pending;
+  int ext_io_result;              /* 0, or an error from the completed operation */
 };
 
 /* Creates a connection for an accepted socket (holder: IH_HOLD_SOCKET) and
@@ -190,6 +223,27 @@ void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */
  * when the response head is written; the result is also stored in
  * c->req.keep_alive and acted on when the response has been sent. */
 bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited);
+
+/* ---- ISAPI extension entry points: called from the extension's thread,
+ * without the connection lock; each blocks until its I/O completed. They
+ * return 0, or -1 when the client is gone. ---- */
+
+/* Sends a response head built from the extension's status and header block
+ * (already normalised: "Name: value\r\n" lines), then body (may be empty).
+ * HTTP/0.9 gets the body only. */
+int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
+                          const char *body, size_t body_len);
+/* WriteClient: bytes written before any head are passed through untouched
+ * (many DLLs write their own status line), except that HTTP/0.9 never gets a
+ * head. */
+int ih_conn_ext_write(ih_conn *c, const void *data, size_t len);
+/* ReadClient: decoded body bytes after the pre-read; *len = 0 at the end. */
+int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len);
+/* The session is over (exactly once): hse_status is the HSE_STATUS_* the
+ * request ended with, http_status the ECB's dwHttpStatusCode. Finishes the
+ * response (a default one if the extension sent nothing), makes the
+ * keep-alive decision and releases IH_HOLD_ISAPI_SESSION. */
+void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status);
 
 /* Frees the connection; only from platform->destroy_later's safe point. */
 void ih_conn_destroy(ih_conn *c);

@@ -491,6 +491,170 @@ static bool is_known_method(ih_slice m)
   return false;
 }
 
+/* ---- ISAPI extensions: which requests run a DLL ---- */
+
+enum ext_class { EXT_NONE, EXT_RUN, EXT_DENY };
+
+static bool method_listed(const ih_script_map *m, ih_slice method)
+{
+  if (!m->verb_count)
+    return true;
+  for (size_t i = 0; i < m->verb_count; i++)
+    if (ih_slice_eq(method, ih_slice_from_cstr(m->verbs[i])))
+      return true;
+  return false;
+}
+
+static void join_verbs(const ih_script_map *m, char *out, size_t cap)
+{
+  size_t n = 0;
+  out[0] = '\0';
+  for (size_t i = 0; i < m->verb_count && n + 1 < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "", m->verbs[i]);
+}
+
+/* IIS's rules, in its order: a URL segment ending in ".dll" in a directory
+ * with execute permission runs that DLL (PATH_INFO is what follows it); a
+ * file whose extension has a script map runs the mapped DLL where script or
+ * execute permission is set, and is refused (403.1) elsewhere so script
+ * source is never served; the map's verbs and "verify that file exists"
+ * are checked before the DLL is called. */
+static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_slice rest, ih_ext_target *t,
+                                         int *deny_status, char *allow, size_t allow_cap)
+{
+  ih_request *r = &c->req;
+  ih_slice path = ih_slice_from_cstr(r->path);
+  memset(t, 0, sizeof *t);
+  t->vdir = vdir;
+  if (vdir->permissions & IH_PERM_EXECUTE) {
+    size_t vdir_len = path.n - rest.n;
+    for (size_t i = vdir_len; i < path.n; i++) {
+      size_t end = i;
+      while (end < path.n && path.p[end] != '/')
+        end++;
+      ih_slice seg = { path.p + i, end - i };
+      if (seg.n > 4 && ih_slice_ieq_cstr((ih_slice){ seg.p + seg.n - 4, 4 }, ".dll")) {
+        ih_slice script_rest = { rest.p, end - vdir_len };
+        if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, script_rest, NULL)) {
+          *deny_status = 414;
+          return EXT_DENY;
+        }
+        file_ref f;
+        file_ref_open(c, t->script_physical, &f);
+        bool exists = f.status == IH_FS_OK && !f.info.is_dir;
+        file_ref_close(c, &f);
+        if (!exists) {
+          *deny_status = 404;
+          return EXT_DENY;
+        }
+        t->dll_path = t->script_physical;
+        t->script_url_len = end;
+        t->direct_dll = true;
+        return EXT_RUN;
+      }
+      i = end;
+    }
+  }
+  const ih_script_map *m = ih_site_script_map(r->site, path);
+  if (!m)
+    return EXT_NONE;
+  if (!(vdir->permissions & (IH_PERM_SCRIPT | IH_PERM_EXECUTE))) {
+    *deny_status = 403; /* IIS 403.1: execute access forbidden */
+    return EXT_DENY;
+  }
+  if (!method_listed(m, r->head.method)) {
+    join_verbs(m, allow, allow_cap);
+    *deny_status = 405;
+    return EXT_DENY;
+  }
+  if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, rest, NULL)) {
+    *deny_status = 414;
+    return EXT_DENY;
+  }
+  if (m->check_file) {
+    file_ref f;
+    file_ref_open(c, t->script_physical, &f);
+    bool exists = f.status == IH_FS_OK && !f.info.is_dir;
+    file_ref_close(c, &f);
+    if (!exists) {
+      *deny_status = 404;
+      return EXT_DENY;
+    }
+  }
+  t->dll_path = m->dll_path;
+  t->script_url_len = path.n;
+  return EXT_RUN;
+}
+
+/* Canonical path, site and virtual directory of the request; false (and no
+ * routing) when any of them is missing: the full answer comes later. */
+static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
+{
+  ih_request *r = &c->req;
+  const ih_config *cfg = c->server->config;
+  ih_slice target_host = { "", 0 };
+  if (canonical_path(c, &target_host) != IH_URL_OK)
+    return NULL;
+  ih_slice host = host_name(target_host.n ? target_host : r->framing.host);
+  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, host);
+  if (!r->site)
+    return NULL;
+  ih_slice path = ih_slice_from_cstr(r->path);
+  if (cfg->server.status_path[0] && ih_slice_ieq_cstr(path, cfg->server.status_path))
+    return NULL;
+  return ih_site_map_path(r->site, path, rest);
+}
+
+bool ih_respond_route_extension(ih_conn *c)
+{
+  if (!c->server->platform->extension_start || !is_known_method(c->req.head.method))
+    return false;
+  ih_slice rest;
+  const ih_vdir *vdir = route_basics(c, &rest);
+  if (!vdir)
+    return false;
+  int deny = 0;
+  char allow[256];
+  return classify_extension(c, vdir, rest, &c->req.ext, &deny, allow, sizeof allow) == EXT_RUN;
+}
+
+void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
+                         bool delimited)
+{
+  c->out_len = 0;
+  c->req.status = status;
+  if (!head_wanted(c)) {
+    ih_conn_decide_keep_alive(c, delimited);
+    return;
+  }
+  char date[IH_HTTP_DATE_LEN + 1];
+  ih_http_date_format(ih_wall_seconds(), date);
+  out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status,
+             reason && reason[0] ? reason : ih_http_reason(status), IH_SERVER_NAME, date);
+  const char *p = headers, *end = headers + headers_len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
+    ih_slice line = { p, n };
+    if (!(line.n >= 11 && ih_slice_ieq_cstr((ih_slice){ p, 11 }, "Connection:")) && n > 2)
+      out_append(c, p, n);
+    p += n;
+  }
+  head_end(c, delimited);
+}
+
+void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)
+{
+  if (status >= 400) {
+    error_response(c, status, NULL, NULL, plan);
+    return;
+  }
+  memset(plan, 0, sizeof *plan);
+  head_begin(c, status);
+  head_field(c, "Content-Length", "0");
+  head_end(c, true);
+}
+
 void ih_respond_request(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
@@ -544,7 +708,25 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
 
   ih_slice rest;
   const ih_vdir *vdir = ih_site_map_path(r->site, path, &rest);
-  if (!vdir || !(vdir->permissions & IH_PERM_READ)) {
+  if (!vdir) {
+    error_response(c, 403, NULL, NULL, plan);
+    return;
+  }
+  {
+    ih_ext_target t;
+    int deny = 500;
+    char allow[256] = "";
+    enum ext_class ec = classify_extension(c, vdir, rest, &t, &deny, allow, sizeof allow);
+    if (ec == EXT_DENY) {
+      error_response(c, deny, deny == 405 ? "Allow" : NULL, allow, plan);
+      return;
+    }
+    if (ec == EXT_RUN) { /* routed at head time; only reached without an extension host */
+      error_response(c, 501, NULL, NULL, plan);
+      return;
+    }
+  }
+  if (!(vdir->permissions & IH_PERM_READ)) {
     error_response(c, 403, NULL, NULL, plan);
     return;
   }

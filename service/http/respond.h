@@ -13,6 +13,22 @@ typedef struct ih_body_plan {
   uint64_t length;
 } ih_body_plan;
 
+/* Decides, once the head is parsed, whether the request runs an ISAPI
+ * extension; if so fills c->req.ext and returns true. Refusals (no script
+ * permission, verb not allowed, missing file) return false and are answered
+ * by ih_respond_request after the body, like any other response. */
+bool ih_respond_route_extension(ih_conn *c);
+/* Head and body of a default response for an extension that sent nothing,
+ * or a 500 for one that failed before sending anything. */
+void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan);
+
+/* Writes the head of an extension's response into c->out: our status line,
+ * Server and Date, the extension's header lines (its own Connection lines
+ * dropped: the connection is ours to manage), then the keep-alive decision.
+ * Nothing for HTTP/0.9. */
+void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
+                         bool delimited);
+
 /* Handles c->req (head parsed, body consumed). */
 void ih_respond_request(ih_conn *c, ih_body_plan *plan);
 /* An error response for a request that could not be parsed or framed; the

@@ -24,6 +24,22 @@ void ih_mutex_free(ih_mutex *m) { free(m); }
 void ih_mutex_lock(ih_mutex *m) { AcquireSRWLockExclusive(&m->lock); }
 void ih_mutex_unlock(ih_mutex *m) { ReleaseSRWLockExclusive(&m->lock); }
 
+struct ih_cond {
+  CONDITION_VARIABLE cv;
+};
+
+ih_cond *ih_cond_new(void)
+{
+  ih_cond *c = malloc(sizeof *c);
+  if (c)
+    InitializeConditionVariable(&c->cv);
+  return c;
+}
+
+void ih_cond_free(ih_cond *c) { free(c); }
+void ih_cond_wait(ih_cond *c, ih_mutex *m) { SleepConditionVariableSRW(&c->cv, &m->lock, INFINITE, 0); }
+void ih_cond_broadcast(ih_cond *c) { WakeAllConditionVariable(&c->cv); }
+
 uint64_t ih_clock_ms(void) { return GetTickCount64(); }
 
 int64_t ih_wall_seconds(void)

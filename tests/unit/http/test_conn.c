@@ -159,9 +159,11 @@ static void f_access_log(const ih_site *site, int64_t t, const char *line, size_
   fake.access_lines++;
 }
 
+static void f_extension_start(ih_conn *c);
+
 static const ih_platform fake_platform = {
   f_recv, f_send, f_send_file, f_shutdown, f_close, f_destroy_later,
-  f_open, f_read, f_file_close, f_dir_list, f_access_log,
+  f_open, f_read, f_file_close, f_dir_list, f_access_log, f_extension_start,
 };
 
 /* ---- driver ---- */
@@ -256,6 +258,162 @@ static void expect_all_released(ih_conn *c)
 }
 
 static bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len, s, strlen(s)) != NULL; }
+
+/* ---- a scripted extension on its own thread (native builds) ----
+ * The extension calls the blocking ih_conn_ext_* entry points; the test's
+ * main thread plays the I/O pool and completes what they post. */
+#ifndef _WIN32
+#include <pthread.h>
+#include <sched.h>
+
+enum ext_script { EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY };
+static enum ext_script ext_next;
+static atomic_int ext_finished;
+static char ext_read_buf[64];
+static size_t ext_read_len;
+
+static void *ext_done_thread(void *arg)
+{
+  ih_conn_ext_end(arg, 2 /* HSE_STATUS_SUCCESS_AND_KEEP_CONN, as DONE_WITH_SESSION's status */, 200);
+  atomic_store(&ext_finished, 1);
+  return NULL;
+}
+
+static void *ext_thread(void *arg)
+{
+  ih_conn *c = arg;
+  static const char hdrs[] = "Content-Type: text/plain\r\nContent-Length: 5\r\n";
+  switch (ext_next) {
+  case EXT_KEEP_CONN:
+  case EXT_SUCCESS:
+  case EXT_ERROR:
+    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "", 0);
+    ih_conn_ext_write(c, "hello", 5);
+    ih_conn_ext_end(c, ext_next == EXT_KEEP_CONN ? 2 : ext_next == EXT_SUCCESS ? 1 : 4, 200);
+    break;
+  case EXT_PENDING_DONE: { /* HttpExtensionProc returned PENDING; another thread finishes */
+    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "hello", 5);
+    pthread_t t;
+    pthread_create(&t, NULL, ext_done_thread, c);
+    pthread_detach(t);
+    return NULL;
+  }
+  case EXT_SILENT:
+    ih_conn_ext_end(c, 1, 204);
+    break;
+  case EXT_RAW:
+    ih_conn_ext_write(c, "HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body", strlen("HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body"));
+    ih_conn_ext_end(c, 1, 200);
+    break;
+  case EXT_READ_BODY: {
+    size_t n = sizeof ext_read_buf;
+    ext_read_len = 0;
+    while (ih_conn_ext_read(c, ext_read_buf + ext_read_len, &n) == 0 && n) {
+      ext_read_len += n;
+      n = sizeof ext_read_buf - ext_read_len;
+    }
+    static const char h2[] = "Content-Length: 2\r\n";
+    ih_conn_ext_send_head(c, 200, "OK", h2, sizeof h2 - 1, "ok", 2);
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  }
+  }
+  atomic_store(&ext_finished, 1);
+  return NULL;
+}
+
+static void f_extension_start(ih_conn *c)
+{
+  atomic_store(&ext_finished, 0);
+  pthread_t t;
+  pthread_create(&t, NULL, ext_thread, c);
+  pthread_detach(t);
+}
+
+/* Plays the I/O pool until the scripted extension has finished. */
+static void run_extension(ih_conn *c)
+{
+  for (int spins = 0; spins < 2000000; spins++) {
+    ih_mutex_lock(c->lock);
+    enum fake_op op = fake.op;
+    ih_mutex_unlock(c->lock);
+    if (op == OP_SEND || op == OP_SEND_FILE)
+      send_completes(c);
+    else if (atomic_load(&ext_finished) && !c->req.ext_running)
+      return;
+    else
+      sched_yield();
+  }
+  IH_CHECK(!"the extension did not finish");
+}
+
+static void test_extension_status_sequence(void)
+{
+  IH_TEST("KB Q142658: KEEP_CONN, SUCCESS, PENDING->DONE, then ERROR on one connection; nothing leaks");
+  static const enum ext_script seq[] = { EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_KEEP_CONN, EXT_ERROR };
+  ih_conn *c = connect_client();
+  for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+    ext_next = seq[i];
+    size_t before = fake.wire_len;
+    client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+    IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 1);
+    run_extension(c);
+    IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+    IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 0);
+    if (!IH_CHECK(find_bytes(fake.wire + before, fake.wire_len - before, "\r\n\r\nhello", 9) != NULL))
+      ih_test_note("step %zu wire: %.*s", i, (int)(fake.wire_len - before), fake.wire + before);
+    if (seq[i] != EXT_ERROR)
+      IH_EQ_INT(fake.op, OP_RECV); /* kept alive: waiting for the next request */
+  }
+  IH_CHECK(fake.shutdown_sent); /* ERROR closes after its response */
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_extension_responses(void)
+{
+  IH_TEST("extension that sends nothing gets its dwHttpStatusCode; raw writes pass through and close");
+  ih_conn *c = connect_client();
+  ext_next = EXT_SILENT;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  for (int i = 0; i < 1000 && fake.op == OP_SEND; i++)
+    send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 204 No Content\r\n"));
+  ext_next = EXT_RAW;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_CHECK(wire_has("HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body"));
+  IH_CHECK(fake.shutdown_sent); /* we cannot vouch for a raw response's framing */
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("HTTP/0.9: a head the extension writes itself never reaches the client");
+  c = connect_client();
+  ext_next = EXT_RAW;
+  client_sends(c, "GET /app.isa\r\n");
+  run_extension(c);
+  IH_EQ_MEM(fake.wire, fake.wire_len, "raw body", 8);
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("ReadClient gets the chunked body decoded, beyond the pre-read");
+  c = connect_client();
+  ext_next = EXT_READ_BODY;
+  client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  /* pre-read is 4 bytes in this config: the extension starts, then reads on */
+  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
+    sched_yield();
+  client_sends(c, "6\r\n world\r\n0\r\n\r\n");
+  run_extension(c);
+  IH_EQ_MEM(ext_read_buf, ext_read_len, "o world", 7);
+  IH_CHECK(wire_has("\r\n\r\nok"));
+  client_closes(c);
+  expect_all_released(c);
+}
+#else
+static void f_extension_start(ih_conn *c) { (void)c; }
+#endif
 
 /* ---- scenarios ---- */
 
@@ -603,8 +761,9 @@ static void test_ranges_and_conditional(void)
 
 int main(void)
 {
-  static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
-                            "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\n";
+  static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\nisapi_preread = 4\n"
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read, script\n"
+                            "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
   char err[256];
   if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
     printf("config: %s\n", err);
@@ -633,6 +792,10 @@ int main(void)
   test_ranges_and_conditional();
   test_large_file_in_chunks();
   test_small_file_cache();
+#ifndef _WIN32
+  test_extension_status_sequence();
+  test_extension_responses();
+#endif
   free(fake.send_copy);
   ih_server_destroy(&server);
   ih_config_free(cfg);
