@@ -7,6 +7,8 @@
  * same reason). */
 #include "isapi/isapi_dll_win32.h"
 
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +36,24 @@ static SRWLOCK registry_lock = SRWLOCK_INIT;
 static ih_isapi_dll *registry[MAX_DLLS];
 static size_t registry_count;
 
+/* Windows paths compare without case and with either separator: one DLL
+ * reached as a script map and as a direct URL is loaded once. */
+static bool same_path(const char *a, const char *b)
+{
+  for (; *a && *b; a++, b++) {
+    char x = *a == '/' ? '\\' : *a, y = *b == '/' ? '\\' : *b;
+    if (x != y && tolower((unsigned char)x) != tolower((unsigned char)y))
+      return false;
+  }
+  return *a == *b;
+}
+
 static ih_isapi_dll *find_or_add(const char *path)
 {
   AcquireSRWLockExclusive(&registry_lock);
   ih_isapi_dll *found = NULL;
   for (size_t i = 0; i < registry_count && !found; i++)
-    if (_stricmp(registry[i]->path, path) == 0)
+    if (same_path(registry[i]->path, path))
       found = registry[i];
   if (!found && registry_count < MAX_DLLS && strlen(path) < sizeof found->path) {
     found = calloc(1, sizeof *found);

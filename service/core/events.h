@@ -31,6 +31,7 @@ enum ih_event_id {
   IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */
   IH_EV_EXT_UNLOADED = 2003,      /* extension DLL terminated and unloaded (path) */
   IH_EV_EXT_BUSY_AT_UNLOAD = 2004,/* extension DLL still has requests in flight at unload (path, count) */
+  IH_EV_EXT_UNSUPPORTED = 2005,   /* an extension asked for a ServerSupportFunction code not supported (once per code) */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };

@@ -377,7 +377,12 @@ static void dispatch_extension(ih_conn *c)
   r->ext_running = true;
   r->framing_ok = true; /* head and framing are valid; an unread body rest closes at the end */
   ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
-  c->server->platform->extension_start(c);
+  if (!c->server->platform->extension_start(c)) {
+    r->ext_running = false;
+    ih_conn_unref(c, IH_HOLD_ISAPI_SESSION); /* never the last: the socket and request hold it */
+    c->state = IH_CONN_READ_BODY;
+    fail_request(c, 503, "the extension host cannot take more calls");
+  }
 }
 
 /* Reads the pre-read part of an extension request's body. Returns true when
@@ -807,7 +812,19 @@ int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len)
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
 {
   ih_mutex_lock(c->lock);
+  c->req.ext_hse_status = hse_status;
+  c->req.ext_http_status = http_status;
+  ih_mutex_unlock(c->lock);
+  /* IH_HOLD_ISAPI_SESSION is kept across the hop and released there. */
+  c->server->platform->ext_end_later(c);
+}
+
+void ih_conn_on_ext_end(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
+  uint32_t hse_status = r->ext_hse_status;
+  int http_status = r->ext_http_status;
   r->ext_running = false;
   /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
    * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */

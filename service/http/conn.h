@@ -93,8 +93,15 @@ typedef struct ih_platform {
   /* Runs the ISAPI extension for c->req (c->req.ext says which). Called with
    * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
    * extension side calls ih_conn_ext_end exactly once, which releases it.
-   * NULL where extensions are not supported (tests without DLLs). */
-  void (*extension_start)(ih_conn *c);
+   * Returns false, without calling anything back, when the call cannot be
+   * started (out of memory, too many calls): the pipeline answers 503.
+   * NULL where extensions are not supported. */
+  bool (*extension_start)(ih_conn *c);
+  /* Calls ih_conn_on_ext_end(c) from an I/O pool thread. An extension's
+   * session often ends on a short-lived thread of its own, and I/O issued by
+   * a thread that exits may be cancelled with it, so what follows the
+   * session (the next receive) is always issued from the pool. */
+  void (*ext_end_later)(ih_conn *c);
 } ih_platform;
 
 struct ih_file_cache;
@@ -160,6 +167,8 @@ typedef struct ih_request {
   uint64_t ext_declared_length; /* Content-Length the extension declared, UINT64_MAX if none */
   uint64_t ext_body_sent;    /* body bytes sent after the head */
   bool ext_running;          /* between extension_start and ih_conn_ext_end */
+  uint32_t ext_hse_status;   /* how the session ended, for ih_conn_on_ext_end */
+  int ext_http_status;
   int ext_skip_state;        /* HTTP/0.9: 0 undecided, 1 skipping a head the extension wrote, 2 body */
   int ext_skip_newlines;     /* consecutive line ends seen while skipping */
   void *file;                /* file being sent, closed when the response is done */
@@ -244,6 +253,8 @@ int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len);
  * response (a default one if the extension sent nothing), makes the
  * keep-alive decision and releases IH_HOLD_ISAPI_SESSION. */
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status);
+/* Continuation of ih_conn_ext_end on a pool thread (platform->ext_end_later). */
+void ih_conn_on_ext_end(ih_conn *c);
 
 /* Frees the connection; only from platform->destroy_later's safe point. */
 void ih_conn_destroy(ih_conn *c);

@@ -17,8 +17,6 @@
 #include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
-#include <winternl.h>
-#include <ntstatus.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +25,10 @@
 #include "file_win32.h"
 #include "http/conn.h"
 #include "iocp_server.h"
+#include "isapi/isapi_host_win32.h"
 #include "logwriter_win32.h"
 
-enum { KEY_IO = 1, KEY_TIMER, KEY_DESTROY, KEY_QUIT };
+enum { KEY_IO = 1, KEY_IO_FAILED, KEY_TIMER, KEY_EXT_END, KEY_DESTROY, KEY_QUIT };
 enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
 
 #define WORKER_STACK (1u << 20)       /* ISAPI DLLs expect >= 256 KB (issue 3) */
@@ -100,11 +99,9 @@ static win_conn *wc_of(ih_conn *c) { return c->platform_data; }
 
 /* ---- posting failures as completions ---- */
 
-static void post_failure(io_op *op)
-{
-  op->ov.Internal = (ULONG_PTR)STATUS_CONNECTION_RESET; /* any error: the connection is gone */
-  PostQueuedCompletionStatus(g.port, 0, KEY_IO, &op->ov);
-}
+/* A post that failed at once is delivered like a completion, under its own
+ * key: any error means the connection is gone. */
+static void post_failure(io_op *op) { PostQueuedCompletionStatus(g.port, 0, KEY_IO_FAILED, &op->ov); }
 
 /* ---- platform table: I/O ---- */
 
@@ -189,6 +186,8 @@ static void pf_destroy_later(ih_conn *c)
   PostQueuedCompletionStatus(g.port, 0, KEY_DESTROY, (OVERLAPPED *)c);
 }
 
+static void pf_ext_end_later(ih_conn *c) { PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c); }
+
 static const ih_platform win32_platform = {
   .recv = pf_recv,
   .send = pf_send,
@@ -201,6 +200,8 @@ static const ih_platform win32_platform = {
   .file_close = ih_win32_file_close,
   .dir_list = ih_win32_dir_list,
   .access_log = ih_logwriter_access_line,
+  .extension_start = ih_isapi_host_extension_start,
+  .ext_end_later = pf_ext_end_later,
 };
 
 /* ---- registry ---- */
@@ -413,10 +414,14 @@ static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
 {
   switch (key) {
   case KEY_IO:
+  case KEY_IO_FAILED:
     on_io((io_op *)ov, bytes, err);
     break;
   case KEY_TIMER:
     ih_conn_on_timer((ih_conn *)ov);
+    break;
+  case KEY_EXT_END:
+    ih_conn_on_ext_end((ih_conn *)ov);
     break;
   case KEY_DESTROY: {
     ih_conn *c = (ih_conn *)ov;
@@ -452,12 +457,15 @@ static DWORD WINAPI worker_main(LPVOID arg)
         return 0;
       continue;
     }
-    /* For I/O, Internal holds the operation's NTSTATUS (our own posted
-     * failures put STATUS_CONNECTION_RESET there); errors are translated to
-     * Win32 codes here, once. */
-    NTSTATUS status = key == KEY_IO ? (NTSTATUS)ov->Internal : 0;
-    DWORD err = status ? RtlNtStatusToDosError(status) : 0;
-    dispatch(key, ov, bytes, err ? err : (DWORD)status);
+    /* The operation's status is GetQueuedCompletionStatus's result. Never
+     * read OVERLAPPED.Internal here: under Wine it can still say
+     * STATUS_PENDING when the packet is dequeued. */
+    DWORD err = 0;
+    if (key == KEY_IO && !ok)
+      err = GetLastError();
+    else if (key == KEY_IO_FAILED)
+      err = WSAECONNRESET;
+    dispatch(key, ov, bytes, err);
   }
 }
 
@@ -565,6 +573,8 @@ int ih_iocp_start(const ih_config *cfg)
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the completion port (Win32 error %lu)", GetLastError());
     return -1;
   }
+  if (ih_isapi_host_start(cfg) != 0)
+    return -1;
   if (collect_listeners(cfg) != 0)
     return -1;
   for (unsigned i = 0; i < g.listener_count; i++) {
@@ -663,6 +673,7 @@ int ih_iocp_stop(void)
     wait_until(no_connections, 10000);
   }
   wait_until(no_accepts, 5000);
+  ih_isapi_host_stop(); /* requests have drained: stop the pool, terminate and unload DLLs */
   SetEvent(g.sweep_stop);
   WaitForSingleObject(g.sweep_thread, INFINITE);
   CloseHandle(g.sweep_thread);

@@ -159,11 +159,17 @@ static void f_access_log(const ih_site *site, int64_t t, const char *line, size_
   fake.access_lines++;
 }
 
-static void f_extension_start(ih_conn *c);
+static bool f_extension_start(ih_conn *c);
+static atomic_int ext_end_posted; /* ih_conn_ext_end handed its continuation to the "pool" */
+static void f_ext_end_later(ih_conn *c)
+{
+  (void)c;
+  atomic_store(&ext_end_posted, 1);
+}
 
 static const ih_platform fake_platform = {
   f_recv, f_send, f_send_file, f_shutdown, f_close, f_destroy_later,
-  f_open, f_read, f_file_close, f_dir_list, f_access_log, f_extension_start,
+  f_open, f_read, f_file_close, f_dir_list, f_access_log, f_extension_start, f_ext_end_later,
 };
 
 /* ---- driver ---- */
@@ -322,12 +328,14 @@ static void *ext_thread(void *arg)
   return NULL;
 }
 
-static void f_extension_start(ih_conn *c)
+static bool f_extension_start(ih_conn *c)
 {
   atomic_store(&ext_finished, 0);
   pthread_t t;
-  pthread_create(&t, NULL, ext_thread, c);
+  if (pthread_create(&t, NULL, ext_thread, c) != 0)
+    return false;
   pthread_detach(t);
+  return true;
 }
 
 /* Plays the I/O pool until the scripted extension has finished. */
@@ -339,6 +347,8 @@ static void run_extension(ih_conn *c)
     ih_mutex_unlock(c->lock);
     if (op == OP_SEND || op == OP_SEND_FILE)
       send_completes(c);
+    else if (atomic_exchange(&ext_end_posted, 0))
+      ih_conn_on_ext_end(c); /* the pool's part of ending the session */
     else if (atomic_load(&ext_finished) && !c->req.ext_running)
       return;
     else
@@ -412,7 +422,11 @@ static void test_extension_responses(void)
   expect_all_released(c);
 }
 #else
-static void f_extension_start(ih_conn *c) { (void)c; }
+static bool f_extension_start(ih_conn *c)
+{
+  (void)c;
+  return false; /* no extension threads in the Windows build of this test */
+}
 #endif
 
 /* ---- scenarios ---- */

@@ -1,0 +1,18 @@
+/* The ISAPI extension host: runs HttpExtensionProc on its own thread pool
+ * (so a slow or blocked DLL never stalls the I/O threads) with a real
+ * EXTENSION_CONTROL_BLOCK whose callbacks lead into the connection pipeline
+ * (http/conn.h ih_conn_ext_*). Win32 only. */
+#ifndef IH_ISAPI_HOST_WIN32_H
+#define IH_ISAPI_HOST_WIN32_H
+
+#include "core/config.h"
+#include "http/conn.h"
+
+/* Starts the pool (isapi_threads). Returns 0 or -1 (logged). */
+int ih_isapi_host_start(const ih_config *cfg);
+/* Platform entry point: runs the extension for c->req (lock held). */
+bool ih_isapi_host_extension_start(ih_conn *c);
+/* Stops the pool after requests have drained, then unloads the DLLs. */
+void ih_isapi_host_stop(void);
+
+#endif
