@@ -201,11 +201,7 @@ static BOOL WINAPI cb_read_client(HCONN hconn, LPVOID buf, LPDWORD size)
 static BOOL send_header(isapi_call *call, const char *status, size_t status_len, const char *headers,
                         size_t headers_len)
 {
-  char reason[128] = "";
-  int code = ih_isapi_parse_status(status, status_len, reason, sizeof reason);
-  if (code < 0)
-    code = 200;
-  size_t cap = headers_len + 64;
+  size_t cap = IH_ISAPI_HEADERS_OUT_MAX(headers_len);
   char *norm = malloc(cap);
   ih_isapi_header_info hi;
   if (!norm || !ih_isapi_parse_headers(headers ? headers : "", headers_len, norm, cap, &hi)) {
@@ -213,8 +209,18 @@ static BOOL send_header(isapi_call *call, const char *status, size_t status_len,
     SetLastError(ERROR_NOT_ENOUGH_MEMORY);
     return FALSE;
   }
-  int rc = ih_conn_ext_send_head(call->conn, code, reason, norm, hi.out_len, hi.body.p ? hi.body.p : "",
-                                 hi.body.n);
+  /* The status argument wins; without one, a "Status:" line or a leading
+   * "HTTP/1.x NNN" line in the header text; else 200. */
+  char reason[128] = "";
+  int code = status ? ih_isapi_parse_status(status, status_len, reason, sizeof reason) : -1;
+  if (code < 0 && hi.status)
+    code = ih_isapi_parse_status(hi.status_text.p, hi.status_text.n, reason, sizeof reason);
+  if (code < 0) {
+    code = 200;
+    reason[0] = '\0';
+  }
+  int rc = ih_conn_ext_send_head(call->conn, code, reason, norm, hi.out_len, hi.body.p ? hi.body.p : "", hi.body.n,
+                                 hi.conn_close);
   free(norm);
   if (rc != 0)
     SetLastError(WSAECONNRESET);
@@ -266,8 +272,7 @@ static BOOL WINAPI cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf
   switch (req) {
   case HSE_REQ_SEND_RESPONSE_HEADER: {
     const char *status = buf, *headers = (const char *)type; /* the SDK passes headers in lpdwDataType */
-    ok = send_header(call, status ? status : "200 OK", status ? strlen(status) : 6, headers,
-                     headers ? strlen(headers) : 0);
+    ok = send_header(call, status, status ? strlen(status) : 0, headers, headers ? strlen(headers) : 0);
     break;
   }
   case HSE_REQ_SEND_RESPONSE_HEADER_EX: {
@@ -277,8 +282,7 @@ static BOOL WINAPI cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf
       break;
     }
     /* fKeepConn is advisory (KB 332143): the pipeline decides from framing. */
-    ok = send_header(call, hi->pszStatus ? hi->pszStatus : "200 OK",
-                     hi->pszStatus ? bounded_len(hi->pszStatus, hi->cchStatus) : 6, hi->pszHeader,
+    ok = send_header(call, hi->pszStatus, bounded_len(hi->pszStatus, hi->cchStatus), hi->pszHeader,
                      bounded_len(hi->pszHeader, hi->cchHeader));
     break;
   }

@@ -720,7 +720,7 @@ static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
 }
 
 int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
-                          const char *body, size_t body_len)
+                          const char *body, size_t body_len, bool close)
 {
   ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
@@ -731,6 +731,9 @@ int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char
     bool bodiless = status < 200 || status == 204 || status == 304 || r->head_only;
     bool delimited = bodiless || r->ext_declared_length < UINT64_MAX - 1 ||
                      (chunked && r->head.version == IH_HTTP_11);
+    /* A response the extension wants closed counts as undelimited: the one
+     * decision then closes (and announces it). */
+    delimited = delimited && !close;
     r->ext_delimited = delimited;
     r->ext_head_sent = true;
     ih_respond_ext_head(c, status, reason, headers, headers_len, delimited);

@@ -239,9 +239,10 @@ bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited);
 
 /* Sends a response head built from the extension's status and header block
  * (already normalised: "Name: value\r\n" lines), then body (may be empty).
- * HTTP/0.9 gets the body only. */
+ * close: the extension's own headers said "Connection: close". HTTP/0.9
+ * gets the body only. */
 int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
-                          const char *body, size_t body_len);
+                          const char *body, size_t body_len, bool close);
 /* WriteClient: bytes written before any head are passed through untouched
  * (many DLLs write their own status line), except that HTTP/0.9 never gets a
  * head. */

@@ -5,6 +5,8 @@
  *   rc=raw         writes its own "HTTP/1.0 200 OK" head with WriteClient
  *   rc=silent      sends nothing, sets dwHttpStatusCode = 204
  *   rc=stale       uses the ConnID of the previous request (must fail)
+ *   rc=legacy      SEND_RESPONSE_HEADER, NULL status, "Status:" line, body after the blank line
+ *   rc=close       a Content-Length response whose headers say "Connection: close"
  * The body reports what the extension saw: method, PATH_INFO, query,
  * server variables, and the request body read with ReadClient. */
 #include <stdio.h>
@@ -113,6 +115,16 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
   }
   previous_conn = ecb->ConnID;
+  if (query_is(ecb, "legacy")) {
+    char headers[] = "Status: 201 Created\r\nContent-Type: text/plain\r\n\r\nbody after the blank line";
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER, NULL, NULL, (LPDWORD)headers);
+    return HSE_STATUS_SUCCESS;
+  }
+  if (query_is(ecb, "close")) {
+    ih_send_headers(ecb, "200 OK", "Content-Length: 2\r\nConnection: close\r\n\r\n", TRUE);
+    ih_write(ecb, "ok");
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+  }
   if (query_is(ecb, "pending")) {
     HANDLE t = CreateThread(NULL, 0, finish_later, ecb, 0, NULL);
     if (!t)

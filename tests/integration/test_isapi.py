@@ -178,3 +178,23 @@ def test_dll_that_refuses_to_load_gives_500_and_a_logged_reason(srv):
         time.sleep(0.1)
     assert "IH2002" in log and "ext_refuse.dll" in log and "Win32 error 5" in log, log[-2000:]
     expect_status(srv.fetch("/app.isa"), 200, "other extensions keep working")
+
+
+def test_legacy_send_response_header_status_line_and_body(srv):
+    with HttpConn(srv.port) as c:
+        c.send(b"GET /app.isa?rc=legacy HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        data = c.read_until_eof(10)
+    assert data.startswith(b"HTTP/1.1 201 Created\r\n"), data[:200]
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert b"Content-Type: text/plain" in head and b"Status:" not in head
+    assert b"Connection: close" in head, "no Content-Length: the response ends at close"
+    assert body == b"body after the blank line"
+
+
+def test_extension_connection_close_header_closes(srv):
+    with HttpConn(srv.port) as c:
+        r = c.request("GET", "/app.isa?rc=close")
+        expect_status(r, 200, "response with the extension's own Connection: close")
+        assert r.body == b"ok"
+        assert "close" in r.tokens("Connection")
+        assert c.wait_closed(5)

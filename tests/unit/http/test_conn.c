@@ -293,12 +293,12 @@ static void *ext_thread(void *arg)
   case EXT_KEEP_CONN:
   case EXT_SUCCESS:
   case EXT_ERROR:
-    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "", 0);
+    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "", 0, false);
     ih_conn_ext_write(c, "hello", 5);
     ih_conn_ext_end(c, ext_next == EXT_KEEP_CONN ? 2 : ext_next == EXT_SUCCESS ? 1 : 4, 200);
     break;
   case EXT_PENDING_DONE: { /* HttpExtensionProc returned PENDING; another thread finishes */
-    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "hello", 5);
+    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "hello", 5, false);
     pthread_t t;
     pthread_create(&t, NULL, ext_done_thread, c);
     pthread_detach(t);
@@ -319,7 +319,7 @@ static void *ext_thread(void *arg)
       n = sizeof ext_read_buf - ext_read_len;
     }
     static const char h2[] = "Content-Length: 2\r\n";
-    ih_conn_ext_send_head(c, 200, "OK", h2, sizeof h2 - 1, "ok", 2);
+    ih_conn_ext_send_head(c, 200, "OK", h2, sizeof h2 - 1, "ok", 2, false);
     ih_conn_ext_end(c, 2, 200);
     break;
   }
