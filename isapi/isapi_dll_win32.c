@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/server_log.h"
+#include "isapi/isapi_guard_win32.h"
 #include "win32_util.h"
 
 #define MAX_DLLS 256
@@ -101,8 +102,18 @@ static BOOL load(ih_isapi_dll *d, char *err, size_t cap)
   HSE_VERSION_INFO info;
   memset(&info, 0, sizeof info);
   SetLastError(0);
-  if (!get_version(&info)) {
+  DWORD fault = 0;
+  void *fault_at = NULL;
+  ih_isapi_guard_install();
+  if (!ih_isapi_guarded_version(get_version, &info, &fault, &fault_at)) {
     code = GetLastError();
+    if (fault) {
+      char what[96];
+      snprintf(what, sizeof what, "GetExtensionVersion crashed (exception 0x%08lx at %p)", fault, fault_at);
+      fail(err, cap, d->path, what, ERROR_DLL_INIT_FAILED);
+      /* not FreeLibrary: the DLL may be in any state; leave it mapped */
+      return FALSE;
+    }
     fail(err, cap, d->path, "GetExtensionVersion returned FALSE", code);
     FreeLibrary(m);
     return FALSE;
@@ -145,7 +156,17 @@ ih_isapi_dll *ih_isapi_dll_acquire(const char *path, char *err, size_t err_cap)
 
 void ih_isapi_dll_release(ih_isapi_dll *d) { InterlockedDecrement(&d->in_flight); }
 
-DWORD ih_isapi_dll_call(ih_isapi_dll *d, EXTENSION_CONTROL_BLOCK *ecb) { return d->proc(ecb); }
+DWORD ih_isapi_dll_call(ih_isapi_dll *d, EXTENSION_CONTROL_BLOCK *ecb)
+{
+  DWORD fault = 0;
+  void *fault_at = NULL;
+  DWORD rc = ih_isapi_guarded_proc(d->proc, ecb, &fault, &fault_at);
+  if (fault)
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED,
+           "extension %s crashed in HttpExtensionProc (exception 0x%08lx at %p); the request fails, the server goes on",
+           d->path, fault, fault_at);
+  return rc;
+}
 
 const char *ih_isapi_dll_path(const ih_isapi_dll *d) { return d->path; }
 const char *ih_isapi_dll_description(const ih_isapi_dll *d) { return d->description; }

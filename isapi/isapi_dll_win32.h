@@ -19,6 +19,8 @@ typedef struct ih_isapi_dll ih_isapi_dll;
  * (IH2002). A failed load is retried on a later request, as IIS does. */
 ih_isapi_dll *ih_isapi_dll_acquire(const char *path, char *err, size_t err_cap);
 void ih_isapi_dll_release(ih_isapi_dll *dll);
+/* HttpExtensionProc under the crash guard: a fault is logged (IH2006) and
+ * returned as HSE_STATUS_ERROR. */
 DWORD ih_isapi_dll_call(ih_isapi_dll *dll, EXTENSION_CONTROL_BLOCK *ecb);
 const char *ih_isapi_dll_path(const ih_isapi_dll *dll);
 const char *ih_isapi_dll_description(const ih_isapi_dll *dll);

@@ -31,6 +31,7 @@ enum ih_event_id {
   IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */
   IH_EV_EXT_UNLOADED = 2003,      /* extension DLL terminated and unloaded (path) */
   IH_EV_EXT_BUSY_AT_UNLOAD = 2004,/* extension DLL still has requests in flight at unload (path, count) */
+  IH_EV_EXT_CRASHED = 2006,       /* an extension faulted inside HttpExtensionProc (path, exception, address) */
   IH_EV_EXT_UNSUPPORTED = 2005,   /* an extension asked for a ServerSupportFunction code not supported (once per code) */
 };
 

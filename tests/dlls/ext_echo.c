@@ -7,9 +7,11 @@
  *   rc=stale       uses the ConnID of the previous request (must fail)
  *   rc=legacy      SEND_RESPONSE_HEADER, NULL status, "Status:" line, body after the blank line
  *   rc=close       a Content-Length response whose headers say "Connection: close"
+ *   rc=crash       an access violation inside HttpExtensionProc
  * The body reports what the extension saw: method, PATH_INFO, query,
  * server variables, and the request body read with ReadClient. */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "ih_test_dll.h"
@@ -115,6 +117,11 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
   }
   previous_conn = ecb->ConnID;
+  if (query_is(ecb, "crash")) {
+    volatile int *nowhere = (volatile int *)(uintptr_t)16;
+    *nowhere = 1;
+    return HSE_STATUS_SUCCESS;
+  }
   if (query_is(ecb, "legacy")) {
     char headers[] = "Status: 201 Created\r\nContent-Type: text/plain\r\n\r\nbody after the blank line";
     ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_SEND_RESPONSE_HEADER, NULL, NULL, (LPDWORD)headers);

@@ -198,3 +198,17 @@ def test_extension_connection_close_header_closes(srv):
         assert r.body == b"ok"
         assert "close" in r.tokens("Connection")
         assert c.wait_closed(5)
+
+
+def test_crash_in_extension_costs_one_request(srv):
+    for i in range(5):
+        r = srv.fetch(f"/app.isa?rc=crash&i={i}")
+        expect_status(r, 500, "an access violation inside HttpExtensionProc")
+    r = srv.fetch("/app.isa?rc=keep")
+    expect_status(r, 200, "the same DLL keeps serving after its faults")
+    expect_status(srv.fetch("/index.html"), 404, "static requests are unaffected")
+    deadline = time.monotonic() + 5
+    while "IH2006" not in srv.server_log.read_text(errors="replace") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = srv.server_log.read_text(errors="replace")
+    assert "IH2006" in log and "exception 0xc0000005" in log, log[-2000:]
