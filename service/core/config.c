@@ -94,6 +94,7 @@ struct parser {
   size_t cur;               /* index of the open site or vdir */
   int sec_line;
   uint64_t seen;            /* bit i: sec->keys[i] given in the open section */
+  int key_line[64];         /* line of sec->keys[i], valid while its seen bit is set */
   int server_line;          /* first [server] header, 0 = none yet */
   char label[256];          /* "[site main]", for messages */
 };
@@ -340,6 +341,7 @@ static void free_strings(char **v, size_t n)
 static void free_script_map(ih_script_map *m)
 {
   free(m->extension);
+  free(m->url_path);
   free(m->dll_path);
   free_strings(m->verbs, m->verb_count);
 }
@@ -470,6 +472,10 @@ static const key_def server_keys[] = {
   NUM(file_cache_entries, 0, 1000000, "1024"),
   NUM(isapi_threads, 0, 1024, "0"),
   NUM(isapi_preread, 0, 16777216, "49152"),
+  NUM(isapi_max_threads, 1, 4096, "256"),
+  NUM(isapi_stuck_timeout, 0, 86400, "120"),
+  TIMEOUT(isapi_unload_timeout, "30"),
+  NUM(isapi_exec_depth, 1, 64, "8"),
 };
 
 static int open_server(parser *p, const ih_slice *args)
@@ -482,6 +488,30 @@ static int open_server(parser *p, const ih_slice *args)
 }
 
 static void *server_object(parser *p) { return &p->cfg->server; }
+
+/* Line of key name in the section being closed, 0 if it was not given. */
+static int given_line(const parser *p, const key_def *keys, size_t count, const char *name)
+{
+  for (size_t i = 0; i < count; i++)
+    if (strcmp(keys[i].name, name) == 0)
+      return (p->seen & ((uint64_t)1 << i)) ? p->key_line[i] : 0;
+  return 0;
+}
+
+/* Cross-key rules of [server]. Like the other cross-key errors (site ids,
+ * bindings), the message points at the later of the keys involved. */
+static int close_server(parser *p)
+{
+  const ih_server_config *s = &p->cfg->server;
+  if (s->isapi_threads && s->isapi_threads > s->isapi_max_threads) {
+    size_t n = sizeof server_keys / sizeof server_keys[0];
+    int a = given_line(p, server_keys, n, "isapi_threads");
+    int b = given_line(p, server_keys, n, "isapi_max_threads");
+    return fail(p, a > b ? a : (b ? b : p->sec_line), "isapi_threads (%u) exceeds isapi_max_threads (%u)",
+                s->isapi_threads, s->isapi_max_threads);
+  }
+  return 0;
+}
 
 /* ---- [site NAME] ---- */
 
@@ -745,18 +775,44 @@ static int set_verbs(parser *p, const key_def *k, void *obj, ih_slice v)
   return 0;
 }
 
+/* path = URL prefix of a wildcard map. Stored like a vdir url_path; one
+ * trailing '/' is accepted ("/app/", as IIS users write it) and dropped. */
+static int set_map_path(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  pending_scriptmap *pm = obj;
+  if (!pm->m.url_path)
+    return fail(p, p->line, "unknown key '%s' in %s (only wildcard maps [scriptmap SITE *] have a path)", k->name,
+                p->label);
+  ih_slice u = v;
+  if (u.n >= 3 && u.p[u.n - 1] == '/')
+    u.n--;
+  if (!ih_slice_eq(u, IH_SLICE_LIT("/")) && !canonical_url(u))
+    return fail(p, p->line,
+                "wildcard map path must be / or look like /a/b (no empty, '.' or '..' segments, "
+                "no '\\', '?' or '#'), got '%.*s'",
+                SL(v));
+  char *d = dup_slice(u);
+  if (!d)
+    return oom(p);
+  free(pm->m.url_path);
+  pm->m.url_path = d;
+  return 0;
+}
+
 static const key_def scriptmap_keys[] = {
   { "dll", set_path, offsetof(pending_scriptmap, m.dll_path), 0, 0, 0, NULL, true },
   { "verbs", set_verbs, 0, 0, 0, 0, "", false },
   { "check_file", set_bool, offsetof(pending_scriptmap, m.check_file), 0, 0, 0, "on", false },
+  { "path", set_map_path, 0, 0, 0, 0, NULL, false }, /* wildcard maps; default "/" set in open */
 };
 
 static int open_scriptmap(parser *p, const ih_slice *args)
 {
   if (!valid_name(args[0]))
     return fail(p, p->line, "invalid site name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
-  if (!valid_extension(args[1]))
-    return fail(p, p->line, "script map extension must look like '.ext', got '%.*s'", SL(args[1]));
+  bool wildcard = ih_slice_eq(args[1], IH_SLICE_LIT("*"));
+  if (!wildcard && !valid_extension(args[1]))
+    return fail(p, p->line, "script map extension must look like '.ext' or be '*', got '%.*s'", SL(args[1]));
   if (!grow((void **)&p->maps, &p->map_cap, p->map_count, sizeof *p->maps))
     return oom(p);
   p->cur = p->map_count++;
@@ -767,7 +823,15 @@ static int open_scriptmap(parser *p, const ih_slice *args)
   pm->m.extension = dup_lower(args[1]);
   if (!pm->site_name || !pm->m.extension)
     return oom(p);
-  return apply_defaults(p, scriptmap_keys, sizeof scriptmap_keys / sizeof scriptmap_keys[0], pm);
+  if (wildcard && !(pm->m.url_path = dup_slice(IH_SLICE_LIT("/"))))
+    return oom(p);
+  if (apply_defaults(p, scriptmap_keys, sizeof scriptmap_keys / sizeof scriptmap_keys[0], pm) < 0)
+    return -1;
+  /* IIS 6 leaves "Verify that file exists" unchecked for wildcard maps: the
+   * URLs they serve usually name no file (that is their point). */
+  if (wildcard)
+    pm->m.check_file = false;
+  return 0;
 }
 
 static void *scriptmap_object(parser *p) { return &p->maps[p->cur]; }
@@ -809,18 +873,19 @@ static int mime_key(parser *p, ih_slice key, ih_slice v)
 #define KEYS(t) t, sizeof t / sizeof t[0]
 
 static const section_def section_defs[] = {
-  { "server", 0, "expected [server]", open_server, server_object, NULL, NULL, KEYS(server_keys) },
+  { "server", 0, "expected [server]", open_server, server_object, NULL, close_server, KEYS(server_keys) },
   { "site", 1, "expected [site NAME]", open_site, site_object, site_other_key, NULL, KEYS(site_keys) },
   { "vdir", 2, "expected [vdir SITE /url/path]", open_vdir, vdir_object, NULL, NULL, KEYS(vdir_keys) },
   { "mime", 0, "expected [mime]", open_mime, NULL, mime_key, NULL, NULL, 0 },
-  { "scriptmap", 2, "expected [scriptmap SITE .ext]", open_scriptmap, scriptmap_object, NULL, NULL,
-    KEYS(scriptmap_keys) },
+  { "scriptmap", 2, "expected [scriptmap SITE .ext] or [scriptmap SITE *]", open_scriptmap, scriptmap_object, NULL,
+    NULL, KEYS(scriptmap_keys) },
 };
 
 /* set_number stores 4- or 8-byte fields; the seen mask has one bit per key. */
 _Static_assert(sizeof(unsigned) == 4 && (sizeof(size_t) == 4 || sizeof(size_t) == 8), "field widths");
 _Static_assert(sizeof server_keys / sizeof server_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof site_keys / sizeof site_keys[0] <= 64, "too many keys for the seen mask");
+_Static_assert(sizeof scriptmap_keys / sizeof scriptmap_keys[0] <= 64, "too many keys for the seen mask");
 
 /* ---- line parsing ---- */
 
@@ -908,6 +973,7 @@ static int parse_key_value(parser *p, ih_slice line)
     if (k->set(p, k, d->object ? d->object(p) : NULL, value) < 0)
       return -1;
     p->seen |= bit;
+    p->key_line[i] = p->line;
     return 0;
   }
   if (d->other_key)
@@ -981,6 +1047,16 @@ static int attach_scriptmaps(parser *p)
     if (!s)
       return fail(p, pm->line, "unknown site '%s' in [scriptmap %s %s]", pm->site_name, pm->site_name,
                   pm->m.extension);
+    if (pm->m.url_path) {
+      /* Wildcard maps: several per site, even for one path; file order kept. */
+      ih_script_map *n = realloc(s->wildcard_maps, (s->wildcard_map_count + 1) * sizeof *n);
+      if (!n)
+        return oom(p);
+      s->wildcard_maps = n;
+      s->wildcard_maps[s->wildcard_map_count++] = pm->m;
+      memset(&pm->m, 0, sizeof pm->m);
+      continue;
+    }
     if (ih_site_script_map(s, ih_slice_from_cstr(pm->m.extension)))
       return fail(p, pm->line, "duplicate [scriptmap %s %s]", pm->site_name, pm->m.extension);
     ih_script_map *n = realloc(s->script_maps, (s->script_map_count + 1) * sizeof *n);
@@ -1210,6 +1286,9 @@ void ih_config_free(ih_config *cfg)
     for (size_t k = 0; k < s->script_map_count; k++)
       free_script_map(&s->script_maps[k]);
     free(s->script_maps);
+    for (size_t k = 0; k < s->wildcard_map_count; k++)
+      free_script_map(&s->wildcard_maps[k]);
+    free(s->wildcard_maps);
   }
   free(cfg->sites);
   for (size_t i = 0; i < cfg->mime_count; i++) {
@@ -1249,6 +1328,15 @@ const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint1
   return NULL;
 }
 
+/* prefix (canonical, n > 1 bytes, no trailing '/') names path or a parent
+ * of it: equal case-insensitively, and path continues with '/' or ends. */
+static bool under_prefix(ih_slice path, const char *prefix, size_t n)
+{
+  if (n > path.n || !ih_slice_ieq((ih_slice){ path.p, n }, (ih_slice){ prefix, n }))
+    return false;
+  return n == path.n || path.p[n] == '/'; /* "/imagesX" is not under "/images" */
+}
+
 const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *rest)
 {
   if (!site || !site->vdir_count)
@@ -1258,12 +1346,8 @@ const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *re
   for (size_t i = 0; i < site->vdir_count; i++) {
     const ih_vdir *v = &site->vdirs[i];
     size_t n = strlen(v->url_path);
-    if (n <= 1 || n <= best_len || n > path.n)
+    if (n <= 1 || n <= best_len || !under_prefix(path, v->url_path, n))
       continue; /* "/" is the fallback; shorter prefixes cannot win */
-    if (!ih_slice_ieq((ih_slice){ path.p, n }, (ih_slice){ v->url_path, n }))
-      continue;
-    if (n < path.n && path.p[n] != '/')
-      continue; /* "/imagesX" is not under "/images" */
     best = v;
     best_len = n;
   }
@@ -1306,4 +1390,21 @@ const ih_script_map *ih_site_script_map(const ih_site *site, ih_slice file_name)
     if (ih_slice_ieq_cstr(ext, site->script_maps[i].extension))
       return &site->script_maps[i];
   return NULL;
+}
+
+size_t ih_site_wildcard_maps(const ih_site *site, ih_slice path, const ih_script_map **out, size_t cap)
+{
+  if (!site)
+    return 0;
+  size_t count = 0;
+  for (size_t i = 0; i < site->wildcard_map_count; i++) {
+    const ih_script_map *m = &site->wildcard_maps[i];
+    size_t n = strlen(m->url_path);
+    if (n > 1 && !under_prefix(path, m->url_path, n))
+      continue; /* "/" applies to every path */
+    if (count < cap)
+      out[count] = m;
+    count++;
+  }
+  return count;
 }

@@ -37,13 +37,20 @@ typedef struct ih_error_page {
 
 /* A script map (IIS "application extension mapping"): requests for files
  * with this extension, in directories with script or execute permission,
- * run the extension DLL instead of being served as files. */
+ * run the extension DLL instead of being served as files.
+ * A wildcard map ([scriptmap SITE *], IIS 6 "wildcard application map")
+ * runs its DLL for every request under url_path; the DLL may hand the
+ * request on with HSE_REQ_EXEC_URL. Wildcard maps live in
+ * ih_site.wildcard_maps, never in script_maps. */
 typedef struct ih_script_map {
-  char *extension;    /* ".ext", lower case */
+  char *extension;    /* ".ext", lower case; "*" for a wildcard map */
   char *dll_path;     /* physical path of the ISAPI extension DLL */
   char **verbs;       /* allowed methods; none listed = all */
   size_t verb_count;
-  bool check_file;    /* IIS "verify that file exists": 404 before the DLL runs */
+  bool check_file;    /* IIS "verify that file exists": 404 before the DLL runs
+                         (default on for ".ext" maps, off for wildcard maps) */
+  char *url_path;     /* wildcard maps: canonical URL prefix, "/" or "/a/b" (no
+                         trailing '/'); NULL for ".ext" maps */
 } ih_script_map;
 
 typedef struct ih_site {
@@ -60,8 +67,10 @@ typedef struct ih_site {
   char *log_dir;               /* W3C log directory of this site */
   ih_error_page *error_pages;
   size_t error_page_count;
-  ih_script_map *script_maps;
+  ih_script_map *script_maps;  /* ".ext" maps */
   size_t script_map_count;
+  ih_script_map *wildcard_maps;/* "*" maps, in file order */
+  size_t wildcard_map_count;
 } ih_site;
 
 typedef struct ih_server_config {
@@ -82,8 +91,15 @@ typedef struct ih_server_config {
   uint64_t max_body;
   unsigned file_cache_ttl;       /* seconds a cached small file is trusted; 0 disables the cache */
   unsigned file_cache_entries;   /* most files kept in the small-file cache */
-  unsigned isapi_threads;        /* threads that call extensions; 0 = 4 x CPUs */
+  unsigned isapi_threads;        /* threads that call extensions at start; 0 = 4 x CPUs
+                                    (capped at isapi_max_threads) */
   unsigned isapi_preread;        /* request body bytes handed to an extension in lpbData */
+  unsigned isapi_max_threads;    /* the extension pool grows up to this many when all are busy;
+                                    never below isapi_threads (checked when parsing) */
+  unsigned isapi_stuck_timeout;  /* seconds before a running extension call is logged as stuck
+                                    (IH2007); 0 = never */
+  unsigned isapi_unload_timeout; /* seconds an unload/reload/stop waits for in-flight calls */
+  unsigned isapi_exec_depth;     /* most nested HSE_REQ_EXEC_URL child requests */
 } ih_server_config;
 
 typedef struct ih_config {
@@ -126,7 +142,16 @@ const ih_vdir *ih_site_map_path(const ih_site *site, ih_slice path, ih_slice *re
 
 const ih_error_page *ih_site_error_page(const ih_site *site, int status);
 
-/* The script map for a file name's extension (case-insensitive), or NULL. */
+/* The script map for a file name's extension (case-insensitive), or NULL.
+ * Only ".ext" maps; a wildcard map is never returned. */
 const ih_script_map *ih_site_script_map(const ih_site *site, ih_slice file_name);
+
+/* The wildcard maps that apply to canonical request path: those whose
+ * url_path is a prefix of path at a segment boundary, case-insensitively
+ * (the rule of ih_site_map_path: "/app" matches "/app", "/app/" and
+ * "/app/x" but not "/apple"; "/" matches every path). Writes the first cap
+ * of them to out[] in file order (out may be NULL when cap is 0) and returns
+ * how many apply, which may exceed cap. 0 for a NULL site. */
+size_t ih_site_wildcard_maps(const ih_site *site, ih_slice path, const ih_script_map **out, size_t cap);
 
 #endif

@@ -66,6 +66,12 @@ static void test_defaults(void)
   IH_EQ_INT(s->max_header_bytes, 16384);
   IH_EQ_INT(s->max_headers, 100);
   IH_EQ_INT(s->max_body, 30000000);
+  IH_EQ_INT(s->isapi_threads, 0);
+  IH_EQ_INT(s->isapi_preread, 49152);
+  IH_EQ_INT(s->isapi_max_threads, 256);
+  IH_EQ_INT(s->isapi_stuck_timeout, 120);
+  IH_EQ_INT(s->isapi_unload_timeout, 30);
+  IH_EQ_INT(s->isapi_exec_depth, 8);
   IH_EQ_INT(c->site_count, 1);
   IH_EQ_INT(c->mime_count, 0);
   const ih_site *a = &c->sites[0];
@@ -92,6 +98,9 @@ static void test_defaults(void)
   IH_EQ_STR(a->log_dir, "base/logs/W3SVC1");
   IH_EQ_INT(a->error_page_count, 0);
   IH_CHECK(ih_site_error_page(a, 404) == NULL);
+  IH_EQ_INT(a->script_map_count, 0);
+  IH_EQ_INT(a->wildcard_map_count, 0);
+  IH_EQ_INT(ih_site_wildcard_maps(a, IH_SLICE_LIT("/x"), NULL, 0), 0);
   ih_config_free(c);
 }
 
@@ -411,6 +420,17 @@ static void test_errors(void)
       "t.ini:2: max_body must be 0-18446744073709551615, got '18446744073709551616'" },
     { "[server]\nmax_body = 99999999999999999999\n" SITE,
       "t.ini:2: max_body must be 0-18446744073709551615, got '99999999999999999999'" },
+    { "[server]\nisapi_max_threads = 0\n" SITE, "t.ini:2: isapi_max_threads must be 1-4096, got '0'" },
+    { "[server]\nisapi_max_threads = 4097\n" SITE, "t.ini:2: isapi_max_threads must be 1-4096, got '4097'" },
+    { "[server]\nisapi_stuck_timeout = 86401\n" SITE,
+      "t.ini:2: isapi_stuck_timeout must be 0-86400, got '86401'" },
+    { "[server]\nisapi_stuck_timeout = -1\n" SITE, "t.ini:2: isapi_stuck_timeout must be 0-86400, got '-1'" },
+    { "[server]\nisapi_unload_timeout = 0\n" SITE, "t.ini:2: isapi_unload_timeout must be 1-86400, got '0'" },
+    { "[server]\nisapi_unload_timeout = 86401\n" SITE,
+      "t.ini:2: isapi_unload_timeout must be 1-86400, got '86401'" },
+    { "[server]\nisapi_exec_depth = 0\n" SITE, "t.ini:2: isapi_exec_depth must be 1-64, got '0'" },
+    { "[server]\nisapi_exec_depth = 65\n" SITE, "t.ini:2: isapi_exec_depth must be 1-64, got '65'" },
+    { "[server]\nisapi_threads = 1025\n" SITE, "t.ini:2: isapi_threads must be 0-1024, got '1025'" },
     /* [server] strings */
     { "[server]\nstatus_path = status\n" SITE, "t.ini:2: status_path must be empty or start with '/', got 'status'" },
     { "[server]\nlog_dir =\n" SITE, "t.ini:2: log_dir must not be empty" },
@@ -827,9 +847,169 @@ static void test_script_maps(void)
   expect_err(SITE "[scriptmap a .dll]\ndll = x.dll\n[scriptmap a .DLL]\ndll = y.dll\n",
              "t.ini:6: duplicate [scriptmap a .dll]");
   expect_err(SITE "[scriptmap a dll]\ndll = x.dll\n",
-             "t.ini:4: script map extension must look like '.ext', got 'dll'");
+             "t.ini:4: script map extension must look like '.ext' or be '*', got 'dll'");
   expect_err(SITE "[scriptmap a .dll]\nverbs = GET\n", "t.ini:4: [scriptmap a .dll] is missing required key 'dll'");
   expect_err(SITE "[scriptmap a .dll]\ndll = x.dll\nverbs = GET, P OST\n", "t.ini:6: invalid method 'P OST' in verbs");
+}
+
+static void test_isapi_server_keys(void)
+{
+  IH_TEST("[server] isapi_* keys");
+  /* Range edges that must be accepted. */
+  static const struct {
+    const char *text;
+    unsigned threads, max, stuck, unload, depth;
+  } ok[] = {
+    { "[server]\nisapi_max_threads = 1\nisapi_stuck_timeout = 0\nisapi_unload_timeout = 1\nisapi_exec_depth = 1\n",
+      0, 1, 0, 1, 1 },
+    { "[server]\nisapi_max_threads = 4096\nisapi_stuck_timeout = 86400\nisapi_unload_timeout = 86400\n"
+      "isapi_exec_depth = 64\nisapi_threads = 1024\n",
+      1024, 4096, 86400, 86400, 64 },
+    /* equal is fine; 0 threads (4 x CPUs) is never checked against the maximum */
+    { "[server]\nisapi_threads = 7\nisapi_max_threads = 7\n", 7, 7, 120, 30, 8 },
+    { "[server]\nisapi_threads = 0\nisapi_max_threads = 1\n", 0, 1, 120, 30, 8 },
+    { "[server]\nisapi_threads = 256\n", 256, 256, 120, 30, 8 },
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s%s", ok[i].text, SITE);
+    ih_config *c = parse(text);
+    if (!c)
+      continue;
+    IH_EQ_INT(c->server.isapi_threads, ok[i].threads);
+    IH_EQ_INT(c->server.isapi_max_threads, ok[i].max);
+    IH_EQ_INT(c->server.isapi_stuck_timeout, ok[i].stuck);
+    IH_EQ_INT(c->server.isapi_unload_timeout, ok[i].unload);
+    IH_EQ_INT(c->server.isapi_exec_depth, ok[i].depth);
+    ih_config_free(c);
+  }
+  /* Cross-key rule: reported at the later of the two keys (only the given
+   * one when the other keeps its default). */
+  expect_err("[server]\nisapi_threads = 8\nisapi_max_threads = 4\n" SITE,
+             "t.ini:3: isapi_threads (8) exceeds isapi_max_threads (4)");
+  expect_err("[server]\nisapi_max_threads = 4\n; comment\nisapi_threads = 5\n" SITE,
+             "t.ini:4: isapi_threads (5) exceeds isapi_max_threads (4)");
+  expect_err("[server]\nisapi_threads = 257\n" SITE, "t.ini:2: isapi_threads (257) exceeds isapi_max_threads (256)");
+  expect_err(SITE "[server]\nisapi_max_threads = 2\nisapi_threads = 3\n[mime]\n",
+             "t.ini:6: isapi_threads (3) exceeds isapi_max_threads (2)");
+  /* The check runs when [server] closes, so it also works at the end of the file. */
+  expect_err(SITE "[server]\nisapi_threads = 300\n", "t.ini:5: isapi_threads (300) exceeds isapi_max_threads (256)");
+}
+
+static void test_wildcard_maps(void)
+{
+  IH_TEST("[scriptmap SITE *]");
+  ih_config *c = parse("[scriptmap a *]\ndll = first.dll\n" SITE
+                       "[scriptmap a .dll]\ndll = ext.dll\n"
+                       "[scriptmap a *]\ndll = C:\\app\\web.dll\npath = /App/\nverbs = GET, POST\n"
+                       "[scriptmap a *]\ndll = third.dll\npath = /app/api\ncheck_file = on\n"
+                       "[scriptmap a *]\ndll = fourth.dll\npath = \"/\"\n"
+                       "[site b]\nbindings = *:81\nroot = r\n"
+                       "[scriptmap B *]\ndll = b.dll\npath = /x\n");
+  if (!c)
+    return;
+  const ih_site *a = &c->sites[0], *b = &c->sites[1];
+  IH_EQ_INT(a->script_map_count, 1);
+  IH_EQ_INT(a->wildcard_map_count, 4);
+  IH_EQ_INT(b->wildcard_map_count, 1);
+  IH_EQ_INT(b->script_map_count, 0);
+  if (a->wildcard_map_count != 4 || b->wildcard_map_count != 1) {
+    ih_config_free(c);
+    return;
+  }
+  const ih_script_map *w = a->wildcard_maps;
+  /* file order kept; defaults: path "/", all verbs, no file check */
+  IH_EQ_STR(w[0].dll_path, "base/first.dll");
+  IH_EQ_STR(w[0].url_path, "/");
+  IH_EQ_STR(w[0].extension, "*");
+  IH_EQ_INT(w[0].verb_count, 0);
+  IH_CHECK(!w[0].check_file);
+  IH_EQ_STR(w[1].dll_path, "C:\\app\\web.dll");
+  IH_EQ_STR(w[1].url_path, "/App"); /* trailing '/' dropped, case kept */
+  IH_EQ_INT(w[1].verb_count, 2);
+  IH_EQ_STR(w[1].verb_count == 2 ? w[1].verbs[1] : "", "POST");
+  IH_CHECK(!w[1].check_file);
+  IH_EQ_STR(w[2].url_path, "/app/api");
+  IH_CHECK(w[2].check_file);
+  IH_EQ_STR(w[3].url_path, "/");
+  IH_EQ_STR(b->wildcard_maps[0].url_path, "/x");
+  IH_EQ_STR(b->wildcard_maps[0].dll_path, "base/b.dll");
+  /* extension maps keep their own defaults and never see the wildcards */
+  const ih_script_map *e = ih_site_script_map(a, IH_SLICE_LIT("/x/y.dll"));
+  IH_CHECK(e && e->check_file && e->url_path == NULL);
+  IH_EQ_STR(e ? e->dll_path : "", "base/ext.dll");
+  IH_CHECK(ih_site_script_map(a, IH_SLICE_LIT("/x/y.*")) == NULL);
+  IH_CHECK(ih_site_script_map(a, IH_SLICE_LIT("*")) == NULL);
+  IH_CHECK(ih_site_script_map(a, IH_SLICE_LIT("/app/x")) == NULL);
+  IH_CHECK(ih_site_script_map(b, IH_SLICE_LIT("/x/y.dll")) == NULL);
+
+  /* matching: segment boundary, case-insensitive, "/" matches all */
+  static const struct {
+    const char *path;
+    const char *want; /* indexes into a->wildcard_maps, in order */
+  } cases[] = {
+    { "/", "03" },
+    { "/index.htm", "03" },
+    { "/app", "013" },
+    { "/app/", "013" },
+    { "/APP/x", "013" },
+    { "/apple", "03" },
+    { "/ap", "03" },
+    { "/app/api", "0123" },
+    { "/App/Api/v1/users", "0123" },
+    { "/app/apix", "013" },
+    { "/app/ap", "013" },
+    { "/x/app", "03" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const ih_script_map *got[8] = { 0 };
+    size_t n = ih_site_wildcard_maps(a, ih_slice_from_cstr(cases[i].path), got, 8);
+    char idx[9] = "";
+    for (size_t k = 0; k < n && k < 8; k++)
+      idx[k] = (char)('0' + (got[k] - a->wildcard_maps));
+    idx[n < 8 ? n : 8] = '\0';
+    if (strcmp(idx, cases[i].want) != 0)
+      ih_test_note("path %s", cases[i].path);
+    IH_EQ_STR(idx, cases[i].want);
+  }
+  /* cap smaller than the count: the first cap are written, the count is returned */
+  const ih_script_map *two[3] = { NULL, NULL, NULL };
+  IH_EQ_INT(ih_site_wildcard_maps(a, IH_SLICE_LIT("/app/api/x"), two, 2), 4);
+  IH_CHECK(two[0] == &a->wildcard_maps[0] && two[1] == &a->wildcard_maps[1] && two[2] == NULL);
+  IH_EQ_INT(ih_site_wildcard_maps(a, IH_SLICE_LIT("/app"), NULL, 0), 3);
+  IH_EQ_INT(ih_site_wildcard_maps(b, IH_SLICE_LIT("/X/y"), two, 1), 1);
+  IH_CHECK(two[0] == &b->wildcard_maps[0]);
+  IH_EQ_INT(ih_site_wildcard_maps(b, IH_SLICE_LIT("/y"), two, 3), 0);
+  IH_EQ_INT(ih_site_wildcard_maps(NULL, IH_SLICE_LIT("/"), two, 3), 0);
+  ih_config_free(c);
+
+  static const struct {
+    const char *text, *err;
+  } bad[] = {
+    { SITE "[scriptmap zz *]\ndll = x.dll\n", "t.ini:4: unknown site 'zz' in [scriptmap zz *]" },
+    { SITE "[scriptmap a *]\npath = /app\n", "t.ini:4: [scriptmap a *] is missing required key 'dll'" },
+    { SITE "[scriptmap a *]\ndll =\n", "t.ini:5: dll must not be empty" },
+    { SITE "[scriptmap a **]\ndll = x.dll\n",
+      "t.ini:4: script map extension must look like '.ext' or be '*', got '**'" },
+    { SITE "[scriptmap a]\n", "t.ini:4: expected [scriptmap SITE .ext] or [scriptmap SITE *]" },
+    { SITE "[scriptmap a * /x]\n", "t.ini:4: expected [scriptmap SITE .ext] or [scriptmap SITE *]" },
+    { SITE "[scriptmap a *]\ndll = x.dll\npath = /a\npath = /b\n", "t.ini:7: duplicate key 'path' in [scriptmap a *]" },
+    { SITE "[scriptmap a .isa]\ndll = x.dll\npath = /a\n",
+      "t.ini:6: unknown key 'path' in [scriptmap a .isa] (only wildcard maps [scriptmap SITE *] have a path)" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_err(bad[i].text, bad[i].err);
+  static const char *const bad_paths[] = { "app", "", "//", "/a//b", "/a/./b", "/a/../b", "/..", "/a\\b",
+                                           "/a?b", "/a#b", "/app//", "*", "\\app" };
+  for (size_t i = 0; i < sizeof bad_paths / sizeof bad_paths[0]; i++) {
+    char text[256], want[512];
+    snprintf(text, sizeof text, SITE "[scriptmap a *]\ndll = x.dll\n\npath = \"%s\"\n", bad_paths[i]);
+    snprintf(want, sizeof want,
+             "t.ini:7: wildcard map path must be / or look like /a/b (no empty, '.' or '..' segments, no '\\', '?' "
+             "or '#'), got '%s'",
+             bad_paths[i]);
+    expect_err(text, want);
+  }
 }
 
 int main(void)
@@ -848,5 +1028,7 @@ int main(void)
   test_map_path();
   test_load_file();
   test_script_maps();
+  test_isapi_server_keys();
+  test_wildcard_maps();
   return ih_test_finish();
 }
