@@ -31,6 +31,7 @@ struct ih_isapi_dll {
   PFN_TERMINATEEXTENSION terminate; /* optional export */
   char description[HSE_MAX_EXT_DLL_NAME_LEN + 1];
   volatile LONG in_flight;
+  volatile LONG logged[IH_ISAPI_DLL_LOG_KEYS / 32]; /* ih_isapi_dll_first_time bits */
 };
 
 static SRWLOCK registry_lock = SRWLOCK_INIT;
@@ -168,6 +169,14 @@ DWORD ih_isapi_dll_call(ih_isapi_dll *d, EXTENSION_CONTROL_BLOCK *ecb)
   return rc;
 }
 
+BOOL ih_isapi_dll_first_time(ih_isapi_dll *d, unsigned key)
+{
+  if (key >= IH_ISAPI_DLL_LOG_KEYS)
+    key = IH_ISAPI_DLL_LOG_KEYS - 1;
+  LONG bit = (LONG)(1UL << (key % 32));
+  return (InterlockedOr(&d->logged[key / 32], bit) & bit) == 0;
+}
+
 const char *ih_isapi_dll_path(const ih_isapi_dll *d) { return d->path; }
 const char *ih_isapi_dll_description(const ih_isapi_dll *d) { return d->description; }
 
@@ -185,8 +194,10 @@ int ih_isapi_dll_unload_all(void)
         ih_log(IH_LOG_WARNING, IH_EV_EXT_BUSY_AT_UNLOAD, "extension %s still has %ld request(s) in flight; left loaded",
                d->path, (long)n);
       } else {
-        if (d->terminate)
-          d->terminate(HSE_TERM_MUST_UNLOAD);
+        DWORD fault = 0;
+        if (d->terminate && !ih_isapi_guarded_terminate(d->terminate, HSE_TERM_MUST_UNLOAD, &fault))
+          ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED, "extension %s crashed in TerminateExtension (exception 0x%08lx)",
+                 d->path, fault);
         FreeLibrary(d->module);
         d->module = NULL;
         d->state = DLL_UNLOADED;

@@ -23,6 +23,12 @@ void ih_isapi_dll_release(ih_isapi_dll *dll);
  * returned as HSE_STATUS_ERROR. */
 DWORD ih_isapi_dll_call(ih_isapi_dll *dll, EXTENSION_CONTROL_BLOCK *ecb);
 const char *ih_isapi_dll_path(const ih_isapi_dll *dll);
+/* TRUE the first time key is seen for this DLL: messages logged "once per
+ * DLL" (unsupported ServerSupportFunction codes use their code as the key,
+ * misuse kinds IH_ISAPI_DLL_LOG_MISUSE + n). */
+#define IH_ISAPI_DLL_LOG_KEYS 2112
+#define IH_ISAPI_DLL_LOG_MISUSE 2048
+BOOL ih_isapi_dll_first_time(ih_isapi_dll *dll, unsigned key);
 const char *ih_isapi_dll_description(const ih_isapi_dll *dll);
 
 /* Terminates and unloads every DLL with nothing in flight (IH2003); a DLL

@@ -1,12 +1,11 @@
-/* ISAPI extension host (see isapi_host_win32.h).
+/* ISAPI extension host (see isapi_host_win32.h and isapi_call_win32.h).
  *
- * One call object per HttpExtensionProc invocation holds the ECB, the
- * strings it points to, the session state machine and the server-variable
- * facts. DLLs see only an HCONN: an index into a handle table plus a
- * generation, checked on every callback, so a stale ConnID (after
- * DONE_WITH_SESSION) or a foreign one gets FALSE + ERROR_INVALID_PARAMETER,
- * never freed memory. A callback in progress holds a reference on its call,
- * so ending the session from another thread cannot free it underneath. */
+ * DLLs see only an HCONN: an index into a handle table plus a generation,
+ * checked on every callback, so a stale ConnID (after DONE_WITH_SESSION) or a
+ * foreign one gets FALSE + ERROR_INVALID_PARAMETER, never freed memory.
+ * HttpExtensionProc runs on the extension pool (isapi_pool_win32.c); a
+ * monitor thread reports requests that stay inside a DLL longer than
+ * isapi_stuck_timeout. */
 #include <windows.h>
 #include <httpext.h>
 #include <stdio.h>
@@ -14,28 +13,12 @@
 #include <string.h>
 
 #include "core/server_log.h"
-#include "isapi/isapi_dll_win32.h"
+#include "isapi/isapi_call_win32.h"
+#include "isapi/isapi_guard_win32.h"
 #include "isapi/isapi_host_win32.h"
-#include "isapi/isapi_response.h"
-#include "isapi/isapi_session.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/isapi_ssf_win32.h"
 
-#define POOL_STACK (1u << 20) /* DLLs built for IIS expect at least 256 KB (KB Q189888) */
-#define MAX_CALLS 65536       /* handle table size; more simultaneous calls wait */
-#define MAX_POOL 1024
-
-typedef struct isapi_call {
-  EXTENSION_CONTROL_BLOCK ecb;
-  ih_conn *conn;
-  ih_isapi_dll *dll;
-  ih_isapi_session session;
-  ih_isapi_request_info info;
-  volatile LONG refs;       /* the session's own + one per callback in progress */
-  DWORD slot;
-  /* NUL-terminated copies for the ECB's string fields (never NULL) */
-  char *method, *query, *path_info, *path_translated, *content_type;
-  char dll_path[MAX_PATH * 3];
-} isapi_call;
+#define MAX_CALLS 65536 /* handle table size; more simultaneous sessions get 503 */
 
 typedef struct handle_slot {
   isapi_call *call;
@@ -43,13 +26,13 @@ typedef struct handle_slot {
 } handle_slot;
 
 static struct {
-  HANDLE queue; /* a completion port used as the work queue */
-  HANDLE threads[MAX_POOL];
-  unsigned thread_count;
   SRWLOCK table_lock;
   handle_slot table[MAX_CALLS];
   DWORD next_free_hint;
-  volatile LONG unsupported_logged[64]; /* one bit per SSF code < 2048, logged once */
+  volatile LONG live;
+  unsigned stuck_timeout_s;
+  HANDLE monitor;
+  HANDLE monitor_stop;
 } host;
 
 /* ---- handle table ---- */
@@ -68,8 +51,10 @@ static BOOL table_add(isapi_call *call)
       host.table[i].call = call;
       host.table[i].generation = (host.table[i].generation + 1) & 0xffff;
       call->slot = i;
+      call->ecb.ConnID = handle_of(call);
       host.next_free_hint = i + 1;
       ReleaseSRWLockExclusive(&host.table_lock);
+      InterlockedIncrement(&host.live);
       return TRUE;
     }
   }
@@ -80,13 +65,23 @@ static BOOL table_add(isapi_call *call)
 static void table_remove(isapi_call *call)
 {
   AcquireSRWLockExclusive(&host.table_lock);
-  host.table[call->slot].call = NULL;
+  if (host.table[call->slot].call == call) {
+    host.table[call->slot].call = NULL;
+    InterlockedDecrement(&host.live);
+  }
   ReleaseSRWLockExclusive(&host.table_lock);
 }
 
+/* ---- counts ---- */
+
 static void call_free(isapi_call *call)
 {
+  /* The DLL counts this request until its memory goes: a completion still
+   * queued for it must not find the DLL unloaded. */
+  if (call->dll)
+    ih_isapi_dll_release(call->dll);
   free(call->method);
+  free(call->url);
   free(call->query);
   free(call->path_info);
   free(call->path_translated);
@@ -94,23 +89,48 @@ static void call_free(isapi_call *call)
   free(call);
 }
 
-static void call_put(isapi_call *call)
+void isapi_call_ref(isapi_call *call) { InterlockedIncrement(&call->refs); }
+
+void isapi_call_unref(isapi_call *call)
 {
-  if (InterlockedDecrement(&call->refs) == 0)
+  LONG left = InterlockedDecrement(&call->refs);
+  if (left == 0)
     call_free(call);
 }
 
-/* The call behind a DLL's HCONN, with a reference; NULL for a stale or
- * foreign handle (ERROR_INVALID_PARAMETER set). */
-static isapi_call *call_get(HCONN hconn)
+/* Hands the request back to the connection; exactly once per session. */
+static void finish_end(isapi_call *call)
+{
+  EXTENSION_CONTROL_BLOCK *ecb = &call->ecb;
+  ecb->lpszLogData[HSE_LOG_BUFFER_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
+  size_t log_len = strlen(ecb->lpszLogData);
+  if (log_len)
+    ih_conn_ext_log_append(call->conn, ecb->lpszLogData, log_len);
+  ih_conn_ext_end(call->conn, ih_isapi_session_final_status(&call->session), (int)ecb->dwHttpStatusCode);
+  isapi_call_unref(call); /* the session's own reference */
+}
+
+isapi_call *isapi_call_enter(HCONN hconn)
 {
   uintptr_t v = (uintptr_t)hconn;
   DWORD slot = (DWORD)(v & 0xffff) - 1, generation = (DWORD)((v >> 16) & 0xffff);
   isapi_call *call = NULL;
   AcquireSRWLockShared(&host.table_lock);
-  if (slot < MAX_CALLS && host.table[slot].call && host.table[slot].generation == generation) {
-    call = host.table[slot].call;
-    InterlockedIncrement(&call->refs);
+  if (slot < MAX_CALLS && host.table[slot].call && host.table[slot].generation == generation &&
+      (v >> 32) == 0) {
+    isapi_call *c = host.table[slot].call;
+    LONG g = c->gate;
+    for (;;) {
+      if (g & 1)
+        break; /* ending: as good as stale */
+      LONG seen = InterlockedCompareExchange(&c->gate, g + 2, g);
+      if (seen == g) {
+        InterlockedIncrement(&c->refs);
+        call = c;
+        break;
+      }
+      g = seen;
+    }
   }
   ReleaseSRWLockShared(&host.table_lock);
   if (!call)
@@ -118,223 +138,35 @@ static isapi_call *call_get(HCONN hconn)
   return call;
 }
 
-/* The session is over (exactly once, decided by ih_isapi_session): the
- * handle dies first, then the pipeline finishes the response. */
-static void end_session(isapi_call *call)
+void isapi_call_leave(isapi_call *call)
+{
+  if (InterlockedExchangeAdd(&call->gate, -2) - 2 == 1)
+    finish_end(call); /* the end was waiting for this callback */
+  isapi_call_unref(call);
+}
+
+void isapi_call_end(isapi_call *call)
 {
   table_remove(call);
-  uint32_t status = ih_isapi_session_final_status(&call->session);
-  ih_conn_ext_end(call->conn, status, (int)call->ecb.dwHttpStatusCode);
-  if (call->dll)
-    ih_isapi_dll_release(call->dll);
-  call_put(call); /* the session's own reference */
+  if ((InterlockedOr(&call->gate, 1) >> 1) == 0)
+    finish_end(call); /* no callback in progress */
 }
 
-/* ---- ECB callbacks ---- */
+BOOL isapi_call_ending(const isapi_call *call) { return (call->gate & 1) != 0; }
 
-static BOOL WINAPI cb_get_server_variable(HCONN hconn, LPSTR name, LPVOID buf, LPDWORD size)
+void isapi_call_fault(isapi_call *call, const char *entry, DWORD code, void *address)
 {
-  isapi_call *call = call_get(hconn);
-  if (!call)
-    return FALSE;
-  BOOL ok = FALSE;
-  if (!name || !size) {
-    SetLastError(ERROR_INVALID_PARAMETER);
-  } else {
-    uint32_t n = *size;
-    switch (ih_isapi_get_var(&call->info, name, buf, &n)) {
-    case IH_VAR_OK: ok = TRUE; break;
-    case IH_VAR_INSUFFICIENT_BUFFER: SetLastError(ERROR_INSUFFICIENT_BUFFER); break;
-    case IH_VAR_INVALID_INDEX: SetLastError(ERROR_INVALID_INDEX); break;
-    case IH_VAR_NO_DATA: SetLastError(ERROR_NO_DATA); break;
-    }
-    *size = n;
-  }
-  call_put(call);
-  return ok;
+  ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED,
+         "extension %s crashed in %s (exception 0x%08lx at %p); the request fails, the server goes on",
+         call->dll_path, entry, code, address);
+  if (ih_isapi_session_on_fault(&call->session) == IH_DONE_END_NOW)
+    isapi_call_end(call);
 }
 
-static BOOL WINAPI cb_write_client(HCONN hconn, LPVOID buf, LPDWORD bytes, DWORD flags)
+void isapi_call_misuse(isapi_call *call, enum isapi_misuse kind, const char *what)
 {
-  isapi_call *call = call_get(hconn);
-  if (!call)
-    return FALSE;
-  BOOL ok = FALSE;
-  if (!bytes || (!buf && *bytes)) {
-    SetLastError(ERROR_INVALID_PARAMETER);
-  } else if (flags & HSE_IO_ASYNC) {
-    /* Asynchronous WriteClient is not implemented yet: refuse it cleanly. */
-    SetLastError(ERROR_INVALID_PARAMETER);
-  } else if (ih_conn_ext_write(call->conn, buf, *bytes) == 0) {
-    ok = TRUE;
-  } else {
-    SetLastError(WSAECONNRESET);
-  }
-  call_put(call);
-  return ok;
-}
-
-static BOOL WINAPI cb_read_client(HCONN hconn, LPVOID buf, LPDWORD size)
-{
-  isapi_call *call = call_get(hconn);
-  if (!call)
-    return FALSE;
-  BOOL ok = FALSE;
-  if (!size || !buf) {
-    SetLastError(ERROR_INVALID_PARAMETER);
-  } else {
-    size_t n = *size;
-    if (ih_conn_ext_read(call->conn, buf, &n) == 0) {
-      *size = (DWORD)n; /* 0: the whole body has been read */
-      ok = TRUE;
-    } else {
-      SetLastError(WSAECONNRESET);
-    }
-  }
-  call_put(call);
-  return ok;
-}
-
-/* Status string and header text as DLLs pass them, parsed leniently:
- * "200 OK", "HTTP/1.1 200 OK", a bare "301", a body after the blank line,
- * a missing final CRLF (ih_isapi_parse_*). */
-static BOOL send_header(isapi_call *call, const char *status, size_t status_len, const char *headers,
-                        size_t headers_len)
-{
-  size_t cap = IH_ISAPI_HEADERS_OUT_MAX(headers_len);
-  char *norm = malloc(cap);
-  ih_isapi_header_info hi;
-  if (!norm || !ih_isapi_parse_headers(headers ? headers : "", headers_len, norm, cap, &hi)) {
-    free(norm);
-    SetLastError(ERROR_NOT_ENOUGH_MEMORY);
-    return FALSE;
-  }
-  /* The status argument wins; without one, a "Status:" line or a leading
-   * "HTTP/1.x NNN" line in the header text; else 200. */
-  char reason[128] = "";
-  int code = status ? ih_isapi_parse_status(status, status_len, reason, sizeof reason) : -1;
-  if (code < 0 && hi.status)
-    code = ih_isapi_parse_status(hi.status_text.p, hi.status_text.n, reason, sizeof reason);
-  if (code < 0) {
-    code = 200;
-    reason[0] = '\0';
-  }
-  int rc = ih_conn_ext_send_head(call->conn, code, reason, norm, hi.out_len, hi.body.p ? hi.body.p : "", hi.body.n,
-                                 hi.conn_close);
-  free(norm);
-  if (rc != 0)
-    SetLastError(WSAECONNRESET);
-  return rc == 0;
-}
-
-static size_t bounded_len(const char *s, DWORD declared)
-{
-  if (!s)
-    return 0;
-  size_t n = strlen(s);
-  /* DLLs pass strlen, strlen + 1 or 0: never read past the NUL */
-  return declared && declared < n ? declared : n;
-}
-
-static BOOL redirect(isapi_call *call, const char *location)
-{
-  if (!location || strpbrk(location, "\r\n")) {
-    SetLastError(ERROR_INVALID_PARAMETER);
-    return FALSE;
-  }
-  char headers[4200];
-  int n = snprintf(headers, sizeof headers, "Location: %s\r\nContent-Length: 0\r\n", location);
-  if (n < 0 || (size_t)n >= sizeof headers) {
-    SetLastError(ERROR_INSUFFICIENT_BUFFER);
-    return FALSE;
-  }
-  call->ecb.dwHttpStatusCode = 302;
-  return send_header(call, "302 Found", 9, headers, (size_t)n);
-}
-
-static void log_unsupported(isapi_call *call, DWORD req)
-{
-  if (req < 2048) {
-    LONG bit = 1L << (req % 32);
-    if (InterlockedOr(&host.unsupported_logged[req / 32], bit) & bit)
-      return;
-  }
-  ih_log(IH_LOG_WARNING, IH_EV_EXT_UNSUPPORTED, "extension %s asked for ServerSupportFunction %lu, not supported yet",
-         ih_isapi_dll_path(call->dll), req);
-}
-
-static BOOL WINAPI cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf, LPDWORD size, LPDWORD type)
-{
-  isapi_call *call = call_get(hconn);
-  if (!call)
-    return FALSE;
-  BOOL ok = FALSE;
-  switch (req) {
-  case HSE_REQ_SEND_RESPONSE_HEADER: {
-    const char *status = buf, *headers = (const char *)type; /* the SDK passes headers in lpdwDataType */
-    ok = send_header(call, status, status ? strlen(status) : 0, headers, headers ? strlen(headers) : 0);
-    break;
-  }
-  case HSE_REQ_SEND_RESPONSE_HEADER_EX: {
-    HSE_SEND_HEADER_EX_INFO *hi = buf;
-    if (!hi) {
-      SetLastError(ERROR_INVALID_PARAMETER);
-      break;
-    }
-    /* fKeepConn is advisory (KB 332143): the pipeline decides from framing. */
-    ok = send_header(call, hi->pszStatus, bounded_len(hi->pszStatus, hi->cchStatus), hi->pszHeader,
-                     bounded_len(hi->pszHeader, hi->cchHeader));
-    break;
-  }
-  case HSE_REQ_SEND_URL_REDIRECT_RESP:
-  case HSE_REQ_SEND_URL: /* IIS 6 documents both as a 302 */
-    ok = redirect(call, buf);
-    break;
-  case HSE_REQ_DONE_WITH_SESSION: {
-    const DWORD *status = buf; /* NULL is allowed */
-    uint32_t value = status ? *status : HSE_STATUS_SUCCESS;
-    enum ih_isapi_done_result r = ih_isapi_session_on_done(&call->session, status ? &value : NULL);
-    if (r == IH_DONE_REFUSED) {
-      SetLastError(ERROR_INVALID_PARAMETER); /* a second DONE is refused, never a second release */
-    } else {
-      ok = TRUE;
-      if (r == IH_DONE_END_NOW)
-        end_session(call);
-    }
-    break;
-  }
-  case HSE_REQ_IS_KEEP_CONN:
-    if (buf) {
-      *(BOOL *)buf = call->conn->req.framing.client_keep_alive;
-      ok = TRUE;
-    } else {
-      SetLastError(ERROR_INVALID_PARAMETER);
-    }
-    break;
-  case HSE_REQ_IS_CONNECTED:
-    if (buf) {
-      *(BOOL *)buf = !call->conn->socket_closed;
-      ok = TRUE;
-    } else {
-      SetLastError(ERROR_INVALID_PARAMETER);
-    }
-    break;
-  case HSE_REQ_IS_IN_PROCESS:
-    if (buf) {
-      *(DWORD *)buf = HSE_APP_FLAG_IN_PROCESS;
-      ok = TRUE;
-    } else {
-      SetLastError(ERROR_INVALID_PARAMETER);
-    }
-    break;
-  default:
-    log_unsupported(call, req);
-    SetLastError(ERROR_INVALID_PARAMETER);
-    break;
-  }
-  (void)size;
-  call_put(call);
-  return ok;
+  if (call->dll && ih_isapi_dll_first_time(call->dll, IH_ISAPI_DLL_LOG_MISUSE + (unsigned)kind))
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_MISUSE, "extension %s: %s (reported once per DLL)", call->dll_path, what);
 }
 
 /* ---- building the call ---- */
@@ -350,6 +182,8 @@ static char *dup_slice(ih_slice s)
   return p;
 }
 
+static void run_call(ih_pool_item *item);
+
 static isapi_call *call_new(ih_conn *c)
 {
   const ih_request *r = &c->req;
@@ -358,6 +192,8 @@ static isapi_call *call_new(ih_conn *c)
     return NULL;
   call->conn = c;
   call->refs = 1;
+  call->start.run = run_call;
+  call->started_ms = ih_clock_ms();
   snprintf(call->dll_path, sizeof call->dll_path, "%s", r->ext.dll_path);
   ih_isapi_session_init(&call->session);
 
@@ -392,11 +228,12 @@ static isapi_call *call_new(ih_conn *c)
   ri->appl_physical_path = ih_slice_from_cstr(r->ext.vdir->physical_path);
 
   call->method = dup_slice(r->head.method);
+  call->url = dup_slice(path);
   call->query = dup_slice(r->query);
   call->path_info = dup_slice(path_info);
   call->path_translated = dup_slice(ri->path_translated);
   call->content_type = dup_slice(ri->content_type);
-  if (!call->method || !call->query || !call->path_info || !call->path_translated || !call->content_type) {
+  if (!call->method || !call->url || !call->query || !call->path_info || !call->path_translated || !call->content_type) {
     call_free(call);
     return NULL;
   }
@@ -415,43 +252,34 @@ static isapi_call *call_new(ih_conn *c)
   ecb->cbAvailable = (DWORD)r->ext_preread_len;
   ecb->lpbData = (LPBYTE)r->ext_preread; /* NUL-terminated by the pipeline */
   ecb->lpszContentType = call->content_type;
-  ecb->GetServerVariable = cb_get_server_variable;
-  ecb->WriteClient = cb_write_client;
-  ecb->ReadClient = cb_read_client;
-  ecb->ServerSupportFunction = cb_server_support_function;
+  ecb->GetServerVariable = isapi_cb_get_server_variable;
+  ecb->WriteClient = isapi_cb_write_client;
+  ecb->ReadClient = isapi_cb_read_client;
+  ecb->ServerSupportFunction = isapi_cb_server_support_function;
   return call;
 }
 
-/* ---- the pool ---- */
+/* ---- running ---- */
 
-static void run_call(isapi_call *call)
+static void run_call(ih_pool_item *item)
 {
+  isapi_call *call = (isapi_call *)((char *)item - offsetof(isapi_call, start));
+  isapi_call_ref(call); /* ours: a PENDING session may end on another thread at once */
   char err[600];
   call->dll = ih_isapi_dll_acquire(call->dll_path, err, sizeof err);
   if (!call->dll) {
     /* 500 with the reason in the server log (IH2002) */
-    ih_isapi_session_on_return(&call->session, HSE_STATUS_ERROR);
     call->ecb.dwHttpStatusCode = 500;
-    end_session(call);
-    return;
+    if (ih_isapi_session_on_return(&call->session, HSE_STATUS_ERROR))
+      isapi_call_end(call);
+  } else {
+    call->in_dll = "HttpExtensionProc";
+    DWORD rc = ih_isapi_dll_call(call->dll, &call->ecb);
+    call->in_dll = NULL;
+    if (ih_isapi_session_on_return(&call->session, rc))
+      isapi_call_end(call);
   }
-  call->ecb.ConnID = handle_of(call);
-  DWORD rc = ih_isapi_dll_call(call->dll, &call->ecb);
-  if (ih_isapi_session_on_return(&call->session, rc))
-    end_session(call);
-}
-
-static DWORD WINAPI pool_main(LPVOID arg)
-{
-  (void)arg;
-  for (;;) {
-    DWORD bytes;
-    ULONG_PTR key;
-    OVERLAPPED *ov;
-    if (!GetQueuedCompletionStatus(host.queue, &bytes, &key, &ov, INFINITE) || !ov)
-      return 0; /* queue closed, or a stop packet */
-    run_call((isapi_call *)ov);
-  }
+  isapi_call_unref(call);
 }
 
 bool ih_isapi_host_extension_start(ih_conn *c)
@@ -463,46 +291,78 @@ bool ih_isapi_host_extension_start(ih_conn *c)
     call_free(call);
     return false;
   }
-  PostQueuedCompletionStatus(host.queue, 0, 0, (OVERLAPPED *)call);
+  ih_isapi_pool_post(&call->start);
   return true;
 }
+
+/* ---- stuck requests ---- */
+
+static void report_stuck(uint64_t now)
+{
+  uint64_t limit = (uint64_t)host.stuck_timeout_s * 1000u;
+  AcquireSRWLockShared(&host.table_lock);
+  LONG left = host.live;
+  for (DWORD i = 0; i < MAX_CALLS && left > 0; i++) {
+    isapi_call *call = host.table[i].call;
+    if (!call)
+      continue;
+    left--;
+    if (now - call->started_ms < limit || InterlockedExchange(&call->stuck_reported, 1))
+      continue;
+    const char *where = call->in_dll;
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_STUCK,
+           "extension %s: %s %s from %s has run for %llu s (%s); other requests go on", call->dll_path,
+           call->method, call->url, call->conn->peer_addr,
+           (unsigned long long)((now - call->started_ms) / 1000u),
+           where ? where
+                 : (ih_isapi_session_state(&call->session) == IH_SESSION_PENDING
+                        ? "HSE_STATUS_PENDING, no HSE_REQ_DONE_WITH_SESSION yet"
+                        : "between calls"));
+  }
+  ReleaseSRWLockShared(&host.table_lock);
+}
+
+static DWORD WINAPI monitor_main(LPVOID arg)
+{
+  (void)arg;
+  while (WaitForSingleObject(host.monitor_stop, 1000) == WAIT_TIMEOUT)
+    report_stuck(ih_clock_ms());
+  return 0;
+}
+
+/* ---- start and stop ---- */
 
 int ih_isapi_host_start(const ih_config *cfg)
 {
   InitializeSRWLock(&host.table_lock);
-  host.queue = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
-  if (!host.queue) {
-    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the ISAPI work queue (Win32 error %lu)", GetLastError());
-    return -1;
-  }
+  ih_isapi_guard_install();
+  isapi_ssf_init();
   SYSTEM_INFO si;
   GetSystemInfo(&si);
-  unsigned n = cfg->server.isapi_threads ? cfg->server.isapi_threads : 4 * si.dwNumberOfProcessors;
-  if (n > MAX_POOL)
-    n = MAX_POOL;
-  for (unsigned i = 0; i < n; i++) {
-    host.threads[i] = CreateThread(NULL, POOL_STACK, pool_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
-    if (!host.threads[i]) {
-      ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot start ISAPI thread (Win32 error %lu)", GetLastError());
-      break;
-    }
-    host.thread_count++;
+  const ih_server_config *sc = &cfg->server;
+  unsigned initial = sc->isapi_threads ? sc->isapi_threads : 4 * si.dwNumberOfProcessors;
+  unsigned max = sc->isapi_max_threads > initial ? sc->isapi_max_threads : initial;
+  if (ih_isapi_pool_start(initial, max) != 0)
+    return -1;
+  host.stuck_timeout_s = sc->isapi_stuck_timeout;
+  if (host.stuck_timeout_s) {
+    host.monitor_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+    host.monitor = host.monitor_stop ? CreateThread(NULL, 0, monitor_main, NULL, 0, NULL) : NULL;
   }
-  return host.thread_count ? 0 : -1;
+  return 0;
 }
 
 void ih_isapi_host_stop(void)
 {
-  if (!host.queue)
-    return;
-  for (unsigned i = 0; i < host.thread_count; i++)
-    PostQueuedCompletionStatus(host.queue, 0, 0, NULL);
-  for (unsigned i = 0; i < host.thread_count; i++) {
-    WaitForSingleObject(host.threads[i], 30000);
-    CloseHandle(host.threads[i]);
+  if (host.monitor) {
+    SetEvent(host.monitor_stop);
+    WaitForSingleObject(host.monitor, INFINITE);
+    CloseHandle(host.monitor);
+    CloseHandle(host.monitor_stop);
+    host.monitor = NULL;
   }
-  host.thread_count = 0;
-  CloseHandle(host.queue);
-  host.queue = NULL;
+  ih_isapi_pool_stop(5000);
   ih_isapi_dll_unload_all();
 }
+
+unsigned ih_isapi_host_live_sessions(void) { return (unsigned)host.live; }

@@ -14,5 +14,7 @@ int ih_isapi_host_start(const ih_config *cfg);
 bool ih_isapi_host_extension_start(ih_conn *c);
 /* Stops the pool after requests have drained, then unloads the DLLs. */
 void ih_isapi_host_stop(void);
+/* Sessions whose HCONN is still valid (for stop and the status page). */
+unsigned ih_isapi_host_live_sessions(void);
 
 #endif

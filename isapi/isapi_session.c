@@ -19,6 +19,7 @@ void ih_isapi_session_init(ih_isapi_session *s)
   s->done_status = IH_HSE_STATUS_SUCCESS;
   s->final_status = 0;
   s->have_status = false;
+  atomic_init(&s->faulted, false);
 }
 
 static void set_final(ih_isapi_session *s, uint32_t status)
@@ -43,7 +44,7 @@ bool ih_isapi_session_on_return(ih_isapi_session *s, uint32_t rc)
       /* Nothing else moves the state from DONE_EARLY; the exchange is for the
        * acquire side of done_status. */
       if (atomic_compare_exchange_weak(&s->state, &cur, IH_SESSION_ENDED)) {
-        set_final(s, rc == IH_HSE_STATUS_PENDING ? s->done_status : rc);
+        set_final(s, rc == IH_HSE_STATUS_PENDING || atomic_load(&s->faulted) ? s->done_status : rc);
         return true;
       }
     } else {
@@ -72,6 +73,17 @@ enum ih_isapi_done_result ih_isapi_session_on_done(ih_isapi_session *s, const ui
       return IH_DONE_REFUSED; /* ENDED: the request already finished */
     }
   }
+}
+
+enum ih_isapi_done_result ih_isapi_session_on_fault(ih_isapi_session *s)
+{
+  /* Only if no DONE_WITH_SESSION came first; the flag is set before the
+   * state change that publishes it, like done_status. */
+  if (atomic_load(&s->done_calls) != 0)
+    return IH_DONE_REFUSED;
+  atomic_store(&s->faulted, true);
+  static const uint32_t error = IH_HSE_STATUS_ERROR;
+  return ih_isapi_session_on_done(s, &error);
 }
 
 uint32_t ih_isapi_session_final_status(const ih_isapi_session *s) { return s->final_status; }

@@ -63,6 +63,7 @@ typedef struct ih_isapi_session {
                                  its state change; read only after observing that change */
   uint32_t final_status;      /* written by whoever is told to end, before being told */
   bool have_status;           /* final_status is set (the session ended) */
+  _Atomic bool faulted;       /* a fault stood in for DONE_WITH_SESSION: the end is an ERROR */
 } ih_isapi_session;
 
 void ih_isapi_session_init(ih_isapi_session *s);
@@ -76,6 +77,14 @@ bool ih_isapi_session_on_return(ih_isapi_session *s, uint32_t rc);
 /* HSE_REQ_DONE_WITH_SESSION; status is the DLL's optional *lpvBuffer (NULL
  * allowed: HSE_STATUS_SUCCESS). */
 enum ih_isapi_done_result ih_isapi_session_on_done(ih_isapi_session *s, const uint32_t *status);
+
+/* The DLL faulted in a completion callback (or anywhere outside
+ * HttpExtensionProc, whose own fault is simply its return value ERROR): it
+ * will never call DONE_WITH_SESSION, so the fault stands in for it, with
+ * HSE_STATUS_ERROR. Same result codes as on_done; if DONE_WITH_SESSION was
+ * already called, nothing changes (REFUSED). A later DONE_WITH_SESSION is
+ * refused, and a later return from HttpExtensionProc ends with ERROR. */
+enum ih_isapi_done_result ih_isapi_session_on_fault(ih_isapi_session *s);
 
 /* The status that ends the request: rc for a non-PENDING return; for a
  * pending one, DONE_WITH_SESSION's status if it gave one, else

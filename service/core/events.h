@@ -31,8 +31,14 @@ enum ih_event_id {
   IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */
   IH_EV_EXT_UNLOADED = 2003,      /* extension DLL terminated and unloaded (path) */
   IH_EV_EXT_BUSY_AT_UNLOAD = 2004,/* extension DLL still has requests in flight at unload (path, count) */
-  IH_EV_EXT_CRASHED = 2006,       /* an extension faulted inside HttpExtensionProc (path, exception, address) */
-  IH_EV_EXT_UNSUPPORTED = 2005,   /* an extension asked for a ServerSupportFunction code not supported (once per code) */
+  IH_EV_EXT_CRASHED = 2006,       /* an extension faulted (entry point, path, exception, address) */
+  IH_EV_EXT_UNSUPPORTED = 2005,   /* an extension asked for a ServerSupportFunction code not supported (once per code and DLL) */
+  IH_EV_EXT_STUCK = 2007,         /* an extension request has run longer than isapi_stuck_timeout */
+  IH_EV_EXT_UNHEALTHY = 2008,     /* an extension reported itself unhealthy (HSE_REQ_REPORT_UNHEALTHY) */
+  IH_EV_ISAPI_POOL = 2010,        /* ISAPI thread pool size: started, grew, at its maximum */
+  IH_EV_EXT_ADMIN = 2011,         /* operator unload/reload of an extension DLL: held, drained, done or failed */
+  IH_EV_EXT_MISUSE = 2012,        /* an extension misused the API in a way that costs its request (once per DLL and kind) */
+  IH_EV_IIS_COMPAT = 2009,        /* IIS version values for DLLs (W3SVC\Parameters) created, or missing and not creatable */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };

@@ -9,6 +9,7 @@
  * keep-alive, minimum body rate, send rate, lingering close); the platform's
  * timer sweep calls ih_conn_on_timer when it passes. */
 #include "http/conn.h"
+#include "http/conn_internal.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -22,7 +23,6 @@
 
 #define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
-#define IH_FILE_CHUNK 65536u   /* file bytes per TransmitFile call */
 
 const char *ih_holder_name(enum ih_holder h)
 {
@@ -135,16 +135,16 @@ void ih_conn_destroy(ih_conn *c)
 
 /* ---- deadlines ---- */
 
-static void set_deadline(ih_conn *c, uint64_t ms_from_now)
+void conn_set_deadline(ih_conn *c, uint64_t ms_from_now)
 {
   atomic_store(&c->deadline_ms, ih_clock_ms() + ms_from_now);
 }
 
-static void clear_deadline(ih_conn *c) { atomic_store(&c->deadline_ms, 0); }
+void conn_clear_deadline(ih_conn *c) { atomic_store(&c->deadline_ms, 0); }
 
 /* Minimum-rate deadline: a grace period plus the time `bytes` take at the
  * configured minimum rate (http.sys's MinSendRate idea, applied both ways). */
-static uint64_t rate_deadline_ms(const ih_conn *c, uint64_t bytes)
+uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
 {
   const ih_server_config *sc = &c->server->config->server;
   uint64_t rate = sc->min_body_rate ? sc->min_body_rate : 1;
@@ -161,7 +161,7 @@ static void post_recv(ih_conn *c)
 
 static void post_send(ih_conn *c)
 {
-  set_deadline(c, rate_deadline_ms(c, c->out_len));
+  conn_set_deadline(c, conn_rate_deadline_ms(c, c->out_len));
   ih_conn_ref(c, IH_HOLD_IO);
   c->server->platform->send(c, c->out, c->out_len);
 }
@@ -172,8 +172,8 @@ static void post_send(ih_conn *c)
 static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
 {
   ih_request *r = &c->req;
-  uint64_t chunk = r->file_left < IH_FILE_CHUNK ? r->file_left : IH_FILE_CHUNK;
-  set_deadline(c, rate_deadline_ms(c, head_len + chunk));
+  uint64_t chunk = r->file_left < IH_CONN_FILE_CHUNK ? r->file_left : IH_CONN_FILE_CHUNK;
+  conn_set_deadline(c, conn_rate_deadline_ms(c, head_len + chunk));
   ih_conn_ref(c, IH_HOLD_IO);
   c->server->platform->send_file(c, r->file, r->file_offset, chunk, head, head_len);
   r->file_offset += chunk;
@@ -191,11 +191,14 @@ static void request_begin(ih_conn *c)
   atomic_fetch_add(&c->server->counters.requests_in_flight, 1);
 }
 
-static void request_end(ih_conn *c)
+void conn_request_end(ih_conn *c)
 {
   ih_request *r = &c->req;
   free(r->ext_preread);
   r->ext_preread = NULL;
+  free(r->ext_log);
+  r->ext_log = NULL;
+  r->ext_log_len = 0;
   if (r->file) {
     c->server->platform->file_close(r->file);
     r->file = NULL;
@@ -212,15 +215,15 @@ static void request_end(ih_conn *c)
 
 /* ---- closing: the only place IH_HOLD_SOCKET is released ---- */
 
-static void conn_close(ih_conn *c)
+void conn_close(ih_conn *c)
 {
   if (c->socket_closed)
     return;
   if (!c->req.ext_running) /* else the extension still holds it: ih_conn_ext_end ends it */
-    request_end(c);
+    conn_request_end(c);
   c->socket_closed = true;
   c->state = IH_CONN_CLOSED;
-  clear_deadline(c);
+  conn_clear_deadline(c);
   c->server->platform->close_socket(c);
   ih_conn_unref(c, IH_HOLD_SOCKET);
 }
@@ -234,7 +237,7 @@ static void conn_linger(ih_conn *c)
   c->server->platform->shutdown_send(c);
   c->state = IH_CONN_LINGER;
   c->in_len = c->in_start = 0;
-  set_deadline(c, IH_LINGER_MS);
+  conn_set_deadline(c, IH_LINGER_MS);
   post_recv(c);
 }
 
@@ -255,7 +258,7 @@ static void discard_input(ih_conn *c, size_t from, size_t n)
   c->in_len -= n;
 }
 
-static void start_response(ih_conn *c, ih_body_plan *plan)
+void conn_start_response(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
@@ -279,7 +282,7 @@ static void fail_request(ih_conn *c, int status, const char *reason)
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
   ih_respond_error(c, status, &plan);
-  start_response(c, &plan);
+  conn_start_response(c, &plan);
 }
 
 static int framing_status(enum ih_http_framing_status st)
@@ -338,7 +341,7 @@ static bool consume_body(ih_conn *c, bool *failed)
 /* Moves up to cap decoded body bytes that are already buffered into dst
  * (Content-Length or chunked) and marks the body complete at its end.
  * Returns the byte count, or -1 for a malformed or oversized chunked body. */
-static long body_pull(ih_conn *c, char *dst, size_t cap)
+long conn_body_pull(ih_conn *c, char *dst, size_t cap)
 {
   ih_request *r = &c->req;
   size_t body_at = c->in_start + r->head.head_len;
@@ -372,13 +375,15 @@ static void dispatch_extension(ih_conn *c)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_EXT_RUNNING;
-  clear_deadline(c); /* an extension may take its time; stuck ones are the host's concern */
+  conn_clear_deadline(c); /* an extension may take its time; stuck ones are the host's concern */
   r->ext_declared_length = UINT64_MAX;
   r->ext_running = true;
   r->framing_ok = true; /* head and framing are valid; an unread body rest closes at the end */
   ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
+  atomic_fetch_add(&c->server->counters.isapi_sessions, 1);
   if (!c->server->platform->extension_start(c)) {
     r->ext_running = false;
+    atomic_fetch_sub(&c->server->counters.isapi_sessions, 1);
     ih_conn_unref(c, IH_HOLD_ISAPI_SESSION); /* never the last: the socket and request hold it */
     c->state = IH_CONN_READ_BODY;
     fail_request(c, 503, "the extension host cannot take more calls");
@@ -400,7 +405,7 @@ static bool preread_extension_body(ih_conn *c)
     r->body_complete = !r->framing.chunked && r->body_left == 0;
   }
   for (;;) {
-    long n = body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
+    long n = conn_body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
     if (n < 0) {
       fail_request(c, r->chunked.total > r->chunked.max_body ? 413 : 400, "malformed chunked body");
       return false;
@@ -427,12 +432,12 @@ static void wait_for_input(ih_conn *c)
   }
   if (c->state == IH_CONN_READ_HEAD) {
     if (!c->head_bytes_seen)
-      set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
+      conn_set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
     /* else: the header deadline set at the first byte stands (slowloris) */
   } else if (c->state == IH_CONN_READ_BODY) {
     uint64_t elapsed = ih_clock_ms() - c->req.body_started_ms;
-    uint64_t allowed = rate_deadline_ms(c, c->req.body_received);
-    set_deadline(c, allowed > elapsed ? allowed - elapsed : 1);
+    uint64_t allowed = conn_rate_deadline_ms(c, c->req.body_received);
+    conn_set_deadline(c, allowed > elapsed ? allowed - elapsed : 1);
   }
   post_recv(c);
 }
@@ -460,7 +465,7 @@ static void process_input(ih_conn *c)
       if (!c->head_bytes_seen) {
         c->head_bytes_seen = true;
         c->head_started_ms = ih_clock_ms();
-        set_deadline(c, (uint64_t)sc->header_timeout * 1000u);
+        conn_set_deadline(c, (uint64_t)sc->header_timeout * 1000u);
       }
       ih_request *r = &c->req;
       size_t avail = c->in_len - c->in_start;
@@ -518,7 +523,7 @@ static void process_input(ih_conn *c)
       c->req.framing_ok = true;
       ih_body_plan plan = { 0 };
       ih_respond_request(c, &plan);
-      start_response(c, &plan);
+      conn_start_response(c, &plan);
       return;
     }
     return;
@@ -533,25 +538,25 @@ bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited)
     .request_framing_ok = c->req.framing_ok,
     .response_delimited = response_delimited,
     .server_draining = atomic_load(&c->server->draining),
-    .handler_wants_close = false,
+    .handler_wants_close = c->req.ext_must_close,
   };
   c->req.keep_alive = ih_keepalive_decide(&in);
   return c->req.keep_alive;
 }
 
 /* A response has been sent completely. */
-static void response_done(ih_conn *c)
+void conn_response_done(ih_conn *c)
 {
   bool keep = c->req.keep_alive;
   size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
-  request_end(c);
+  conn_request_end(c);
   if (!keep) {
     conn_linger(c);
     return;
   }
   c->in_start += consumed;
   reset_for_next_request(c);
-  clear_deadline(c);
+  conn_clear_deadline(c);
   process_input(c); /* a pipelined request may already be buffered */
 }
 
@@ -562,26 +567,12 @@ void ih_conn_start(ih_conn *c)
   ih_mutex_unlock(c->lock);
 }
 
-/* Wakes the extension thread waiting for this operation (lock held). */
-static void ext_io_done(ih_conn *c, int result)
-{
-  c->ext_io_pending = false;
-  c->ext_io_result = result;
-  ih_cond_broadcast(c->ext_cond);
-}
-
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
 {
+  conn_ext_after after = { 0 };
   ih_mutex_lock(c->lock);
-  if (c->ext_io_pending) { /* an extension's ReadClient */
-    if (!err && bytes && c->state != IH_CONN_CLOSED) {
-      atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
-      c->in_len += bytes;
-      ext_io_done(c, 0);
-    } else {
-      ext_io_done(c, -1);
-      conn_close(c);
-    }
+  if (c->ext_op.kind) {
+    conn_ext_on_recv(c, bytes, err, &after); /* an extension's ReadClient */
   } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
   } else if (err || bytes == 0) {
@@ -597,17 +588,17 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
     }
   }
   ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }
 
 void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
 {
+  conn_ext_after after = { 0 };
   ih_mutex_lock(c->lock);
   atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
-  if (c->ext_io_pending) { /* an extension's WriteClient or header send */
-    ext_io_done(c, err || c->state == IH_CONN_CLOSED ? -1 : 0);
-    if (err)
-      conn_close(c);
+  if (c->ext_op.kind) {
+    conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
   } else if (c->state == IH_CONN_CLOSED) {
   } else if (err) {
     conn_close(c);
@@ -618,9 +609,10 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
     post_file_chunk(c, NULL, 0);
   } else {
     ih_respond_log(c);
-    response_done(c);
+    conn_response_done(c);
   }
   ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }
 
@@ -651,214 +643,4 @@ void ih_conn_on_timer(ih_conn *c)
   }
   ih_mutex_unlock(c->lock);
   ih_conn_unref(c, IH_HOLD_TIMER);
-}
-
-/* ---- ISAPI extension entry points (see conn.h) ---- */
-
-/* Sends data and waits for the completion (lock held; released while
- * waiting). The extension's buffer stays valid: its call has not returned. */
-static int ext_send_and_wait(ih_conn *c, const char *data, size_t len)
-{
-  if (c->socket_closed)
-    return -1;
-  c->ext_io_pending = true;
-  set_deadline(c, rate_deadline_ms(c, len));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send(c, data, len);
-  while (c->ext_io_pending)
-    ih_cond_wait(c->ext_cond, c->lock);
-  clear_deadline(c);
-  return c->ext_io_result;
-}
-
-/* HTTP/0.9 clients never get a head (RFC 9112 Appendix C.1), even one the
- * extension wrote itself: drop everything up to its blank line. */
-static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
-{
-  const char *p = *data;
-  if (r->ext_skip_state == 0)
-    r->ext_skip_state = (len >= 5 && memcmp(p, "HTTP/", 5) == 0) ? 1 : 2;
-  size_t i = 0;
-  while (r->ext_skip_state == 1 && i < len) {
-    if (p[i] == '\n') {
-      if (++r->ext_skip_newlines == 2)
-        r->ext_skip_state = 2;
-    } else if (p[i] != '\r') {
-      r->ext_skip_newlines = 0;
-    }
-    i++;
-  }
-  *data = p + i;
-  return len - i;
-}
-
-static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
-{
-  uint64_t n = UINT64_MAX;
-  *chunked = false;
-  const char *p = headers, *end = headers + len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    ih_slice line = { p, line_len };
-    const char *colon = memchr(p, ':', line_len);
-    if (colon) {
-      ih_slice name = ih_slice_trim_ows((ih_slice){ p, (size_t)(colon - p) });
-      ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line_len - colon - 1) });
-      if (value.n && value.p[value.n - 1] == '\r')
-        value.n--;
-      uint64_t v;
-      if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(value, &v))
-        n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
-      else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(value, "chunked"))
-        *chunked = true;
-    }
-    (void)line;
-    p += line_len + (eol ? 1 : 0);
-  }
-  return n;
-}
-
-int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
-                          const char *body, size_t body_len, bool close)
-{
-  ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
-  int rc = -1;
-  if (!c->socket_closed && !r->ext_head_sent) {
-    bool chunked;
-    r->ext_declared_length = declared_length(headers, headers_len, &chunked);
-    bool bodiless = status < 200 || status == 204 || status == 304 || r->head_only;
-    bool delimited = bodiless || r->ext_declared_length < UINT64_MAX - 1 ||
-                     (chunked && r->head.version == IH_HTTP_11);
-    /* A response the extension wants closed counts as undelimited: the one
-     * decision then closes (and announces it). */
-    delimited = delimited && !close;
-    r->ext_delimited = delimited;
-    r->ext_head_sent = true;
-    ih_respond_ext_head(c, status, reason, headers, headers_len, delimited);
-    size_t head_len = c->out_len;
-    if (body_len && (r->head.version == IH_HTTP_09 || c->out_len + body_len < c->out_cap)) {
-      memcpy(c->out + c->out_len, body, body_len); /* one send when it fits */
-      c->out_len += body_len;
-      body_len = 0;
-    }
-    r->ext_body_sent += c->out_len - head_len;
-    rc = c->out_len ? ext_send_and_wait(c, c->out, c->out_len) : 0;
-    if (rc == 0 && body_len) {
-      rc = ext_send_and_wait(c, body, body_len);
-      r->ext_body_sent += body_len;
-    }
-  }
-  ih_mutex_unlock(c->lock);
-  return rc;
-}
-
-int ih_conn_ext_write(ih_conn *c, const void *data, size_t len)
-{
-  ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
-  int rc = -1;
-  if (!c->socket_closed) {
-    const char *p = data;
-    if (!r->ext_head_sent) {
-      /* Bytes before any header call pass through untouched: the extension
-       * writes its own head. We cannot vouch for its framing, so the
-       * connection closes after this response. */
-      r->ext_head_sent = true;
-      r->ext_raw = true;
-      r->status = 200;
-      if (len >= 12 && memcmp(p, "HTTP/1.", 7) == 0 && p[8] == ' ')
-        r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-    }
-    if (r->head.version == IH_HTTP_09 && r->ext_raw)
-      len = skip_head_for_09(r, &p, len);
-    else if (!r->ext_raw)
-      r->ext_body_sent += len;
-    rc = len ? ext_send_and_wait(c, p, len) : 0;
-  }
-  ih_mutex_unlock(c->lock);
-  return rc;
-}
-
-int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len)
-{
-  ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
-  int rc = -1;
-  for (;;) {
-    if (c->socket_closed)
-      break;
-    long n = body_pull(c, buf, *len);
-    if (n < 0)
-      break;
-    if (n > 0 || r->body_complete) {
-      *len = (size_t)n;
-      rc = 0;
-      break;
-    }
-    /* Nothing buffered: receive more, as the body's minimum rate allows. */
-    c->ext_io_pending = true;
-    set_deadline(c, rate_deadline_ms(c, 0));
-    ih_conn_ref(c, IH_HOLD_IO);
-    c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
-    while (c->ext_io_pending)
-      ih_cond_wait(c->ext_cond, c->lock);
-    clear_deadline(c);
-    if (c->ext_io_result != 0)
-      break;
-  }
-  ih_mutex_unlock(c->lock);
-  return rc;
-}
-
-void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
-{
-  ih_mutex_lock(c->lock);
-  c->req.ext_hse_status = hse_status;
-  c->req.ext_http_status = http_status;
-  ih_mutex_unlock(c->lock);
-  /* IH_HOLD_ISAPI_SESSION is kept across the hop and released there. */
-  c->server->platform->ext_end_later(c);
-}
-
-void ih_conn_on_ext_end(ih_conn *c)
-{
-  ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
-  uint32_t hse_status = r->ext_hse_status;
-  int http_status = r->ext_http_status;
-  r->ext_running = false;
-  /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
-   * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
-  bool status_ok = hse_status <= 2;
-  if (c->socket_closed) {
-    request_end(c);
-  } else if (!r->ext_head_sent) {
-    /* Nothing was sent: answer with the status the extension left in the
-     * ECB, or 500 when it failed. */
-    int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
-    r->framing_ok = r->body_complete;
-    ih_body_plan plan;
-    ih_respond_ext_default(c, status, &plan);
-    start_response(c, &plan);
-  } else {
-    bool delimited = !r->ext_raw && r->ext_delimited &&
-                     (r->ext_declared_length >= UINT64_MAX - 1 || r->ext_body_sent == r->ext_declared_length);
-    ih_keepalive_inputs in = {
-      .version = r->head.version,
-      .client_allows = r->framing.client_keep_alive,
-      .request_framing_ok = r->body_complete,
-      .response_delimited = delimited,
-      .server_draining = atomic_load(&c->server->draining),
-      .handler_wants_close = !status_ok,
-    };
-    /* The head announced what was known then; the end can only turn keep into close. */
-    r->keep_alive = r->keep_alive && ih_keepalive_decide(&in);
-    r->framing_ok = r->body_complete;
-    ih_respond_log(c);
-    response_done(c);
-  }
-  ih_mutex_unlock(c->lock);
-  ih_conn_unref(c, IH_HOLD_ISAPI_SESSION);
 }

@@ -57,6 +57,7 @@ typedef struct ih_counters {
   atomic_llong requests_total;
   atomic_llong bytes_received;
   atomic_llong bytes_sent;
+  atomic_llong isapi_sessions;  /* extension sessions not yet ended (IH_HOLD_ISAPI_SESSION) */
 } ih_counters;
 
 typedef struct ih_file_info {
@@ -102,6 +103,17 @@ typedef struct ih_platform {
    * a thread that exits may be cancelled with it, so what follows the
    * session (the next receive) is always issued from the pool. */
   void (*ext_end_later)(ih_conn *c);
+  /* Cancels the outstanding operation (HSE_REQ_CANCEL_IO); it completes
+   * with an error as usual. */
+  void (*cancel_io)(ih_conn *c);
+  /* Makes the coming close_socket abortive (RST; HSE_REQ_ABORTIVE_CLOSE). */
+  void (*abort_socket)(ih_conn *c);
+  /* Whether the peer still looks connected (no FIN or RST received), without
+   * consuming input (HSE_REQ_IS_CONNECTED). NULL: assume connected. */
+  bool (*peer_alive)(ih_conn *c);
+  /* Process private bytes and open handles for the status page; NULL where
+   * the platform cannot tell (then reported as -1). */
+  void (*process_stats)(long long *private_bytes, long long *handles);
 } ih_platform;
 
 struct ih_file_cache;
@@ -128,6 +140,27 @@ typedef struct ih_ext_target {
   bool direct_dll;             /* /x/app.dll/info: PATH_INFO is what follows the DLL */
   const ih_vdir *vdir;
 } ih_ext_target;
+
+/* Completion of an extension's asynchronous operation (conn_ext.c). */
+typedef struct ih_ext_done {
+  void (*fn)(void *ctx, size_t bytes, int err);
+  void *ctx;
+} ih_ext_done;
+
+/* The one operation an extension has outstanding on its connection. */
+typedef struct ih_ext_op {
+  int kind;                     /* enum ext_op_kind in conn_ext.c; 0 = none */
+  ih_ext_done done;             /* fn NULL: a synchronous caller waits (waiter) */
+  struct ih_ext_waiter *waiter;
+  size_t report_bytes;          /* what a successful completion reports */
+  const char *second;           /* SEND: a second buffer sent after the first */
+  size_t second_len;
+  char *read_buf;               /* RECV: the extension's buffer */
+  size_t read_cap;
+  void *file;                   /* FILE: the extension's file, never closed here */
+  uint64_t file_offset, file_left;
+  bool cancelled;               /* HSE_REQ_CANCEL_IO asked for it */
+} ih_ext_op;
 
 enum ih_conn_state {
   IH_CONN_READ_HEAD,     /* waiting for (more of) a request head */
@@ -166,9 +199,14 @@ typedef struct ih_request {
   bool ext_delimited;        /* the extension's response declares its length (or has none) */
   uint64_t ext_declared_length; /* Content-Length the extension declared, UINT64_MAX if none */
   uint64_t ext_body_sent;    /* body bytes sent after the head */
-  bool ext_running;          /* between extension_start and ih_conn_ext_end */
+  bool ext_running;          /* between extension_start and ih_conn_on_ext_end */
+  bool ext_must_close;       /* the extension asked to close after this response
+                                (HSE_IO_DISCONNECT_AFTER_SEND, a cancelled operation) */
   uint32_t ext_hse_status;   /* how the session ended, for ih_conn_on_ext_end */
   int ext_http_status;
+  char *ext_log;             /* text the extension adds to cs-uri-query (HSE_APPEND_LOG_PARAMETER,
+                                lpszLogData); NULL when none */
+  size_t ext_log_len;
   int ext_skip_state;        /* HTTP/0.9: 0 undecided, 1 skipping a head the extension wrote, 2 body */
   int ext_skip_newlines;     /* consecutive line ends seen while skipping */
   void *file;                /* file being sent, closed when the response is done */
@@ -200,10 +238,11 @@ struct ih_conn {
   char *out;                      /* response head (+ small bodies) */
   size_t out_cap, out_len;
   ih_request req;
-  /* An extension thread waiting for a send or receive the pool completes. */
+  /* The extension's one outstanding operation (conn_ext.c); synchronous
+   * callers wait on ext_cond for it, and for the slot to be free. */
   ih_cond *ext_cond;
-  bool ext_io_pending;
-  int ext_io_result;              /* 0, or an error from the completed operation */
+  ih_ext_op ext_op;
+  bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
 };
 
 /* Creates a connection for an accepted socket (holder: IH_HOLD_SOCKET) and
@@ -233,26 +272,67 @@ void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */
  * c->req.keep_alive and acted on when the response has been sent. */
 bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited);
 
-/* ---- ISAPI extension entry points: called from the extension's thread,
- * without the connection lock; each blocks until its I/O completed. They
- * return 0, or -1 when the client is gone. ---- */
+/* ---- ISAPI extension I/O (conn_ext.c): called by the extension host from
+ * any thread, without the connection lock, between extension_start and
+ * ih_conn_ext_end. Each takes an optional completion:
+ *   done == NULL  synchronous: waits for the operation and returns its result;
+ *   done != NULL  asynchronous: returns IH_EXT_OK at once and done->fn runs
+ *                 exactly once later (err != 0: it failed), on any thread,
+ *                 without the lock and possibly before the call returns;
+ *                 on any other result done->fn is never called.
+ * One operation at a time per request (IIS 6, "Using Asynchronous I/O
+ * Processing"): a call while an asynchronous one is outstanding is refused
+ * with IH_EXT_BUSY; synchronous calls from several threads take turns. ---- */
 
-/* Sends a response head built from the extension's status and header block
- * (already normalised: "Name: value\r\n" lines), then body (may be empty).
- * close: the extension's own headers said "Connection: close". HTTP/0.9
- * gets the body only. */
-int ih_conn_ext_send_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
-                          const char *body, size_t body_len, bool close);
+enum ih_ext_result {
+  IH_EXT_OK = 0,
+  IH_EXT_GONE = -1,    /* the client is gone, or the operation failed */
+  IH_EXT_BUSY = -2,    /* an asynchronous operation is outstanding */
+  IH_EXT_REFUSED = -3, /* not allowed now: a second response head */
+};
+
+typedef struct ih_ext_head {
+  int status;
+  const char *reason;        /* "" or NULL: the standard phrase */
+  const char *headers;       /* normalised "Name: value\r\n" lines */
+  size_t headers_len;
+  const char *body;          /* sent right after the head (may be empty) */
+  size_t body_len;
+  bool close;                /* the extension's own headers said "Connection: close" */
+} ih_ext_head;
+
+/* Sends a response head built from the extension's status and headers, then
+ * the body. HTTP/0.9 gets the body only. A second head is REFUSED. */
+int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *head, const ih_ext_done *done);
 /* WriteClient: bytes written before any head are passed through untouched
  * (many DLLs write their own status line), except that HTTP/0.9 never gets a
- * head. */
-int ih_conn_ext_write(ih_conn *c, const void *data, size_t len);
-/* ReadClient: decoded body bytes after the pre-read; *len = 0 at the end. */
-int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len);
+ * head. A successful completion reports len. */
+int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_done *done);
+/* ReadClient: up to *len decoded body bytes after the pre-read; 0 at the
+ * end of the body. Synchronous: *len is set to the count. */
+int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len, const ih_ext_done *done);
+/* length bytes of the extension's file from offset (TRANSMIT_FILE and
+ * VECTOR_SEND file elements); the file is the platform's handle, never
+ * closed here. Counts as body (raw, like WriteClient, before any head). */
+int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const ih_ext_done *done);
+/* HSE_REQ_CANCEL_IO: the outstanding operation completes with an error and
+ * the connection closes after this response. */
+void ih_conn_ext_cancel(ih_conn *c);
+/* HSE_REQ_CLOSE_CONNECTION / ABORTIVE_CLOSE: close the socket now; an
+ * outstanding operation completes with an error. */
+void ih_conn_ext_close(ih_conn *c, bool abortive);
+/* HSE_IO_DISCONNECT_AFTER_SEND: close after this response. */
+void ih_conn_ext_close_after(ih_conn *c);
+/* HSE_REQ_IS_CONNECTED and HSE_REQ_IS_KEEP_CONN. */
+bool ih_conn_ext_connected(ih_conn *c);
+bool ih_conn_ext_client_keeps_alive(ih_conn *c);
+/* Appends text to the access-log record's cs-uri-query (after the query). */
+void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len);
 /* The session is over (exactly once): hse_status is the HSE_STATUS_* the
  * request ended with, http_status the ECB's dwHttpStatusCode. Finishes the
  * response (a default one if the extension sent nothing), makes the
- * keep-alive decision and releases IH_HOLD_ISAPI_SESSION. */
+ * keep-alive decision and releases IH_HOLD_ISAPI_SESSION, once an
+ * outstanding asynchronous operation has completed. */
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status);
 /* Continuation of ih_conn_ext_end on a pool thread (platform->ext_end_later). */
 void ih_conn_on_ext_end(ih_conn *c);

@@ -58,6 +58,15 @@ static void out_append(ih_conn *c, const char *data, size_t len)
   }
 }
 
+bool ih_respond_out_append(ih_conn *c, const void *data, size_t len)
+{
+  if (!out_reserve(c, len))
+    return false;
+  memcpy(c->out + c->out_len, data, len);
+  c->out_len += len;
+  return true;
+}
+
 static void out_str(ih_conn *c, const char *s) { out_append(c, s, strlen(s)); }
 
 static void out_printf(ih_conn *c, const char *fmt, ...) IH_PRINTF(2, 3);
@@ -196,14 +205,19 @@ static void status_page(ih_conn *c)
   const ih_counters *k = &c->server->counters;
   /* The asking connection and request are excluded, so an idle server
    * reports zero and tests can prove counts return to zero. */
-  char body[512];
+  long long private_bytes = -1, handles = -1;
+  if (c->server->platform->process_stats)
+    c->server->platform->process_stats(&private_bytes, &handles);
+  char body[640];
   int n = snprintf(body, sizeof body,
                    "{\"connections_live\":%lld,\"requests_in_flight\":%lld,\"connections_total\":%lld,"
-                   "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu}\n",
+                   "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu,"
+                   "\"isapi_sessions\":%lld,\"private_bytes\":%lld,\"handles\":%lld}\n",
                    atomic_load(&k->connections_live) - 1, atomic_load(&k->requests_in_flight) - 1,
                    atomic_load(&k->connections_total), atomic_load(&k->requests_total),
                    atomic_load(&k->bytes_received), atomic_load(&k->bytes_sent),
-                   (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u));
+                   (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u),
+                   atomic_load(&k->isapi_sessions), private_bytes, handles);
   head_begin(c, 200);
   head_field(c, "Content-Type", "application/json");
   head_field(c, "Cache-Control", "no-store");
@@ -807,6 +821,14 @@ void ih_respond_log(ih_conn *c)
   agent.n = agent.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : agent.n;
   referer.n = referer.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : referer.n;
   query.n = query.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : query.n;
+  /* What an extension adds (HSE_APPEND_LOG_PARAMETER, lpszLogData) goes
+   * after the query in cs-uri-query, where IIS puts it (ms524660). */
+  char query_buf[2 * IH_LOG_FIELD_MAX];
+  if (r->ext_log_len) {
+    int n = snprintf(query_buf, sizeof query_buf, "%.*s%.*s", (int)query.n, query.p ? query.p : "",
+                     (int)(r->ext_log_len > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : r->ext_log_len), r->ext_log);
+    query = (ih_slice){ query_buf, n < 0 ? 0 : (size_t)n < sizeof query_buf ? (size_t)n : sizeof query_buf - 1 };
+  }
   ih_slice stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target;
   stem.n = stem.n > sizeof r->path ? sizeof r->path : stem.n;
   ih_w3c_record rec = {
@@ -825,7 +847,7 @@ void ih_respond_log(ih_conn *c)
     .win32_status = 0,
     .time_taken_ms = (unsigned)(ih_clock_ms() - r->started_ms),
   };
-  char line[3 * (sizeof r->path + 3 * IH_LOG_FIELD_MAX) + 512];
+  char line[3 * (sizeof r->path + 4 * IH_LOG_FIELD_MAX) + 512];
   size_t len = ih_w3c_format_line(&rec, line, sizeof line);
   if (len)
     c->server->platform->access_log(r->site, now, line, len);

@@ -29,6 +29,10 @@ void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan);
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
                          bool delimited);
 
+/* Appends to c->out (after a head written above); false when the in-memory
+ * response limit would be exceeded (nothing appended). */
+bool ih_respond_out_append(ih_conn *c, const void *data, size_t len);
+
 /* Handles c->req (head parsed, body consumed). */
 void ih_respond_request(ih_conn *c, ih_body_plan *plan);
 /* An error response for a request that could not be parsed or framed; the

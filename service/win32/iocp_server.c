@@ -17,6 +17,7 @@
 #include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
+#include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +189,51 @@ static void pf_destroy_later(ih_conn *c)
 
 static void pf_ext_end_later(ih_conn *c) { PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c); }
 
+static void pf_cancel_io(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  if (w->sock != INVALID_SOCKET)
+    CancelIoEx((HANDLE)w->sock, &w->op.ov);
+}
+
+/* SO_LINGER {on, 0}: closesocket then sends RST instead of FIN. */
+static void pf_abort_socket(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  struct linger l = { 1, 0 };
+  if (w->sock != INVALID_SOCKET)
+    setsockopt(w->sock, SOL_SOCKET, SO_LINGER, (char *)&l, sizeof l);
+}
+
+/* Readable with nothing to read means FIN or RST; readable with bytes (a
+ * pipelined request) or not readable means the peer is still there. No
+ * outstanding receive exists while an extension runs, so peeking is safe. */
+static bool pf_peer_alive(ih_conn *c)
+{
+  win_conn *w = wc_of(c);
+  if (w->sock == INVALID_SOCKET)
+    return false;
+  fd_set r;
+  FD_ZERO(&r);
+  FD_SET(w->sock, &r);
+  struct timeval zero = { 0, 0 };
+  if (select(0, &r, NULL, NULL, &zero) != 1)
+    return true;
+  char b;
+  int n = recv(w->sock, &b, 1, MSG_PEEK);
+  return n > 0 || (n == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK);
+}
+
+static void pf_process_stats(long long *private_bytes, long long *handles)
+{
+  PROCESS_MEMORY_COUNTERS_EX pmc = { .cb = sizeof pmc };
+  if (GetProcessMemoryInfo(GetCurrentProcess(), (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof pmc))
+    *private_bytes = (long long)pmc.PrivateUsage;
+  DWORD n;
+  if (GetProcessHandleCount(GetCurrentProcess(), &n))
+    *handles = n;
+}
+
 static const ih_platform win32_platform = {
   .recv = pf_recv,
   .send = pf_send,
@@ -202,6 +248,10 @@ static const ih_platform win32_platform = {
   .access_log = ih_logwriter_access_line,
   .extension_start = ih_isapi_host_extension_start,
   .ext_end_later = pf_ext_end_later,
+  .cancel_io = pf_cancel_io,
+  .abort_socket = pf_abort_socket,
+  .peer_alive = pf_peer_alive,
+  .process_stats = pf_process_stats,
 };
 
 /* ---- registry ---- */

@@ -167,9 +167,35 @@ static void f_ext_end_later(ih_conn *c)
   atomic_store(&ext_end_posted, 1);
 }
 
+static int cancel_requests; /* HSE_REQ_CANCEL_IO reached the platform */
+static void f_cancel_io(ih_conn *c)
+{
+  (void)c;
+  cancel_requests++;
+}
+static bool aborted;
+static void f_abort_socket(ih_conn *c)
+{
+  (void)c;
+  aborted = true;
+}
+
 static const ih_platform fake_platform = {
-  f_recv, f_send, f_send_file, f_shutdown, f_close, f_destroy_later,
-  f_open, f_read, f_file_close, f_dir_list, f_access_log, f_extension_start, f_ext_end_later,
+  .recv = f_recv,
+  .send = f_send,
+  .send_file = f_send_file,
+  .shutdown_send = f_shutdown,
+  .close_socket = f_close,
+  .destroy_later = f_destroy_later,
+  .file_open = f_open,
+  .file_read = f_read,
+  .file_close = f_file_close,
+  .dir_list = f_dir_list,
+  .access_log = f_access_log,
+  .extension_start = f_extension_start,
+  .ext_end_later = f_ext_end_later,
+  .cancel_io = f_cancel_io,
+  .abort_socket = f_abort_socket,
 };
 
 /* ---- driver ---- */
@@ -272,11 +298,30 @@ static bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len
 #include <pthread.h>
 #include <sched.h>
 
-enum ext_script { EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY };
+enum ext_script {
+  EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
+  EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
+};
 static enum ext_script ext_next;
 static atomic_int ext_finished;
 static char ext_read_buf[64];
 static size_t ext_read_len;
+static const char hdrs[] = "Content-Type: text/plain\r\nContent-Length: 5\r\n";
+
+/* What asynchronous completions delivered (they run on the "I/O thread",
+ * the test's main thread, once the connection lock is released). */
+static struct {
+  atomic_int calls;
+  size_t bytes;
+  int err;
+  int busy_async, busy_sync; /* results of calls made while an operation was outstanding */
+} async_seen;
+
+static void head(ih_conn *c, const char *headers, const char *body)
+{
+  ih_ext_head h = { 200, "OK", headers, strlen(headers), body, strlen(body), false };
+  IH_EQ_INT(ih_conn_ext_send_head(c, &h, NULL), IH_EXT_OK);
+}
 
 static void *ext_done_thread(void *arg)
 {
@@ -285,20 +330,46 @@ static void *ext_done_thread(void *arg)
   return NULL;
 }
 
+/* A DLL's completion routine that ends the session from inside it, as
+ * DLLs using HSE_STATUS_PENDING do. */
+static void done_and_end(void *ctx, size_t bytes, int err)
+{
+  async_seen.bytes = bytes;
+  async_seen.err = err;
+  atomic_fetch_add(&async_seen.calls, 1);
+  ih_conn_ext_end(ctx, err ? 4 : 2, 200);
+  atomic_store(&ext_finished, 1);
+}
+
+/* A completion routine that only records. */
+static void done_record(void *ctx, size_t bytes, int err)
+{
+  (void)ctx;
+  async_seen.bytes = bytes;
+  async_seen.err = err;
+  atomic_fetch_add(&async_seen.calls, 1);
+}
+
+static void wait_async_calls(int n)
+{
+  for (int i = 0; i < 2000000 && atomic_load(&async_seen.calls) < n; i++)
+    sched_yield();
+}
+
 static void *ext_thread(void *arg)
 {
   ih_conn *c = arg;
-  static const char hdrs[] = "Content-Type: text/plain\r\nContent-Length: 5\r\n";
+  ih_ext_done end_in_callback = { done_and_end, c }, record = { done_record, c };
   switch (ext_next) {
   case EXT_KEEP_CONN:
   case EXT_SUCCESS:
   case EXT_ERROR:
-    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "", 0, false);
-    ih_conn_ext_write(c, "hello", 5);
+    head(c, hdrs, "");
+    ih_conn_ext_write(c, "hello", 5, NULL);
     ih_conn_ext_end(c, ext_next == EXT_KEEP_CONN ? 2 : ext_next == EXT_SUCCESS ? 1 : 4, 200);
     break;
   case EXT_PENDING_DONE: { /* HttpExtensionProc returned PENDING; another thread finishes */
-    ih_conn_ext_send_head(c, 200, "OK", hdrs, sizeof hdrs - 1, "hello", 5, false);
+    head(c, hdrs, "hello");
     pthread_t t;
     pthread_create(&t, NULL, ext_done_thread, c);
     pthread_detach(t);
@@ -308,21 +379,64 @@ static void *ext_thread(void *arg)
     ih_conn_ext_end(c, 1, 204);
     break;
   case EXT_RAW:
-    ih_conn_ext_write(c, "HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body", strlen("HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body"));
+    ih_conn_ext_write(c, "HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body",
+                      strlen("HTTP/1.0 200 OK\r\nX-Own: yes\r\n\r\nraw body"), NULL);
     ih_conn_ext_end(c, 1, 200);
     break;
   case EXT_READ_BODY: {
     size_t n = sizeof ext_read_buf;
     ext_read_len = 0;
-    while (ih_conn_ext_read(c, ext_read_buf + ext_read_len, &n) == 0 && n) {
+    while (ih_conn_ext_read(c, ext_read_buf + ext_read_len, &n, NULL) == 0 && n) {
       ext_read_len += n;
       n = sizeof ext_read_buf - ext_read_len;
     }
     static const char h2[] = "Content-Length: 2\r\n";
-    ih_conn_ext_send_head(c, 200, "OK", h2, sizeof h2 - 1, "ok", 2, false);
+    head(c, h2, "ok");
     ih_conn_ext_end(c, 2, 200);
     break;
   }
+  case EXT_ASYNC_WRITE: /* async write; a second operation is refused; the callback ends the session */
+    head(c, hdrs, "");
+    IH_EQ_INT(ih_conn_ext_write(c, "hello", 5, &end_in_callback), IH_EXT_OK);
+    async_seen.busy_async = ih_conn_ext_write(c, "x", 1, &record);
+    async_seen.busy_sync = ih_conn_ext_write(c, "x", 1, NULL);
+    return NULL; /* like HSE_STATUS_PENDING: the callback ends it */
+  case EXT_END_WHILE_PENDING: /* the session ends while its write is in flight */
+    head(c, hdrs, "");
+    IH_EQ_INT(ih_conn_ext_write(c, "hello", 5, &record), IH_EXT_OK);
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  case EXT_ASYNC_READ: { /* nothing buffered: the read waits for the client */
+    size_t cap = sizeof ext_read_buf;
+    IH_EQ_INT(ih_conn_ext_read(c, ext_read_buf, &cap, &record), IH_EXT_OK);
+    wait_async_calls(1);
+    ext_read_len = async_seen.bytes;
+    static const char h3[] = "Content-Length: 2\r\n";
+    head(c, h3, "ok");
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  }
+  case EXT_CLOSE_WHILE_READING: { /* HSE_REQ_CLOSE_CONNECTION with a read outstanding */
+    size_t cap = sizeof ext_read_buf;
+    IH_EQ_INT(ih_conn_ext_read(c, ext_read_buf, &cap, &end_in_callback), IH_EXT_OK);
+    ih_conn_ext_close(c, true);
+    return NULL; /* the failed read's callback ends the session */
+  }
+  case EXT_CANCEL_READ: { /* HSE_REQ_CANCEL_IO: the read fails, the response still goes out, then close */
+    size_t cap = sizeof ext_read_buf;
+    IH_EQ_INT(ih_conn_ext_read(c, ext_read_buf, &cap, &record), IH_EXT_OK);
+    ih_conn_ext_cancel(c);
+    wait_async_calls(1);
+    head(c, hdrs, "hello");
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  }
+  case EXT_FILE: /* TRANSMIT_FILE-style: head, the extension's file, a tail */
+    head(c, "Content-Length: 24\r\n", "");
+    IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
+    ih_conn_ext_write(c, "tail", 4, NULL);
+    ih_conn_ext_end(c, 2, 200);
+    break;
   }
   atomic_store(&ext_finished, 1);
   return NULL;
@@ -418,6 +532,92 @@ static void test_extension_responses(void)
   run_extension(c);
   IH_EQ_MEM(ext_read_buf, ext_read_len, "o world", 7);
   IH_CHECK(wire_has("\r\n\r\nok"));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void start_async(enum ext_script s)
+{
+  memset(&async_seen, 0, sizeof async_seen);
+  ext_next = s;
+}
+
+static void test_extension_async(void)
+{
+  IH_TEST("async WriteClient: completion after the send, a second operation refused, the callback ends the session");
+  ih_conn *c = connect_client();
+  start_async(EXT_ASYNC_WRITE);
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_EQ_INT(atomic_load(&async_seen.calls), 1);
+  IH_EQ_INT((int)async_seen.bytes, 5);
+  IH_EQ_INT(async_seen.err, 0);
+  IH_EQ_INT(async_seen.busy_async, IH_EXT_BUSY);
+  IH_EQ_INT(async_seen.busy_sync, IH_EXT_BUSY);
+  IH_CHECK(wire_has("\r\n\r\nhello"));
+  IH_EQ_INT(fake.op, OP_RECV); /* kept alive */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+
+  IH_TEST("a session that ends while its write is in flight ends after the completion");
+  start_async(EXT_END_WHILE_PENDING);
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_EQ_INT(atomic_load(&async_seen.calls), 1);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+  IH_EQ_INT(fake.op, OP_RECV);
+
+  IH_TEST("async ReadClient waits for the client's bytes");
+  start_async(EXT_ASYNC_READ);
+  client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
+  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
+    sched_yield();
+  client_sends(c, "efghi");
+  run_extension(c);
+  IH_EQ_MEM(ext_read_buf, ext_read_len, "efghi", 5);
+  IH_EQ_INT(fake.op, OP_RECV);
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("CLOSE_CONNECTION (abortive) with a read outstanding: the read fails, then the session ends");
+  c = connect_client();
+  aborted = false;
+  start_async(EXT_CLOSE_WHILE_READING);
+  client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
+  for (int i = 0; i < 2000000 && !fake.socket_closed; i++)
+    sched_yield();
+  IH_CHECK(aborted);
+  pending_fails(c); /* what closing the socket does to the outstanding receive */
+  run_extension(c);
+  IH_EQ_INT(atomic_load(&async_seen.calls), 1);
+  IH_CHECK(async_seen.err != 0);
+  expect_all_released(c);
+
+  IH_TEST("CANCEL_IO: the read fails, the response goes out, the connection closes after it");
+  c = connect_client();
+  cancel_requests = 0;
+  start_async(EXT_CANCEL_READ);
+  client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
+  for (int i = 0; i < 2000000 && cancel_requests == 0; i++)
+    sched_yield();
+  IH_EQ_INT(cancel_requests, 1);
+  pending_fails(c);
+  run_extension(c);
+  IH_CHECK(async_seen.err != 0);
+  IH_CHECK(wire_has("Connection: close\r\n"));
+  IH_CHECK(wire_has("\r\n\r\nhello"));
+  IH_CHECK(fake.shutdown_sent);
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("the extension's file goes out between head and tail and is never closed by the connection");
+  c = connect_client();
+  start_async(EXT_FILE);
+  int files_before = fake.files_open;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_CHECK(wire_has("\r\n\r\n0123456789abcdefghijtail"));
+  IH_EQ_INT(fake.files_open, files_before);
+  IH_EQ_INT(fake.op, OP_RECV); /* 24 bytes as declared: kept alive */
   client_closes(c);
   expect_all_released(c);
 }
@@ -809,6 +1009,7 @@ int main(void)
 #ifndef _WIN32
   test_extension_status_sequence();
   test_extension_responses();
+  test_extension_async();
 #endif
   free(fake.send_copy);
   ih_server_destroy(&server);

@@ -1,0 +1,20 @@
+/* ServerSupportFunction handlers, one file per family, dispatched by
+ * isapi_cb_server_support_function (isapi_ssf_win32.c). Each is called
+ * inside a callback (the session entered), returns the DLL's BOOL and sets
+ * the Win32 error on FALSE. docs/compatibility.md lists every code. */
+#ifndef IH_ISAPI_SSF_WIN32_H
+#define IH_ISAPI_SSF_WIN32_H
+
+#include "isapi/isapi_call_win32.h"
+
+/* isapi_ssf_win32.c: takes the process token GET_IMPERSONATION_TOKEN hands out. */
+void isapi_ssf_init(void);
+
+/* isapi_send_win32.c */
+BOOL isapi_ssf_send_response_header(isapi_call *call, LPVOID buf, LPDWORD size, LPDWORD type);
+BOOL isapi_ssf_send_response_header_ex(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_redirect(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_transmit_file(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_vector_send(isapi_call *call, LPVOID buf);
+
+#endif

@@ -1,0 +1,526 @@
+/* An ISAPI extension's I/O on its request's connection (see conn.h).
+ *
+ * The connection runs one operation at a time, so an extension's send,
+ * receive or file transfer occupies the same slot the pipeline uses; while
+ * it runs, c->ext_op says what it is and who waits for it. A synchronous
+ * caller sleeps on c->ext_cond with its result slot (a waiter) on its own
+ * stack; an asynchronous one is called back once the lock is released, by
+ * the I/O thread that saw the completion (the extension host then moves the
+ * DLL's callback to its own pool: never inline, never on the I/O threads).
+ *
+ * The session end waits for an outstanding operation: ending it underneath
+ * would start the next request's receive while the extension's send is
+ * still in flight. */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/conn.h"
+#include "http/conn_internal.h"
+#include "http/keepalive.h"
+#include "http/respond.h"
+#include "isapi/isapi_response.h"
+
+enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV, EXT_OP_FILE };
+
+#define EXT_LOG_MAX 4096u /* bytes an extension may add to its log record */
+
+struct ih_ext_waiter {
+  bool done;
+  int err;
+  size_t bytes;
+};
+
+/* ---- the operation slot (lock held) ---- */
+
+/* Waits until the slot is free for this caller. Synchronous callers take
+ * turns; anything next to an asynchronous operation is refused. */
+static int op_begin(ih_conn *c, const ih_ext_done *done)
+{
+  for (;;) {
+    if (c->socket_closed || !c->req.ext_running)
+      return IH_EXT_GONE;
+    if (!c->ext_op.kind)
+      return IH_EXT_OK;
+    if (done || c->ext_op.done.fn)
+      return IH_EXT_BUSY;
+    ih_cond_wait(c->ext_cond, c->lock);
+  }
+}
+
+static void op_set(ih_conn *c, enum ext_op_kind kind, const ih_ext_done *done, struct ih_ext_waiter *w,
+                   size_t report_bytes)
+{
+  memset(&c->ext_op, 0, sizeof c->ext_op);
+  c->ext_op.kind = kind;
+  if (done)
+    c->ext_op.done = *done;
+  else
+    c->ext_op.waiter = w;
+  c->ext_op.report_bytes = report_bytes;
+}
+
+/* The operation is over: wake its waiter, or leave the callback to `after`;
+ * a session end that waited for it goes ahead. */
+static void op_finish(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
+{
+  ih_ext_op op = c->ext_op;
+  c->ext_op.kind = EXT_OP_NONE;
+  conn_clear_deadline(c);
+  if (op.waiter) {
+    op.waiter->done = true;
+    op.waiter->err = err;
+    op.waiter->bytes = bytes;
+  } else {
+    after->fn = op.done.fn;
+    after->ctx = op.done.ctx;
+    after->bytes = bytes;
+    after->err = err;
+  }
+  if (c->ext_end_deferred) {
+    c->ext_end_deferred = false;
+    after->end_session = true;
+  }
+  ih_cond_broadcast(c->ext_cond); /* the waiter, and synchronous callers waiting for the slot */
+}
+
+static int op_wait(ih_conn *c, struct ih_ext_waiter *w, size_t *bytes)
+{
+  while (!w->done)
+    ih_cond_wait(c->ext_cond, c->lock);
+  if (bytes)
+    *bytes = w->bytes;
+  return w->err ? IH_EXT_GONE : IH_EXT_OK;
+}
+
+/* An asynchronous operation that needed no I/O still completes through the
+ * callback (after the lock is released), so the caller sees one path. */
+static void complete_now(const ih_ext_done *done, size_t bytes, conn_ext_after *after)
+{
+  after->fn = done->fn;
+  after->ctx = done->ctx;
+  after->bytes = bytes;
+  after->err = 0;
+}
+
+/* ---- posting: each takes the IH_HOLD_IO its completion releases ---- */
+
+static void post_send(ih_conn *c, const char *data, size_t len)
+{
+  conn_set_deadline(c, conn_rate_deadline_ms(c, len));
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->send(c, data, len);
+}
+
+static void post_recv(ih_conn *c)
+{
+  conn_set_deadline(c, conn_rate_deadline_ms(c, 0));
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+}
+
+static void post_file_chunk(ih_conn *c)
+{
+  ih_ext_op *op = &c->ext_op;
+  uint64_t chunk = op->file_left < IH_CONN_FILE_CHUNK ? op->file_left : IH_CONN_FILE_CHUNK;
+  conn_set_deadline(c, conn_rate_deadline_ms(c, chunk));
+  ih_conn_ref(c, IH_HOLD_IO);
+  c->server->platform->send_file(c, op->file, op->file_offset, chunk, NULL, 0);
+  op->file_offset += chunk;
+  op->file_left -= chunk;
+}
+
+/* ---- response bookkeeping ---- */
+
+/* Content-Length and chunked coding the extension's header block declares
+ * (already normalised by ih_isapi_parse_headers: one valid Content-Length at
+ * most). UINT64_MAX: no length. */
+static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
+{
+  uint64_t n = UINT64_MAX;
+  *chunked = false;
+  const char *p = headers, *end = headers + len;
+  while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
+    const char *colon = memchr(p, ':', line_len);
+    if (colon) {
+      ih_slice name = ih_slice_trim_ows((ih_slice){ p, (size_t)(colon - p) });
+      ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line_len - colon - 1) });
+      if (value.n && value.p[value.n - 1] == '\r')
+        value.n--;
+      uint64_t v;
+      if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(value, &v))
+        n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
+      else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(value, "chunked"))
+        *chunked = true;
+    }
+    p += line_len + (eol ? 1 : 0);
+  }
+  return n;
+}
+
+/* HTTP/0.9 clients never get a head (RFC 9112 Appendix C.1), even one the
+ * extension wrote itself: drop everything up to its blank line. */
+static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
+{
+  const char *p = *data;
+  if (r->ext_skip_state == 0)
+    r->ext_skip_state = (len >= 5 && memcmp(p, "HTTP/", 5) == 0) ? 1 : 2;
+  size_t i = 0;
+  while (r->ext_skip_state == 1 && i < len) {
+    if (p[i] == '\n') {
+      if (++r->ext_skip_newlines == 2)
+        r->ext_skip_state = 2;
+    } else if (p[i] != '\r') {
+      r->ext_skip_newlines = 0;
+    }
+    i++;
+  }
+  *data = p + i;
+  return len - i;
+}
+
+/* Body bytes before any header call: the extension writes its own head, so
+ * they pass through untouched. We cannot vouch for their framing, so the
+ * connection closes after this response. */
+static void begin_raw_response(ih_request *r, const char *p, size_t len)
+{
+  r->ext_head_sent = true;
+  r->ext_raw = true;
+  r->status = 200;
+  ih_isapi_raw_head raw;
+  if (p && ih_isapi_sniff_raw_head(p, len, &raw) != IH_ISAPI_RAW_NOT_HTTP)
+    r->status = raw.status; /* for the access log */
+}
+
+/* ---- entry points ---- */
+
+int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = op_begin(c, done);
+  if (rc == IH_EXT_OK && r->ext_head_sent)
+    rc = IH_EXT_REFUSED; /* the SDK allows one head per request (ms525533) */
+  if (rc != IH_EXT_OK) {
+    ih_mutex_unlock(c->lock);
+    return rc;
+  }
+  bool chunked;
+  r->ext_declared_length = declared_length(h->headers, h->headers_len, &chunked);
+  bool bodiless = h->status < 200 || h->status == 204 || h->status == 304 || r->head_only;
+  bool delimited =
+      bodiless || r->ext_declared_length < UINT64_MAX - 1 || (chunked && r->head.version == IH_HTTP_11);
+  /* A response the extension wants closed counts as undelimited: the one
+   * decision then closes (and announces it). */
+  r->ext_delimited = delimited && !h->close;
+  r->ext_head_sent = true;
+  ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
+  /* One send when the body fits the output buffer; else a second buffer. */
+  const char *second = NULL;
+  size_t second_len = 0;
+  if (h->body_len && !ih_respond_out_append(c, h->body, h->body_len)) {
+    second = h->body;
+    second_len = h->body_len;
+  }
+  r->ext_body_sent += h->body_len;
+  if (c->out_len == 0 && second_len == 0) {
+    if (done)
+      complete_now(done, 0, &after);
+  } else {
+    op_set(c, EXT_OP_SEND, done, &w, 0);
+    if (c->out_len) {
+      c->ext_op.second = second;
+      c->ext_op.second_len = second_len;
+      post_send(c, c->out, c->out_len);
+    } else {
+      post_send(c, second, second_len);
+    }
+    if (!done)
+      rc = op_wait(c, &w, NULL);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = op_begin(c, done);
+  if (rc != IH_EXT_OK) {
+    ih_mutex_unlock(c->lock);
+    return rc;
+  }
+  const char *p = data;
+  size_t n = len;
+  if (!r->ext_head_sent)
+    begin_raw_response(r, p, n);
+  if (r->head.version == IH_HTTP_09 && r->ext_raw)
+    n = skip_head_for_09(r, &p, n);
+  else if (!r->ext_raw)
+    r->ext_body_sent += n;
+  if (n == 0) {
+    if (done)
+      complete_now(done, len, &after);
+  } else {
+    op_set(c, EXT_OP_SEND, done, &w, len);
+    post_send(c, p, n);
+    if (!done)
+      rc = op_wait(c, &w, NULL);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len, const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  int rc = op_begin(c, done);
+  if (rc != IH_EXT_OK) {
+    ih_mutex_unlock(c->lock);
+    return rc;
+  }
+  long n = conn_body_pull(c, buf, *len);
+  if (n < 0) {
+    rc = IH_EXT_GONE; /* malformed chunked body: the request closes at its end */
+  } else if (n > 0 || c->req.body_complete) {
+    if (done)
+      complete_now(done, (size_t)n, &after);
+    else
+      *len = (size_t)n;
+  } else if (c->in_len == c->in_cap) {
+    rc = IH_EXT_GONE; /* no progress possible (the parser's limits make this unreachable) */
+  } else {
+    op_set(c, EXT_OP_RECV, done, &w, 0);
+    c->ext_op.read_buf = buf;
+    c->ext_op.read_cap = *len;
+    post_recv(c);
+    if (!done)
+      rc = op_wait(c, &w, len);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  int rc = op_begin(c, done);
+  if (rc != IH_EXT_OK) {
+    ih_mutex_unlock(c->lock);
+    return rc;
+  }
+  if (!r->ext_head_sent)
+    begin_raw_response(r, NULL, 0);
+  if (!r->ext_raw)
+    r->ext_body_sent += length;
+  size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
+  if (length == 0) {
+    if (done)
+      complete_now(done, 0, &after);
+  } else {
+    op_set(c, EXT_OP_FILE, done, &w, report);
+    c->ext_op.file = file;
+    c->ext_op.file_offset = offset;
+    c->ext_op.file_left = length;
+    post_file_chunk(c);
+    if (!done)
+      rc = op_wait(c, &w, NULL);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+void ih_conn_ext_cancel(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  if (c->ext_op.kind && !c->ext_op.cancelled && !c->socket_closed) {
+    /* A send stopped half-way leaves the response unframed: close after it. */
+    c->ext_op.cancelled = true;
+    c->req.ext_must_close = true;
+    if (c->server->platform->cancel_io)
+      c->server->platform->cancel_io(c);
+  }
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_conn_ext_close(ih_conn *c, bool abortive)
+{
+  ih_mutex_lock(c->lock);
+  if (!c->socket_closed) {
+    if (abortive && c->server->platform->abort_socket)
+      c->server->platform->abort_socket(c);
+    conn_close(c); /* the request stays with the extension until its session ends */
+  }
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_conn_ext_close_after(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  c->req.ext_must_close = true;
+  ih_mutex_unlock(c->lock);
+}
+
+bool ih_conn_ext_connected(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  bool alive = !c->socket_closed && (!c->server->platform->peer_alive || c->server->platform->peer_alive(c));
+  ih_mutex_unlock(c->lock);
+  return alive;
+}
+
+bool ih_conn_ext_client_keeps_alive(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  const ih_request *r = &c->req;
+  bool keep = r->head.version != IH_HTTP_09 && r->framing.client_keep_alive && !r->ext_must_close &&
+              !atomic_load(&c->server->draining);
+  ih_mutex_unlock(c->lock);
+  return keep;
+}
+
+void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  if (len > EXT_LOG_MAX - r->ext_log_len)
+    len = EXT_LOG_MAX - r->ext_log_len;
+  char *p = len ? realloc(r->ext_log, r->ext_log_len + len + 1) : NULL;
+  if (p) {
+    memcpy(p + r->ext_log_len, text, len);
+    r->ext_log_len += len;
+    p[r->ext_log_len] = '\0';
+    r->ext_log = p;
+  }
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
+{
+  ih_mutex_lock(c->lock);
+  c->req.ext_hse_status = hse_status;
+  c->req.ext_http_status = http_status;
+  bool wait_for_op = c->ext_op.kind != EXT_OP_NONE;
+  if (wait_for_op)
+    c->ext_end_deferred = true; /* op_finish ends it */
+  ih_mutex_unlock(c->lock);
+  /* IH_HOLD_ISAPI_SESSION is kept across the hop and released there. */
+  if (!wait_for_op)
+    c->server->platform->ext_end_later(c);
+}
+
+void ih_conn_on_ext_end(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  ih_request *r = &c->req;
+  uint32_t hse_status = r->ext_hse_status;
+  int http_status = r->ext_http_status;
+  r->ext_running = false;
+  /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
+   * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
+  bool status_ok = hse_status <= 2;
+  if (c->socket_closed) {
+    conn_request_end(c);
+  } else if (!r->ext_head_sent) {
+    /* Nothing was sent: answer with the status the extension left in the
+     * ECB, or 500 when it failed. */
+    int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
+    r->framing_ok = r->body_complete;
+    ih_body_plan plan;
+    ih_respond_ext_default(c, status, &plan);
+    conn_start_response(c, &plan);
+  } else {
+    bool delimited = !r->ext_raw && r->ext_delimited &&
+                     (r->ext_declared_length >= UINT64_MAX - 1 || r->ext_body_sent == r->ext_declared_length);
+    ih_keepalive_inputs in = {
+      .version = r->head.version,
+      .client_allows = r->framing.client_keep_alive,
+      .request_framing_ok = r->body_complete,
+      .response_delimited = delimited,
+      .server_draining = atomic_load(&c->server->draining),
+      .handler_wants_close = !status_ok || r->ext_must_close,
+    };
+    /* The head announced what was known then; the end can only turn keep into close. */
+    r->keep_alive = r->keep_alive && ih_keepalive_decide(&in);
+    r->framing_ok = r->body_complete;
+    ih_respond_log(c);
+    conn_response_done(c);
+  }
+  ih_mutex_unlock(c->lock);
+  long long before = atomic_fetch_sub(&c->server->counters.isapi_sessions, 1);
+  assert(before > 0);
+  (void)before;
+  ih_conn_unref(c, IH_HOLD_ISAPI_SESSION);
+}
+
+/* ---- completions ---- */
+
+void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
+{
+  ih_ext_op *op = &c->ext_op;
+  if (err || bytes == 0 || c->socket_closed) {
+    /* A reset is an error; an orderly close before the body ended reads as
+     * the end (ReadClient: TRUE with 0 bytes), and the connection is over. */
+    bool cancelled = op->cancelled;
+    op_finish(c, 0, err ? err : (c->socket_closed ? IH_ERR_CONN_RESET : 0), after);
+    if (!c->socket_closed && !cancelled)
+      conn_close(c);
+    return;
+  }
+  atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
+  c->in_len += bytes;
+  long n = conn_body_pull(c, op->read_buf, op->read_cap);
+  if (n < 0)
+    op_finish(c, 0, IH_ERR_INVALID_DATA, after);
+  else if (n > 0 || c->req.body_complete)
+    op_finish(c, (size_t)n, 0, after);
+  else if (c->in_len == c->in_cap)
+    op_finish(c, 0, IH_ERR_INVALID_DATA, after);
+  else
+    post_recv(c); /* only chunk framing arrived: the same read goes on */
+}
+
+void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
+{
+  (void)bytes;
+  ih_ext_op *op = &c->ext_op;
+  if (err || c->socket_closed) {
+    bool cancelled = op->cancelled;
+    op_finish(c, 0, err ? err : IH_ERR_CONN_RESET, after);
+    if (!c->socket_closed && !cancelled)
+      conn_close(c);
+  } else if (op->kind == EXT_OP_FILE && op->file_left) {
+    post_file_chunk(c);
+  } else if (op->kind == EXT_OP_SEND && op->second_len) {
+    const char *p = op->second;
+    size_t n = op->second_len;
+    op->second_len = 0;
+    post_send(c, p, n);
+  } else {
+    op_finish(c, op->report_bytes, 0, after);
+  }
+}
+
+void conn_ext_run_after(ih_conn *c, conn_ext_after *after)
+{
+  if (after->fn)
+    after->fn(after->ctx, after->bytes, after->err);
+  if (after->end_session)
+    c->server->platform->ext_end_later(c);
+}
