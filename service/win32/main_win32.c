@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/server_log.h"
+#include "iis_compat_win32.h"
 #include "iocp_server.h"
 #include "logwriter_win32.h"
 
@@ -67,6 +68,13 @@ static int run(const char *config_path)
     return 1;
   }
   ih_log(IH_LOG_INFO, IH_EV_STARTING, "IsapiHost %s starting with %s", IH_VERSION, config_path);
+  /* Order matters: extension DLLs built for IIS use sockets in
+   * GetExtensionVersion without calling WSAStartup themselves, and some
+   * probe the registry for IIS, so Winsock (above) and the IIS values (here,
+   * once the server log can report them) must be in place before any DLL
+   * loads. DLLs load only on ISAPI pool threads, which ih_iocp_start
+   * creates, so both come before it. */
+  ih_iis_compat_init();
   stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   SetConsoleCtrlHandler(on_console_ctrl, TRUE);
   int rc = 0;
