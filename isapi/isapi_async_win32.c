@@ -52,6 +52,8 @@ static DWORD start_step(isapi_async *a)
 {
   const isapi_step *s = &a->steps[a->next];
   ih_conn *c = a->call->conn;
+  if (s->kind != STEP_READ)
+    a->call->responded = TRUE;
   int rc;
   switch (s->kind) {
   case STEP_HEAD:
@@ -62,6 +64,10 @@ static DWORD start_step(isapi_async *a)
     rc = ih_conn_ext_write(c, s->data, s->len, &a->done);
     break;
   case STEP_READ: {
+    if (a->call->no_conn_body) { /* a child's body was its parent's entity, all in lpbData */
+      a->done.fn(a->done.ctx, 0, 0);
+      return 0;
+    }
     size_t n = s->len;
     rc = ih_conn_ext_read(c, (void *)s->data, &n, &a->done);
     break;
@@ -162,12 +168,29 @@ BOOL isapi_async_start(isapi_call *call, const isapi_step *steps, size_t n, PFN_
   return TRUE;
 }
 
+void isapi_async_complete(isapi_call *call, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes, DWORD error)
+{
+  isapi_async *a = calloc(1, sizeof *a);
+  if (!a)
+    return; /* out of memory: the DLL's callback is lost, as on IIS */
+  a->item.run = run_callback;
+  a->call = call;
+  a->fn = fn;
+  a->ctx = ctx;
+  a->total = bytes;
+  a->error = error;
+  isapi_call_ref(call);
+  ih_isapi_pool_post(&a->item);
+}
+
 BOOL isapi_sync_run(isapi_call *call, const isapi_step *steps, size_t n, DWORD *bytes)
 {
   DWORD total = 0;
   for (size_t i = 0; i < n; i++) {
     const isapi_step *s = &steps[i];
     int rc = IH_EXT_OK;
+    if (s->kind != STEP_READ)
+      call->responded = TRUE;
     switch (s->kind) {
     case STEP_HEAD:
       if (!isapi_send_header_text(call, s->status, s->status_len, s->data, s->len, NULL))
@@ -178,7 +201,10 @@ BOOL isapi_sync_run(isapi_call *call, const isapi_step *steps, size_t n, DWORD *
       break;
     case STEP_READ: {
       size_t got = s->len;
-      rc = ih_conn_ext_read(call->conn, (void *)s->data, &got, NULL);
+      if (call->no_conn_body)
+        got = 0;
+      else
+        rc = ih_conn_ext_read(call->conn, (void *)s->data, &got, NULL);
       if (rc == IH_EXT_OK && s->counts)
         total += (DWORD)got;
       break;

@@ -34,6 +34,7 @@ struct isapi_call {
   EXTENSION_CONTROL_BLOCK ecb;
   ih_pool_item start;           /* runs HttpExtensionProc on the pool */
   ih_conn *conn;
+  const ih_site *site;          /* the request's site (URL mapping) */
   ih_isapi_dll *dll;
   ih_isapi_session session;
   ih_isapi_request_info info;
@@ -46,6 +47,18 @@ struct isapi_call {
   /* HSE_REQ_IO_COMPLETION: the callback for asynchronous operations */
   PFN_HSE_IO_COMPLETION io_completion;
   void *io_context;
+  BOOL responded;               /* the DLL has sent a head or body bytes */
+  int sent_status;              /* status of the head it sent, 0 if none */
+  /* HSE_REQ_EXEC_URL: a child runs for its parent on the same connection */
+  isapi_call *parent;           /* a child holds a reference and a gate count on it */
+  ih_request *child_req;        /* a child's request (owned) */
+  unsigned depth;               /* 0 for the request itself, 1 for its child, ... */
+  int wildcard_index;           /* the wildcard map that routed this request, -1 if none */
+  unsigned wildcard_skip;       /* wildcard maps its routing passed over */
+  BOOL no_headers;              /* HSE_EXEC_URL_NO_HEADERS: structured heads are dropped */
+  BOOL no_conn_body;            /* the body is the parent's entity (pEntity): ReadClient ends there */
+  char *entity;                 /* that entity's copy (owned), NUL-terminated */
+  HSE_EXEC_URL_STATUS exec_status; /* of the last child (GET_EXEC_URL_STATUS) */
   /* NUL-terminated copies for the ECB's string fields (never NULL) */
   char *method, *query, *path_info, *path_translated, *content_type;
   char *url;                    /* the request's canonical URL, for messages */
@@ -54,12 +67,31 @@ struct isapi_call {
 
 /* ---- handle table and counts (isapi_host_win32.c) ---- */
 
+/* The request body an ECB starts with: the pre-read bytes and the total
+ * (UINT64_MAX: unknown, cbTotalBytes 0xFFFFFFFF). */
+typedef struct isapi_body {
+  const char *data;
+  size_t len;
+  uint64_t total;
+} isapi_body;
+
+/* A session for request r on connection c (r is c->req, or a child's
+ * request the caller then hands to call->child_req). NULL when out of
+ * memory. isapi_call_start gives it an HCONN and queues HttpExtensionProc;
+ * FALSE (the call freed) when no handle is free. */
+isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *body);
+BOOL isapi_call_start(isapi_call *call);
+
 /* The session behind a DLL's HCONN, entered as a callback in progress (a
  * reference and a gate count); NULL for a stale, foreign or ending handle,
  * with ERROR_INVALID_PARAMETER set. Every ECB callback pairs it with
  * isapi_call_leave. */
 isapi_call *isapi_call_enter(HCONN hconn);
 void isapi_call_leave(isapi_call *call);
+/* Another callback-in-progress count (and reference) on a session already
+ * entered, for work that outlives the callback (an EXEC_URL child);
+ * given back with isapi_call_leave. */
+void isapi_call_hold(isapi_call *call);
 /* Memory references for asynchronous operations. */
 void isapi_call_ref(isapi_call *call);
 void isapi_call_unref(isapi_call *call);
@@ -117,6 +149,15 @@ BOOL isapi_async_start(isapi_call *call, const isapi_step *steps, size_t n, PFN_
 BOOL isapi_sync_run(isapi_call *call, const isapi_step *steps, size_t n, DWORD *bytes);
 /* Maps an IH_EXT_* result to a Win32 error and sets it. */
 void isapi_set_ext_error(int ext_result);
+/* Queues fn(ecb, ctx, bytes, error) on the pool, as an operation's
+ * completion (EXEC_URL, SEND_CUSTOM_ERROR, a read past a child's entity). */
+void isapi_async_complete(isapi_call *call, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes, DWORD error);
+
+/* ---- EXEC_URL (isapi_exec_win32.c) ---- */
+
+/* A child session ended: its response is complete; the parent's EXEC_URL
+ * completes with the child's status. */
+void isapi_exec_child_ended(isapi_call *child);
 
 /* ---- ServerSupportFunction handlers (isapi_ssf_*.c) ---- */
 

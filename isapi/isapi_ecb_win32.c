@@ -81,6 +81,7 @@ BOOL WINAPI isapi_cb_write_client(HCONN hconn, LPVOID buf, LPDWORD bytes, DWORD 
       ok = isapi_async_start(call, &step, 1, call->io_completion, call->io_context);
     }
   } else {
+    call->responded = TRUE;
     int rc = ih_conn_ext_write(call->conn, buf, *bytes, NULL);
     ok = rc == IH_EXT_OK;
     if (!ok)
@@ -98,6 +99,9 @@ BOOL WINAPI isapi_cb_read_client(HCONN hconn, LPVOID buf, LPDWORD size)
   BOOL ok = FALSE;
   if (!ih_isapi_writable(size, sizeof *size) || !buf || !ih_isapi_writable(buf, *size)) {
     bad_pointer(call, "ReadClient with an unwritable buffer or size");
+  } else if (call->no_conn_body) {
+    *size = 0; /* a child's body was its parent's entity, all in lpbData */
+    ok = TRUE;
   } else {
     size_t n = *size;
     int rc = ih_conn_ext_read(call->conn, buf, &n, NULL);

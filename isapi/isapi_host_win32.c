@@ -80,6 +80,10 @@ static void call_free(isapi_call *call)
    * queued for it must not find the DLL unloaded. */
   if (call->dll)
     ih_isapi_dll_release(call->dll);
+  ih_conn_ext_child_free(call->child_req);
+  free(call->entity);
+  if (call->parent)
+    isapi_call_unref(call->parent);
   free(call->method);
   free(call->url);
   free(call->query);
@@ -106,13 +110,16 @@ static void finish_end(isapi_call *call)
   size_t log_len = strlen(ecb->lpszLogData);
   if (log_len)
     ih_conn_ext_log_append(call->conn, ecb->lpszLogData, log_len);
-  ih_conn_ext_end(call->conn, ih_isapi_session_final_status(&call->session), (int)ecb->dwHttpStatusCode);
+  if (call->parent)
+    isapi_exec_child_ended(call); /* an EXEC_URL child: its parent goes on */
+  else
+    ih_conn_ext_end(call->conn, ih_isapi_session_final_status(&call->session), (int)ecb->dwHttpStatusCode);
   isapi_call_unref(call); /* the session's own reference */
 }
 
 isapi_call *isapi_call_enter(HCONN hconn)
 {
-  uintptr_t v = (uintptr_t)hconn;
+  uint64_t v = (uintptr_t)hconn;
   DWORD slot = (DWORD)(v & 0xffff) - 1, generation = (DWORD)((v >> 16) & 0xffff);
   isapi_call *call = NULL;
   AcquireSRWLockShared(&host.table_lock);
@@ -136,6 +143,12 @@ isapi_call *isapi_call_enter(HCONN hconn)
   if (!call)
     SetLastError(ERROR_INVALID_PARAMETER);
   return call;
+}
+
+void isapi_call_hold(isapi_call *call)
+{
+  InterlockedExchangeAdd(&call->gate, 2);
+  InterlockedIncrement(&call->refs);
 }
 
 void isapi_call_leave(isapi_call *call)
@@ -184,16 +197,18 @@ static char *dup_slice(ih_slice s)
 
 static void run_call(ih_pool_item *item);
 
-static isapi_call *call_new(ih_conn *c)
+isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *body)
 {
-  const ih_request *r = &c->req;
   isapi_call *call = calloc(1, sizeof *call);
   if (!call)
     return NULL;
   call->conn = c;
+  call->site = r->site;
   call->refs = 1;
   call->start.run = run_call;
   call->started_ms = ih_clock_ms();
+  call->wildcard_index = r->ext.wildcard_index;
+  call->wildcard_skip = r->wildcard_skip;
   snprintf(call->dll_path, sizeof call->dll_path, "%s", r->ext.dll_path);
   ih_isapi_session_init(&call->session);
 
@@ -217,8 +232,8 @@ static isapi_call *call_new(ih_conn *c)
   ri->path_translated = ih_slice_from_cstr(r->ext.script_physical);
   ri->script_translated = ih_slice_from_cstr(r->ext.script_physical);
   ri->content_type = ct ? ct->value : (ih_slice){ "", 0 };
-  ri->content_length = r->framing.chunked ? 0 : r->framing.content_length;
-  ri->chunked = r->framing.chunked;
+  ri->content_length = body->total == UINT64_MAX ? 0 : body->total;
+  ri->chunked = body->total == UINT64_MAX;
   ri->remote_addr = ih_slice_from_cstr(c->peer_addr);
   ri->remote_port = c->peer_port;
   ri->local_addr = ih_slice_from_cstr(c->local_addr);
@@ -246,11 +261,9 @@ static isapi_call *call_new(ih_conn *c)
   ecb->lpszPathInfo = call->path_info;
   ecb->lpszPathTranslated = call->path_translated;
   /* 0xFFFFFFFF: length unknown (chunked) or over 4 GB; read until ReadClient gives 0 */
-  ecb->cbTotalBytes = r->framing.chunked || r->framing.content_length > 0xfffffffeu
-                          ? 0xffffffffu
-                          : (DWORD)r->framing.content_length;
-  ecb->cbAvailable = (DWORD)r->ext_preread_len;
-  ecb->lpbData = (LPBYTE)r->ext_preread; /* NUL-terminated by the pipeline */
+  ecb->cbTotalBytes = body->total > 0xfffffffeu ? 0xffffffffu : (DWORD)body->total;
+  ecb->cbAvailable = (DWORD)body->len;
+  ecb->lpbData = (LPBYTE)body->data; /* NUL-terminated by whoever owns it */
   ecb->lpszContentType = call->content_type;
   ecb->GetServerVariable = isapi_cb_get_server_variable;
   ecb->WriteClient = isapi_cb_write_client;
@@ -282,17 +295,23 @@ static void run_call(ih_pool_item *item)
   isapi_call_unref(call);
 }
 
-bool ih_isapi_host_extension_start(ih_conn *c)
+BOOL isapi_call_start(isapi_call *call)
 {
-  isapi_call *call = call_new(c);
-  if (!call)
-    return false;
   if (!table_add(call)) {
     call_free(call);
-    return false;
+    return FALSE;
   }
   ih_isapi_pool_post(&call->start);
-  return true;
+  return TRUE;
+}
+
+bool ih_isapi_host_extension_start(ih_conn *c)
+{
+  const ih_request *r = &c->req;
+  isapi_body body = { r->ext_preread, r->ext_preread_len,
+                      r->framing.chunked ? UINT64_MAX : r->framing.content_length };
+  isapi_call *call = isapi_call_new(c, r, &body);
+  return call && isapi_call_start(call);
 }
 
 /* ---- stuck requests ---- */
@@ -337,6 +356,7 @@ int ih_isapi_host_start(const ih_config *cfg)
   InitializeSRWLock(&host.table_lock);
   ih_isapi_guard_install();
   isapi_ssf_init();
+  isapi_exec_configure(cfg->server.isapi_exec_depth);
   SYSTEM_INFO si;
   GetSystemInfo(&si);
   const ih_server_config *sc = &cfg->server;

@@ -37,8 +37,18 @@ BOOL isapi_send_header_text(isapi_call *call, const char *status, size_t status_
     code = 200;
     reason[0] = '\0';
   }
-  ih_ext_head head = { code, reason, norm, hi.out_len, hi.body.p ? hi.body.p : "", hi.body.n, hi.conn_close };
-  int rc = ih_conn_ext_send_head(call->conn, &head, done);
+  call->responded = TRUE;
+  int rc;
+  if (call->no_headers) {
+    /* HSE_EXEC_URL_NO_HEADERS: a child's structured head is dropped; a body
+     * after its blank line still goes out (ms525511). */
+    rc = ih_conn_ext_write(call->conn, hi.body.p ? hi.body.p : "", hi.body.n, done);
+  } else {
+    ih_ext_head head = { code, reason, norm, hi.out_len, hi.body.p ? hi.body.p : "", hi.body.n, hi.conn_close };
+    rc = ih_conn_ext_send_head(call->conn, &head, done);
+    if (rc == IH_EXT_OK)
+      call->sent_status = code;
+  }
   free(norm); /* the head is in the connection's buffer now */
   if (rc == IH_EXT_REFUSED)
     isapi_call_misuse(call, MISUSE_HEAD_TWICE, "a second response head for one request (the SDK allows one)");

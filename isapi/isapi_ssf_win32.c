@@ -169,6 +169,10 @@ BOOL WINAPI isapi_cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf,
     break;
   case HSE_REQ_REPORT_UNHEALTHY: ok = report_unhealthy(call, buf); break;
   case HSE_REQ_GET_IMPERSONATION_TOKEN: ok = get_impersonation_token(buf); break;
+  case HSE_REQ_EXEC_URL: ok = isapi_ssf_exec_url(call, buf); break;
+  case HSE_REQ_EXEC_UNICODE_URL: ok = isapi_ssf_exec_unicode_url(call, buf); break;
+  case HSE_REQ_GET_EXEC_URL_STATUS: ok = isapi_ssf_get_exec_url_status(call, buf); break;
+  case HSE_REQ_SEND_CUSTOM_ERROR: ok = isapi_ssf_send_custom_error(call, buf); break;
   default: ok = unsupported(call, req); break;
   }
   isapi_call_leave(call);

@@ -17,4 +17,11 @@ BOOL isapi_ssf_redirect(isapi_call *call, LPVOID buf);
 BOOL isapi_ssf_transmit_file(isapi_call *call, LPVOID buf);
 BOOL isapi_ssf_vector_send(isapi_call *call, LPVOID buf);
 
+/* isapi_exec_win32.c: EXEC_URL, EXEC_UNICODE_URL, GET_EXEC_URL_STATUS, SEND_CUSTOM_ERROR */
+void isapi_exec_configure(unsigned exec_depth);
+BOOL isapi_ssf_exec_url(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_exec_unicode_url(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_get_exec_url_status(isapi_call *call, LPVOID buf);
+BOOL isapi_ssf_send_custom_error(isapi_call *call, LPVOID buf);
+
 #endif

@@ -138,6 +138,7 @@ typedef struct ih_ext_target {
   char script_physical[4096];  /* physical path of the script (the mapped file or the DLL) */
   size_t script_url_len;       /* SCRIPT_NAME = req.path[0..len); PATH_INFO per ISAPI rules */
   bool direct_dll;             /* /x/app.dll/info: PATH_INFO is what follows the DLL */
+  int wildcard_index;          /* which applicable wildcard map routed it; -1: none */
   const ih_vdir *vdir;
 } ih_ext_target;
 
@@ -157,8 +158,10 @@ typedef struct ih_ext_op {
   size_t second_len;
   char *read_buf;               /* RECV: the extension's buffer */
   size_t read_cap;
-  void *file;                   /* FILE: the extension's file, never closed here */
+  void *file;                   /* a file sent after the buffers */
   uint64_t file_offset, file_left;
+  bool file_owned;              /* ours (a child's static response): closed when done;
+                                   else the extension's, never closed here */
   bool cancelled;               /* HSE_REQ_CANCEL_IO asked for it */
 } ih_ext_op;
 
@@ -213,6 +216,9 @@ typedef struct ih_request {
   uint64_t file_offset;      /* next file byte to send */
   uint64_t file_left;        /* file bytes not yet sent */
   uint64_t response_bytes;
+  unsigned wildcard_skip;    /* applicable wildcard maps passed over (HSE_REQ_EXEC_URL with
+                                HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR) */
+  char *own_text;            /* a child request (EXEC_URL): the text its head points into */
 } ih_request;
 
 struct ih_conn {
@@ -237,7 +243,10 @@ struct ih_conn {
   uint64_t head_started_ms;
   char *out;                      /* response head (+ small bodies) */
   size_t out_cap, out_len;
+  size_t out_head_len;            /* bytes of c->out that are the response head */
   ih_request req;
+  ih_request *view;               /* the request respond.c answers: &req, or an
+                                     extension's child request (EXEC_URL) */
   /* The extension's one outstanding operation (conn_ext.c); synchronous
    * callers wait on ext_cond for it, and for the slot to be free. */
   ih_cond *ext_cond;
@@ -315,6 +324,26 @@ int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len, const ih_ext_done *done
  * VECTOR_SEND file elements); the file is the platform's handle, never
  * closed here. Counts as body (raw, like WriteClient, before any head). */
 int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const ih_ext_done *done);
+/* HSE_REQ_EXEC_URL: a child request built from the parent's, with method,
+ * request-target (path and query, percent-encoded as on the wire) and header
+ * lines ("Name: value\r\n"..., NULL: the parent's; a missing Host is the
+ * parent's), parsed and routed like a request from the wire, passing over
+ * wildcard_skip wildcard maps. child->is_extension and child->ext say where
+ * it goes. NULL when it does not parse (*status: 400, 414, 431) or memory
+ * ran out (*status 503). Freed with ih_conn_ext_child_free. */
+ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *target, const char *headers,
+                                  unsigned wildcard_skip, int *status);
+void ih_conn_ext_child_free(ih_request *child);
+/* Answers a child that runs no extension (a file, a directory, an error)
+ * as the extension's operation; no_headers: the body only
+ * (HSE_EXEC_URL_NO_HEADERS). *status_out gets the child's status. */
+int ih_conn_ext_child_respond(ih_conn *c, ih_request *child, bool no_headers, int *status_out,
+                              const ih_ext_done *done);
+/* A whole response for status: the site's error page (or the built-in one)
+ * from 400 up, an empty one below (HSE_REQ_SEND_CUSTOM_ERROR; a child
+ * extension that sent nothing). REFUSED once a head has gone out, unless
+ * no_headers. */
+int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ext_done *done);
 /* HSE_REQ_CANCEL_IO: the outstanding operation completes with an error and
  * the connection closes after this response. */
 void ih_conn_ext_cancel(ih_conn *c);

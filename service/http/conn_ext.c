@@ -12,6 +12,7 @@
  * would start the next request's receive while the extension's send is
  * still in flight. */
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +22,8 @@
 #include "http/respond.h"
 #include "isapi/isapi_response.h"
 
-enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV, EXT_OP_FILE };
+/* SEND: up to two buffers, then a file range; RECV: body bytes. */
+enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV };
 
 #define EXT_LOG_MAX 4096u /* bytes an extension may add to its log record */
 
@@ -67,6 +69,8 @@ static void op_finish(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
   ih_ext_op op = c->ext_op;
   c->ext_op.kind = EXT_OP_NONE;
   conn_clear_deadline(c);
+  if (op.file_owned)
+    c->server->platform->file_close(op.file);
   if (op.waiter) {
     op.waiter->done = true;
     op.waiter->err = err;
@@ -333,13 +337,201 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
     if (done)
       complete_now(done, 0, &after);
   } else {
-    op_set(c, EXT_OP_FILE, done, &w, report);
+    op_set(c, EXT_OP_SEND, done, &w, report);
     c->ext_op.file = file;
     c->ext_op.file_offset = offset;
     c->ext_op.file_left = length;
     post_file_chunk(c);
     if (!done)
       rc = op_wait(c, &w, NULL);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+/* ---- responses the server writes for the extension (EXEC_URL children,
+ * SEND_CUSTOM_ERROR): respond.c has put a head and a body into c->out (and
+ * maybe a file of ours into plan) ---- */
+
+/* Sends c->out (from its head, or after it: no_headers) and the plan's
+ * file as the extension's operation, and accounts for it in the
+ * connection's response. Lock held, slot free. */
+static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_headers, const ih_ext_done *done,
+                         struct ih_ext_waiter *w, conn_ext_after *after)
+{
+  ih_request *r = &c->req;
+  size_t head = c->out_head_len, start = no_headers ? head : 0;
+  uint64_t body = (c->out_len - head) + (plan->file ? plan->length : 0);
+  if (head && !no_headers) {
+    if (!r->ext_head_sent) {
+      /* Our own head, with Content-Length: the response is delimited. */
+      r->ext_head_sent = true;
+      r->ext_delimited = true;
+      r->ext_declared_length = body;
+      r->status = status;
+    } else {
+      r->ext_raw = true; /* a second head inside the body: we cannot vouch for the framing */
+    }
+  } else if (!r->ext_head_sent) {
+    begin_raw_response(r, NULL, 0);
+  }
+  if (!r->ext_raw)
+    r->ext_body_sent += body;
+  size_t n = c->out_len - start;
+  if (n == 0 && !plan->file) {
+    if (done)
+      complete_now(done, 0, after);
+    return IH_EXT_OK;
+  }
+  op_set(c, EXT_OP_SEND, done, w, 0);
+  c->ext_op.file = plan->file;
+  c->ext_op.file_offset = plan->offset;
+  c->ext_op.file_left = plan->file ? plan->length : 0;
+  c->ext_op.file_owned = plan->file != NULL;
+  if (n)
+    post_send(c, c->out + start, n);
+  else if (c->ext_op.file_left)
+    post_file_chunk(c);
+  else
+    op_finish(c, 0, 0, after); /* an empty file: done, and closed */
+  return done ? IH_EXT_OK : op_wait(c, w, NULL);
+}
+
+/* Whether header text has a field line named name (any case). */
+static bool has_field(const char *text, size_t len, const char *name)
+{
+  size_t name_len = strlen(name);
+  for (size_t i = 0; i < len;) {
+    if (len - i > name_len && text[i + name_len] == ':' && ih_slice_ieq_cstr((ih_slice){ text + i, name_len }, name))
+      return true;
+    const char *eol = memchr(text + i, '\n', len - i);
+    if (!eol)
+      break;
+    i = (size_t)(eol - text) + 1;
+  }
+  return false;
+}
+
+ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *target, const char *headers,
+                                  unsigned wildcard_skip, int *status)
+{
+  ih_mutex_lock(c->lock);
+  const ih_request *parent = &c->req;
+  /* Rebuild the parent's header lines when the child does not replace them
+   * (HSE_EXEC_URL_INFO.pszChildHeaders NULL: "the parent's headers"). */
+  size_t headers_len = 0;
+  if (headers) {
+    headers_len = strlen(headers);
+  } else {
+    for (size_t i = 0; i < parent->head.header_count; i++)
+      headers_len += parent->head.headers[i].name.n + parent->head.headers[i].value.n + 4;
+  }
+  bool host_given = false;
+  size_t cap = strlen(method) + strlen(target) + headers_len + parent->framing.host.n + 64;
+  ih_request *child = calloc(1, sizeof *child);
+  char *text = malloc(cap);
+  *status = 503;
+  if (!child || !text) {
+    free(child);
+    free(text);
+    ih_mutex_unlock(c->lock);
+    return NULL;
+  }
+  /* HTTP/0.9 has no headers to parse: the child is parsed as 1.0 and then
+   * answered as 0.9 (no head). */
+  size_t n = (size_t)snprintf(text, cap, "%s %s HTTP/1.%d\r\n", method, target,
+                              parent->head.version == IH_HTTP_11 ? 1 : 0);
+  if (headers) {
+    memcpy(text + n, headers, headers_len);
+    host_given = has_field(text + n, headers_len, "Host");
+    n += headers_len;
+  } else {
+    for (size_t i = 0; i < parent->head.header_count; i++) {
+      const ih_http_header *h = &parent->head.headers[i];
+      n += (size_t)snprintf(text + n, cap - n, "%.*s: %.*s\r\n", (int)h->name.n, h->name.p, (int)h->value.n,
+                            h->value.p);
+    }
+    host_given = true;
+  }
+  if (!host_given && parent->framing.host.n) /* the child stays on the parent's site */
+    n += (size_t)snprintf(text + n, cap - n, "Host: %.*s\r\n", (int)parent->framing.host.n, parent->framing.host.p);
+  if (n + 3 > cap) {
+    free(child);
+    free(text);
+    ih_mutex_unlock(c->lock);
+    return NULL;
+  }
+  memcpy(text + n, "\r\n", 3);
+  n += 2;
+  child->own_text = text;
+  enum ih_http_parse_status ps = ih_http_parse_request(text, n, 0, &c->server->limits, &child->head);
+  enum ih_http_framing_status fs = IH_FRAMING_BAD_REQUEST;
+  if (ps == IH_PARSE_DONE)
+    fs = ih_http_framing_analyse(&child->head, c->server->config->server.max_body, &child->framing);
+  /* A child's body is its parent's, or the entity given with it, never its
+   * own framing: a POST without Content-Length is fine here. */
+  if (fs == IH_FRAMING_LENGTH_REQUIRED || fs == IH_FRAMING_EXPECTATION_FAILED)
+    fs = IH_FRAMING_OK;
+  if (ps != IH_PARSE_DONE || fs != IH_FRAMING_OK) {
+    *status = ps == IH_PARSE_URI_TOO_LONG ? 414 : ps == IH_PARSE_HEADERS_TOO_LARGE ? 431 : 400;
+    ih_conn_ext_child_free(child);
+    ih_mutex_unlock(c->lock);
+    return NULL;
+  }
+  child->head.version = parent->head.version;
+  child->head_only = ih_slice_eq(child->head.method, IH_SLICE_LIT("HEAD"));
+  child->wildcard_skip = wildcard_skip;
+  child->framing_ok = true;
+  child->body_complete = parent->body_complete;
+  c->view = child;
+  child->is_extension = ih_respond_route_extension(c);
+  c->view = &c->req;
+  *status = 0;
+  ih_mutex_unlock(c->lock);
+  return child;
+}
+
+void ih_conn_ext_child_free(ih_request *child)
+{
+  if (child) {
+    free(child->own_text);
+    free(child);
+  }
+}
+
+int ih_conn_ext_child_respond(ih_conn *c, ih_request *child, bool no_headers, int *status_out,
+                              const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  int rc = op_begin(c, done);
+  if (rc == IH_EXT_OK) {
+    ih_body_plan plan;
+    c->view = child;
+    ih_respond_request(c, &plan);
+    c->view = &c->req;
+    *status_out = child->status;
+    rc = send_prepared(c, child->status, &plan, no_headers, done, &w, &after);
+  }
+  ih_mutex_unlock(c->lock);
+  conn_ext_run_after(c, &after);
+  return rc;
+}
+
+int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ext_done *done)
+{
+  conn_ext_after after = { 0 };
+  struct ih_ext_waiter w = { 0 };
+  ih_mutex_lock(c->lock);
+  int rc = op_begin(c, done);
+  if (rc == IH_EXT_OK && c->req.ext_head_sent && !no_headers)
+    rc = IH_EXT_REFUSED; /* a response has started: it cannot become an error page now */
+  if (rc == IH_EXT_OK) {
+    ih_body_plan plan;
+    ih_respond_ext_default(c, status, &plan);
+    rc = send_prepared(c, status, &plan, no_headers, done, &w, &after);
   }
   ih_mutex_unlock(c->lock);
   conn_ext_run_after(c, &after);
@@ -505,13 +697,13 @@ void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
     op_finish(c, 0, err ? err : IH_ERR_CONN_RESET, after);
     if (!c->socket_closed && !cancelled)
       conn_close(c);
-  } else if (op->kind == EXT_OP_FILE && op->file_left) {
-    post_file_chunk(c);
-  } else if (op->kind == EXT_OP_SEND && op->second_len) {
+  } else if (op->second_len) {
     const char *p = op->second;
     size_t n = op->second_len;
     op->second_len = 0;
     post_send(c, p, n);
+  } else if (op->file_left) {
+    post_file_chunk(c);
   } else {
     op_finish(c, op->report_bytes, 0, after);
   }

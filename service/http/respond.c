@@ -88,12 +88,13 @@ static void out_printf(ih_conn *c, const char *fmt, ...)
  * HTTP/0.9 has no status line and no headers (RFC 9112 Appendix C.1; IIS 7
  * and later send the body only), so every head writer is a no-op for it. */
 
-static bool head_wanted(const ih_conn *c) { return c->req.head.version != IH_HTTP_09; }
+static bool head_wanted(const ih_conn *c) { return c->view->head.version != IH_HTTP_09; }
 
 static void head_begin(ih_conn *c, int status)
 {
   c->out_len = 0;
-  c->req.status = status;
+  c->out_head_len = 0;
+  c->view->status = status;
   if (!head_wanted(c))
     return;
   char date[IH_HTTP_DATE_LEN + 1];
@@ -125,9 +126,10 @@ static void head_end(ih_conn *c, bool delimited)
     return;
   if (!keep)
     out_printf(c, "Connection: close\r\n");
-  else if (c->req.head.version == IH_HTTP_10)
+  else if (c->view->head.version == IH_HTTP_10)
     out_printf(c, "Connection: keep-alive\r\n");
   out_str(c, "\r\n");
+  c->out_head_len = c->out_len;
 }
 
 /* ---- errors ---- */
@@ -149,7 +151,7 @@ static void error_response(ih_conn *c, int status, const char *extra_name, const
                            ih_body_plan *plan)
 {
   const ih_platform *pf = c->server->platform;
-  const ih_site *site = c->req.site;
+  const ih_site *site = c->view->site;
   const ih_error_page *page = site ? ih_site_error_page(site, status) : NULL;
   memset(plan, 0, sizeof *plan);
   if (page) {
@@ -163,7 +165,7 @@ static void error_response(ih_conn *c, int status, const char *extra_name, const
       if (extra_name)
         head_field(c, extra_name, "%s", extra_value);
       head_end(c, true);
-      if (c->req.head_only || info.size == 0) {
+      if (c->view->head_only || info.size == 0) {
         pf->file_close(file);
       } else {
         plan->file = file;
@@ -182,7 +184,7 @@ static void error_response(ih_conn *c, int status, const char *extra_name, const
   if (extra_name)
     head_field(c, extra_name, "%s", extra_value);
   head_end(c, true);
-  if (!c->req.head_only)
+  if (!c->view->head_only)
     out_append(c, body, body_len);
 }
 
@@ -223,7 +225,7 @@ static void status_page(ih_conn *c)
   head_field(c, "Cache-Control", "no-store");
   head_field(c, "Content-Length", "%d", n);
   head_end(c, true);
-  if (!c->req.head_only)
+  if (!c->view->head_only)
     out_append(c, body, (size_t)n);
 }
 
@@ -273,11 +275,11 @@ static void directory_listing(ih_conn *c, const char *physical)
   /* Build the body first (after a placeholder), then write the head in front. */
   c->out_len = 0;
   out_str(c, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>");
-  html_escape_append(c, c->req.path);
+  html_escape_append(c, c->view->path);
   out_str(c, "</title></head><body><h1>");
-  html_escape_append(c, c->req.path);
+  html_escape_append(c, c->view->path);
   out_str(c, "</h1><table>\n");
-  if (strcmp(c->req.path, "/") != 0)
+  if (strcmp(c->view->path, "/") != 0)
     out_str(c, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
   enum ih_fs_status st = c->server->platform->dir_list(physical, listing_entry, c);
   out_str(c, "</table></body></html>\n");
@@ -298,7 +300,7 @@ static void directory_listing(ih_conn *c, const char *physical)
   head_field(c, "Content-Type", "text/html; charset=utf-8");
   head_field(c, "Content-Length", "%zu", body_len);
   head_end(c, true);
-  if (!c->req.head_only)
+  if (!c->view->head_only)
     out_append(c, body, body_len);
   free(body);
 }
@@ -307,7 +309,7 @@ static void directory_listing(ih_conn *c, const char *physical)
 
 static ih_slice header_value(const ih_conn *c, const char *name)
 {
-  const ih_http_header *h = ih_http_find_header(&c->req.head, name);
+  const ih_http_header *h = ih_http_find_header(&c->view->head, name);
   return h ? h->value : (ih_slice){ "", 0 };
 }
 
@@ -407,7 +409,7 @@ static void serve_file(ih_conn *c, file_ref *f, const char *type, ih_body_plan *
   int status = 200;
   enum ih_range_result rr = IH_RANGE_FULL;
   ih_slice range = header_value(c, "Range");
-  if (range.n && ih_slice_eq(c->req.head.method, IH_SLICE_LIT("GET")))
+  if (range.n && ih_slice_eq(c->view->head.method, IH_SLICE_LIT("GET")))
     rr = ih_range_eval(range, header_value(c, "If-Range"), ih_slice_from_cstr(etag), info->mtime_unix, info->size,
                        &first, &length);
   if (rr == IH_RANGE_UNSATISFIABLE) {
@@ -431,7 +433,7 @@ static void serve_file(ih_conn *c, file_ref *f, const char *type, ih_body_plan *
                (unsigned long long)(first + length - 1), (unsigned long long)info->size);
   head_field(c, "Content-Length", "%llu", (unsigned long long)length);
   head_end(c, true);
-  if (c->req.head_only || length == 0) {
+  if (c->view->head_only || length == 0) {
     file_ref_close(c, f);
     return;
   }
@@ -472,12 +474,12 @@ static bool join_path(char *out, size_t cap, const char *base, ih_slice rest, co
 static enum ih_url_status canonical_path(ih_conn *c, ih_slice *host_in_target)
 {
   ih_slice path, query;
-  enum ih_url_status st = ih_url_split(c->req.head.target, &path, &query, host_in_target);
+  enum ih_url_status st = ih_url_split(c->view->head.target, &path, &query, host_in_target);
   if (st != IH_URL_OK)
     return st;
-  c->req.query = query;
+  c->view->query = query;
   size_t len;
-  return ih_url_canonicalize(path, c->req.path, sizeof c->req.path, &len);
+  return ih_url_canonicalize(path, c->view->path, sizeof c->view->path, &len);
 }
 
 /* Host header without its port; "" when absent. */
@@ -527,6 +529,17 @@ static void join_verbs(const ih_script_map *m, char *out, size_t cap)
     n += (size_t)snprintf(out + n, cap - n, "%s%s", i ? ", " : "", m->verbs[i]);
 }
 
+#define IH_MAX_WILDCARDS 16 /* wildcard maps that can apply to one path */
+
+static bool is_file(ih_conn *c, const char *physical)
+{
+  file_ref f;
+  file_ref_open(c, physical, &f);
+  bool exists = f.status == IH_FS_OK && !f.info.is_dir;
+  file_ref_close(c, &f);
+  return exists;
+}
+
 /* IIS's rules, in its order: a URL segment ending in ".dll" in a directory
  * with execute permission runs that DLL (PATH_INFO is what follows it); a
  * file whose extension has a script map runs the mapped DLL where script or
@@ -536,10 +549,36 @@ static void join_verbs(const ih_script_map *m, char *out, size_t cap)
 static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_slice rest, ih_ext_target *t,
                                          int *deny_status, char *allow, size_t allow_cap)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->view;
   ih_slice path = ih_slice_from_cstr(r->path);
   memset(t, 0, sizeof *t);
   t->vdir = vdir;
+  t->wildcard_index = -1;
+  /* Wildcard maps intercept every request of their path first (IIS 6
+   * wildcard application maps), where scripts may run; one that does not
+   * take this verb passes it on. A child request (EXEC_URL) skips the ones
+   * its parent asked to ignore. */
+  if (vdir->permissions & (IH_PERM_SCRIPT | IH_PERM_EXECUTE)) {
+    const ih_script_map *maps[IH_MAX_WILDCARDS];
+    size_t n = ih_site_wildcard_maps(r->site, path, maps, IH_MAX_WILDCARDS);
+    for (size_t i = r->wildcard_skip; i < n && i < IH_MAX_WILDCARDS; i++) {
+      const ih_script_map *m = maps[i];
+      if (!method_listed(m, r->head.method))
+        continue;
+      if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, rest, NULL)) {
+        *deny_status = 414;
+        return EXT_DENY;
+      }
+      if (m->check_file && !is_file(c, t->script_physical)) {
+        *deny_status = 404;
+        return EXT_DENY;
+      }
+      t->dll_path = m->dll_path;
+      t->script_url_len = path.n;
+      t->wildcard_index = (int)i;
+      return EXT_RUN;
+    }
+  }
   if (vdir->permissions & IH_PERM_EXECUTE) {
     size_t vdir_len = path.n - rest.n;
     for (size_t i = vdir_len; i < path.n; i++) {
@@ -553,11 +592,7 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
           *deny_status = 414;
           return EXT_DENY;
         }
-        file_ref f;
-        file_ref_open(c, t->script_physical, &f);
-        bool exists = f.status == IH_FS_OK && !f.info.is_dir;
-        file_ref_close(c, &f);
-        if (!exists) {
+        if (!is_file(c, t->script_physical)) {
           *deny_status = 404;
           return EXT_DENY;
         }
@@ -585,15 +620,9 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
     *deny_status = 414;
     return EXT_DENY;
   }
-  if (m->check_file) {
-    file_ref f;
-    file_ref_open(c, t->script_physical, &f);
-    bool exists = f.status == IH_FS_OK && !f.info.is_dir;
-    file_ref_close(c, &f);
-    if (!exists) {
-      *deny_status = 404;
-      return EXT_DENY;
-    }
+  if (m->check_file && !is_file(c, t->script_physical)) {
+    *deny_status = 404;
+    return EXT_DENY;
   }
   t->dll_path = m->dll_path;
   t->script_url_len = path.n;
@@ -604,7 +633,7 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
  * routing) when any of them is missing: the full answer comes later. */
 static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->view;
   const ih_config *cfg = c->server->config;
   ih_slice target_host = { "", 0 };
   if (canonical_path(c, &target_host) != IH_URL_OK)
@@ -621,7 +650,7 @@ static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
 
 bool ih_respond_route_extension(ih_conn *c)
 {
-  if (!c->server->platform->extension_start || !is_known_method(c->req.head.method))
+  if (!c->server->platform->extension_start || !is_known_method(c->view->head.method))
     return false;
   ih_slice rest;
   const ih_vdir *vdir = route_basics(c, &rest);
@@ -629,7 +658,7 @@ bool ih_respond_route_extension(ih_conn *c)
     return false;
   int deny = 0;
   char allow[256];
-  return classify_extension(c, vdir, rest, &c->req.ext, &deny, allow, sizeof allow) == EXT_RUN;
+  return classify_extension(c, vdir, rest, &c->view->ext, &deny, allow, sizeof allow) == EXT_RUN;
 }
 
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
@@ -671,7 +700,7 @@ void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)
 
 void ih_respond_request(ih_conn *c, ih_body_plan *plan)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->view;
   const ih_config *cfg = c->server->config;
   memset(plan, 0, sizeof *plan);
   ih_slice method = r->head.method;
