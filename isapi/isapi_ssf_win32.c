@@ -169,6 +169,11 @@ BOOL WINAPI isapi_cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf,
     break;
   case HSE_REQ_REPORT_UNHEALTHY: ok = report_unhealthy(call, buf); break;
   case HSE_REQ_GET_IMPERSONATION_TOKEN: ok = get_impersonation_token(buf); break;
+  case HSE_REQ_MAP_URL_TO_PATH: ok = isapi_ssf_map_url_to_path(call, buf, size, type); break;
+  case HSE_REQ_MAP_URL_TO_PATH_EX: ok = isapi_ssf_map_url_to_path_ex(call, buf, size, type); break;
+  case HSE_REQ_MAP_UNICODE_URL_TO_PATH: ok = isapi_ssf_map_unicode_url_to_path(call, buf, size, type); break;
+  case HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX: ok = isapi_ssf_map_unicode_url_to_path_ex(call, buf, size, type); break;
+  case HSE_REQ_NORMALIZE_URL: ok = isapi_ssf_normalize_url(call, buf); break;
   case HSE_REQ_EXEC_URL: ok = isapi_ssf_exec_url(call, buf); break;
   case HSE_REQ_EXEC_UNICODE_URL: ok = isapi_ssf_exec_unicode_url(call, buf); break;
   case HSE_REQ_GET_EXEC_URL_STATUS: ok = isapi_ssf_get_exec_url_status(call, buf); break;

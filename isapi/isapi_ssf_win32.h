@@ -24,4 +24,11 @@ BOOL isapi_ssf_exec_unicode_url(isapi_call *call, LPVOID buf);
 BOOL isapi_ssf_get_exec_url_status(isapi_call *call, LPVOID buf);
 BOOL isapi_ssf_send_custom_error(isapi_call *call, LPVOID buf);
 
+/* isapi_map_win32.c: MAP_URL_TO_PATH, _EX, their Unicode forms, NORMALIZE_URL */
+BOOL isapi_ssf_map_url_to_path(isapi_call *call, LPVOID buf, LPDWORD size, LPDWORD type);
+BOOL isapi_ssf_map_url_to_path_ex(isapi_call *call, LPVOID buf, LPDWORD size, LPDWORD type);
+BOOL isapi_ssf_map_unicode_url_to_path(isapi_call *call, LPVOID buf, LPDWORD size, LPDWORD type);
+BOOL isapi_ssf_map_unicode_url_to_path_ex(isapi_call *call, LPVOID buf, LPDWORD size, LPDWORD type);
+BOOL isapi_ssf_normalize_url(isapi_call *call, LPVOID buf);
+
 #endif
