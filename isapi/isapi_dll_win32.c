@@ -1,10 +1,21 @@
 /* Extension DLL lifecycle (see isapi_dll_win32.h).
  *
- * The registry is a small array under one SRW lock, searched by path
- * (case-insensitive: NTFS). Each entry has its own lock held exclusively
- * while it loads, so a DLL's GetExtensionVersion runs once even when its
- * first requests arrive together (mod_isapi keeps a per-DLL lock for the
- * same reason). */
+ * The registry is a small append-only array under one SRW lock, searched by
+ * path (case-insensitive: NTFS). Each entry has its own SRW lock and
+ * condition variable: the lock guards the entry's state, the variable
+ * wakes whoever waits for a state change (requests held while the DLL
+ * loads or drains, a drain waiting for the last request, the stop waiting
+ * for an operator's action). No lock is ever held while DLL code runs:
+ * GetExtensionVersion runs in LOADING and TerminateExtension in DRAINING,
+ * states that make everyone else wait, so a DLL's load happens once even
+ * when its first requests arrive together (mod_isapi keeps a per-DLL lock
+ * for the same reason) and a DLL that blocks in an entry point blocks only
+ * its own requests.
+ *
+ * in_flight is incremented under the entry's lock (shared on the fast
+ * path) and decremented without it; the decrement that reaches zero passes
+ * through the lock before waking, so a drain that saw a non-zero count
+ * under the lock is already asleep when the wake comes. */
 #include "isapi/isapi_dll_win32.h"
 
 #include <ctype.h>
@@ -18,18 +29,24 @@
 #include "win32_util.h"
 
 #define MAX_DLLS 256
+#define NO_ACTION (-1)
 
-enum dll_state { DLL_UNLOADED, DLL_READY };
+enum dll_state { DLL_UNLOADED, DLL_LOADING, DLL_READY, DLL_DRAINING, DLL_STOPPED };
+static const char *const state_names[] = { "unloaded", "loading", "ready", "draining", "stopped" };
 
 struct ih_isapi_dll {
   char path[MAX_PATH * 3];
-  SRWLOCK load_lock;
+  SRWLOCK lock;
+  CONDITION_VARIABLE changed;
   enum dll_state state;
+  BOOL terminating;           /* DRAINING with nothing in flight: TerminateExtension/FreeLibrary run */
+  int acting;                 /* the operator action that owns the DLL (enum ih_isapi_dll_action), or NO_ACTION */
   HMODULE module;
-  PFN_GETEXTENSIONVERSION get_version;
   PFN_HTTPEXTENSIONPROC proc;
   PFN_TERMINATEEXTENSION terminate; /* optional export */
   char description[HSE_MAX_EXT_DLL_NAME_LEN + 1];
+  unsigned loads;
+  long held;
   volatile LONG in_flight;
   volatile LONG logged[IH_ISAPI_DLL_LOG_KEYS / 32]; /* ih_isapi_dll_first_time bits */
 };
@@ -37,6 +54,11 @@ struct ih_isapi_dll {
 static SRWLOCK registry_lock = SRWLOCK_INIT;
 static ih_isapi_dll *registry[MAX_DLLS];
 static size_t registry_count;
+/* ih_isapi_dll_unload_all is running: requests and operator actions are refused. */
+static volatile LONG unloading_all;
+/* isapi_unload_timeout; 0 (no wait) until ih_isapi_dll_configure, for
+ * callers that use the registry without a configuration (tests). */
+static DWORD unload_timeout_ms;
 
 /* Windows paths compare without case and with either separator: one DLL
  * reached as a script map and as a direct URL is loaded once. */
@@ -50,18 +72,20 @@ static bool same_path(const char *a, const char *b)
   return *a == *b;
 }
 
-static ih_isapi_dll *find_or_add(const char *path)
+static ih_isapi_dll *find(const char *path, bool add)
 {
   AcquireSRWLockExclusive(&registry_lock);
   ih_isapi_dll *found = NULL;
   for (size_t i = 0; i < registry_count && !found; i++)
     if (same_path(registry[i]->path, path))
       found = registry[i];
-  if (!found && registry_count < MAX_DLLS && strlen(path) < sizeof found->path) {
+  if (!found && add && registry_count < MAX_DLLS && strlen(path) < sizeof found->path) {
     found = calloc(1, sizeof *found);
     if (found) {
       strcpy(found->path, path);
-      InitializeSRWLock(&found->load_lock);
+      InitializeSRWLock(&found->lock);
+      InitializeConditionVariable(&found->changed);
+      found->acting = NO_ACTION;
       registry[registry_count++] = found;
     }
   }
@@ -69,18 +93,63 @@ static ih_isapi_dll *find_or_add(const char *path)
   return found;
 }
 
+/* The registry's entries never move or go away: [0, count) stays valid. */
+static size_t known_count(void)
+{
+  AcquireSRWLockShared(&registry_lock);
+  size_t n = registry_count;
+  ReleaseSRWLockShared(&registry_lock);
+  return n;
+}
+
+/* Wakes d's waiters after a change made under its lock (already released). */
+static void changed(ih_isapi_dll *d) { WakeAllConditionVariable(&d->changed); }
+
+/* Sleeps on d's variable (its lock held exclusively) until woken or the
+ * deadline (GetTickCount64); FALSE once the deadline has passed. */
+static BOOL wait_until(ih_isapi_dll *d, ULONGLONG deadline)
+{
+  ULONGLONG now = GetTickCount64();
+  if (now >= deadline)
+    return FALSE;
+  ULONGLONG left = deadline - now;
+  SleepConditionVariableSRW(&d->changed, &d->lock, left < INFINITE ? (DWORD)left : INFINITE - 1, 0);
+  return TRUE;
+}
+
+void ih_isapi_dll_configure(const ih_config *cfg)
+{
+  unload_timeout_ms = cfg->server.isapi_unload_timeout * 1000u;
+  for (size_t s = 0; s < cfg->site_count; s++) {
+    const ih_site *site = &cfg->sites[s];
+    for (size_t i = 0; i < site->script_map_count; i++)
+      find(site->script_maps[i].dll_path, true);
+    for (size_t i = 0; i < site->wildcard_map_count; i++)
+      find(site->wildcard_maps[i].dll_path, true);
+  }
+}
+
+/* ---- loading ---- */
+
 static void fail(char *err, size_t cap, const char *path, const char *what, DWORD code)
 {
   snprintf(err, cap, "%s: %s (Win32 error %lu)", path, what, code);
   ih_log(IH_LOG_ERROR, IH_EV_EXT_LOAD_FAILED, "extension %s", err);
 }
 
-/* Loads d (its load lock held exclusively). */
-static BOOL load(ih_isapi_dll *d, char *err, size_t cap)
+/* What a successful load yields, committed to the entry under its lock. */
+typedef struct loaded {
+  HMODULE module;
+  PFN_HTTPEXTENSIONPROC proc;
+  PFN_TERMINATEEXTENSION terminate;
+  HSE_VERSION_INFO info;
+} loaded;
+
+static BOOL load_module(const char *path, loaded *out, char *err, size_t cap)
 {
-  wchar_t *w = ih_win32_path(d->path);
+  wchar_t *w = ih_win32_path(path);
   if (!w) {
-    fail(err, cap, d->path, "path is not valid UTF-8", ERROR_INVALID_NAME);
+    fail(err, cap, path, "path is not valid UTF-8", ERROR_INVALID_NAME);
     return FALSE;
   }
   /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
@@ -89,73 +158,148 @@ static BOOL load(ih_isapi_dll *d, char *err, size_t cap)
   DWORD code = GetLastError();
   free(w);
   if (!m) {
-    fail(err, cap, d->path, "cannot load the DLL", code);
+    fail(err, cap, path, "cannot load the DLL", code);
     return FALSE;
   }
   PFN_GETEXTENSIONVERSION get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))GetProcAddress(m, "GetExtensionVersion");
   PFN_HTTPEXTENSIONPROC proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))GetProcAddress(m, "HttpExtensionProc");
   if (!get_version || !proc) {
-    fail(err, cap, d->path, get_version ? "does not export HttpExtensionProc" : "does not export GetExtensionVersion",
+    fail(err, cap, path, get_version ? "does not export HttpExtensionProc" : "does not export GetExtensionVersion",
          ERROR_PROC_NOT_FOUND);
     FreeLibrary(m);
     return FALSE;
   }
-  HSE_VERSION_INFO info;
-  memset(&info, 0, sizeof info);
+  memset(&out->info, 0, sizeof out->info);
   SetLastError(0);
   DWORD fault = 0;
   void *fault_at = NULL;
   ih_isapi_guard_install();
-  if (!ih_isapi_guarded_version(get_version, &info, &fault, &fault_at)) {
+  if (!ih_isapi_guarded_version(get_version, &out->info, &fault, &fault_at)) {
     code = GetLastError();
     if (fault) {
       char what[96];
       snprintf(what, sizeof what, "GetExtensionVersion crashed (exception 0x%08lx at %p)", fault, fault_at);
-      fail(err, cap, d->path, what, ERROR_DLL_INIT_FAILED);
+      fail(err, cap, path, what, ERROR_DLL_INIT_FAILED);
       /* not FreeLibrary: the DLL may be in any state; leave it mapped */
       return FALSE;
     }
-    fail(err, cap, d->path, "GetExtensionVersion returned FALSE", code);
+    fail(err, cap, path, "GetExtensionVersion returned FALSE", code);
     FreeLibrary(m);
     return FALSE;
   }
-  info.lpszExtensionDesc[HSE_MAX_EXT_DLL_NAME_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
-  memcpy(d->description, info.lpszExtensionDesc, sizeof info.lpszExtensionDesc);
-  d->module = m;
-  d->get_version = get_version;
-  d->proc = proc;
-  d->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))GetProcAddress(m, "TerminateExtension");
-  d->state = DLL_READY;
-  ih_log(IH_LOG_INFO, IH_EV_EXT_LOADED, "extension %s loaded: \"%s\", ISAPI %u.%u", d->path, d->description,
-         (unsigned)HIWORD(info.dwExtensionVersion), (unsigned)LOWORD(info.dwExtensionVersion));
+  out->info.lpszExtensionDesc[HSE_MAX_EXT_DLL_NAME_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
+  out->module = m;
+  out->proc = proc;
+  out->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))GetProcAddress(m, "TerminateExtension");
   return TRUE;
 }
 
-ih_isapi_dll *ih_isapi_dll_acquire(const char *path, char *err, size_t err_cap)
+/* Loads d, whose state the caller moved to LOADING (its lock not held):
+ * LOADING makes everyone else wait, so this thread alone decides the
+ * outcome. READY on success, else UNLOADED (a later request tries again). */
+static BOOL load_owned(ih_isapi_dll *d, char *err, size_t cap)
 {
-  ih_isapi_dll *d = find_or_add(path);
+  loaded m;
+  BOOL ok = load_module(d->path, &m, err, cap);
+  AcquireSRWLockExclusive(&d->lock);
+  if (ok) {
+    d->module = m.module;
+    d->proc = m.proc;
+    d->terminate = m.terminate;
+    memcpy(d->description, m.info.lpszExtensionDesc, sizeof m.info.lpszExtensionDesc);
+    d->loads++;
+    d->state = DLL_READY;
+  } else {
+    d->state = DLL_UNLOADED;
+  }
+  ReleaseSRWLockExclusive(&d->lock);
+  changed(d);
+  if (ok)
+    ih_log(IH_LOG_INFO, IH_EV_EXT_LOADED, "extension %s loaded: \"%s\", ISAPI %u.%u", d->path,
+           m.info.lpszExtensionDesc, (unsigned)HIWORD(m.info.dwExtensionVersion),
+           (unsigned)LOWORD(m.info.dwExtensionVersion));
+  return ok;
+}
+
+/* ---- requests ---- */
+
+ih_isapi_dll *ih_isapi_dll_acquire_status(const char *path, BOOL nested, int *http_status, char *err, size_t err_cap)
+{
+  *http_status = 500;
+  ih_isapi_dll *d = find(path, true);
   if (!d) {
     snprintf(err, err_cap, "%s: too many extension DLLs or path too long", path);
     ih_log(IH_LOG_ERROR, IH_EV_EXT_LOAD_FAILED, "extension %s", err);
     return NULL;
   }
-  /* Fast path: loaded. The shared lock keeps unload from racing us. */
-  AcquireSRWLockShared(&d->load_lock);
-  if (d->state == DLL_READY) {
+  /* Fast path: loaded. The shared lock keeps a drain from starting between
+   * the check and the count. */
+  AcquireSRWLockShared(&d->lock);
+  if (d->state == DLL_READY && !unloading_all) {
     InterlockedIncrement(&d->in_flight);
-    ReleaseSRWLockShared(&d->load_lock);
+    ReleaseSRWLockShared(&d->lock);
     return d;
   }
-  ReleaseSRWLockShared(&d->load_lock);
-  AcquireSRWLockExclusive(&d->load_lock);
-  BOOL ok = d->state == DLL_READY || load(d, err, err_cap);
-  if (ok)
-    InterlockedIncrement(&d->in_flight);
-  ReleaseSRWLockExclusive(&d->load_lock);
+  ReleaseSRWLockShared(&d->lock);
+
+  AcquireSRWLockExclusive(&d->lock);
+  BOOL ok = FALSE, waited = FALSE;
+  for (;;) {
+    if (unloading_all) {
+      *http_status = 503;
+      snprintf(err, err_cap, "%s: the server is stopping", path);
+      break;
+    }
+    /* A nested request may be what the drain waits for (its parent): it
+     * runs on the instance being drained rather than wait for the drain. */
+    if (d->state == DLL_READY || (nested && d->state == DLL_DRAINING && !d->terminating)) {
+      InterlockedIncrement(&d->in_flight);
+      ok = TRUE;
+      break;
+    }
+    if (d->state == DLL_STOPPED) {
+      *http_status = 503;
+      snprintf(err, err_cap, "%s: stopped by an operator", path);
+      break;
+    }
+    if (d->state == DLL_UNLOADED) {
+      d->state = DLL_LOADING;
+      ReleaseSRWLockExclusive(&d->lock);
+      BOOL loaded_now = load_owned(d, err, err_cap);
+      AcquireSRWLockExclusive(&d->lock);
+      if (!loaded_now)
+        break;
+      continue; /* READY, unless an operator's drain began meanwhile */
+    }
+    /* LOADING or DRAINING: held until it ends. */
+    if (!waited) {
+      d->held++;
+      waited = TRUE;
+    }
+    SleepConditionVariableSRW(&d->changed, &d->lock, INFINITE, 0);
+  }
+  if (waited)
+    d->held--;
+  ReleaseSRWLockExclusive(&d->lock);
   return ok ? d : NULL;
 }
 
-void ih_isapi_dll_release(ih_isapi_dll *d) { InterlockedDecrement(&d->in_flight); }
+ih_isapi_dll *ih_isapi_dll_acquire(const char *path, char *err, size_t err_cap)
+{
+  int status;
+  return ih_isapi_dll_acquire_status(path, FALSE, &status, err, err_cap);
+}
+
+void ih_isapi_dll_release(ih_isapi_dll *d)
+{
+  if (InterlockedDecrement(&d->in_flight) == 0) {
+    /* A drain may wait for this: pass through the lock so the wake cannot
+     * fall between its check of the count and its sleep. */
+    AcquireSRWLockShared(&d->lock);
+    ReleaseSRWLockShared(&d->lock);
+    changed(d);
+  }
+}
 
 DWORD ih_isapi_dll_call(ih_isapi_dll *d, EXTENSION_CONTROL_BLOCK *ecb)
 {
@@ -180,32 +324,248 @@ BOOL ih_isapi_dll_first_time(ih_isapi_dll *d, unsigned key)
 const char *ih_isapi_dll_path(const ih_isapi_dll *d) { return d->path; }
 const char *ih_isapi_dll_description(const ih_isapi_dll *d) { return d->description; }
 
+/* ---- draining and unloading ---- */
+
+enum drain_result { DRAIN_UNLOADED, DRAIN_NOT_LOADED, DRAIN_GAVE_UP };
+
+/* The one unload path (operator actions and the stop). The caller owns d
+ * (an action claimed it, or the stop refuses everything else). New requests
+ * are held (DRAINING) until the requests in flight are done, counting
+ * PENDING sessions and outstanding asynchronous I/O until their memory goes
+ * (isapi_call_win32.h), so nothing can call into the DLL once the count is
+ * zero; only then TerminateExtension(HSE_TERM_MUST_UNLOAD), which the SDK
+ * calls after all outstanding requests finished (ms524470), and FreeLibrary.
+ * The DLL then moves to `after` (UNLOADED, STOPPED, or LOADING for a reload
+ * that keeps the held requests waiting for the new instance). Past the
+ * deadline it gives up: back to READY, *left requests still in flight
+ * (-1: GetExtensionVersion was still running). */
+static enum drain_result drain(ih_isapi_dll *d, ULONGLONG deadline, enum dll_state after, const char *why, long *left)
+{
+  AcquireSRWLockExclusive(&d->lock);
+  while (d->state == DLL_LOADING && wait_until(d, deadline))
+    ;
+  if (d->state == DLL_LOADING) {
+    ReleaseSRWLockExclusive(&d->lock);
+    *left = -1;
+    return DRAIN_GAVE_UP;
+  }
+  if (d->state != DLL_READY) { /* nothing loaded */
+    if (d->state == DLL_UNLOADED)
+      d->state = after;
+    ReleaseSRWLockExclusive(&d->lock);
+    changed(d);
+    return DRAIN_NOT_LOADED;
+  }
+  d->state = DLL_DRAINING;
+  while (d->in_flight > 0 && wait_until(d, deadline))
+    ;
+  if (d->in_flight > 0) {
+    *left = d->in_flight;
+    d->state = DLL_READY; /* the held requests go on with the loaded instance */
+    ReleaseSRWLockExclusive(&d->lock);
+    changed(d);
+    return DRAIN_GAVE_UP;
+  }
+  d->terminating = TRUE;
+  HMODULE module = d->module;
+  PFN_TERMINATEEXTENSION terminate = d->terminate;
+  ReleaseSRWLockExclusive(&d->lock);
+
+  DWORD fault = 0;
+  if (terminate && !ih_isapi_guarded_terminate(terminate, HSE_TERM_MUST_UNLOAD, &fault))
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED, "extension %s crashed in TerminateExtension (exception 0x%08lx)",
+           d->path, fault);
+  FreeLibrary(module);
+
+  AcquireSRWLockExclusive(&d->lock);
+  d->module = NULL;
+  d->proc = NULL;
+  d->terminate = NULL;
+  d->terminating = FALSE;
+  d->state = after;
+  ReleaseSRWLockExclusive(&d->lock);
+  changed(d);
+  ih_log(IH_LOG_INFO, IH_EV_EXT_UNLOADED, "extension %s terminated and unloaded (%s)", d->path, why);
+  return DRAIN_UNLOADED;
+}
+
 int ih_isapi_dll_unload_all(void)
 {
-  int busy = 0;
-  AcquireSRWLockExclusive(&registry_lock);
-  for (size_t i = 0; i < registry_count; i++) {
-    ih_isapi_dll *d = registry[i];
-    AcquireSRWLockExclusive(&d->load_lock);
-    if (d->state == DLL_READY) {
-      LONG n = d->in_flight;
-      if (n) {
-        busy++;
-        ih_log(IH_LOG_WARNING, IH_EV_EXT_BUSY_AT_UNLOAD, "extension %s still has %ld request(s) in flight; left loaded",
-               d->path, (long)n);
-      } else {
-        DWORD fault = 0;
-        if (d->terminate && !ih_isapi_guarded_terminate(d->terminate, HSE_TERM_MUST_UNLOAD, &fault))
-          ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED, "extension %s crashed in TerminateExtension (exception 0x%08lx)",
-                 d->path, fault);
-        FreeLibrary(d->module);
-        d->module = NULL;
-        d->state = DLL_UNLOADED;
-        ih_log(IH_LOG_INFO, IH_EV_EXT_UNLOADED, "extension %s terminated and unloaded", d->path);
-      }
-    }
-    ReleaseSRWLockExclusive(&d->load_lock);
+  InterlockedExchange(&unloading_all, 1);
+  ULONGLONG deadline = GetTickCount64() + unload_timeout_ms;
+  size_t n = known_count();
+  /* Requests held by an operator's drain now get 503 instead of a DLL
+   * about to be unloaded. */
+  for (size_t i = 0; i < n; i++) {
+    AcquireSRWLockExclusive(&registry[i]->lock);
+    ReleaseSRWLockExclusive(&registry[i]->lock);
+    changed(registry[i]);
   }
-  ReleaseSRWLockExclusive(&registry_lock);
+  int busy = 0;
+  for (size_t i = 0; i < n; i++) {
+    ih_isapi_dll *d = registry[i];
+    AcquireSRWLockExclusive(&d->lock);
+    while (d->acting != NO_ACTION) /* an operator's action ends by its own deadline */
+      SleepConditionVariableSRW(&d->changed, &d->lock, INFINITE, 0);
+    BOOL loaded = d->state == DLL_READY || d->state == DLL_LOADING;
+    ReleaseSRWLockExclusive(&d->lock);
+    long left = 0;
+    if (loaded && drain(d, deadline, DLL_UNLOADED, "server stop", &left) == DRAIN_GAVE_UP) {
+      busy++;
+      ih_log(IH_LOG_WARNING, IH_EV_EXT_BUSY_AT_UNLOAD,
+             "extension %s still has %ld request(s) in flight after %lu s; left loaded", d->path, left,
+             unload_timeout_ms / 1000ul);
+    }
+  }
+  InterlockedExchange(&unloading_all, 0);
   return busy;
+}
+
+/* ---- operator actions ---- */
+
+const char *ih_isapi_dll_action_name(enum ih_isapi_dll_action action)
+{
+  switch (action) {
+  case IH_DLL_UNLOAD: return "unload";
+  case IH_DLL_RELOAD: return "reload";
+  case IH_DLL_STOP: return "stop";
+  case IH_DLL_START: return "start";
+  }
+  return "?";
+}
+
+BOOL ih_isapi_dll_info_at(size_t i, ih_isapi_dll_info *out)
+{
+  if (i >= known_count())
+    return FALSE;
+  ih_isapi_dll *d = registry[i];
+  AcquireSRWLockShared(&d->lock);
+  memcpy(out->path, d->path, sizeof out->path);
+  out->state = state_names[d->state];
+  out->in_flight = d->in_flight;
+  out->held = d->held;
+  out->loads = d->loads;
+  out->action = d->acting == NO_ACTION ? NULL : ih_isapi_dll_action_name((enum ih_isapi_dll_action)d->acting);
+  memcpy(out->description, d->description, sizeof out->description);
+  ReleaseSRWLockShared(&d->lock);
+  return TRUE;
+}
+
+int ih_isapi_dll_begin(const char *path, enum ih_isapi_dll_action action, ih_isapi_dll **out, char *why,
+                       size_t why_cap)
+{
+  const char *name = ih_isapi_dll_action_name(action);
+  ih_isapi_dll *d = find(path, false);
+  if (!d) {
+    snprintf(why, why_cap, "no extension DLL %s is configured or has been requested", path);
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN, "operator %s refused: %s", name, why);
+    return 404;
+  }
+  int status = 0;
+  long in_flight = 0;
+  AcquireSRWLockExclusive(&d->lock);
+  if (unloading_all) {
+    status = 503;
+    snprintf(why, why_cap, "the server is stopping");
+  } else if (d->acting != NO_ACTION) {
+    status = 409;
+    snprintf(why, why_cap, "a %s of this DLL is in progress",
+             ih_isapi_dll_action_name((enum ih_isapi_dll_action)d->acting));
+  } else if (action == IH_DLL_START && d->state != DLL_STOPPED) {
+    status = 409;
+    snprintf(why, why_cap, "the DLL is not stopped (it is %s)", state_names[d->state]);
+  } else if (action != IH_DLL_START && d->state == DLL_STOPPED) {
+    status = 409;
+    snprintf(why, why_cap, "the DLL is stopped; start it first");
+  } else {
+    d->acting = (int)action;
+    in_flight = d->in_flight;
+  }
+  ReleaseSRWLockExclusive(&d->lock);
+  if (status) {
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN, "operator %s of extension %s refused: %s", name, d->path, why);
+    return status;
+  }
+  if (action == IH_DLL_START)
+    ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "operator start of extension %s", d->path);
+  else
+    ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN,
+           "operator %s of extension %s: new requests are held while %ld in flight finish (up to %lu s)", name,
+           d->path, in_flight, unload_timeout_ms / 1000ul);
+  *out = d;
+  return 0;
+}
+
+static void end_action(ih_isapi_dll *d)
+{
+  AcquireSRWLockExclusive(&d->lock);
+  d->acting = NO_ACTION;
+  ReleaseSRWLockExclusive(&d->lock);
+  changed(d);
+}
+
+void ih_isapi_dll_abandon(ih_isapi_dll *d, enum ih_isapi_dll_action action, const char *why)
+{
+  ih_log(IH_LOG_ERROR, IH_EV_EXT_ADMIN, "operator %s of extension %s not started: %s",
+         ih_isapi_dll_action_name(action), d->path, why);
+  end_action(d);
+}
+
+/* Loads d again for an operator (reload, start) from LOADING, unless the
+ * server has begun to stop meanwhile. */
+static void load_for_operator(ih_isapi_dll *d, const char *name)
+{
+  if (unloading_all) {
+    AcquireSRWLockExclusive(&d->lock);
+    d->state = DLL_UNLOADED;
+    ReleaseSRWLockExclusive(&d->lock);
+    changed(d);
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN, "%s of extension %s: not loaded again, the server is stopping", name,
+           d->path);
+    return;
+  }
+  char err[600];
+  if (load_owned(d, err, sizeof err))
+    ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "%s of extension %s done: loaded, in service", name, d->path);
+  else
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_ADMIN, "%s of extension %s failed: %s; the next request tries to load it again",
+           name, d->path, err);
+}
+
+void ih_isapi_dll_run(ih_isapi_dll *d, enum ih_isapi_dll_action action)
+{
+  const char *name = ih_isapi_dll_action_name(action);
+  if (action == IH_DLL_START) {
+    AcquireSRWLockExclusive(&d->lock);
+    d->state = DLL_LOADING; /* from STOPPED (checked when claimed; only the owner leaves it) */
+    ReleaseSRWLockExclusive(&d->lock);
+    load_for_operator(d, name);
+    end_action(d);
+    return;
+  }
+  enum dll_state after = action == IH_DLL_STOP ? DLL_STOPPED : action == IH_DLL_RELOAD ? DLL_LOADING : DLL_UNLOADED;
+  char why[32];
+  snprintf(why, sizeof why, "operator %s", name);
+  long left = 0;
+  enum drain_result r = drain(d, GetTickCount64() + unload_timeout_ms, after, why, &left);
+  if (r == DRAIN_GAVE_UP) {
+    if (left < 0)
+      ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN,
+             "%s of extension %s gave up after %lu s: GetExtensionVersion is still running", name, d->path,
+             unload_timeout_ms / 1000ul);
+    else
+      ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN,
+             "%s of extension %s gave up after %lu s: %ld request(s) still in flight; the DLL stays in service "
+             "and the held requests go on",
+             name, d->path, unload_timeout_ms / 1000ul, left);
+  } else if (action == IH_DLL_RELOAD) {
+    load_for_operator(d, name);
+  } else if (action == IH_DLL_STOP) {
+    ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "stop of extension %s done%s: requests get 503 until start", d->path,
+           r == DRAIN_NOT_LOADED ? " (it was not loaded)" : "");
+  } else {
+    ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "unload of extension %s done%s: the next request loads it again", d->path,
+           r == DRAIN_NOT_LOADED ? " (it was not loaded)" : "");
+  }
+  end_action(d);
 }

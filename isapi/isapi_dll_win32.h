@@ -2,7 +2,18 @@
  * GetExtensionVersion (once, under a per-DLL lock), HttpExtensionProc,
  * TerminateExtension(HSE_TERM_MUST_UNLOAD) and FreeLibrary only when no
  * request is in flight (Apache's CVE-2010-0425 unloaded under live
- * callbacks). Win32 only. */
+ * callbacks). Win32 only.
+ *
+ * Each DLL is in one state:
+ *   UNLOADED  not loaded; the next request loads it
+ *   LOADING   GetExtensionVersion is running; requests wait for it
+ *   READY     loaded; requests run
+ *   DRAINING  an unload (operator or stop) waits for the requests in flight
+ *             to finish; new requests are held until it ends
+ *   STOPPED   unloaded by an operator's stop; requests get 503 until start
+ * A drain that does not finish within isapi_unload_timeout gives up: the DLL
+ * goes back to READY (IIS locks a loaded DLL's file until the service stops,
+ * KB Q197890; an unload lets an operator replace it without a stop). */
 #ifndef IH_ISAPI_DLL_WIN32_H
 #define IH_ISAPI_DLL_WIN32_H
 
@@ -10,13 +21,27 @@
 #include <httpext.h>
 #include <stddef.h>
 
+#include "core/config.h"
+
 typedef struct ih_isapi_dll ih_isapi_dll;
 
+/* Registers the DLLs the configuration names (script and wildcard maps), so
+ * an operator sees and can stop them before their first request, and takes
+ * isapi_unload_timeout. Until it is called, drains do not wait. */
+void ih_isapi_dll_configure(const ih_config *cfg);
+
 /* The extension at path (UTF-8), loaded on first use; concurrent first
- * callers wait for the one GetExtensionVersion call. Counts one request in
+ * callers wait for the one GetExtensionVersion call, and callers arriving
+ * while the DLL drains are held until the drain ends. Counts one request in
  * flight until ih_isapi_dll_release. NULL when the DLL is not usable: the
- * reason, naming the DLL and the Win32 error, is written to err and logged
- * (IH2002). A failed load is retried on a later request, as IIS does. */
+ * reason is written to err and *http_status says what the request gets:
+ * 500 when it cannot be loaded (named with the Win32 error and logged,
+ * IH2002; retried on a later request, as IIS does), 503 when an operator
+ * stopped it or the server is unloading every DLL.
+ * nested: a request made by a request in flight (HSE_REQ_EXEC_URL); it is
+ * not held by a drain that may be waiting for its parent. */
+ih_isapi_dll *ih_isapi_dll_acquire_status(const char *path, BOOL nested, int *http_status, char *err, size_t err_cap);
+/* ih_isapi_dll_acquire_status for a request that is not nested, without the status. */
 ih_isapi_dll *ih_isapi_dll_acquire(const char *path, char *err, size_t err_cap);
 void ih_isapi_dll_release(ih_isapi_dll *dll);
 /* HttpExtensionProc under the crash guard: a fault is logged (IH2006) and
@@ -31,9 +56,49 @@ const char *ih_isapi_dll_path(const ih_isapi_dll *dll);
 BOOL ih_isapi_dll_first_time(ih_isapi_dll *dll, unsigned key);
 const char *ih_isapi_dll_description(const ih_isapi_dll *dll);
 
-/* Terminates and unloads every DLL with nothing in flight (IH2003); a DLL
- * still in use is left loaded and reported (IH2004). Returns how many were
- * left. Called at stop, after requests have drained. */
+/* Drains, terminates and unloads every loaded DLL (IH2003), waiting for
+ * requests in flight up to isapi_unload_timeout in all; a DLL still in use
+ * then is left loaded and reported (IH2004). Requests arriving meanwhile
+ * get 503. Returns how many were left. Called at stop, after the extension
+ * pool stopped. */
 int ih_isapi_dll_unload_all(void);
+
+/* ---- operator actions (the Win32 side of the ext_admin hook,
+ * isapi_admin_win32.c) ---- */
+
+enum ih_isapi_dll_action { IH_DLL_UNLOAD, IH_DLL_RELOAD, IH_DLL_STOP, IH_DLL_START };
+const char *ih_isapi_dll_action_name(enum ih_isapi_dll_action action);
+
+/* One DLL as the operator interface lists it. */
+typedef struct ih_isapi_dll_info {
+  char path[MAX_PATH * 3];
+  const char *state;          /* "unloaded", "loading", "ready", "draining", "stopped" */
+  long in_flight;             /* requests counted on it (running, PENDING, async I/O) */
+  long held;                  /* requests waiting for a drain or a load to end */
+  unsigned loads;             /* successful loads since the server started */
+  const char *action;         /* the operator action in progress, or NULL */
+  char description[HSE_MAX_EXT_DLL_NAME_LEN + 1]; /* from the last GetExtensionVersion */
+} ih_isapi_dll_info;
+
+/* Fills *out for the i-th known DLL; FALSE past the last one. */
+BOOL ih_isapi_dll_info_at(size_t i, ih_isapi_dll_info *out);
+
+/* Claims the DLL named path (as configured: case-insensitive, either slash)
+ * for action. Returns 0 and *out on success, the caller then runs
+ * ih_isapi_dll_run (on a thread of its own: it waits up to
+ * isapi_unload_timeout) or ih_isapi_dll_abandon. Otherwise an HTTP status
+ * with the reason in why: 404 unknown DLL, 409 another action in progress
+ * or the action does not apply to the state, 503 the server is stopping. */
+int ih_isapi_dll_begin(const char *path, enum ih_isapi_dll_action action, ih_isapi_dll **out, char *why,
+                       size_t why_cap);
+/* Runs a claimed action to its end and logs its outcome (IH2011). */
+void ih_isapi_dll_run(ih_isapi_dll *dll, enum ih_isapi_dll_action action);
+/* Gives a claimed action back without running it (IH2011). */
+void ih_isapi_dll_abandon(ih_isapi_dll *dll, enum ih_isapi_dll_action action, const char *why);
+
+/* The platform's ext_admin hook (http/conn.h): action NULL lists the DLLs;
+ * "unload", "reload", "stop" or "start" starts that action on dll on a
+ * thread of its own. Writes a JSON body and returns the HTTP status. */
+int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap);
 
 #endif

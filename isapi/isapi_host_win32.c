@@ -15,10 +15,11 @@
 #include "core/server_log.h"
 #include "isapi/isapi_call_win32.h"
 #include "isapi/isapi_guard_win32.h"
+#include "isapi/isapi_handle.h"
 #include "isapi/isapi_host_win32.h"
 #include "isapi/isapi_ssf_win32.h"
 
-#define MAX_CALLS 65536 /* handle table size; more simultaneous sessions get 503 */
+#define MAX_CALLS IH_ISAPI_HANDLE_SLOTS /* more simultaneous sessions get 503 */
 
 typedef struct handle_slot {
   isapi_call *call;
@@ -27,7 +28,11 @@ typedef struct handle_slot {
 
 static struct {
   SRWLOCK table_lock;
-  handle_slot table[MAX_CALLS];
+  /* Slots are handed out round-robin, so an old HCONN aliases a new session
+   * only after 2^31 sessions. The table is committed whole at start: touched
+   * slot by slot it would grow the process by 1 MB over the first 65,536
+   * requests, which is no leak but looks like one. */
+  handle_slot *table;
   DWORD next_free_hint;
   volatile LONG live;
   unsigned stuck_timeout_s;
@@ -39,7 +44,7 @@ static struct {
 
 static HCONN handle_of(const isapi_call *call)
 {
-  return (HCONN)(uintptr_t)(((uint64_t)host.table[call->slot].generation << 16) | (call->slot + 1));
+  return (HCONN)(uintptr_t)ih_isapi_handle_encode(call->slot, host.table[call->slot].generation);
 }
 
 static BOOL table_add(isapi_call *call)
@@ -49,7 +54,7 @@ static BOOL table_add(isapi_call *call)
     DWORD i = (host.next_free_hint + n) % MAX_CALLS;
     if (!host.table[i].call) {
       host.table[i].call = call;
-      host.table[i].generation = (host.table[i].generation + 1) & 0xffff;
+      host.table[i].generation = ih_isapi_handle_next_generation(host.table[i].generation);
       call->slot = i;
       call->ecb.ConnID = handle_of(call);
       host.next_free_hint = i + 1;
@@ -119,12 +124,11 @@ static void finish_end(isapi_call *call)
 
 isapi_call *isapi_call_enter(HCONN hconn)
 {
-  uint64_t v = (uintptr_t)hconn;
-  DWORD slot = (DWORD)(v & 0xffff) - 1, generation = (DWORD)((v >> 16) & 0xffff);
+  uint32_t slot, generation;
   isapi_call *call = NULL;
+  bool ours = ih_isapi_handle_decode((uintptr_t)hconn, &slot, &generation);
   AcquireSRWLockShared(&host.table_lock);
-  if (slot < MAX_CALLS && host.table[slot].call && host.table[slot].generation == generation &&
-      (v >> 32) == 0) {
+  if (ours && host.table[slot].call && host.table[slot].generation == generation) {
     isapi_call *c = host.table[slot].call;
     LONG g = c->gate;
     for (;;) {
@@ -274,13 +278,40 @@ isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *bo
 
 /* ---- running ---- */
 
+/* Seconds a client is asked to wait when an operator has stopped the DLL:
+ * the stop has no known end, and a minute keeps clients that honour
+ * Retry-After (RFC 9110 10.2.3) from retrying in a tight loop. */
+#define STOPPED_RETRY_AFTER_S 60
+
+/* 503 with Retry-After for a DLL an operator stopped, as the request's own
+ * response (the connection stays usable); FALSE when it could not be sent. */
+static BOOL answer_unavailable(isapi_call *call)
+{
+  static const char body[] = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body>"
+                             "<h1>Service Unavailable</h1><p>This application is stopped; please try again later."
+                             "</p></body></html>\n";
+  char text[512];
+  int n = snprintf(text, sizeof text,
+                   "Retry-After: %d\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %u\r\n\r\n%s",
+                   STOPPED_RETRY_AFTER_S, (unsigned)(sizeof body - 1), body);
+  call->ecb.dwHttpStatusCode = 503;
+  return isapi_send_header_text(call, "503 Service Unavailable", 23, text, (size_t)n, NULL);
+}
+
 static void run_call(ih_pool_item *item)
 {
   isapi_call *call = (isapi_call *)((char *)item - offsetof(isapi_call, start));
   isapi_call_ref(call); /* ours: a PENDING session may end on another thread at once */
   char err[600];
-  call->dll = ih_isapi_dll_acquire(call->dll_path, err, sizeof err);
-  if (!call->dll) {
+  int unusable = 500;
+  /* Held here while an operator drains the DLL; an EXEC_URL child is not
+   * (its parent may be what the drain waits for). */
+  call->dll = ih_isapi_dll_acquire_status(call->dll_path, call->parent != NULL, &unusable, err, sizeof err);
+  if (!call->dll && unusable == 503) {
+    DWORD rc = answer_unavailable(call) ? HSE_STATUS_SUCCESS_AND_KEEP_CONN : HSE_STATUS_ERROR;
+    if (ih_isapi_session_on_return(&call->session, rc))
+      isapi_call_end(call);
+  } else if (!call->dll) {
     /* 500 with the reason in the server log (IH2002) */
     call->ecb.dwHttpStatusCode = 500;
     if (ih_isapi_session_on_return(&call->session, HSE_STATUS_ERROR))
@@ -354,6 +385,13 @@ static DWORD WINAPI monitor_main(LPVOID arg)
 int ih_isapi_host_start(const ih_config *cfg)
 {
   InitializeSRWLock(&host.table_lock);
+  host.table = VirtualAlloc(NULL, MAX_CALLS * sizeof *host.table, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+  if (!host.table) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot allocate the ISAPI handle table (Win32 error %lu)", GetLastError());
+    return -1;
+  }
+  /* Touched now too: Wine counts a page when first written, not when committed. */
+  SecureZeroMemory(host.table, MAX_CALLS * sizeof *host.table);
   ih_isapi_guard_install();
   isapi_ssf_init();
   isapi_exec_configure(cfg->server.isapi_exec_depth);
@@ -364,6 +402,7 @@ int ih_isapi_host_start(const ih_config *cfg)
   unsigned max = sc->isapi_max_threads > initial ? sc->isapi_max_threads : initial;
   if (ih_isapi_pool_start(initial, max) != 0)
     return -1;
+  ih_isapi_dll_configure(cfg); /* the DLLs an operator can act on, and isapi_unload_timeout */
   host.stuck_timeout_s = sc->isapi_stuck_timeout;
   if (host.stuck_timeout_s) {
     host.monitor_stop = CreateEventW(NULL, TRUE, FALSE, NULL);

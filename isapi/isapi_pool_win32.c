@@ -1,11 +1,15 @@
 /* Extension thread pool (see isapi_pool_win32.h).
  *
- * The queue is a completion port: posting is one call, and it hands items
- * to waiting threads in LIFO order, which keeps few threads warm. `queued`
- * counts items posted and not yet taken, `idle` threads waiting; when an
- * item arrives and queued exceeds idle, nobody will take it soon, so the
- * pool grows by one thread. The counts race benignly: at worst a thread too
- * many is started, never beyond max. */
+ * The queue is a list under an SRW lock with a condition variable: under
+ * Wine both are futexes in the process, while a completion port costs a
+ * wineserver round trip to post and another to wait (docs/benchmarks.md).
+ * The pool
+ * grows only when work is stuck, not on a burst: a watcher looks every
+ * GROW_CHECK_MS, and when items are queued and no thread has taken one for
+ * that long, every thread is busy with something slow (a DLL that blocks),
+ * so it adds a thread, up to max. A burst of short requests is absorbed by
+ * the threads there are, and the process stays the same size under steady
+ * load (the KB Q142658 soak measures exactly that). */
 #include "isapi/isapi_pool_win32.h"
 
 #include <stdlib.h>
@@ -14,15 +18,23 @@
 
 #define POOL_STACK (1u << 20)
 
+#define GROW_CHECK_MS 100
+
 static struct {
-  HANDLE queue;
+  SRWLOCK lock;               /* guards the queue and stopping */
+  CONDITION_VARIABLE ready;
+  ih_pool_item *head, *tail;
+  BOOL stopping;
   HANDLE *threads;
   unsigned max;
   volatile LONG thread_count;
   volatile LONG idle;
   volatile LONG queued;
+  volatile LONG taken;        /* items taken so far: progress the watcher looks for */
   volatile LONG max_logged;
   SRWLOCK grow_lock;
+  HANDLE watcher;
+  HANDLE watcher_stop;
 } pool;
 
 static __thread BOOL on_pool_thread;
@@ -32,19 +44,27 @@ static DWORD WINAPI pool_main(LPVOID arg)
   (void)arg;
   on_pool_thread = TRUE;
   for (;;) {
-    DWORD bytes;
-    ULONG_PTR key;
-    OVERLAPPED *ov = NULL;
+    AcquireSRWLockExclusive(&pool.lock);
     InterlockedIncrement(&pool.idle);
-    BOOL ok = GetQueuedCompletionStatus(pool.queue, &bytes, &key, &ov, INFINITE);
+    while (!pool.head && !pool.stopping)
+      SleepConditionVariableSRW(&pool.ready, &pool.lock, INFINITE, 0);
     InterlockedDecrement(&pool.idle);
-    if (!ok || !ov)
-      return 0; /* the queue was closed, or a stop packet */
+    ih_pool_item *item = pool.head;
+    if (item) {
+      pool.head = item->next;
+      if (!pool.head)
+        pool.tail = NULL;
+    }
+    ReleaseSRWLockExclusive(&pool.lock);
+    if (!item)
+      return 0; /* stopping, and nothing left to run */
     InterlockedDecrement(&pool.queued);
-    ih_pool_item *item = (ih_pool_item *)ov;
+    InterlockedIncrement(&pool.taken);
     item->run(item);
   }
 }
+
+static DWORD WINAPI watcher_main(LPVOID arg);
 
 /* Starts one more thread if below max; returns FALSE at max or on failure. */
 static BOOL grow(void)
@@ -72,10 +92,11 @@ int ih_isapi_pool_start(unsigned initial, unsigned max)
   pool.max = max < 1 ? 1 : max;
   if (initial > pool.max)
     initial = pool.max;
+  InitializeSRWLock(&pool.lock);
+  InitializeConditionVariable(&pool.ready);
   pool.threads = calloc(pool.max, sizeof *pool.threads);
-  pool.queue = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 0);
-  if (!pool.threads || !pool.queue) {
-    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the ISAPI work queue (Win32 error %lu)", GetLastError());
+  if (!pool.threads) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot create the ISAPI work queue (out of memory)");
     return -1;
   }
   for (unsigned i = 0; i < initial; i++)
@@ -83,6 +104,8 @@ int ih_isapi_pool_start(unsigned initial, unsigned max)
       break;
   if (pool.thread_count == 0)
     return -1;
+  pool.watcher_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
+  pool.watcher = pool.watcher_stop ? CreateThread(NULL, 0, watcher_main, NULL, 0, NULL) : NULL;
   ih_log(IH_LOG_INFO, IH_EV_ISAPI_POOL, "ISAPI thread pool: %ld threads, growing to at most %u",
          (long)pool.thread_count, pool.max);
   return 0;
@@ -90,19 +113,40 @@ int ih_isapi_pool_start(unsigned initial, unsigned max)
 
 void ih_isapi_pool_post(ih_pool_item *item)
 {
-  LONG queued = InterlockedIncrement(&pool.queued);
-  if (queued > pool.idle) {
+  item->next = NULL;
+  InterlockedIncrement(&pool.queued);
+  AcquireSRWLockExclusive(&pool.lock);
+  if (pool.tail)
+    pool.tail->next = item;
+  else
+    pool.head = item;
+  pool.tail = item;
+  ReleaseSRWLockExclusive(&pool.lock);
+  WakeConditionVariable(&pool.ready);
+}
+
+/* Grows the pool while work waits and nothing is taken. */
+static DWORD WINAPI watcher_main(LPVOID arg)
+{
+  (void)arg;
+  LONG taken_before = pool.taken;
+  while (WaitForSingleObject(pool.watcher_stop, GROW_CHECK_MS) == WAIT_TIMEOUT) {
+    LONG taken = pool.taken;
+    BOOL stuck = pool.queued > 0 && pool.idle == 0 && taken == taken_before;
+    taken_before = taken;
+    if (!stuck)
+      continue;
     if (grow()) {
       LONG n = pool.thread_count;
-      if ((n & (n - 1)) == 0) /* a line per doubling, not per thread */
-        ih_log(IH_LOG_INFO, IH_EV_ISAPI_POOL, "ISAPI thread pool grew to %ld threads: every thread was busy", (long)n);
+      ih_log(IH_LOG_INFO, IH_EV_ISAPI_POOL,
+             "ISAPI thread pool grew to %ld threads: every thread was busy and requests were waiting", (long)n);
     } else if ((unsigned)pool.thread_count >= pool.max && InterlockedExchange(&pool.max_logged, 1) == 0) {
       ih_log(IH_LOG_WARNING, IH_EV_ISAPI_POOL,
              "ISAPI thread pool is at isapi_max_threads (%u) and every thread is busy; extension requests wait",
              pool.max);
     }
   }
-  PostQueuedCompletionStatus(pool.queue, 0, 0, (OVERLAPPED *)item);
+  return 0;
 }
 
 void ih_isapi_pool_counts(unsigned *threads, unsigned *busy)
@@ -114,14 +158,23 @@ void ih_isapi_pool_counts(unsigned *threads, unsigned *busy)
 
 void ih_isapi_pool_stop(DWORD wait_ms)
 {
-  if (!pool.queue)
+  if (!pool.threads)
     return;
+  if (pool.watcher) {
+    SetEvent(pool.watcher_stop);
+    WaitForSingleObject(pool.watcher, INFINITE);
+    CloseHandle(pool.watcher);
+    CloseHandle(pool.watcher_stop);
+    pool.watcher = NULL;
+  }
   AcquireSRWLockExclusive(&pool.grow_lock);
   pool.max = 0; /* no more growth */
   LONG n = pool.thread_count;
   ReleaseSRWLockExclusive(&pool.grow_lock);
-  for (LONG i = 0; i < n; i++)
-    PostQueuedCompletionStatus(pool.queue, 0, 0, NULL);
+  AcquireSRWLockExclusive(&pool.lock);
+  pool.stopping = TRUE; /* threads finish what is queued, then return */
+  ReleaseSRWLockExclusive(&pool.lock);
+  WakeAllConditionVariable(&pool.ready);
   ULONGLONG end = GetTickCount64() + wait_ms;
   for (LONG i = 0; i < n; i++) {
     ULONGLONG now = GetTickCount64();
@@ -129,7 +182,7 @@ void ih_isapi_pool_stop(DWORD wait_ms)
     if (WaitForSingleObject(pool.threads[i], left) == WAIT_OBJECT_0)
       CloseHandle(pool.threads[i]);
   }
-  /* A thread still inside a DLL keeps the queue handle; the process is ending. */
+  /* A thread still inside a DLL is left there; the process is ending. */
 }
 
 BOOL ih_isapi_pool_is_pool_thread(void) { return on_pool_thread; }

@@ -3,8 +3,8 @@
  * slow or blocked DLL cannot stall static files or other DLLs. Each thread
  * has a 1 MB stack reservation (IIS threads have 256 KB, KB Q189888, and
  * DLLs are written for at least that). The pool starts with `initial`
- * threads and grows, up to `max`, whenever work is queued and no thread is
- * idle: a DLL that blocks forever costs one thread, not the server.
+ * threads and grows, up to `max`, when queued work has not moved for a
+ * moment: a DLL that blocks forever costs one thread, not the server.
  * Win32 only. */
 #ifndef IH_ISAPI_POOL_WIN32_H
 #define IH_ISAPI_POOL_WIN32_H
@@ -14,6 +14,7 @@
 typedef struct ih_pool_item ih_pool_item;
 struct ih_pool_item {
   void (*run)(ih_pool_item *item); /* called once per post, on a pool thread */
+  ih_pool_item *next;              /* the queue's; an item is queued at most once at a time */
 };
 
 /* Returns 0, or -1 (logged) when not even one thread could start. */

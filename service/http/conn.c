@@ -127,6 +127,7 @@ void ih_conn_destroy(ih_conn *c)
   long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
   assert(live > 0);
   (void)live;
+  conn_ext_release(c);
   ih_mutex_free(c->lock);
   ih_cond_free(c->ext_cond);
   free(c->in);
@@ -633,6 +634,8 @@ void ih_conn_on_timer(ih_conn *c)
     ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
            (unsigned)c->peer_port);
     conn_close(c);
+  } else if (expired && c->state == IH_CONN_EXT_RUNNING && conn_ext_on_deadline(c)) {
+    /* not a timeout: the extension's held head went out */
   } else if (expired) {
     if (c->state == IH_CONN_READ_HEAD)
       ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",

@@ -60,6 +60,14 @@ typedef struct ih_counters {
   atomic_llong isapi_sessions;  /* extension sessions not yet ended (IH_HOLD_ISAPI_SESSION) */
 } ih_counters;
 
+/* What the status page reports about the process (-1: unknown). */
+typedef struct ih_process_stats {
+  long long private_bytes; /* committed private memory (Windows "private bytes") */
+  long long handles;       /* open kernel handles */
+  long long isapi_threads; /* extension pool threads, and how many run an item */
+  long long isapi_busy;
+} ih_process_stats;
+
 typedef struct ih_file_info {
   uint64_t size;
   int64_t mtime_unix;
@@ -98,10 +106,11 @@ typedef struct ih_platform {
    * started (out of memory, too many calls): the pipeline answers 503.
    * NULL where extensions are not supported. */
   bool (*extension_start)(ih_conn *c);
-  /* Calls ih_conn_on_ext_end(c) from an I/O pool thread. An extension's
-   * session often ends on a short-lived thread of its own, and I/O issued by
-   * a thread that exits may be cancelled with it, so what follows the
-   * session (the next receive) is always issued from the pool. */
+  /* Calls ih_conn_on_ext_end(c): at once on the server's own threads,
+   * from an I/O thread otherwise. An extension's session often ends on a
+   * short-lived thread of its own, and I/O issued by a thread that exits
+   * may be cancelled with it, so what follows the session (the next
+   * receive) is never issued from a DLL's thread. Called without the lock. */
   void (*ext_end_later)(ih_conn *c);
   /* Cancels the outstanding operation (HSE_REQ_CANCEL_IO); it completes
    * with an error as usual. */
@@ -111,9 +120,16 @@ typedef struct ih_platform {
   /* Whether the peer still looks connected (no FIN or RST received), without
    * consuming input (HSE_REQ_IS_CONNECTED). NULL: assume connected. */
   bool (*peer_alive)(ih_conn *c);
-  /* Process private bytes and open handles for the status page; NULL where
-   * the platform cannot tell (then reported as -1). */
-  void (*process_stats)(long long *private_bytes, long long *handles);
+  /* Process figures for the status page; NULL where the platform cannot
+   * tell (fields it cannot fill stay -1). */
+  void (*process_stats)(struct ih_process_stats *out);
+  /* The operator interface for extension DLLs at <status_path>/extensions
+   * (loopback only; docs/operations.md): action NULL lists the DLLs;
+   * "unload", "reload", "stop" or "start" starts that action on dll (its
+   * path as configured) without waiting for it. Writes a NUL-terminated
+   * JSON body into json[0..cap) and returns the HTTP status (200, 202, 400,
+   * 404, 409, 503). NULL where extensions are not supported (404). */
+  int (*ext_admin)(const char *action, const char *dll, char *json, size_t cap);
 } ih_platform;
 
 struct ih_file_cache;
@@ -156,6 +172,7 @@ typedef struct ih_ext_op {
   size_t report_bytes;          /* what a successful completion reports */
   const char *second;           /* SEND: a second buffer sent after the first */
   size_t second_len;
+  char *owned;                  /* SEND: a buffer of ours in flight (a held head), freed at the end */
   char *read_buf;               /* RECV: the extension's buffer */
   size_t read_cap;
   void *file;                   /* a file sent after the buffers */
@@ -252,6 +269,11 @@ struct ih_conn {
   ih_cond *ext_cond;
   ih_ext_op ext_op;
   bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
+  /* A response head sent synchronously without a body is held back a moment
+   * and goes out with the first body bytes (one send instead of two), when
+   * the session ends, or when the deadline passes (conn_ext_on_deadline). */
+  char *ext_held_head;
+  size_t ext_held_head_len;
 };
 
 /* Creates a connection for an accepted socket (holder: IH_HOLD_SOCKET) and

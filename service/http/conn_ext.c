@@ -26,6 +26,7 @@
 enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV };
 
 #define EXT_LOG_MAX 4096u /* bytes an extension may add to its log record */
+#define HOLD_HEAD_MS 200u /* longest a head waits for its body before going out alone */
 
 struct ih_ext_waiter {
   bool done;
@@ -68,9 +69,13 @@ static void op_finish(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 {
   ih_ext_op op = c->ext_op;
   c->ext_op.kind = EXT_OP_NONE;
-  conn_clear_deadline(c);
+  if (c->ext_held_head)
+    conn_set_deadline(c, HOLD_HEAD_MS); /* a read went first: the held head still goes out soon */
+  else
+    conn_clear_deadline(c);
   if (op.file_owned)
     c->server->platform->file_close(op.file);
+  free(op.owned);
   if (op.waiter) {
     op.waiter->done = true;
     op.waiter->err = err;
@@ -132,6 +137,43 @@ static void post_file_chunk(ih_conn *c)
   c->server->platform->send_file(c, op->file, op->file_offset, chunk, NULL, 0);
   op->file_offset += chunk;
   op->file_left -= chunk;
+}
+
+/* Starts the SEND operation already set up in c->ext_op: a held head goes
+ * out in front of data[0..n) (one buffer when data is small), then the
+ * op's file, if any. */
+#define COALESCE_MAX 16384u
+
+static void start_send(ih_conn *c, const char *data, size_t n)
+{
+  ih_ext_op *op = &c->ext_op;
+  char *held = c->ext_held_head;
+  size_t held_len = c->ext_held_head_len;
+  c->ext_held_head = NULL;
+  c->ext_held_head_len = 0;
+  if (!held) {
+    if (n)
+      post_send(c, data, n);
+    else
+      post_file_chunk(c);
+    return;
+  }
+  assert(!op->second_len); /* only a head carries a second buffer, and a held head is one */
+  op->owned = held;
+  if (n && n <= COALESCE_MAX) {
+    char *joined = realloc(held, held_len + n);
+    if (joined) {
+      memcpy(joined + held_len, data, n);
+      op->owned = joined;
+      post_send(c, joined, held_len + n);
+      return;
+    }
+  }
+  if (n) {
+    op->second = data;
+    op->second_len = n;
+  }
+  post_send(c, held, held_len);
 }
 
 /* ---- response bookkeeping ---- */
@@ -234,6 +276,12 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   if (c->out_len == 0 && second_len == 0) {
     if (done)
       complete_now(done, 0, &after);
+  } else if (!done && h->body_len == 0 && (c->ext_held_head = malloc(c->out_len)) != NULL) {
+    /* Held: most extensions write the body right after the head, and one
+     * send instead of two is most of an extension's cost under Wine. */
+    memcpy(c->ext_held_head, c->out, c->out_len);
+    c->ext_held_head_len = c->out_len;
+    conn_set_deadline(c, HOLD_HEAD_MS);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, 0);
     if (c->out_len) {
@@ -275,7 +323,7 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
       complete_now(done, len, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, len);
-    post_send(c, p, n);
+    start_send(c, p, n);
     if (!done)
       rc = op_wait(c, &w, NULL);
   }
@@ -341,7 +389,7 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
     c->ext_op.file = file;
     c->ext_op.file_offset = offset;
     c->ext_op.file_left = length;
-    post_file_chunk(c);
+    start_send(c, NULL, 0);
     if (!done)
       rc = op_wait(c, &w, NULL);
   }
@@ -379,7 +427,7 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
   if (!r->ext_raw)
     r->ext_body_sent += body;
   size_t n = c->out_len - start;
-  if (n == 0 && !plan->file) {
+  if (n == 0 && !plan->file && !c->ext_held_head) {
     if (done)
       complete_now(done, 0, after);
     return IH_EXT_OK;
@@ -389,10 +437,8 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
   c->ext_op.file_offset = plan->offset;
   c->ext_op.file_left = plan->file ? plan->length : 0;
   c->ext_op.file_owned = plan->file != NULL;
-  if (n)
-    post_send(c, c->out + start, n);
-  else if (c->ext_op.file_left)
-    post_file_chunk(c);
+  if (n || c->ext_op.file_left || c->ext_held_head)
+    start_send(c, c->out + start, n);
   else
     op_finish(c, 0, 0, after); /* an empty file: done, and closed */
   return done ? IH_EXT_OK : op_wait(c, w, NULL);
@@ -608,6 +654,10 @@ void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
   ih_mutex_lock(c->lock);
   c->req.ext_hse_status = hse_status;
   c->req.ext_http_status = http_status;
+  if (c->ext_held_head && !c->ext_op.kind && !c->socket_closed) {
+    op_set(c, EXT_OP_SEND, NULL, NULL, 0); /* the held head goes out before the end */
+    start_send(c, NULL, 0);
+  }
   bool wait_for_op = c->ext_op.kind != EXT_OP_NONE;
   if (wait_for_op)
     c->ext_end_deferred = true; /* op_finish ends it */
@@ -624,6 +674,7 @@ void ih_conn_on_ext_end(ih_conn *c)
   uint32_t hse_status = r->ext_hse_status;
   int http_status = r->ext_http_status;
   r->ext_running = false;
+  conn_ext_release(c); /* a head still held here had nowhere to go: the client is gone */
   /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
    * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
   bool status_ok = hse_status <= 2;
@@ -707,6 +758,22 @@ void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
   } else {
     op_finish(c, op->report_bytes, 0, after);
   }
+}
+
+bool conn_ext_on_deadline(ih_conn *c)
+{
+  if (!c->ext_held_head || c->ext_op.kind || c->socket_closed)
+    return false; /* an operation in flight past its deadline is a timeout */
+  op_set(c, EXT_OP_SEND, NULL, NULL, 0);
+  start_send(c, NULL, 0);
+  return true;
+}
+
+void conn_ext_release(ih_conn *c)
+{
+  free(c->ext_held_head);
+  c->ext_held_head = NULL;
+  c->ext_held_head_len = 0;
 }
 
 void conn_ext_run_after(ih_conn *c, conn_ext_after *after)

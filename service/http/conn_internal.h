@@ -48,6 +48,12 @@ typedef struct conn_ext_after {
 /* Completions of the extension's operation (c->ext_op.kind != 0). */
 void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after);
 void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after);
+/* The connection's deadline passed while an extension runs: sends a held
+ * response head if nothing else is in flight. True when it did (the
+ * deadline was not a timeout). */
+bool conn_ext_on_deadline(ih_conn *c);
+/* Frees what an extension left on the connection (a held head). */
+void conn_ext_release(ih_conn *c);
 /* Runs what the completion left to do; without the lock. */
 void conn_ext_run_after(ih_conn *c, conn_ext_after *after);
 

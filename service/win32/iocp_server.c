@@ -17,7 +17,6 @@
 #include <ws2tcpip.h>
 #include <mswsock.h>
 #include <windows.h>
-#include <psapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +25,11 @@
 #include "file_win32.h"
 #include "http/conn.h"
 #include "iocp_server.h"
+#include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"
+#include "isapi/isapi_pool_win32.h"
 #include "logwriter_win32.h"
+#include "process_stats_win32.h"
 
 enum { KEY_IO = 1, KEY_IO_FAILED, KEY_TIMER, KEY_EXT_END, KEY_DESTROY, KEY_QUIT };
 enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
@@ -187,7 +189,19 @@ static void pf_destroy_later(ih_conn *c)
   PostQueuedCompletionStatus(g.port, 0, KEY_DESTROY, (OVERLAPPED *)c);
 }
 
-static void pf_ext_end_later(ih_conn *c) { PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c); }
+static __thread BOOL on_io_thread;
+
+/* A session's end goes on at once on our own threads (the extension pool's
+ * or an I/O worker, which hold no connection lock here and outlive any I/O
+ * they issue); from a DLL's own thread, which may exit as soon as it
+ * returns, it hops to an I/O worker. */
+static void pf_ext_end_later(ih_conn *c)
+{
+  if (on_io_thread || ih_isapi_pool_is_pool_thread())
+    ih_conn_on_ext_end(c);
+  else
+    PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c);
+}
 
 static void pf_cancel_io(ih_conn *c)
 {
@@ -224,15 +238,6 @@ static bool pf_peer_alive(ih_conn *c)
   return n > 0 || (n == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK);
 }
 
-static void pf_process_stats(long long *private_bytes, long long *handles)
-{
-  PROCESS_MEMORY_COUNTERS_EX pmc = { .cb = sizeof pmc };
-  if (GetProcessMemoryInfo(GetCurrentProcess(), (PROCESS_MEMORY_COUNTERS *)&pmc, sizeof pmc))
-    *private_bytes = (long long)pmc.PrivateUsage;
-  DWORD n;
-  if (GetProcessHandleCount(GetCurrentProcess(), &n))
-    *handles = n;
-}
 
 static const ih_platform win32_platform = {
   .recv = pf_recv,
@@ -251,7 +256,8 @@ static const ih_platform win32_platform = {
   .cancel_io = pf_cancel_io,
   .abort_socket = pf_abort_socket,
   .peer_alive = pf_peer_alive,
-  .process_stats = pf_process_stats,
+  .process_stats = ih_win32_process_stats,
+  .ext_admin = ih_isapi_admin,
 };
 
 /* ---- registry ---- */
@@ -493,6 +499,7 @@ static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
 static DWORD WINAPI worker_main(LPVOID arg)
 {
   (void)arg;
+  on_io_thread = TRUE;
   for (;;) {
     DWORD bytes = 0;
     ULONG_PTR key = 0;

@@ -301,7 +301,9 @@ static bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
   EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
+  EXT_HEAD_THEN_WAIT,
 };
+static atomic_int ext_go_on; /* EXT_HEAD_THEN_WAIT: the test lets the extension continue */
 static enum ext_script ext_next;
 static atomic_int ext_finished;
 static char ext_read_buf[64];
@@ -431,6 +433,14 @@ static void *ext_thread(void *arg)
     ih_conn_ext_end(c, 2, 200);
     break;
   }
+  case EXT_HEAD_THEN_WAIT: /* a head, then a pause longer than the hold, then the body */
+    head(c, hdrs, "");
+    atomic_store(&ext_finished, 2); /* the head call returned */
+    while (!atomic_load(&ext_go_on))
+      sched_yield();
+    ih_conn_ext_write(c, "hello", 5, NULL);
+    ih_conn_ext_end(c, 2, 200);
+    break;
   case EXT_FILE: /* TRANSMIT_FILE-style: head, the extension's file, a tail */
     head(c, "Content-Length: 24\r\n", "");
     IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
@@ -606,6 +616,44 @@ static void test_extension_async(void)
   IH_CHECK(wire_has("Connection: close\r\n"));
   IH_CHECK(wire_has("\r\n\r\nhello"));
   IH_CHECK(fake.shutdown_sent);
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("a head without body is held and goes out with the first body bytes: one send");
+  c = connect_client();
+  start_async(EXT_KEEP_CONN);
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 2000000; i++) { /* the platform is called under the lock: read under it */
+    ih_mutex_lock(c->lock);
+    bool sending = fake.op == OP_SEND;
+    ih_mutex_unlock(c->lock);
+    if (sending)
+      break;
+    sched_yield();
+  }
+  IH_CHECK(find_bytes(fake.send_copy, fake.send_len, "\r\n\r\nhello", 9) != NULL);
+  run_extension(c);
+  IH_EQ_INT(fake.op, OP_RECV);
+
+  IH_TEST("a held head goes out alone when its deadline passes first");
+  start_async(EXT_HEAD_THEN_WAIT);
+  atomic_store(&ext_go_on, 0);
+  size_t before = fake.wire_len;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 2000000 && atomic_load(&ext_finished) != 2; i++)
+    sched_yield();
+  ih_mutex_lock(c->lock);
+  IH_EQ_INT(fake.op, OP_NONE); /* held, nothing sent yet */
+  ih_mutex_unlock(c->lock);
+  timer_fires(c);
+  IH_EQ_INT(fake.op, OP_SEND);
+  IH_CHECK(fake.send_len > 4 && memcmp(fake.send_copy + fake.send_len - 4, "\r\n\r\n", 4) == 0);
+  IH_CHECK(!fake.socket_closed); /* the deadline was the hold, not a timeout */
+  send_completes(c);
+  atomic_store(&ext_go_on, 1);
+  run_extension(c);
+  IH_CHECK(find_bytes(fake.wire + before, fake.wire_len - before, "\r\n\r\nhello", 9) != NULL);
+  IH_EQ_INT(fake.op, OP_RECV);
   client_closes(c);
   expect_all_released(c);
 
