@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # IsapiHost benchmark: bash bench/run.sh [--duration S] [--rounds N] [--out FILE]
 #
-# Builds the mingw-x64-release preset (optimised, as deployed), then measures keep-alive GET /index.html (1 KB)
+# Builds the mingw-x64-release preset (optimised, as deployed), then measures keep-alive GETs of 1 KB
 # with wrk at 1, 16 and 64 connections against
-#   (a) nginx, native             - sanity reference for the machine
-#   (b) bench/bare_iocp.exe, Wine - the ceiling of an IOCP server under Wine
-#   (c) isapihost.exe, Wine       - the product
-# interleaved (a b c a b c) and keeps the best round per target and count.
+#   (a) nginx, native             - sanity reference for the machine (GET /index.html)
+#   (b) bench/bare_iocp.exe, Wine - the ceiling of an IOCP server under Wine (canned response)
+#   (c) isapihost.exe, Wine       - the product, static file (GET /index.html)
+#   (d) isapihost.exe, Wine       - the product, ISAPI extension bench/hello_ext.dll
+#                                   (GET /hello.bx; same configuration as (c), own start)
+# interleaved (a b c d a b c d) and keeps the best round per target and count.
+# All four send the same 1,024-byte body.
 # Under Wine the single-threaded wineserver caps every server at a few
 # thousand req/s, so only ratios within one run mean anything (README.md).
 #
 # Exit status: 0 when everything that exists ran (whether or not IsapiHost
-# meets its target, and also when isapihost.exe is not built yet: that column
-# says "skipped"); 1 when something could not run (missing tool, failed build,
+# meets its targets, and also when isapihost.exe is not built yet: its
+# columns say "skipped"); 1 when something could not run (missing tool, failed build,
 # a server that did not start or answer, wrk failure); 2 on bad usage.
 set -u -o pipefail
 
@@ -21,9 +24,14 @@ BUILD=$ROOT/build/mingw-x64-release
 PREFIX_DIR=$BUILD/wineprefix
 BARE_EXE=$BUILD/bench/bare_iocp.exe
 IH_EXE=$BUILD/service/win32/isapihost.exe
+EXT_DLL=$BUILD/bench/hello_ext.dll
 CONNS=(1 16 64)
-TARGETS=(nginx bare ih)
-TARGET_PCT=90           # IsapiHost must reach this % of bare at 16 and 64 connections
+TARGETS=(nginx bare ih ext)
+TARGET_PCT=90           # IsapiHost (static file) must reach this % of bare at 16 and 64 connections
+EXT_TARGET_PCT=80       # IsapiHost (extension) must reach this % of bare at 16 and 64 connections
+BODY_SIZE=1024          # body of every target; bench/hello_ext.c sends the same bytes
+STATIC_PATH=/index.html
+EXT_PATH=/hello.bx      # script map .bx -> hello_ext.dll
 START_TIMEOUT=30        # s until a server must accept connections
 STOP_TIMEOUT=10         # s after SIGINT/SIGQUIT before SIGKILL
 
@@ -86,7 +94,13 @@ trap 'exit 143' TERM
 
 # ---- helpers ------------------------------------------------------------------
 label() {
-  case "$1" in nginx) printf 'nginx native' ;; bare) printf 'bare IOCP (Wine)' ;; ih) printf 'IsapiHost (Wine)' ;; esac
+  case "$1" in
+    nginx) printf 'nginx native' ;; bare) printf 'bare IOCP (Wine)' ;;
+    ih) printf 'IsapiHost (Wine)' ;; ext) printf 'IsapiHost ext (Wine)' ;;
+  esac
+}
+url_path() { # TARGET: what wrk and curl ask for
+  if [ "$1" = ext ]; then printf '%s' "$EXT_PATH"; else printf '%s' "$STATIC_PATH"; fi
 }
 free_port() {
   if command -v python3 >/dev/null 2>&1 &&
@@ -181,6 +195,12 @@ elif [ ! -f "$IH_EXE" ]; then
   SKIP[ih]="not built yet"
   say "SKIPPING IsapiHost: ${IH_EXE#"$ROOT"/} does not exist yet (the server has not landed?)"
 fi
+if [ -n "${SKIP[ih]:-}" ]; then
+  SKIP[ext]=${SKIP[ih]}
+elif [ ! -f "$EXT_DLL" ]; then
+  SKIP[ext]="not built"
+  fail "the build did not produce ${EXT_DLL#"$ROOT"/}"
+fi
 
 # ---- site, configs ----------------------------------------------------------
 SITE=$TMP/site
@@ -188,10 +208,13 @@ mkdir -p "$SITE" "$TMP/nginx" "$TMP/logs"
 html_head='<!DOCTYPE html><html><head><title>IsapiHost bench</title></head><body><p>'
 html_tail='</p></body></html>
 '
-pad=$((1024 - ${#html_head} - ${#html_tail}))
+pad=$((BODY_SIZE - ${#html_head} - ${#html_tail}))
 { printf "%s" "$html_head"; head -c "$pad" /dev/zero | tr "\0" x; printf "%s" "$html_tail"; } >"$SITE/index.html"
-[ "$(wc -c <"$SITE/index.html")" -eq 1024 ] || { echo "run.sh: could not create the 1 KB file" >&2; exit 1; }
-URL_PATH=/index.html
+[ "$(wc -c <"$SITE/index.html")" -eq "$BODY_SIZE" ] || { echo "run.sh: could not create the 1 KB file" >&2; exit 1; }
+# The script map's file: check_file = on (the default, IIS's "verify that
+# file exists") wants it to exist; the DLL answers, not the file.
+: >"$SITE/hello.bx"
+[ -z "${SKIP[ext]:-}" ] && cp "$EXT_DLL" "$TMP/hello_ext.dll"
 
 nginx_conf() { # PORT
   local user_line=
@@ -258,8 +281,10 @@ start_server() { # TARGET PORT ROUND
       wine "$BARE_EXE" "$port" "$((2 * $(nproc)))" "$(winpath "$SITE/index.html")" \
         </dev/null >"$log.out" 2>"$log.err" &
       ;;
-    ih)
-      printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\n' \
+    ih|ext)
+      # One configuration for both: the static target does not touch the
+      # script map (the DLL is loaded on first use).
+      printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\npermissions = read, script\n\n[scriptmap Bench .bx]\ndll = hello_ext.dll\nverbs = GET, HEAD\n' \
         "$port" >"$TMP/bench.ini"
       # cwd = the ini's dir, so relative paths resolve the same either way.
       (cd "$TMP" && exec wine "$IH_EXE" run --config "$(winpath "$TMP/bench.ini")") \
@@ -275,7 +300,8 @@ declare -A FLAG=()  # "target:conns" -> "*" if any counted run had errors
 declare -A ALL=()   # "target:conns" -> req/s of every round, for the spread
 
 run_target() { # TARGET ROUND
-  local t=$1 r=$2 port c threads out rps errs code
+  local t=$1 r=$2 port c threads out rps errs code path
+  path=$(url_path "$t")
   port=$(free_port) || { fail "$(label "$t") round $r: no free port"; return; }
   start_server "$t" "$port" "$r"
   if ! wait_port "$CUR_PID" "$port"; then
@@ -292,16 +318,16 @@ run_target() { # TARGET ROUND
     return
   fi
   # Correctness first: a fast 404 is not a result.
-  code=$(curl -sS -m 10 -o "$TMP/got" -w '%{http_code}' "http://127.0.0.1:$port$URL_PATH" 2>"$TMP/curl.err")
+  code=$(curl -sS -m 10 -o "$TMP/got" -w '%{http_code}' "http://127.0.0.1:$port$path" 2>"$TMP/curl.err")
   if [ "$code" != 200 ] || ! cmp -s "$TMP/got" "$SITE/index.html"; then
-    fail "$(label "$t") round $r: GET $URL_PATH gave status '${code:-none}' / wrong body; not measured"
+    fail "$(label "$t") round $r: GET $path gave status '${code:-none}' / wrong body; not measured"
     stop_server; [ -n "$STOP_NOTE" ] && NOTES+=("round $r: $STOP_NOTE")
     return
   fi
   for c in "${CONNS[@]}"; do
     threads=1; [ "$c" -ge 64 ] && threads=2
     out=$TMP/wrk-$t-c$c-r$r.txt
-    if ! wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 5s "http://127.0.0.1:$port$URL_PATH" \
+    if ! wrk -t"$threads" -c"$c" -d"${DURATION}s" --timeout 5s "http://127.0.0.1:$port$path" \
          </dev/null >"$out" 2>&1; then
       fail "$(label "$t") round $r c=$c: wrk failed: $(tail -n 1 "$out")"
       continue
@@ -312,7 +338,7 @@ run_target() { # TARGET ROUND
       continue
     fi
     errs=$(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ *//' | paste -sd ';' -)
-    say "round $r  $(printf '%-17s' "$(label "$t")") c=$(printf '%-3s' "$c") $(printf '%7s' "$rps") req/s${errs:+  ($errs)}"
+    say "round $r  $(printf '%-20s' "$(label "$t")") c=$(printf '%-3s' "$c") $(printf '%7s' "$rps") req/s${errs:+  ($errs)}"
     ALL[$t:$c]="${ALL[$t:$c]:-}${ALL[$t:$c]:+, }$rps"
     [ -n "$errs" ] && NOTES+=("$(label "$t") c=$c round $r: wrk reported $errs")
     if [ -z "${BEST[$t:$c]:-}" ] || [ "$rps" -gt "${BEST[$t:$c]}" ]; then
@@ -334,7 +360,7 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)
 if awk -v l="${LOAD_START%% *}" -v n="$(nproc)" 'BEGIN { exit !(l + 0 > n / 2) }'; then
   say "note: the machine is busy (load average $LOAD_START on $(nproc) CPUs); expect noisy numbers"
 fi
-say "wrk -d ${DURATION}s, keep-alive GET $URL_PATH (1024 bytes), connections ${CONNS[*]}, $ROUNDS rounds interleaved"
+say "wrk -d ${DURATION}s, keep-alive GET $STATIC_PATH (extension: $EXT_PATH), $BODY_SIZE-byte bodies, connections ${CONNS[*]}, $ROUNDS rounds interleaved"
 for ((r = 1; r <= ROUNDS; r++)); do
   for t in "${TARGETS[@]}"; do
     [ -n "${SKIP[$t]:-}" ] && continue
@@ -354,6 +380,23 @@ ratio() { # NUM DEN -> percentage or n/a
   else printf 'n/a'; fi
 }
 
+verdict() { # TARGET PERCENT: PASS, FAIL or NOT EVALUATED (...) at 16 and 64 connections
+  local t=$1 pct=$2 v=PASS c a b
+  if [ -n "${SKIP[$t]:-}" ]; then
+    printf 'NOT EVALUATED (%s skipped: %s)' "$(label "$t")" "${SKIP[$t]}"
+    return
+  fi
+  for c in 16 64; do
+    a=${BEST[$t:$c]:-}; b=${BEST[bare:$c]:-}
+    if [ -n "${SKIP[bare]:-}" ] || [ -z "$a" ] || [ -z "$b" ]; then
+      printf 'NOT EVALUATED (missing results)'
+      return
+    fi
+    awk -v a="$a" -v b="$b" -v p="$pct" 'BEGIN { exit !(100 * a >= p * b) }' || v=FAIL
+  done
+  printf '%s' "$v"
+}
+
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$ROOT" status --porcelain 2>/dev/null)" ] && commit="$commit (uncommitted changes)"
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
@@ -365,26 +408,18 @@ report=$TMP/report.md
   echo "- machine: $(nproc) CPUs${cpu:+ ($cpu)}; load average at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
   echo "- wine: $WINE_VERSION; nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //')"
   echo "- commit: $commit"
-  echo "- method: wrk -t1 (-t2 at 64) -d${DURATION}s, keep-alive GET $URL_PATH (1024 bytes), req/s, best of $ROUNDS interleaved rounds"
+  echo "- method: wrk -t1 (-t2 at 64) -d${DURATION}s, keep-alive GET $STATIC_PATH (static file; extension: $EXT_PATH -> bench/hello_ext.dll), $BODY_SIZE-byte bodies, req/s, best of $ROUNDS interleaved rounds"
   echo
-  echo "| connections | nginx native | bare IOCP (Wine) | IsapiHost (Wine) | IsapiHost / bare | IsapiHost / nginx |"
-  echo "|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | nginx native | bare IOCP (Wine) | IsapiHost (Wine) | IsapiHost / bare | IsapiHost / nginx | IsapiHost ext (Wine) | ext / bare | ext / static |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for c in "${CONNS[@]}"; do
     ih=${BEST[ih:$c]:-}; [ -n "${SKIP[ih]:-}" ] && ih=
-    echo "| $c | $(cell nginx "$c") | $(cell bare "$c") | $(cell ih "$c") | $(ratio "$ih" "${BEST[bare:$c]:-}") | $(ratio "$ih" "${BEST[nginx:$c]:-}") |"
+    ext=${BEST[ext:$c]:-}; [ -n "${SKIP[ext]:-}" ] && ext=
+    echo "| $c | $(cell nginx "$c") | $(cell bare "$c") | $(cell ih "$c") | $(ratio "$ih" "${BEST[bare:$c]:-}") | $(ratio "$ih" "${BEST[nginx:$c]:-}") | $(cell ext "$c") | $(ratio "$ext" "${BEST[bare:$c]:-}") | $(ratio "$ext" "$ih") |"
   done
   echo
-  verdict=PASS
-  for c in 16 64; do
-    ih=${BEST[ih:$c]:-}; bare=${BEST[bare:$c]:-}
-    if [ -n "${SKIP[ih]:-}" ] || [ -n "${SKIP[bare]:-}" ] || [ -z "$ih" ] || [ -z "$bare" ]; then
-      verdict="NOT EVALUATED (missing results)"
-      break
-    fi
-    awk -v a="$ih" -v b="$bare" -v p="$TARGET_PCT" 'BEGIN { exit !(100 * a >= p * b) }' || verdict=FAIL
-  done
-  [ -n "${SKIP[ih]:-}" ] && verdict="NOT EVALUATED (IsapiHost skipped: ${SKIP[ih]})"
-  echo "IsapiHost >= ${TARGET_PCT}% of bare at 16 and 64 connections: $verdict"
+  echo "IsapiHost >= ${TARGET_PCT}% of bare at 16 and 64 connections: $(verdict ih "$TARGET_PCT")"
+  echo "IsapiHost extension >= ${EXT_TARGET_PCT}% of bare at 16 and 64 connections: $(verdict ext "$EXT_TARGET_PCT")"
   echo
   echo "Every round (req/s), to judge the noise:"
   echo
