@@ -226,7 +226,15 @@ void conn_close(ih_conn *c)
   c->socket_closed = true;
   c->state = IH_CONN_CLOSED;
   conn_clear_deadline(c);
-  c->server->platform->close_socket(c);
+  if (conn_ext_sending_now(c)) {
+    /* An extension's thread is inside send_now with this socket: stop that
+     * send, and close when it returns, so the handle cannot be reused under
+     * it. */
+    c->close_deferred = true;
+    c->server->platform->cancel_io(c);
+  } else {
+    c->server->platform->close_socket(c);
+  }
   ih_conn_unref(c, IH_HOLD_SOCKET);
 }
 

@@ -120,6 +120,13 @@ typedef struct ih_platform {
   /* Whether the peer still looks connected (no FIN or RST received), without
    * consuming input (HSE_REQ_IS_CONNECTED). NULL: assume connected. */
   bool (*peer_alive)(ih_conn *c);
+  /* Sends data from the calling thread (an extension's synchronous write)
+   * without a completion packet, waiting if the socket cannot take it at
+   * once; returns 0 or an error. Called without the lock; the connection
+   * marks the operation slot busy meanwhile and never closes the socket
+   * underneath it: close_socket is deferred and cancel_io (which must also
+   * cancel this send) used instead. NULL: writes go through send. */
+  int (*send_now)(ih_conn *c, const char *data, size_t len);
   /* Process figures for the status page; NULL where the platform cannot
    * tell (fields it cannot fill stay -1). */
   void (*process_stats)(struct ih_process_stats *out);
@@ -269,6 +276,7 @@ struct ih_conn {
   ih_cond *ext_cond;
   ih_ext_op ext_op;
   bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
+  bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
   /* A response head sent synchronously without a body is held back a moment
    * and goes out with the first body bytes (one send instead of two), when
    * the session ends, or when the deadline passes (conn_ext_on_deadline). */

@@ -22,8 +22,9 @@
 #include "http/respond.h"
 #include "isapi/isapi_response.h"
 
-/* SEND: up to two buffers, then a file range; RECV: body bytes. */
-enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV };
+/* SEND: up to two buffers, then a file range; RECV: body bytes; NOW: a
+ * synchronous write the extension's thread sends itself (send_now). */
+enum ext_op_kind { EXT_OP_NONE = 0, EXT_OP_SEND, EXT_OP_RECV, EXT_OP_NOW };
 
 #define EXT_LOG_MAX 4096u /* bytes an extension may add to its log record */
 #define HOLD_HEAD_MS 200u /* longest a head waits for its body before going out alone */
@@ -176,6 +177,52 @@ static void start_send(ih_conn *c, const char *data, size_t n)
   post_send(c, held, held_len);
 }
 
+/* A synchronous write, sent by the calling thread itself (platform
+ * send_now): no completion packet, no I/O thread woken, no wait when the
+ * socket takes the bytes at once, which is most of an extension's cost
+ * under Wine. A held head goes in front. Lock held on entry and on return;
+ * released while sending. */
+static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, size_t n2, size_t report,
+                    conn_ext_after *after)
+{
+  char *held = c->ext_held_head, *joined = NULL;
+  size_t held_len = c->ext_held_head_len;
+  c->ext_held_head = NULL;
+  c->ext_held_head_len = 0;
+  if (held && n <= COALESCE_MAX && (joined = realloc(held, held_len + n)) != NULL) {
+    memcpy(joined + held_len, data, n);
+    held = NULL;
+  }
+  op_set(c, EXT_OP_NOW, NULL, NULL, report);
+  c->ext_op.owned = joined ? joined : held;
+  conn_set_deadline(c, conn_rate_deadline_ms(c, held_len + n + n2));
+  ih_mutex_unlock(c->lock);
+  int err = 0;
+  if (joined) {
+    err = c->server->platform->send_now(c, joined, held_len + n);
+  } else {
+    if (held)
+      err = c->server->platform->send_now(c, held, held_len);
+    if (!err && n)
+      err = c->server->platform->send_now(c, data, n);
+  }
+  if (!err && n2)
+    err = c->server->platform->send_now(c, data2, n2);
+  ih_mutex_lock(c->lock);
+  if (!err)
+    atomic_fetch_add(&c->server->counters.bytes_sent, (long long)(held_len + n + n2));
+  if (c->close_deferred) {
+    c->close_deferred = false;
+    c->server->platform->close_socket(c);
+  }
+  op_finish(c, report, err ? err : (c->socket_closed ? IH_ERR_CONN_RESET : 0), after);
+  if (err && !c->socket_closed)
+    conn_close(c);
+  return err || c->socket_closed ? IH_EXT_GONE : IH_EXT_OK;
+}
+
+bool conn_ext_sending_now(const ih_conn *c) { return c->ext_op.kind == EXT_OP_NOW; }
+
 /* ---- response bookkeeping ---- */
 
 /* Content-Length and chunked coding the extension's header block declares
@@ -282,6 +329,8 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
     memcpy(c->ext_held_head, c->out, c->out_len);
     c->ext_held_head_len = c->out_len;
     conn_set_deadline(c, HOLD_HEAD_MS);
+  } else if (!done && c->server->platform->send_now) {
+    rc = send_now(c, c->out, c->out_len, second, second_len, 0, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, 0);
     if (c->out_len) {
@@ -321,6 +370,8 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   if (n == 0) {
     if (done)
       complete_now(done, len, &after);
+  } else if (!done && c->server->platform->send_now) {
+    rc = send_now(c, p, n, NULL, 0, len, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, len);
     start_send(c, p, n);

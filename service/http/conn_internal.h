@@ -52,6 +52,8 @@ void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after);
  * response head if nothing else is in flight. True when it did (the
  * deadline was not a timeout). */
 bool conn_ext_on_deadline(ih_conn *c);
+/* True while an extension's thread is in platform->send_now. */
+bool conn_ext_sending_now(const ih_conn *c);
 /* Frees what an extension left on the connection (a held head). */
 void conn_ext_release(ih_conn *c);
 /* Runs what the completion left to do; without the lock. */

@@ -77,6 +77,9 @@ typedef struct win_conn {
   const char *head;
   size_t head_len;
   size_t transmit_bytes; /* bytes reported so far for the current send */
+  /* an extension thread's own synchronous send (pf_send_now) */
+  OVERLAPPED direct_ov;
+  HANDLE direct_event;
 } win_conn;
 
 static struct {
@@ -203,11 +206,55 @@ static void pf_ext_end_later(ih_conn *c)
     PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c);
 }
 
+/* Every operation on the socket: the pipeline's one and an extension
+ * thread's own send (pf_send_now). */
 static void pf_cancel_io(ih_conn *c)
 {
   win_conn *w = wc_of(c);
   if (w->sock != INVALID_SOCKET)
-    CancelIoEx((HANDLE)w->sock, &w->op.ov);
+    CancelIoEx((HANDLE)w->sock, NULL);
+}
+
+/* An overlapped WSASend whose event has its low bit set: no completion
+ * packet goes to the port ("GetQueuedCompletionStatus", MSDN), so no I/O
+ * thread wakes for it; when the socket takes the bytes at once, which is
+ * the usual case, nothing waits at all. The event is reset only before a
+ * wait, and checked again after the reset, because an operation that
+ * completed at once may or may not have set it (Windows does, Wine does not). */
+static int pf_send_now(ih_conn *c, const char *data, size_t len)
+{
+  win_conn *w = wc_of(c);
+  if (!w->direct_event && !(w->direct_event = CreateEventW(NULL, TRUE, FALSE, NULL)))
+    return (int)GetLastError();
+  size_t sent = 0;
+  while (sent < len) {
+    memset(&w->direct_ov, 0, sizeof w->direct_ov);
+    w->direct_ov.hEvent = (HANDLE)((ULONG_PTR)w->direct_event | 1);
+    size_t left = len - sent;
+    WSABUF wb = { .len = (ULONG)(left > 0x7fffffff ? 0x7fffffff : left), .buf = (char *)data + sent };
+    DWORD n = 0, flags = 0;
+    if (WSASend(w->sock, &wb, 1, &n, 0, &w->direct_ov, NULL) == SOCKET_ERROR) {
+      int err = WSAGetLastError();
+      if (err != WSA_IO_PENDING)
+        return err;
+      for (;;) {
+        if (WSAGetOverlappedResult(w->sock, &w->direct_ov, &n, FALSE, &flags))
+          break;
+        if ((err = WSAGetLastError()) != WSA_IO_INCOMPLETE)
+          return err;
+        ResetEvent(w->direct_event);
+        if (WSAGetOverlappedResult(w->sock, &w->direct_ov, &n, FALSE, &flags))
+          break;
+        if ((err = WSAGetLastError()) != WSA_IO_INCOMPLETE)
+          return err;
+        WaitForSingleObject(w->direct_event, INFINITE);
+      }
+    }
+    if (n == 0)
+      return WSAECONNRESET;
+    sent += n;
+  }
+  return 0;
 }
 
 /* SO_LINGER {on, 0}: closesocket then sends RST instead of FIN. */
@@ -256,6 +303,7 @@ static const ih_platform win32_platform = {
   .cancel_io = pf_cancel_io,
   .abort_socket = pf_abort_socket,
   .peer_alive = pf_peer_alive,
+  .send_now = pf_send_now,
   .process_stats = ih_win32_process_stats,
   .ext_admin = ih_isapi_admin,
 };
@@ -484,6 +532,8 @@ static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
     win_conn *w = wc_of(c);
     registry_remove(w);
     ih_conn_destroy(c);
+    if (w->direct_event)
+      CloseHandle(w->direct_event);
     free(w);
     break;
   }

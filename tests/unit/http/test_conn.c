@@ -298,6 +298,35 @@ static bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len
 #include <pthread.h>
 #include <sched.h>
 
+/* send_now: the extension's thread sends by itself; the test decides when
+ * (and how) it returns. */
+static struct {
+  atomic_int calls;
+  atomic_int release; /* 0 blocked, 1 succeed, 2 fail */
+  atomic_int inside;
+  char data[1024];
+  size_t len;
+} now;
+
+static int f_send_now(ih_conn *c, const char *data, size_t len)
+{
+  (void)c;
+  atomic_fetch_add(&now.calls, 1);
+  atomic_store(&now.inside, 1);
+  while (atomic_load(&now.release) == 0)
+    sched_yield();
+  atomic_store(&now.inside, 0);
+  if (atomic_load(&now.release) == 2)
+    return 995; /* cancelled */
+  memcpy(now.data + now.len, data, len);
+  now.len += len;
+  memcpy(fake.wire + fake.wire_len, data, len);
+  fake.wire_len += len;
+  return 0;
+}
+
+static ih_platform fake_platform_now; /* fake_platform plus send_now */
+
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
   EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
@@ -550,6 +579,37 @@ static void start_async(enum ext_script s)
 {
   memset(&async_seen, 0, sizeof async_seen);
   ext_next = s;
+}
+
+static void test_extension_send_now(void)
+{
+  IH_TEST("send_now: a held head and the body go out in one call from the extension's thread");
+  server.platform = &fake_platform_now;
+  memset(&now, 0, sizeof now);
+  atomic_store(&now.release, 1);
+  ih_conn *c = connect_client();
+  start_async(EXT_KEEP_CONN);
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_EQ_INT(atomic_load(&now.calls), 1);
+  IH_CHECK(find_bytes(now.data, now.len, "\r\n\r\nhello", 9) != NULL);
+  IH_EQ_INT(fake.op, OP_RECV); /* kept alive */
+
+  IH_TEST("a timeout during send_now cancels it and closes only after it returned");
+  memset(&now, 0, sizeof now);
+  start_async(EXT_KEEP_CONN);
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  for (int i = 0; i < 2000000 && !atomic_load(&now.inside); i++)
+    sched_yield();
+  cancel_requests = 0;
+  timer_fires(c);
+  IH_EQ_INT(cancel_requests, 1);   /* the send is stopped ... */
+  IH_CHECK(!fake.socket_closed);   /* ... but the socket stays until it returns */
+  atomic_store(&now.release, 2);
+  run_extension(c);
+  IH_CHECK(fake.socket_closed);
+  expect_all_released(c);
+  server.platform = &fake_platform;
 }
 
 static void test_extension_async(void)
@@ -1058,6 +1118,9 @@ int main(void)
   test_extension_status_sequence();
   test_extension_responses();
   test_extension_async();
+  fake_platform_now = fake_platform;
+  fake_platform_now.send_now = f_send_now;
+  test_extension_send_now();
 #endif
   free(fake.send_copy);
   ih_server_destroy(&server);
