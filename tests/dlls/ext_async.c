@@ -24,6 +24,8 @@
  *   bogus          wrong pointers where DLLs pass them: bad buffers, a bogus
  *                  lpdwSize where the size is unused, NULL status for DONE
  *   redirect       HSE_REQ_SEND_URL_REDIRECT_RESP
+ *   send_url       HSE_REQ_SEND_URL (a 302 on IIS 6)
+ *   abort          part of a response, then HSE_REQ_ABORTIVE_CLOSE (RST)
  *   log            HSE_APPEND_LOG_PARAMETER twice and lpszLogData
  *   state          IS_KEEP_CONN, IS_CONNECTED, IS_IN_PROCESS, an unsupported code */
 #include <stdint.h>
@@ -436,6 +438,16 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     respond_text(ecb, "done before PENDING\n");
     ssf(ecb, HSE_REQ_DONE_WITH_SESSION, NULL, NULL, NULL);
     return HSE_STATUS_PENDING;
+  }
+  if (has(ecb, "mode=send_url")) { /* IIS 6 documents SEND_URL as a 302 too (ms524477) */
+    ssf(ecb, HSE_REQ_SEND_URL, "/elsewhere/page.txt", NULL, NULL);
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+  }
+  if (has(ecb, "mode=abort")) { /* part of a response, then a reset */
+    ih_send_headers(ecb, "200 OK", "Content-Type: text/plain\r\nContent-Length: 100\r\n\r\n", TRUE);
+    ih_write(ecb, "partial");
+    ssf(ecb, HSE_REQ_ABORTIVE_CLOSE, NULL, NULL, NULL);
+    return HSE_STATUS_SUCCESS;
   }
   if (has(ecb, "mode=redirect")) {
     ssf(ecb, HSE_REQ_SEND_URL_REDIRECT_RESP, "http://example.test/elsewhere?a=\"1\"", NULL, NULL);

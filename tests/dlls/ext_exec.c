@@ -8,6 +8,7 @@
  *   entity&to=U   run U as a POST with our own entity and a replaced header
  *   noheaders&to=U&len=N  send our own head (Content-Length N), then U's body
  *   recurse&d=N   EXEC_URL of ourselves with d=N+1 until refused
+ *   unicode       EXEC_UNICODE_URL of /dötä.txt
  *   custom&async=0|1  SEND_CUSTOM_ERROR "404 Not Found"
  *   status        report the last child's GET_EXEC_URL_STATUS */
 #include <stdio.h>
@@ -146,6 +147,17 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
       x->info.dwExecUrlFlags = HSE_EXEC_URL_NO_HEADERS;
     }
     return exec(ecb, x, 0);
+  }
+  if (has(ecb, "mode=unicode")) { /* EXEC_UNICODE_URL to a file with a non-ASCII name */
+    static HSE_EXEC_UNICODE_URL_INFO info;
+    static WCHAR url[] = L"/d\u00f6t\u00e4.txt";
+    memset(&info, 0, sizeof info);
+    info.pszUrl = url;
+    ecb->ServerSupportFunction(ecb->ConnID, HSE_REQ_IO_COMPLETION, (void *)exec_done, NULL, (DWORD *)x);
+    if (ssf(ecb, HSE_REQ_EXEC_UNICODE_URL, &info))
+      return HSE_STATUS_PENDING;
+    free(x);
+    return HSE_STATUS_ERROR;
   }
   if (has(ecb, "mode=recurse")) {
     char d[16];

@@ -29,6 +29,7 @@ def srv(ih):
     cfg.section("scriptmap main .isa").update(dll=win_path(echo))
     cfg.section("scriptmap main .get").update(dll=win_path(echo), verbs="GET")
     cfg.section("scriptmap main .bad").update(dll=win_path(dlls / "ext_refuse.dll"), check_file="off")
+    cfg.section("scriptmap main .ci").update(dll=win_path(dlls / "ext_crashinit.dll"), check_file="off")
     cfg.vdir("main", "/scripts", path=win_path(dlls), permissions="execute")
     cfg.vdir("main", "/static", path="www", permissions="read")
     with ih.start(cfg) as s:
@@ -212,3 +213,17 @@ def test_crash_in_extension_costs_one_request(srv):
         time.sleep(0.1)
     log = srv.server_log.read_text(errors="replace")
     assert "IH2006" in log and "exception 0xc0000005" in log, log[-2000:]
+
+
+def test_crash_in_get_extension_version_costs_one_request(srv):
+    for i in range(3):
+        expect_status(srv.fetch(f"/x.ci?i={i}"), 500, "an access violation inside GetExtensionVersion")
+    deadline = time.monotonic() + 5
+    log = ""
+    while time.monotonic() < deadline:
+        log = srv.server_log.read_text(errors="replace")
+        if "GetExtensionVersion crashed" in log:
+            break
+        time.sleep(0.1)
+    assert "IH2002" in log and "ext_crashinit.dll" in log and "GetExtensionVersion crashed" in log, log[-2000:]
+    expect_status(srv.fetch("/app.isa?rc=keep"), 200, "other extensions keep working")

@@ -199,6 +199,20 @@ def test_redirect_sends_302_with_location_and_body(srv):
         expect_status(r, 200, "kept alive after the redirect")
 
 
+def test_send_url_is_a_302(srv):
+    r = srv.fetch("/t.asy?mode=send_url")
+    expect_status(r, 302, "SEND_URL")
+    assert r.header("Location") == "/elsewhere/page.txt"
+
+
+def test_abortive_close_resets_the_connection(srv):
+    with HttpConn(srv.port) as c:
+        c.send(b"GET /t.asy?mode=abort HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        c.wait_closed(10)
+        assert c.reset, f"ABORTIVE_CLOSE ends with a reset, not a FIN; got {bytes(c.buf[:120])!r}"
+    settled(srv, "zero after ABORTIVE_CLOSE")
+
+
 def test_connection_state_codes(srv):
     with HttpConn(srv.port) as c:
         r = c.request("GET", "/t.asy?mode=state")

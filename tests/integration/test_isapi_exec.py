@@ -11,6 +11,7 @@ from ihserver import HttpConn, expect_status, win_path, write_files
 
 PAGE = b"app page\n"
 FILE = b"static content\n"
+UNICODE_FILE = "unicode name\n".encode()
 CUSTOM_404 = b"<html><body>custom not found</body></html>\n"
 
 
@@ -26,7 +27,7 @@ def srv(ih):
     site["permissions"] = "read, script"
     site["error_page.404"] = "errors/404.html"
     write_files(cfg.workdir / "www", {"file.txt": FILE, "app/page.txt": PAGE, "app/data.echo": b"",
-                                      "t.xq": b"", "e.echo": b""})
+                                      "t.xq": b"", "e.echo": b"", "dötä.txt": UNICODE_FILE})
     write_files(cfg.workdir / "errors", {"404.html": CUSTOM_404})
     cfg.section("scriptmap main .xq").update(dll=win_path(dlls / "ext_exec.dll"), check_file="off")
     cfg.section("scriptmap main .echo").update(dll=win_path(dlls / "ext_echo.dll"), check_file="off")
@@ -111,6 +112,12 @@ def test_rewrite_to_a_file_and_to_a_missing_url(srv):
     assert last_status(srv)["status"] == "404"
     r = srv.fetch("/t.xq?mode=rewrite&to=%2F..%2F..%2Fsecret")
     assert r.status in (400, 404), "a child URL the router refuses gets the router's answer"
+
+
+def test_exec_unicode_url(srv):
+    r = srv.fetch("/t.xq?mode=unicode")
+    expect_status(r, 200, "EXEC_UNICODE_URL to /dötä.txt")
+    assert r.body == UNICODE_FILE
 
 
 def test_child_with_its_own_entity_method_and_headers(srv):
