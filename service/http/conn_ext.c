@@ -365,6 +365,8 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
     begin_raw_response(r, p, n);
   if (r->head.version == IH_HTTP_09 && r->ext_raw)
     n = skip_head_for_09(r, &p, n);
+  else if (r->head_only && !r->ext_raw)
+    n = 0; /* HEAD: the body many DLLs write anyway is dropped (RFC 9110 9.3.2), as http.sys does */
   else if (!r->ext_raw)
     r->ext_body_sent += n;
   if (n == 0) {
@@ -429,9 +431,11 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
   }
   if (!r->ext_head_sent)
     begin_raw_response(r, NULL, 0);
+  size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
+  if (r->head_only && !r->ext_raw)
+    length = 0; /* HEAD: no body */
   if (!r->ext_raw)
     r->ext_body_sent += length;
-  size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
   if (length == 0) {
     if (done)
       complete_now(done, 0, &after);
@@ -736,12 +740,15 @@ void ih_conn_on_ext_end(ih_conn *c)
      * ECB, or 500 when it failed. */
     int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
     r->framing_ok = r->body_complete;
+    if (!status_ok)
+      r->ext_must_close = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
     ih_body_plan plan;
     ih_respond_ext_default(c, status, &plan);
     conn_start_response(c, &plan);
   } else {
     bool delimited = !r->ext_raw && r->ext_delimited &&
-                     (r->ext_declared_length >= UINT64_MAX - 1 || r->ext_body_sent == r->ext_declared_length);
+                     (r->head_only || r->ext_declared_length >= UINT64_MAX - 1 ||
+                      r->ext_body_sent == r->ext_declared_length);
     ih_keepalive_inputs in = {
       .version = r->head.version,
       .client_allows = r->framing.client_keep_alive,

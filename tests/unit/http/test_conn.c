@@ -330,8 +330,25 @@ static ih_platform fake_platform_now; /* fake_platform plus send_now */
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
   EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
-  EXT_HEAD_THEN_WAIT,
+  EXT_HEAD_THEN_WAIT, EXT_ROW,
 };
+
+/* One row of the extension keep-alive table (docs/keep-alive.md): what the
+ * extension does and whether the connection must stay open. */
+typedef struct ka_row {
+  const char *name;
+  const char *request;  /* the whole request */
+  int status;           /* 0: the extension sends no head */
+  const char *headers;  /* its header lines */
+  const char *body;     /* written with WriteClient after the head (or raw, see below) */
+  bool raw;             /* body is written before any head: the extension's own response */
+  bool close_after;     /* HSE_IO_DISCONNECT_AFTER_SEND */
+  uint32_t hse;         /* how the session ends */
+  int http_status;      /* dwHttpStatusCode */
+  bool draining;        /* the server is stopping */
+  bool keep;            /* expected */
+} ka_row;
+static const ka_row *ka_current;
 static atomic_int ext_go_on; /* EXT_HEAD_THEN_WAIT: the test lets the extension continue */
 static enum ext_script ext_next;
 static atomic_int ext_finished;
@@ -470,6 +487,19 @@ static void *ext_thread(void *arg)
     ih_conn_ext_write(c, "hello", 5, NULL);
     ih_conn_ext_end(c, 2, 200);
     break;
+  case EXT_ROW: {
+    const ka_row *row = ka_current;
+    if (row->status) {
+      ih_ext_head h = { row->status, "", row->headers, strlen(row->headers), "", 0, strstr(row->headers, "Connection: close") != NULL };
+      ih_conn_ext_send_head(c, &h, NULL);
+    }
+    if (row->body[0])
+      ih_conn_ext_write(c, row->body, strlen(row->body), NULL);
+    if (row->close_after)
+      ih_conn_ext_close_after(c);
+    ih_conn_ext_end(c, row->hse, row->http_status);
+    break;
+  }
   case EXT_FILE: /* TRANSMIT_FILE-style: head, the extension's file, a tail */
     head(c, "Content-Length: 24\r\n", "");
     IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
@@ -508,6 +538,72 @@ static void run_extension(ih_conn *c)
       sched_yield();
   }
   IH_CHECK(!"the extension did not finish");
+}
+
+static const char GET11[] = "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n";
+static const char CL5[] = "Content-Length: 5\r\n";
+
+static const ka_row ka_rows[] = {
+  { "SUCCESS_AND_KEEP_CONN, Content-Length met", GET11, 200, CL5, "hello", false, false, 2, 200, false, true },
+  { "SUCCESS (IIS 4+: same as KEEP_CONN)", GET11, 200, CL5, "hello", false, false, 1, 200, false, true },
+  { "0 (accepted as SUCCESS)", GET11, 200, CL5, "hello", false, false, 0, 200, false, true },
+  { "ERROR after a complete response", GET11, 200, CL5, "hello", false, false, 4, 200, false, false },
+  { "unknown return code", GET11, 200, CL5, "hello", false, false, 77, 200, false, false },
+  { "body shorter than Content-Length", GET11, 200, CL5, "hel", false, false, 2, 200, false, false },
+  { "body longer than Content-Length", GET11, 200, CL5, "hello!!", false, false, 2, 200, false, false },
+  { "no Content-Length: ends at close", GET11, 200, "Content-Type: text/plain\r\n", "hello", false, false, 2, 200, false,
+    false },
+  { "chunked by the extension on HTTP/1.1", GET11, 200, "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n",
+    false, false, 2, 200, false, true },
+  { "chunked on HTTP/1.0 (not a 1.0 framing)", "GET /app.isa HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200,
+    "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", false, false, 2, 200, false, false },
+  { "HTTP/1.0 without keep-alive", "GET /app.isa HTTP/1.0\r\n\r\n", 200, CL5, "hello", false, false, 2, 200, false,
+    false },
+  { "HTTP/1.0 with keep-alive", "GET /app.isa HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200, CL5, "hello", false,
+    false, 2, 200, false, true },
+  { "client said Connection: close", "GET /app.isa HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 200, CL5,
+    "hello", false, false, 2, 200, false, false },
+  { "the extension's own Connection: close", GET11, 200, "Content-Length: 5\r\nConnection: close\r\n", "hello", false,
+    false, 2, 200, false, false },
+  { "raw response written before any head", GET11, 0, "", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", true,
+    false, 2, 200, false, false },
+  { "nothing sent, SUCCESS: the server answers dwHttpStatusCode", GET11, 0, "", "", false, false, 1, 204, false, true },
+  { "nothing sent, ERROR: 500, then close", GET11, 0, "", "", false, false, 4, 200, false, false },
+  { "HTTP/0.9", "GET /app.isa\r\n", 200, CL5, "hello", false, false, 2, 200, false, false },
+  { "HSE_IO_DISCONNECT_AFTER_SEND", GET11, 200, CL5, "hello", false, true, 2, 200, false, false },
+  { "HEAD: no body, whatever the length says", "HEAD /app.isa HTTP/1.1\r\nHost: x\r\n\r\n", 200, CL5, "", false,
+    false, 2, 200, false, true },
+  { "HEAD: a body the extension writes anyway is dropped", "HEAD /app.isa HTTP/1.1\r\nHost: x\r\n\r\n", 200, CL5,
+    "hello", false, false, 2, 200, false, true },
+  { "304 without a length (no body by definition)", GET11, 304, "ETag: \"x\"\r\n", "", false, false, 2, 200, false,
+    true },
+  { "server stopping", GET11, 200, CL5, "hello", false, false, 2, 200, true, false },
+};
+
+static void test_extension_keep_alive_table(void)
+{
+  for (size_t i = 0; i < sizeof ka_rows / sizeof ka_rows[0]; i++) {
+    const ka_row *row = &ka_rows[i];
+    IH_TEST(row->name);
+    ka_current = row;
+    ext_next = EXT_ROW;
+    ih_conn *c = connect_client();
+    client_sends(c, row->request);
+    atomic_store(&server.draining, row->draining); /* after the request arrived: the end sees it */
+    run_extension(c);
+    for (int k = 0; k < 1000 && (fake.op == OP_SEND || fake.op == OP_SEND_FILE); k++)
+      send_completes(c); /* a default response the server writes */
+    IH_EQ_INT(fake.op == OP_RECV && !fake.shutdown_sent, row->keep);
+    if (row->keep != (fake.op == OP_RECV && !fake.shutdown_sent))
+      ih_test_note("row %zu: op %d, shutdown %d; wire: %.*s", i, fake.op, fake.shutdown_sent, (int)fake.wire_len,
+                   fake.wire);
+    if (fake.op == OP_RECV)
+      client_closes(c);
+    else if (fake.op != OP_NONE)
+      pending_fails(c);
+    expect_all_released(c);
+    atomic_store(&server.draining, false);
+  }
 }
 
 static void test_extension_status_sequence(void)
@@ -1117,6 +1213,7 @@ int main(void)
 #ifndef _WIN32
   test_extension_status_sequence();
   test_extension_responses();
+  test_extension_keep_alive_table();
   test_extension_async();
   fake_platform_now = fake_platform;
   fake_platform_now.send_now = f_send_now;
