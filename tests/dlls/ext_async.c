@@ -376,9 +376,13 @@ static DWORD bogus(EXTENSION_CONTROL_BLOCK *ecb)
   DWORD unsupported_err = GetLastError();
   BOOL unknown_ok = ssf(ecb, 4242, NULL, NULL, NULL);
   DWORD unknown_err = GetLastError();
+  DWORD two = 2;
+  BOOL foreign_ok = ecb->WriteClient((HCONN)(uintptr_t)0x12345678, "no", &two, HSE_IO_SYNC);
+  DWORD foreign_err = GetLastError();
   snprintf(report, sizeof report,
-           "var=%d/%lu\nwrite=%d/%lu\nname=%d/%lu\nunsupported=%d/%lu\nunknown=%d/%lu\n", var_ok, var_err, write_ok,
-           write_err, name_ok, name_err, unsupported_ok, unsupported_err, unknown_ok, unknown_err);
+           "var=%d/%lu\nwrite=%d/%lu\nname=%d/%lu\nunsupported=%d/%lu\nunknown=%d/%lu\nforeign=%d/%lu\n", var_ok,
+           var_err, write_ok, write_err, name_ok, name_err, unsupported_ok, unsupported_err, unknown_ok, unknown_err,
+           foreign_ok, foreign_err);
   /* SEND_RESPONSE_HEADER never reads lpdwSize: a bogus one must not matter */
   char headers[700];
   snprintf(headers, sizeof headers, "Content-Type: text/plain\r\nContent-Length: %u\r\n\r\n%s",

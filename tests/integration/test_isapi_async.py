@@ -182,6 +182,7 @@ def test_wrong_pointers_get_errors_not_a_crash(srv):
         assert f["var"] == "0/87" and f["write"] == "0/87" and f["name"] == "0/87"
         assert f["unsupported"] == "0/232", "GET_CERT_INFO_EX: no client certificate here (ERROR_NO_DATA)"
         assert f["unknown"] == "0/87"
+        assert f["foreign"] == "0/87", "a ConnID that was never handed out"
         r = c.request("GET", "/t.asy?mode=state")
         expect_status(r, 200, "same connection afterwards")
     log = log_has(srv, "IH2005")
