@@ -5,9 +5,10 @@
  * described by tables (section_defs[] and the *_keys[] arrays): adding a
  * section means adding a row with its open/close hooks and a key table, and
  * adding a key means adding a row with a setter. Rules that need the whole
- * file (a [vdir] may name a site defined further down, default ids and log
- * directories, binding conflicts between sites) run in finish() after the
- * last line. Any error frees everything, so no partial config escapes. */
+ * file (a [vdir], [scriptmap] or [filter] may name a site defined further
+ * down, default ids and log directories, binding conflicts between sites)
+ * run in finish() after the last line. Any error frees everything, so no
+ * partial config escapes. */
 #include "core/config.h"
 #include "core/ih_compiler.h"
 
@@ -75,6 +76,16 @@ typedef struct pending_vdir {
   int line;
 } pending_vdir;
 
+/* A [filter] names its site by a key, and the site may come later in the
+ * file, so the name is resolved in finish(); site_line points the "unknown
+ * site" error at that key. */
+typedef struct pending_filter {
+  ih_filter_conf f;
+  char *site_name; /* NULL = global filter */
+  int line;        /* [filter] header */
+  int site_line;   /* line of the site key, 0 when absent */
+} pending_filter;
+
 struct parser {
   const char *file_name;
   const char *base_dir;
@@ -88,6 +99,8 @@ struct parser {
   size_t vdir_count, vdir_cap;
   pending_scriptmap *maps;
   size_t map_count, map_cap;
+  pending_filter *filters;
+  size_t filter_count, filter_cap;
   size_t mime_cap;
   int line;                 /* current line, 1-based */
   const section_def *sec;   /* open section, NULL before the first header */
@@ -836,6 +849,69 @@ static int open_scriptmap(parser *p, const ih_slice *args)
 
 static void *scriptmap_object(parser *p) { return &p->maps[p->cur]; }
 
+/* ---- [filter NAME] ---- */
+
+/* site = NAME of a [site]; resolved in finish(). An empty value is refused
+ * rather than read as "global", so a half-edited line cannot silently turn a
+ * site filter into one that sees every site. */
+static int set_filter_site(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  pending_filter *pf = obj;
+  if (!v.n)
+    return fail(p, p->line, "%s must not be empty (leave the key out for a global filter)", k->name);
+  if (!valid_name(v))
+    return fail(p, p->line, "invalid site name '%.*s' (use letters, digits, '.', '_' and '-')", SL(v));
+  char *d = dup_slice(v);
+  if (!d)
+    return oom(p);
+  free(pf->site_name);
+  pf->site_name = d;
+  pf->site_line = p->line;
+  return 0;
+}
+
+static int set_on_load_error(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  bool *field = (bool *)((char *)obj + k->offset);
+  if (ih_slice_ieq_cstr(v, "fail"))
+    *field = false;
+  else if (ih_slice_ieq_cstr(v, "skip"))
+    *field = true;
+  else
+    return fail(p, p->line, "%s must be fail or skip, got '%.*s'", k->name, SL(v));
+  return 0;
+}
+
+static const key_def filter_keys[] = {
+  { "dll", set_path, offsetof(pending_filter, f.dll_path), 0, 0, 0, NULL, true },
+  { "site", set_filter_site, 0, 0, 0, 0, NULL, false },
+  { "on_load_error", set_on_load_error, offsetof(pending_filter, f.skip_on_load_error), 0, 0, 0, "fail", false },
+};
+
+static int open_filter(parser *p, const ih_slice *args)
+{
+  if (!valid_name(args[0]))
+    return fail(p, p->line, "invalid filter name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
+  /* Names label the filter in log messages, so they must tell filters apart. */
+  for (size_t i = 0; i < p->filter_count; i++)
+    if (ih_slice_ieq_cstr(args[0], p->filters[i].f.name))
+      return fail(p, p->line, "duplicate [filter %.*s] (first defined at line %d)", SL(args[0]),
+                  p->filters[i].line);
+  if (!grow((void **)&p->filters, &p->filter_cap, p->filter_count, sizeof *p->filters))
+    return oom(p);
+  p->cur = p->filter_count++;
+  pending_filter *pf = &p->filters[p->cur];
+  memset(pf, 0, sizeof *pf);
+  pf->line = p->line;
+  /* A 16 MiB file holds far fewer than UINT_MAX sections, so this cannot wrap. */
+  pf->f.order = (unsigned)p->cur;
+  if (!(pf->f.name = dup_slice(args[0])))
+    return oom(p);
+  return apply_defaults(p, filter_keys, sizeof filter_keys / sizeof filter_keys[0], pf);
+}
+
+static void *filter_object(parser *p) { return &p->filters[p->cur]; }
+
 /* ---- [mime] ---- */
 
 static int open_mime(parser *p, const ih_slice *args)
@@ -879,6 +955,7 @@ static const section_def section_defs[] = {
   { "mime", 0, "expected [mime]", open_mime, NULL, mime_key, NULL, NULL, 0 },
   { "scriptmap", 2, "expected [scriptmap SITE .ext] or [scriptmap SITE *]", open_scriptmap, scriptmap_object, NULL,
     NULL, KEYS(scriptmap_keys) },
+  { "filter", 1, "expected [filter NAME]", open_filter, filter_object, NULL, NULL, KEYS(filter_keys) },
 };
 
 /* set_number stores 4- or 8-byte fields; the seen mask has one bit per key. */
@@ -886,6 +963,7 @@ _Static_assert(sizeof(unsigned) == 4 && (sizeof(size_t) == 4 || sizeof(size_t) =
 _Static_assert(sizeof server_keys / sizeof server_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof site_keys / sizeof site_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof scriptmap_keys / sizeof scriptmap_keys[0] <= 64, "too many keys for the seen mask");
+_Static_assert(sizeof filter_keys / sizeof filter_keys[0] <= 64, "too many keys for the seen mask");
 
 /* ---- line parsing ---- */
 
@@ -1069,6 +1147,37 @@ static int attach_scriptmaps(parser *p)
   return 0;
 }
 
+/* Resolves each filter's site and moves the filters, in file order, into
+ * cfg->filters. Sites are no longer reallocated once the last line is read,
+ * so the site pointers stay valid for the life of the config. */
+static int attach_filters(parser *p)
+{
+  ih_config *c = p->cfg;
+  if (!p->filter_count)
+    return 0;
+  for (size_t i = 0; i < p->filter_count; i++) {
+    pending_filter *pf = &p->filters[i];
+    if (!pf->site_name)
+      continue;
+    for (size_t k = 0; k < c->site_count && !pf->f.site; k++)
+      if (ih_slice_ieq_cstr(ih_slice_from_cstr(pf->site_name), c->sites[k].name))
+        pf->f.site = &c->sites[k];
+    if (!pf->f.site)
+      return fail(p, pf->site_line, "unknown site '%s' in [filter %s]", pf->site_name, pf->f.name);
+  }
+  /* One allocation, after every check: either all filters move or none. */
+  ih_filter_conf *list = malloc(p->filter_count * sizeof *list);
+  if (!list)
+    return oom(p);
+  for (size_t i = 0; i < p->filter_count; i++) {
+    list[i] = p->filters[i].f;
+    memset(&p->filters[i].f, 0, sizeof p->filters[i].f);
+  }
+  c->filters = list;
+  c->filter_count = p->filter_count;
+  return 0;
+}
+
 static int finish(parser *p)
 {
   ih_config *c = p->cfg;
@@ -1095,7 +1204,7 @@ static int finish(parser *p)
       return oom(p);
   }
 
-  if (attach_vdirs(p) < 0 || attach_scriptmaps(p) < 0)
+  if (attach_vdirs(p) < 0 || attach_scriptmaps(p) < 0 || attach_filters(p) < 0)
     return -1;
 
   /* One (address, port, host) may answer for one site only. */
@@ -1127,6 +1236,12 @@ static void free_pending(parser *p)
     free_script_map(&p->maps[i].m);
   }
   free(p->maps);
+  for (size_t i = 0; i < p->filter_count; i++) {
+    free(p->filters[i].site_name);
+    free(p->filters[i].f.name);
+    free(p->filters[i].f.dll_path);
+  }
+  free(p->filters);
   free(p->meta);
 }
 
@@ -1296,6 +1411,11 @@ void ih_config_free(ih_config *cfg)
     free((void *)(uintptr_t)cfg->mime[i].type);
   }
   free(cfg->mime);
+  for (size_t i = 0; i < cfg->filter_count; i++) {
+    free(cfg->filters[i].name);
+    free(cfg->filters[i].dll_path);
+  }
+  free(cfg->filters);
   free(cfg);
 }
 
@@ -1405,6 +1525,27 @@ size_t ih_site_wildcard_maps(const ih_site *site, ih_slice path, const ih_script
     if (count < cap)
       out[count] = m;
     count++;
+  }
+  return count;
+}
+
+size_t ih_config_filters_for_site(const ih_config *cfg, const ih_site *site, const ih_filter_conf **out,
+                                  size_t cap)
+{
+  if (!cfg)
+    return 0;
+  size_t count = 0;
+  /* IIS runs global filters before site filters within a priority; two
+   * passes give that order while each group keeps its file order. */
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 0; i < cfg->filter_count; i++) {
+      const ih_filter_conf *f = &cfg->filters[i];
+      if (pass == 0 ? f->site != NULL : (site == NULL || f->site != site))
+        continue;
+      if (count < cap)
+        out[count] = f;
+      count++;
+    }
   }
   return count;
 }

@@ -73,6 +73,19 @@ typedef struct ih_site {
   size_t wildcard_map_count;
 } ih_site;
 
+/* An ISAPI filter ([filter NAME]). The DLL's GetFilterVersion chooses the
+ * priority (SF_NOTIFY_ORDER_*); within one priority global filters run
+ * before site filters, and each group in file order (IIS's FilterLoadOrder;
+ * filters/filter_chain.c sorts them). */
+typedef struct ih_filter_conf {
+  char *name;              /* label for messages; unique (case-insensitive) */
+  char *dll_path;          /* physical path of the filter DLL */
+  const ih_site *site;     /* NULL = global filter (every site); else points into ih_config.sites */
+  bool skip_on_load_error; /* on_load_error = skip: serve without the filter when it cannot be
+                              loaded; false (fail): its sites answer 503 meanwhile */
+  unsigned order;          /* 0-based position among the [filter] sections of the file */
+} ih_filter_conf;
+
 typedef struct ih_server_config {
   unsigned worker_threads;       /* 0 = 2 x CPUs */
   unsigned accepts_per_listener; /* outstanding AcceptEx per listener */
@@ -111,6 +124,8 @@ typedef struct ih_config {
   ih_mime_entry *mime;   /* [mime] overrides of the defaults: ext lower case,
                             type "" = default removed; for ih_mime_lookup */
   size_t mime_count;
+  ih_filter_conf *filters; /* every [filter], in file order (filters[i].order == i) */
+  size_t filter_count;
 } ih_config;
 
 /* Parses text[0..len). On error returns -1, sets *out to NULL and writes
@@ -153,5 +168,14 @@ const ih_script_map *ih_site_script_map(const ih_site *site, ih_slice file_name)
  * of them to out[] in file order (out may be NULL when cap is 0) and returns
  * how many apply, which may exceed cap. 0 for a NULL site. */
 size_t ih_site_wildcard_maps(const ih_site *site, ih_slice path, const ih_script_map **out, size_t cap);
+
+/* The filters that apply to site, in run order before priorities are
+ * considered: every global filter in file order, then the filters of site in
+ * file order (a caller sorts them by priority with a stable sort). site NULL
+ * gives the global filters only (before a request's site is known). Writes
+ * the first cap of them to out[] (out may be NULL when cap is 0) and returns
+ * how many apply, which may exceed cap. 0 for a NULL cfg. */
+size_t ih_config_filters_for_site(const ih_config *cfg, const ih_site *site, const ih_filter_conf **out,
+                                  size_t cap);
 
 #endif

@@ -370,6 +370,7 @@ static void test_errors(void)
     { "[server]\n\n; only a comment\n", "t.ini:3: no [site NAME] section: at least one site is required" },
     { "[server]\ntreads = 4\n" SITE, "t.ini:2: unknown key 'treads' in [server]" },
     { "[foo]\n" SITE, "t.ini:1: unknown section [foo]" },
+    { "[filters]\n" SITE, "t.ini:1: unknown section [filters]" },
     { "[server x]\n" SITE, "t.ini:1: expected [server]" },
     { "[mime x]\n" SITE, "t.ini:1: expected [mime]" },
     { "[site]\n", "t.ini:1: expected [site NAME]" },
@@ -1012,6 +1013,135 @@ static void test_wildcard_maps(void)
   }
 }
 
+/* Indexes (into c->filters) of what ih_config_filters_for_site returns, as a
+ * string of digits, so a whole run order is compared at once. */
+static void filter_order(const ih_config *c, const ih_site *site, char *buf, size_t cap)
+{
+  const ih_filter_conf *got[8] = { 0 };
+  size_t n = ih_config_filters_for_site(c, site, got, 8);
+  size_t k = 0;
+  for (; k < n && k < 8 && k + 1 < cap; k++)
+    buf[k] = (char)('0' + (got[k] - c->filters));
+  buf[k] = '\0';
+}
+
+static void test_filters(void)
+{
+  IH_TEST("[filter NAME]");
+  /* A site filter before its [site] (forward reference), global filters
+   * before and after the sites, and a filter named like a site. */
+  ih_config *c = parse("[filter Rewrite]\ndll = filters/rewrite.dll\n"
+                       "[filter auth]\ndll = C:\\f\\auth.dll\nsite = B\non_load_error = SKIP\n" SITE
+                       "[filter log]\nDLL = log.dll\non_load_error = fail\n"
+                       "[site b]\nbindings = *:81\nroot = rb\n"
+                       "[filter a]\nsite = a\ndll = /abs/a.dll\non_load_error = Skip\n"
+                       "[filter auth2]\nsite = b\ndll = \"auth 2.dll\"\n");
+  if (!c)
+    return;
+  IH_EQ_INT(c->filter_count, 5);
+  if (c->filter_count != 5 || c->site_count != 2) {
+    ih_config_free(c);
+    return;
+  }
+  const ih_site *a = &c->sites[0], *b = &c->sites[1];
+  const ih_filter_conf *f = c->filters;
+  static const struct {
+    const char *name, *dll;
+    int site; /* -1 = global, else index into c->sites */
+    bool skip;
+  } want[] = {
+    { "Rewrite", "base/filters/rewrite.dll", -1, false },
+    { "auth", "C:\\f\\auth.dll", 1, true },
+    { "log", "base/log.dll", -1, false },
+    { "a", "/abs/a.dll", 0, true },
+    { "auth2", "base/auth 2.dll", 1, false },
+  };
+  for (size_t i = 0; i < 5; i++) {
+    IH_EQ_STR(f[i].name, want[i].name);
+    IH_EQ_STR(f[i].dll_path, want[i].dll);
+    IH_CHECK(f[i].site == (want[i].site < 0 ? NULL : &c->sites[want[i].site]));
+    IH_EQ_INT(f[i].skip_on_load_error, want[i].skip);
+    IH_EQ_INT(f[i].order, i);
+  }
+
+  /* Run order: global filters in file order, then the site's own. */
+  char order[16];
+  filter_order(c, a, order, sizeof order);
+  IH_EQ_STR(order, "023");
+  filter_order(c, b, order, sizeof order);
+  IH_EQ_STR(order, "0214");
+  filter_order(c, NULL, order, sizeof order);
+  IH_EQ_STR(order, "02");
+  /* cap smaller than the count: the first cap are written, the count returned */
+  const ih_filter_conf *three[3] = { NULL, NULL, NULL };
+  IH_EQ_INT(ih_config_filters_for_site(c, b, three, 2), 4);
+  IH_CHECK(three[0] == &f[0] && three[1] == &f[2] && three[2] == NULL);
+  IH_EQ_INT(ih_config_filters_for_site(c, b, three, 3), 4);
+  IH_CHECK(three[2] == &f[1]);
+  IH_EQ_INT(ih_config_filters_for_site(c, a, NULL, 0), 3);
+  IH_EQ_INT(ih_config_filters_for_site(NULL, a, three, 3), 0);
+  ih_config_free(c);
+
+  /* No [filter]: nothing applies. Only site filters: no global ones first. */
+  c = parse(SITE);
+  if (c) {
+    IH_EQ_INT(c->filter_count, 0);
+    IH_CHECK(c->filters == NULL);
+    IH_EQ_INT(ih_config_filters_for_site(c, &c->sites[0], three, 3), 0);
+    ih_config_free(c);
+  }
+  c = parse(SITE "[site b]\nbindings = *:81\nroot = rb\n"
+                 "[filter x]\nsite = b\ndll = x.dll\n"
+                 "[filter y]\nsite = a\ndll = y.dll\n"
+                 "[filter z]\nsite = b\ndll = z.dll\n");
+  if (c) {
+    filter_order(c, &c->sites[0], order, sizeof order);
+    IH_EQ_STR(order, "1");
+    filter_order(c, &c->sites[1], order, sizeof order);
+    IH_EQ_STR(order, "02");
+    IH_EQ_INT(ih_config_filters_for_site(c, NULL, NULL, 0), 0);
+    ih_config_free(c);
+  }
+
+  /* Validation only (out == NULL) frees the filters too (ASan checks leaks). */
+  static const char only[] = "[filter g]\ndll = g.dll\n" SITE "[filter s]\nsite = a\ndll = s.dll\n";
+  IH_EQ_INT(ih_config_parse(only, strlen(only), "t.ini", "", NULL, NULL, 0), 0);
+
+  static const struct {
+    const char *text, *err;
+  } bad[] = {
+    { SITE "[filter f]\nsite = a\n", "t.ini:4: [filter f] is missing required key 'dll'" },
+    { SITE "[filter f]\ndll =\n", "t.ini:5: dll must not be empty" },
+    { SITE "[filter f]\ndll = x.dll\n[filter F]\ndll = y.dll\n",
+      "t.ini:6: duplicate [filter F] (first defined at line 4)" },
+    { SITE "[filter f]\ndll = x.dll\non_load_error = ignore\n",
+      "t.ini:6: on_load_error must be fail or skip, got 'ignore'" },
+    { SITE "[filter f]\ndll = x.dll\non_load_error =\n", "t.ini:6: on_load_error must be fail or skip, got ''" },
+    { SITE "[filter f]\ndll = x.dll\npriority = high\n", "t.ini:6: unknown key 'priority' in [filter f]" },
+    { SITE "[filter f]\ndll = x.dll\nsite = a\nSite = a\n", "t.ini:7: duplicate key 'site' in [filter f]" },
+    { SITE "[filter f]\ndll = x.dll\nsite =\n",
+      "t.ini:6: site must not be empty (leave the key out for a global filter)" },
+    { SITE "[filter f]\ndll = x.dll\nsite = a:b\n",
+      "t.ini:6: invalid site name 'a:b' (use letters, digits, '.', '_' and '-')" },
+    { SITE "[filter]\n", "t.ini:4: expected [filter NAME]" },
+    { SITE "[filter f g]\n", "t.ini:4: expected [filter NAME]" },
+    { SITE "[filter f/g]\ndll = x.dll\n",
+      "t.ini:4: invalid filter name 'f/g' (use letters, digits, '.', '_' and '-')" },
+    /* unknown sites are found after the last line, and reported at the site key */
+    { "[filter f]\ndll = x.dll\n\nsite = zz\n" SITE, "t.ini:4: unknown site 'zz' in [filter f]" },
+    { SITE "[filter g]\ndll = g.dll\n[filter f]\nsite = a\ndll = x.dll\n[filter h]\ndll = h.dll\nsite = b\n",
+      "t.ini:11: unknown site 'b' in [filter h]" },
+    /* an error after the filters were attached still frees them */
+    { "[filter f]\ndll = x.dll\nsite = b\n" SITE "[site b]\nbindings = *:80\nroot = r\n",
+      "t.ini:8: binding '*:80' of [site b] is already used by [site a]" },
+    /* and so does an error before the end of the file */
+    { "[filter f]\ndll = x.dll\nsite = a\n[filter g]\ndll = y.dll\n" SITE "bogus = 1\n",
+      "t.ini:9: unknown key 'bogus' in [site a]" },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    expect_err(bad[i].text, bad[i].err);
+}
+
 int main(void)
 {
   test_defaults();
@@ -1030,5 +1160,6 @@ int main(void)
   test_script_maps();
   test_isapi_server_keys();
   test_wildcard_maps();
+  test_filters();
   return ih_test_finish();
 }
