@@ -14,9 +14,11 @@
 
 #include "core/server_log.h"
 #include "isapi/isapi_call_win32.h"
+#include "filters/filter_chain.h"
 #include "isapi/isapi_guard_win32.h"
 #include "isapi/isapi_handle.h"
 #include "isapi/isapi_host_win32.h"
+#include "isapi/isapi_request_info.h"
 #include "isapi/isapi_ssf_win32.h"
 
 #define MAX_CALLS IH_ISAPI_HANDLE_SLOTS /* more simultaneous sessions get 503 */
@@ -216,35 +218,13 @@ isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *bo
   snprintf(call->dll_path, sizeof call->dll_path, "%s", r->ext.dll_path);
   ih_isapi_session_init(&call->session);
 
-  ih_slice path = ih_slice_from_cstr(r->path);
-  ih_slice script = { path.p, r->ext.script_url_len };
-  /* PATH_INFO: what follows a DLL called directly; the whole URL for a
-   * script map (IIS 6 without AllowPathInfoForScriptMappings). */
-  ih_slice path_info = r->ext.direct_dll ? (ih_slice){ path.p + script.n, path.n - script.n } : path;
-  const ih_http_header *ct = ih_http_find_header(&r->head, "Content-Type");
-
   ih_isapi_request_info *ri = &call->info;
-  ri->method = r->head.method;
-  ri->raw_url = r->head.target;
-  ri->url = path;
-  ri->query = r->query;
-  ri->version = r->head.version;
-  ri->headers = r->head.header_count ? r->head.headers : NULL;
-  ri->header_count = r->head.header_count;
-  ri->script_name = script;
-  ri->path_info = path_info;
-  ri->path_translated = ih_slice_from_cstr(r->ext.script_physical);
-  ri->script_translated = ih_slice_from_cstr(r->ext.script_physical);
-  ri->content_type = ct ? ct->value : (ih_slice){ "", 0 };
+  /* the identity AUTHENTICATION filters left: AUTH_USER, REMOTE_USER, AUTH_PASSWORD */
+  const ih_filter_conn *fc = c->filters;
+  ih_isapi_info_from_request(ri, c, r, fc ? fc->user : NULL, fc ? fc->password : NULL);
   ri->content_length = body->total == UINT64_MAX ? 0 : body->total;
   ri->chunked = body->total == UINT64_MAX;
-  ri->remote_addr = ih_slice_from_cstr(c->peer_addr);
-  ri->remote_port = c->peer_port;
-  ri->local_addr = ih_slice_from_cstr(c->local_addr);
-  ri->server_port = c->local_port;
-  ri->instance_id = r->site->id;
-  ri->app_vdir = ih_slice_from_cstr(r->ext.vdir->url_path);
-  ri->appl_physical_path = ih_slice_from_cstr(r->ext.vdir->physical_path);
+  ih_slice path = ri->url, path_info = ri->path_info;
 
   call->method = dup_slice(r->head.method);
   call->url = dup_slice(path);

@@ -86,12 +86,13 @@ static DWORD map_error(enum ih_isapi_map_status st)
   }
 }
 
-/* Issue 4 runs the filters' SF_NOTIFY_URL_MAP here (ms525116: it fires for these calls too); a filter
- * may edit path in place within cap bytes and the DLL gets the result. Until then: unchanged. */
+/* SF_NOTIFY_URL_MAP fires for these calls too (ms525116): a filter may
+ * edit path in place within cap bytes, and the DLL gets the result. */
 static size_t notify_url_map(isapi_call *call, const char *url, char *path, size_t len, size_t cap)
 {
-  (void)call, (void)url, (void)path, (void)cap;
-  return len;
+  if (!call->conn || !ih_conn_filter_url_map(call->conn, url, path, cap))
+    return len;
+  return strlen(path);
 }
 
 /* URL (UTF-8, url[0..url_len)) -> out->path, through the core and the

@@ -2,7 +2,8 @@
  * are used for Event Log messages (installer/messages.mc, issue 5), so an ID
  * is never reused or renumbered; retired IDs stay listed as retired.
  * Ranges: 1000 lifecycle, 1100 configuration, 1200 network, 1300 requests,
- * 1400 logging, 2000 ISAPI extensions. docs/events.md explains each one. */
+ * 1400 logging, 2000 ISAPI extensions, 3000 ISAPI filters. docs/events.md
+ * explains each one. */
 #ifndef IH_EVENTS_H
 #define IH_EVENTS_H
 
@@ -39,6 +40,11 @@ enum ih_event_id {
   IH_EV_EXT_ADMIN = 2011,         /* operator unload/reload of an extension DLL: held, drained, done or failed */
   IH_EV_EXT_MISUSE = 2012,        /* an extension misused the API in a way that costs its request (once per DLL and kind) */
   IH_EV_IIS_COMPAT = 2009,        /* IIS version values for DLLs (W3SVC\Parameters) created, or missing and not creatable */
+  IH_EV_FILTER_LOADED = 3001,     /* filter DLL loaded: name, path, description, notifications, priority */
+  IH_EV_FILTER_LOAD_FAILED = 3002,/* filter DLL not usable: name, path, reason, Win32 error; 503 or skipped */
+  IH_EV_FILTER_CRASHED = 3003,    /* a filter faulted in HttpFilterProc: name, notification, exception; connection closed */
+  IH_EV_FILTER_UNLOADED = 3004,   /* filter terminated (TerminateFilter) and unloaded, or left loaded (why) */
+  IH_EV_FILTER_MISUSE = 3005,     /* a filter misused the API (once per filter and kind) */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };

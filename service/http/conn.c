@@ -113,6 +113,14 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
                         strncmp(peer_addr, "::ffff:127.", 11) == 0;
   c->state = IH_CONN_READ_HEAD;
   c->view = &c->req;
+  if (s->filters && s->filters->count && !(c->filters = ih_filter_conn_new(s->filters))) {
+    ih_mutex_free(c->lock);
+    ih_cond_free(c->ext_cond);
+    free(c->in);
+    free(c->out);
+    free(c);
+    return NULL;
+  }
   ih_conn_ref(c, IH_HOLD_SOCKET);
   atomic_fetch_add(&s->counters.connections_live, 1);
   atomic_fetch_add(&s->counters.connections_total, 1);
@@ -127,6 +135,15 @@ void ih_conn_destroy(ih_conn *c)
   long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
   assert(live > 0);
   (void)live;
+  /* The connection's last moment, whatever ended it (close, reset,
+   * timeout, stop): END_OF_NET_SESSION exactly once, then what filters
+   * allocated for it goes (AllocMem lives as long as the connection). */
+  ih_mutex_lock(c->lock);
+  conn_filter_end_of_session(c);
+  ih_mutex_unlock(c->lock);
+  ih_filter_conn_free(c->filters);
+  free(c->filter_send);
+  free(c->req.own_text);
   conn_ext_release(c);
   ih_mutex_free(c->lock);
   ih_cond_free(c->ext_cond);
@@ -158,23 +175,56 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
 static void post_recv(ih_conn *c)
 {
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+  c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
 }
 
-static void post_send(ih_conn *c)
+/* Sends data through the SEND_RAW_DATA filters (and what filters wrote
+ * before it); a filter that fails or crashes closes the connection, and
+ * the send then fails as usual: one completion either way. */
+void conn_post_data(ih_conn *c, const char *data, size_t len)
 {
-  conn_set_deadline(c, conn_rate_deadline_ms(c, c->out_len));
+  const char *out = data;
+  size_t out_len = len;
+  if (c->filters) {
+    enum ih_chain_result r = conn_filter_raw_send(c, data, len, &out, &out_len);
+    if (r == IH_CHAIN_FAULT || r == IH_CHAIN_ERROR)
+      conn_close(c);
+  }
+  conn_set_deadline(c, conn_rate_deadline_ms(c, out_len));
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send(c, c->out, c->out_len);
+  c->server->platform->send(c, out, out_len);
+}
+
+static void post_send(ih_conn *c) { conn_post_data(c, c->out, c->out_len); }
+
+bool conn_read_file_chunk(ih_conn *c, void *file, uint64_t offset, size_t n)
+{
+  size_t got = 0;
+  if (!ih_respond_out_reserve(c, n) ||
+      c->server->platform->file_read(file, offset, c->out + c->out_len, n, &got) != IH_FS_OK || got != n)
+    return false;
+  c->out_len += n;
+  return true;
 }
 
 /* File bodies go out in chunks, each with its own minimum-rate deadline, so
  * a transfer that stops moving is cancelled within minutes whatever the
- * file's size. The head rides with the first chunk. */
+ * file's size. The head rides with the first chunk. SEND_RAW_DATA filters
+ * see every outgoing byte, so for them the chunk is read into memory
+ * (after the head) instead of going out with TransmitFile. */
 static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
 {
   ih_request *r = &c->req;
   uint64_t chunk = r->file_left < IH_CONN_FILE_CHUNK ? r->file_left : IH_CONN_FILE_CHUNK;
+  if (conn_filter_sends_through(c)) {
+    c->out_len = head ? head_len : 0; /* head is c->out's own */
+    if (!conn_read_file_chunk(c, r->file, r->file_offset, (size_t)chunk))
+      conn_close(c); /* the send below then fails: one completion, as always */
+    r->file_offset += chunk;
+    r->file_left -= chunk;
+    post_send(c);
+    return;
+  }
   conn_set_deadline(c, conn_rate_deadline_ms(c, head_len + chunk));
   ih_conn_ref(c, IH_HOLD_IO);
   c->server->platform->send_file(c, r->file, r->file_offset, chunk, head, head_len);
@@ -201,12 +251,15 @@ void conn_request_end(ih_conn *c)
   free(r->ext_log);
   r->ext_log = NULL;
   r->ext_log_len = 0;
+  free(r->filter_physical);
+  r->filter_physical = NULL;
   if (r->file) {
     c->server->platform->file_close(r->file);
     r->file = NULL;
   }
   if (!r->active)
     return;
+  conn_filter_end_of_request(c); /* for every request, however it ended */
   r->active = false;
   long long before = atomic_fetch_sub(&c->server->counters.requests_in_flight, 1);
   assert(before > 0);
@@ -255,6 +308,7 @@ static void conn_linger(ih_conn *c)
 
 static void reset_for_next_request(ih_conn *c)
 {
+  free(c->req.own_text); /* a head filters rewrote */
   memset(&c->req, 0, sizeof c->req);
   c->parse_last_len = 0;
   c->head_bytes_seen = false;
@@ -272,6 +326,24 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
+  if (!c->head_filtered) {
+    c->head_filtered = true;
+    bool replaced;
+    enum ih_chain_result fr = conn_filter_send_response(c, r->status, &replaced);
+    c->head_filtered = true;
+    if (replaced && plan->file) { /* a filter answered the denial itself */
+      c->server->platform->file_close(plan->file);
+      memset(plan, 0, sizeof *plan);
+    }
+    if (fr == IH_CHAIN_FAULT || fr == IH_CHAIN_ERROR) {
+      if (plan->file)
+        c->server->platform->file_close(plan->file);
+      conn_close(c);
+      return;
+    }
+    if (fr == IH_CHAIN_FINISHED)
+      r->keep_alive = false; /* finished during SEND_RESPONSE: this response, then close */
+  }
   r->response_bytes = c->out_len + (plan->file ? plan->length : 0);
   r->file = plan->file;
   if (plan->file) {
@@ -452,6 +524,99 @@ static void wait_for_input(ih_conn *c)
   post_recv(c);
 }
 
+/* ---- ISAPI filters between the head and the handler ---- */
+
+/* A notification's answer before the handler runs. FAULT closes the
+ * connection (the filter host logged it); ERROR answers 500, or what the
+ * filter sent, and closes; FINISHED and FINISHED_KEEP_CONN send what the
+ * filter sent (SF_REQ_SEND_RESPONSE_HEADER, WriteClient) and end the
+ * request there, the first closing after it, the second keeping the
+ * connection when the response and the unread body allow. END_OF_REQUEST,
+ * LOG and END_OF_NET_SESSION still follow. Returns true when the pipeline
+ * stops here. */
+static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
+{
+  ih_request *r = &c->req;
+  if (fr == IH_CHAIN_CONTINUE || fr == IH_CHAIN_READ_NEXT)
+    return false;
+  if (fr == IH_CHAIN_FAULT) {
+    conn_close(c);
+    return true;
+  }
+  if (!r->active)
+    request_begin(c);
+  /* A body not yet read leaves the connection unusable after this answer. */
+  r->framing_ok = r->head.method.n && !r->framing.chunked && r->framing.content_length == 0;
+  if (fr == IH_CHAIN_ERROR)
+    r->ext_must_close = true;
+  ih_body_plan plan = { 0 };
+  bool sent = conn_filter_take_response(c, fr == IH_CHAIN_FINISHED_KEEP);
+  if (!sent && fr == IH_CHAIN_ERROR) {
+    ih_respond_error(c, 500, &plan);
+  } else if (!sent) {
+    /* Finished with nothing to send: the client gets no answer, so the
+     * connection cannot be kept for a next one. */
+    ih_respond_log(c);
+    conn_close(c);
+    return true;
+  }
+  c->state = IH_CONN_SENDING;
+  conn_start_response(c, &plan);
+  return true;
+}
+
+/* What filters do between the head and the handler, in IIS's order: the
+ * site's filters must all be loaded (else 503), PREPROC_HEADERS (a changed
+ * head is parsed again), routing, URL_MAP, AUTHENTICATION and
+ * AUTH_COMPLETE; a url changed there routes once more, and nothing loops.
+ * False: the request was answered or the connection closed. */
+static bool run_request_filters(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  const ih_filter_chain *chain = ih_filter_chain_for(c->server->filters, ih_respond_find_site(c));
+  if (chain && chain->blocked) {
+    ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
+           (unsigned)c->peer_port, chain->blocked_by);
+    ih_body_plan plan = { 0 };
+    r->framing_ok = false;
+    ih_respond_error(c, 503, &plan);
+    conn_start_response(c, &plan);
+    return false;
+  }
+  bool url_changed;
+  if (filter_stopped(c, conn_filter_preproc(c, &url_changed)))
+    return false;
+  if (url_changed)
+    r->site = NULL; /* "url" (or Host) changed: its site again */
+  r->is_extension = ih_respond_route_extension(c);
+  if (filter_stopped(c, ih_respond_url_map(c)))
+    return false;
+  if (filter_stopped(c, conn_filter_authenticate(c, &url_changed)))
+    return false;
+  if (url_changed) {
+    r->site = NULL;
+    free(r->filter_physical);
+    r->filter_physical = NULL;
+    r->is_extension = ih_respond_route_extension(c);
+    if (filter_stopped(c, ih_respond_url_map(c)))
+      return false;
+  }
+  return true;
+}
+
+/* READ_RAW_DATA on bytes just received at c->in[from, from + n). False:
+ * the pipeline must not go on with them (more is being read, or the
+ * request was answered or the connection closed). */
+static bool filter_raw_input(ih_conn *c, size_t from, size_t n)
+{
+  enum ih_chain_result fr = conn_filter_raw_read(c, from, &n);
+  if (fr == IH_CHAIN_READ_NEXT) {
+    post_recv(c); /* the filter took them and wants more (an opaque stream) */
+    return false;
+  }
+  return !filter_stopped(c, fr);
+}
+
 /* Runs the state machine on buffered input until it must wait for I/O. */
 static void process_input(ih_conn *c)
 {
@@ -502,7 +667,10 @@ static void process_input(ih_conn *c)
         return;
       }
       r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
-      r->is_extension = ih_respond_route_extension(c);
+      if (!c->filters)
+        r->is_extension = ih_respond_route_extension(c);
+      else if (!run_request_filters(c))
+        return;
       r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
       r->body_started_ms = ih_clock_ms();
       if (r->framing.chunked)
@@ -593,8 +761,10 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
       c->in_len = 0; /* discard; keep draining until EOF or the linger deadline */
       post_recv(c);
     } else {
+      size_t from = c->in_len;
       c->in_len += bytes;
-      process_input(c);
+      if (!c->filters || filter_raw_input(c, from, bytes))
+        process_input(c);
     }
   }
   ih_mutex_unlock(c->lock);

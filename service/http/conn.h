@@ -38,6 +38,9 @@
 
 typedef struct ih_conn ih_conn;
 typedef struct ih_server ih_server;
+struct ih_filter_table; /* filters/filter_chain.h */
+struct ih_filter_conn;
+struct ih_filter;
 
 enum ih_holder {
   IH_HOLD_SOCKET,
@@ -127,6 +130,12 @@ typedef struct ih_platform {
    * underneath it: close_socket is deferred and cancel_io (which must also
    * cancel this send) used instead. NULL: writes go through send. */
   int (*send_now)(ih_conn *c, const char *data, size_t len);
+  /* Calls one ISAPI filter's HttpFilterProc for notification type with its
+   * portable payload (filters/filter_chain.h), lock held; returns the
+   * SF_STATUS_* it answered, or IH_SF_STATUS_FAULTED when it crashed (the
+   * platform logs it). NULL where filters are not supported. */
+  uint32_t (*filter_call)(ih_conn *c, struct ih_filter_conn *fc, const struct ih_filter *f, uint32_t type,
+                          void *payload);
   /* Process figures for the status page; NULL where the platform cannot
    * tell (fields it cannot fill stay -1). */
   void (*process_stats)(struct ih_process_stats *out);
@@ -143,6 +152,7 @@ struct ih_file_cache;
 
 struct ih_server {
   const ih_config *config;
+  struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform loads them */
   struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h) */
   const ih_platform *platform;
   ih_http_limits limits;
@@ -242,7 +252,9 @@ typedef struct ih_request {
   uint64_t response_bytes;
   unsigned wildcard_skip;    /* applicable wildcard maps passed over (HSE_REQ_EXEC_URL with
                                 HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR) */
-  char *own_text;            /* a child request (EXEC_URL): the text its head points into */
+  char *own_text;            /* the text its head points into when it is not the input buffer: a
+                                child request's (EXEC_URL), or a head filters rewrote */
+  char *filter_physical;     /* a static file's path as URL_MAP filters left it; NULL: none ran */
 } ih_request;
 
 struct ih_conn {
@@ -271,6 +283,11 @@ struct ih_conn {
   ih_request req;
   ih_request *view;               /* the request respond.c answers: &req, or an
                                      extension's child request (EXEC_URL) */
+  struct ih_filter_conn *filters; /* this connection's filter state; NULL without filters */
+  const ih_site *filter_site;     /* the site of its last request: END_OF_NET_SESSION's filters */
+  char *filter_send;              /* outgoing bytes after SEND_RAW_DATA filters, while in flight */
+  size_t filter_send_cap;
+  bool head_filtered;             /* SEND_RESPONSE has seen the head now in out */
   /* The extension's one outstanding operation (conn_ext.c); synchronous
    * callers wait on ext_cond for it, and for the slot to be free. */
   ih_cond *ext_cond;
@@ -387,6 +404,11 @@ bool ih_conn_ext_connected(ih_conn *c);
 bool ih_conn_ext_client_keeps_alive(ih_conn *c);
 /* Appends text to the access-log record's cs-uri-query (after the query). */
 void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len);
+/* HSE_REQ_MAP_URL_TO_PATH(_EX): SF_NOTIFY_URL_MAP for url and the physical
+ * path[0..cap) it maps to, which the filters may edit in place (ms525116).
+ * True when a filter ran; a filter that fails or crashes there closes the
+ * connection (the path is what it left). */
+bool ih_conn_filter_url_map(ih_conn *c, const char *url, char *path, size_t cap);
 /* The session is over (exactly once): hse_status is the HSE_STATUS_* the
  * request ended with, http_status the ECB's dwHttpStatusCode. Finishes the
  * response (a default one if the extension sent nothing), makes the

@@ -115,24 +115,30 @@ static void complete_now(const ih_ext_done *done, size_t bytes, conn_ext_after *
 
 /* ---- posting: each takes the IH_HOLD_IO its completion releases ---- */
 
-static void post_send(ih_conn *c, const char *data, size_t len)
-{
-  conn_set_deadline(c, conn_rate_deadline_ms(c, len));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send(c, data, len);
-}
+static void post_send(ih_conn *c, const char *data, size_t len) { conn_post_data(c, data, len); }
 
 static void post_recv(ih_conn *c)
 {
   conn_set_deadline(c, conn_rate_deadline_ms(c, 0));
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->recv(c, c->in + c->in_len, c->in_cap - c->in_len);
+  c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
 }
 
 static void post_file_chunk(ih_conn *c)
 {
   ih_ext_op *op = &c->ext_op;
   uint64_t chunk = op->file_left < IH_CONN_FILE_CHUNK ? op->file_left : IH_CONN_FILE_CHUNK;
+  if (conn_filter_sends_through(c)) {
+    /* SEND_RAW_DATA filters see the file's bytes: read into c->out, which
+     * is free once the operation's buffers have gone out. */
+    c->out_len = 0;
+    if (!conn_read_file_chunk(c, op->file, op->file_offset, (size_t)chunk))
+      conn_close(c); /* the send then fails: one completion */
+    op->file_offset += chunk;
+    op->file_left -= chunk;
+    post_send(c, c->out, c->out_len);
+    return;
+  }
   conn_set_deadline(c, conn_rate_deadline_ms(c, chunk));
   ih_conn_ref(c, IH_HOLD_IO);
   c->server->platform->send_file(c, op->file, op->file_offset, chunk, NULL, 0);
@@ -287,6 +293,25 @@ static void begin_raw_response(ih_request *r, const char *p, size_t len)
     r->status = raw.status; /* for the access log */
 }
 
+/* SEND_RESPONSE (and ACCESS_DENIED) on a head just written into c->out
+ * for the extension. A filter that fails or crashes there closes the
+ * connection (IH_EXT_GONE); one that finishes the request lets this
+ * response go out and closes after it. */
+static int filter_head(ih_conn *c, int status)
+{
+  if (!c->filters)
+    return IH_EXT_OK;
+  enum ih_chain_result fr = conn_filter_send_response(c, status, NULL);
+  c->head_filtered = true;
+  if (fr == IH_CHAIN_FAULT || fr == IH_CHAIN_ERROR) {
+    conn_close(c);
+    return IH_EXT_GONE;
+  }
+  if (fr == IH_CHAIN_FINISHED)
+    c->req.ext_must_close = true;
+  return IH_EXT_OK;
+}
+
 /* ---- entry points ---- */
 
 int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *done)
@@ -312,6 +337,10 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   r->ext_delimited = delimited && !h->close;
   r->ext_head_sent = true;
   ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
+  if (filter_head(c, h->status) != IH_EXT_OK) {
+    ih_mutex_unlock(c->lock);
+    return IH_EXT_GONE;
+  }
   /* One send when the body fits the output buffer; else a second buffer. */
   const char *second = NULL;
   size_t second_len = 0;
@@ -329,7 +358,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
     memcpy(c->ext_held_head, c->out, c->out_len);
     c->ext_held_head_len = c->out_len;
     conn_set_deadline(c, HOLD_HEAD_MS);
-  } else if (!done && c->server->platform->send_now) {
+  } else if (!done && c->server->platform->send_now && !conn_filter_sends_through(c)) {
     rc = send_now(c, c->out, c->out_len, second, second_len, 0, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, 0);
@@ -372,7 +401,7 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   if (n == 0) {
     if (done)
       complete_now(done, len, &after);
-  } else if (!done && c->server->platform->send_now) {
+  } else if (!done && c->server->platform->send_now && !conn_filter_sends_through(c)) {
     rc = send_now(c, p, n, NULL, 0, len, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, len);
@@ -464,6 +493,11 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
                          struct ih_ext_waiter *w, conn_ext_after *after)
 {
   ih_request *r = &c->req;
+  if (c->out_head_len && !no_headers && !r->ext_head_sent && filter_head(c, status) != IH_EXT_OK) {
+    if (plan->file)
+      c->server->platform->file_close(plan->file);
+    return IH_EXT_GONE;
+  }
   size_t head = c->out_head_len, start = no_headers ? head : 0;
   uint64_t body = (c->out_len - head) + (plan->file ? plan->length : 0);
   if (head && !no_headers) {
@@ -785,7 +819,22 @@ void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
     return;
   }
   atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
+  size_t from = c->in_len;
   c->in_len += bytes;
+  if (c->filters) {
+    enum ih_chain_result fr = conn_filter_raw_read(c, from, &bytes);
+    if (fr == IH_CHAIN_READ_NEXT) {
+      post_recv(c); /* the filter took them and wants more */
+      return;
+    }
+    if (fr != IH_CHAIN_CONTINUE) {
+      /* A filter ending the request in the middle of the body: the
+       * extension's read fails and the connection closes. */
+      op_finish(c, 0, IH_ERR_CONN_RESET, after);
+      conn_close(c);
+      return;
+    }
+  }
   long n = conn_body_pull(c, op->read_buf, op->read_cap);
   if (n < 0)
     op_finish(c, 0, IH_ERR_INVALID_DATA, after);

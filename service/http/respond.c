@@ -18,6 +18,8 @@
 #include "core/mime.h"
 #include "core/server_log.h"
 #include "core/w3c_log.h"
+#include "filters/filter_chain.h"
+#include "http/conn_internal.h"
 #include "http/file_cache.h"
 #include "http/http_status.h"
 #include "http/static_rules.h"
@@ -67,6 +69,20 @@ bool ih_respond_out_append(ih_conn *c, const void *data, size_t len)
   return true;
 }
 
+bool ih_respond_out_reserve(ih_conn *c, size_t more) { return out_reserve(c, more); }
+
+bool ih_respond_replace_head(ih_conn *c, const char *head, size_t len)
+{
+  size_t body = c->out_len - c->out_head_len;
+  if (len > c->out_head_len && !out_reserve(c, len - c->out_head_len))
+    return false;
+  memmove(c->out + len, c->out + c->out_head_len, body);
+  memcpy(c->out, head, len);
+  c->out_len = len + body;
+  c->out_head_len = len;
+  return true;
+}
+
 static void out_str(ih_conn *c, const char *s) { out_append(c, s, strlen(s)); }
 
 static void out_printf(ih_conn *c, const char *fmt, ...) IH_PRINTF(2, 3);
@@ -94,6 +110,7 @@ static void head_begin(ih_conn *c, int status)
 {
   c->out_len = 0;
   c->out_head_len = 0;
+  c->head_filtered = false;
   c->view->status = status;
   if (!head_wanted(c))
     return;
@@ -198,6 +215,8 @@ void ih_respond_continue(ih_conn *c)
   static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
   c->out_len = 0;
   out_append(c, cont, sizeof cont - 1);
+  c->out_head_len = c->out_len;
+  c->head_filtered = true; /* an interim response: SEND_RESPONSE is for the final one */
 }
 
 /* ---- status page ---- */
@@ -760,10 +779,46 @@ bool ih_respond_route_extension(ih_conn *c)
   return classify_extension(c, vdir, rest, &c->view->ext, &deny, allow, sizeof allow) == EXT_RUN;
 }
 
+const ih_site *ih_respond_find_site(ih_conn *c)
+{
+  ih_request *r = c->view;
+  ih_slice target_host = { "", 0 };
+  if (!r->site && canonical_path(c, &target_host) == IH_URL_OK)
+    r->site = ih_config_find_site(c->server->config, c->local_addr, c->local_port,
+                                  host_name(target_host.n ? target_host : r->framing.host));
+  return r->site;
+}
+
+enum ih_chain_result ih_respond_url_map(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  if (!conn_filters_want(c, IH_SF_NOTIFY_URL_MAP))
+    return IH_CHAIN_CONTINUE;
+  if (r->is_extension && !r->ext.direct_dll) /* the script's path: PATH_TRANSLATED */
+    return conn_filter_url_map(c, r->path, r->ext.script_physical, sizeof r->ext.script_physical);
+  char physical[IH_PHYS_MAX];
+  if (r->is_extension) {
+    /* The DLL itself: too late to change the handler (ms525116), so the
+     * filter sees the path and its edit goes nowhere. */
+    snprintf(physical, sizeof physical, "%s", r->ext.script_physical);
+    return conn_filter_url_map(c, r->path, physical, sizeof physical);
+  }
+  ih_slice rest;
+  const ih_vdir *vdir = route_basics(c, &rest);
+  if (!vdir || !join_path(physical, sizeof physical, vdir->physical_path, rest, NULL))
+    return IH_CHAIN_CONTINUE; /* refused later, whatever a filter would say */
+  enum ih_chain_result fr = conn_filter_url_map(c, r->path, physical, sizeof physical);
+  free(r->filter_physical);
+  r->filter_physical = strdup(physical); /* served instead (NULL when out of memory: unmapped) */
+  return fr;
+}
+
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
                          bool delimited)
 {
   c->out_len = 0;
+  c->out_head_len = 0;
+  c->head_filtered = false;
   c->req.status = status;
   if (!head_wanted(c)) {
     ih_conn_decide_keep_alive(c, delimited);
@@ -893,6 +948,8 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     error_response(c, 414, NULL, NULL, plan);
     return;
   }
+  if (r->filter_physical) /* where URL_MAP filters sent it */
+    snprintf(physical, sizeof physical, "%s", r->filter_physical);
   file_ref f;
   file_ref_open(c, physical, &f);
   if (f.status == IH_FS_OK && f.info.is_dir) {
@@ -941,6 +998,70 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
   serve_file(c, &f, type, plan);
 }
 
+/* SF_NOTIFY_LOG: the filters see the record as HTTP_FILTER_LOG and may
+ * point its strings at memory of their own (AllocMem: it lives as long as
+ * the connection) or change its numbers; the line is written from what
+ * they leave. The record's slices are not terminated, so the filters get
+ * copies, which the caller frees (log_copies_free) after formatting. */
+typedef struct log_copies {
+  char *text[5];
+  char client_ip[64];
+} log_copies;
+
+static ih_slice capped(const char *s, size_t max)
+{
+  ih_slice v = ih_slice_from_cstr(s ? s : "");
+  v.n = v.n > max ? max : v.n;
+  return v;
+}
+
+static void log_copies_free(log_copies *k)
+{
+  for (int i = 0; i < 5; i++)
+    free(k->text[i]);
+}
+
+static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
+{
+  memset(k, 0, sizeof *k);
+  if (!conn_filters_want(c, IH_SF_NOTIFY_LOG))
+    return;
+  const ih_slice from[5] = { ih_slice_from_cstr(rec->c_ip), rec->username, rec->method, rec->uri_stem,
+                             rec->uri_query };
+  for (int i = 0; i < 5; i++) {
+    k->text[i] = malloc(from[i].n + 1);
+    if (!k->text[i]) {
+      log_copies_free(k);
+      memset(k, 0, sizeof *k);
+      return; /* out of memory: the line is written as it is */
+    }
+    if (from[i].n)
+      memcpy(k->text[i], from[i].p, from[i].n);
+    k->text[i][from[i].n] = '\0';
+  }
+  ih_fn_log log = {
+    .client_host = k->text[0], .client_user = k->text[1], .server_name = c->local_addr, .operation = k->text[2],
+    .target = k->text[3], .parameters = k->text[4], .http_status = (uint32_t)rec->status,
+    .win32_status = rec->win32_status,
+    .bytes_sent = (uint32_t)(c->req.response_bytes > UINT32_MAX ? UINT32_MAX : c->req.response_bytes),
+    .bytes_received = (uint32_t)(c->req.body_received > UINT32_MAX - c->req.head.head_len
+                                     ? UINT32_MAX
+                                     : c->req.head.head_len + c->req.body_received),
+    .ms_taken = rec->time_taken_ms,
+  };
+  conn_filter_log(c, &log);
+  /* Capped like the client's fields, so the line always fits. */
+  snprintf(k->client_ip, sizeof k->client_ip, "%s", log.client_host ? log.client_host : "");
+  rec->c_ip = k->client_ip;
+  rec->username = capped(log.client_user, IH_LOG_FIELD_MAX);
+  rec->method = capped(log.operation, IH_LOG_FIELD_MAX);
+  rec->uri_stem = capped(log.target, sizeof c->req.path);
+  rec->uri_query = capped(log.parameters, IH_LOG_FIELD_MAX);
+  rec->status = (int)log.http_status;
+  rec->win32_status = log.win32_status;
+  rec->time_taken_ms = log.ms_taken;
+}
+
 void ih_respond_log(ih_conn *c)
 {
   const ih_request *r = &c->req;
@@ -979,8 +1100,13 @@ void ih_respond_log(ih_conn *c)
     .win32_status = 0,
     .time_taken_ms = (unsigned)(ih_clock_ms() - r->started_ms),
   };
-  char line[3 * (sizeof r->path + 4 * IH_LOG_FIELD_MAX) + 512];
+  if (c->filters && c->filters->user[0])
+    rec.username = ih_slice_from_cstr(c->filters->user); /* AUTHENTICATION's user (filters) */
+  log_copies copies;
+  log_through_filters(c, &rec, &copies);
+  char line[3 * (sizeof r->path + 6 * IH_LOG_FIELD_MAX) + 512]; /* + a filter's user and method */
   size_t len = ih_w3c_format_line(&rec, line, sizeof line);
+  log_copies_free(&copies);
   if (len)
     c->server->platform->access_log(r->site, now, line, len);
 }

@@ -5,6 +5,7 @@
 #ifndef IH_RESPOND_H
 #define IH_RESPOND_H
 
+#include "filters/filter_chain.h"
 #include "http/conn.h"
 
 typedef struct ih_body_plan {
@@ -18,6 +19,15 @@ typedef struct ih_body_plan {
  * permission, verb not allowed, missing file) return false and are answered
  * by ih_respond_request after the body, like any other response. */
 bool ih_respond_route_extension(ih_conn *c);
+/* The site of c->view (Host header or absolute target, local address),
+ * also set in c->view->site; NULL when none serves it (answered 400 later).
+ * Site filters need it from PREPROC_HEADERS on. */
+const ih_site *ih_respond_find_site(ih_conn *c);
+/* SF_NOTIFY_URL_MAP for c->req once it is routed, where IIS runs it
+ * (before AUTHENTICATION): a script's physical path as the filters leave
+ * it becomes PATH_TRANSLATED; a static file's is what is served
+ * (c->req.filter_physical). */
+enum ih_chain_result ih_respond_url_map(ih_conn *c);
 /* Head and body of a default response for an extension that sent nothing,
  * or a 500 for one that failed before sending anything. */
 void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan);
@@ -32,6 +42,13 @@ void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char 
 /* Appends to c->out (after a head written above); false when the in-memory
  * response limit would be exceeded (nothing appended). */
 bool ih_respond_out_append(ih_conn *c, const void *data, size_t len);
+
+/* Room for more bytes after c->out_len; false past the in-memory limit. */
+bool ih_respond_out_reserve(ih_conn *c, size_t more);
+
+/* Replaces the head in c->out[0..out_head_len) with head[0..len), keeping
+ * the body after it; false when out of memory. */
+bool ih_respond_replace_head(ih_conn *c, const char *head, size_t len);
 
 /* Handles c->req (head parsed, body consumed). */
 void ih_respond_request(ih_conn *c, ih_body_plan *plan);
