@@ -23,6 +23,7 @@
 
 #include "core/server_log.h"
 #include "file_win32.h"
+#include "filters/filter_host_win32.h"
 #include "http/conn.h"
 #include "iocp_server.h"
 #include "isapi/isapi_dll_win32.h"
@@ -304,6 +305,7 @@ static const ih_platform win32_platform = {
   .abort_socket = pf_abort_socket,
   .peer_alive = pf_peer_alive,
   .send_now = pf_send_now,
+  .filter_call = ih_filter_host_call,
   .process_stats = ih_win32_process_stats,
   .ext_admin = ih_isapi_admin,
 };
@@ -358,8 +360,17 @@ static void notify_connections(BOOL all)
 static DWORD WINAPI sweep_main(LPVOID arg)
 {
   (void)arg;
-  while (WaitForSingleObject(g.sweep_stop, SWEEP_INTERVAL_MS) == WAIT_TIMEOUT)
+  ULONGLONG next_filter_retry = GetTickCount64() + IH_FILTER_RETRY_MS;
+  while (WaitForSingleObject(g.sweep_stop, SWEEP_INTERVAL_MS) == WAIT_TIMEOUT) {
     notify_connections(FALSE);
+    /* Filter DLLs that did not load are tried again (on a thread of their
+     * own: this one drives the timers). */
+    if (GetTickCount64() >= next_filter_retry) {
+      next_filter_retry = GetTickCount64() + IH_FILTER_RETRY_MS;
+      if (ih_filter_host_failed())
+        ih_filter_host_retry();
+    }
+  }
   return 0;
 }
 
@@ -682,6 +693,10 @@ int ih_iocp_start(const ih_config *cfg)
   }
   if (ih_isapi_host_start(cfg) != 0)
     return -1;
+  /* Filters see every connection from its first bytes: loaded before any
+   * listener opens. */
+  if (ih_filter_host_start(&g.server) != 0)
+    return -1;
   if (collect_listeners(cfg) != 0)
     return -1;
   for (unsigned i = 0; i < g.listener_count; i++) {
@@ -781,6 +796,9 @@ int ih_iocp_stop(void)
   }
   wait_until(no_accepts, 5000);
   ih_isapi_host_stop(); /* requests have drained: stop the pool, terminate and unload DLLs */
+  /* Each destroyed connection has had END_OF_NET_SESSION; with none left,
+   * TerminateFilter and FreeLibrary (else the filters stay loaded). */
+  ih_filter_host_stop(&g.server);
   SetEvent(g.sweep_stop);
   WaitForSingleObject(g.sweep_thread, INFINITE);
   CloseHandle(g.sweep_thread);
