@@ -57,13 +57,18 @@ static int report(EXTENSION_CONTROL_BLOCK *ecb, char *out, size_t cap)
     for (DWORD i = 0; i < n; i++)
       sum += (unsigned char)buf[i];
   }
-  char agent[256], host[256], server_port[32], url[1024], all_http[2048], missing[64];
+  char agent[256], host[256], server_port[32], url[1024], all_http[2048], missing[64], remote_user[300],
+      auth_type[64], x_added[64];
   var(ecb, "HTTP_USER_AGENT", agent, sizeof agent);
   var(ecb, "SERVER_NAME", host, sizeof host);
   var(ecb, "SERVER_PORT", server_port, sizeof server_port);
   var(ecb, "URL", url, sizeof url);
   var(ecb, "ALL_HTTP", all_http, sizeof all_http);
   var(ecb, "HTTP_X_NOT_SENT", missing, sizeof missing);
+  /* what ISAPI filters may have changed (tests/integration/test_filters.py) */
+  var(ecb, "REMOTE_USER", remote_user, sizeof remote_user);
+  var(ecb, "AUTH_TYPE", auth_type, sizeof auth_type);
+  var(ecb, "HTTP_X_ADDED", x_added, sizeof x_added);
   DWORD tiny = 1;
   char small[1];
   BOOL small_ok = ecb->GetServerVariable(ecb->ConnID, "REQUEST_METHOD", small, &tiny);
@@ -71,10 +76,11 @@ static int report(EXTENSION_CONTROL_BLOCK *ecb, char *out, size_t cap)
   return snprintf(out, cap,
                   "method=%s\npath_info=%s\nquery=%s\ncontent_type=%s\ntotal_bytes=%lu\navailable=%lu\n"
                   "read=%llu\nsum=%llu\nnul_terminated=%d\nuser_agent=%s\nserver_name=%s\nserver_port=%s\n"
-                  "url=%s\nmissing=%s\nsize_query=%d/%lu/%lu\ndone_twice=%s\n",
+                  "url=%s\nmissing=%s\nsize_query=%d/%lu/%lu\ndone_twice=%s\nremote_user=%s\nauth_type=%s\n"
+                  "x_added=%s\npath_translated=%s\n",
                   ecb->lpszMethod, ecb->lpszPathInfo, ecb->lpszQueryString, ecb->lpszContentType,
                   ecb->cbTotalBytes, ecb->cbAvailable, total, sum, nul_ok, agent, host, server_port, url, missing,
-                  small_ok, small_err, tiny, done_twice);
+                  small_ok, small_err, tiny, done_twice, remote_user, auth_type, x_added, ecb->lpszPathTranslated);
 }
 
 static BOOL respond(EXTENSION_CONTROL_BLOCK *ecb, const char *body, int n)

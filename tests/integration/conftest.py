@@ -71,6 +71,7 @@ def _logs_root(config):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "ih_timeout(seconds): watchdog limit of a long test's call phase")
     budget = config.getoption("--ih-budget")
     _state["budget"] = budget
     _state["deadline"] = time.monotonic() + budget
@@ -229,13 +230,18 @@ class SuiteTimeout(Exception):
     pass
 
 
-def _phase_limit(when):
+def _phase_limit(when, item=None):
     if when == "teardown":
         return 60.0  # a graceful stop may take up to 30 s, plus a kill
     remaining = _state["deadline"] - time.monotonic()
     if remaining <= 0:
         pytest.fail(f"time budget of this test file ({_state['budget']:.0f} s, --ih-budget) is used up; "
                     f"not running it", pytrace=False)
+    # @pytest.mark.ih_timeout(seconds): a stress test's own limit (its file
+    # gets a larger CTest TIMEOUT and budget, tests/integration/CMakeLists.txt)
+    marker = item.get_closest_marker("ih_timeout") if item is not None and when == "call" else None
+    if marker:
+        return min(float(marker.args[0]), remaining)
     return min(150.0 if when == "setup" else 120.0, remaining)
 
 
@@ -268,7 +274,7 @@ def pytest_runtest_setup(item):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
-    with _Watchdog(_phase_limit("call"), item.nodeid):
+    with _Watchdog(_phase_limit("call", item), item.nodeid):
         yield
 
 
