@@ -132,15 +132,17 @@ void ih_conn_destroy(ih_conn *c)
   assert(atomic_load(&c->ref_total) == 0);
   for (int h = 0; h < IH_HOLD__COUNT; h++)
     assert(atomic_load(&c->refs[h]) == 0);
-  long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
-  assert(live > 0);
-  (void)live;
   /* The connection's last moment, whatever ended it (close, reset,
    * timeout, stop): END_OF_NET_SESSION exactly once, then what filters
-   * allocated for it goes (AllocMem lives as long as the connection). */
+   * allocated for it goes (AllocMem lives as long as the connection).
+   * Before the live count drops: a stop that sees no connection left
+   * unloads the filters. */
   ih_mutex_lock(c->lock);
   conn_filter_end_of_session(c);
   ih_mutex_unlock(c->lock);
+  long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
+  assert(live > 0);
+  (void)live;
   ih_filter_conn_free(c->filters);
   free(c->filter_send);
   free(c->req.own_text);
