@@ -77,6 +77,24 @@ static bool target_ok(const char *v)
   return true;
 }
 
+/* A field line of a loaded head worth keeping: a token name and a value
+ * without control bytes (a NUL, a bare CR) that serialize would write
+ * back verbatim. */
+static bool field_ok(ih_slice name, ih_slice value)
+{
+  if (!name.n)
+    return false;
+  for (size_t i = 0; i < name.n; i++)
+    if (!ih_is_tchar((unsigned char)name.p[i]))
+      return false;
+  for (size_t i = 0; i < value.n; i++) {
+    unsigned char ch = (unsigned char)value.p[i];
+    if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+      return false;
+  }
+  return true;
+}
+
 /* ---- fields ---- */
 
 static enum ih_hdr_status reserve_bytes(ih_hdr_block *b, size_t more)
@@ -91,6 +109,8 @@ static enum ih_hdr_status append_field(ih_hdr_block *b, const char *name, size_t
 {
   if (reserve_bytes(b, name_len + value_len) != IH_HDR_OK)
     return IH_HDR_NO_MEMORY;
+  if (!b->response && b->count >= IH_HTTP_MAX_HEADERS)
+    return IH_HDR_NO_MEMORY; /* a request is parsed again from the block: the parser's ceiling */
   if (b->count == b->cap) {
     size_t cap = b->cap ? 2 * b->cap : FIELDS_MIN;
     ih_hdr_field *f = realloc(b->fields, cap * sizeof *f);
@@ -154,7 +174,7 @@ enum ih_hdr_status ih_hdr_load_response(ih_hdr_block *b, const char *head, size_
   b->response = true;
   b->http09 = http09;
   b->status = 200;
-  const char *p = head, *end = head + len;
+  const char *p = head, *end = head ? head + len : head;
   bool first = true;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));
@@ -174,7 +194,8 @@ enum ih_hdr_status ih_hdr_load_response(ih_hdr_block *b, const char *head, size_
       first = false;
     } else {
       const char *colon = memchr(p, ':', line);
-      if (colon) {
+      if (colon && field_ok((ih_slice){ p, (size_t)(colon - p) },
+                            ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line - colon - 1) }))) {
         ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line - colon - 1) });
         if (append_field(b, p, (size_t)(colon - p), value.p, value.n) != IH_HDR_OK)
           goto oom;
@@ -241,7 +262,8 @@ enum ih_hdr_status ih_hdr_get(const ih_hdr_block *b, const char *name, char *buf
     return IH_HDR_INVALID_PARAMETER;
   if (b->response && ieq(name, "status")) {
     char line[160];
-    size_t n = (size_t)snprintf(line, sizeof line, "%d %s", b->status, b->reason ? b->reason : "");
+    size_t n = (size_t)snprintf(line, sizeof line, "%d%s%s", b->status, b->reason && b->reason[0] ? " " : "",
+                                b->reason ? b->reason : "");
     return put(line, n < sizeof line ? n : sizeof line - 1, buf, size);
   }
   char **sp = special((ih_hdr_block *)b, name);
@@ -266,10 +288,10 @@ enum ih_hdr_status ih_hdr_get(const ih_hdr_block *b, const char *name, char *buf
   char *joined = malloc(total + 1);
   if (!joined)
     return IH_HDR_NO_MEMORY;
-  size_t at = 0;
+  size_t at = 0, joined_count = 0;
   for (size_t i = 0; i < b->count; i++)
     if (name_is(&b->fields[i], name, name_len)) {
-      if (at) {
+      if (joined_count++) { /* even after an empty value: total counted it */
         memcpy(joined + at, ", ", 2);
         at += 2;
       }
@@ -286,9 +308,9 @@ static enum ih_hdr_status set_special(ih_hdr_block *b, const char *name, const c
 {
   if (b->response) { /* "status": "404", "404 Not Found", even "HTTP/1.1 404" (lenient, as for extensions) */
     char reason[128];
-    int code = ih_isapi_parse_status(value, strlen(value), reason, sizeof reason);
+    int code = *value ? ih_isapi_parse_status(value, strlen(value), reason, sizeof reason) : 0;
     if (code < 100 || code > 999)
-      return IH_HDR_INVALID_PARAMETER;
+      return IH_HDR_INVALID_PARAMETER; /* "" included: a status cannot be removed */
     char *r = dup_n(reason, strlen(reason));
     if (!r)
       return IH_HDR_NO_MEMORY;
@@ -299,6 +321,8 @@ static enum ih_hdr_status set_special(ih_hdr_block *b, const char *name, const c
     return IH_HDR_OK;
   }
   char **sp = special(b, name);
+  if (strlen(value) > IH_HDR_BYTES_MAX)
+    return IH_HDR_NO_MEMORY;
   bool ok = ieq(name, "url") ? target_ok(value)
             : ieq(name, "method") ? token_ok(value)
                                   : !b->http09 && (!strcmp(value, "HTTP/1.0") || !strcmp(value, "HTTP/1.1"));
@@ -322,6 +346,14 @@ enum ih_hdr_status ih_hdr_set(ih_hdr_block *b, const char *name, const char *val
   size_t name_len = header_name_len(name);
   if (!name_len)
     return IH_HDR_INVALID_PARAMETER;
+  /* Room for the new field counting what it replaces: a SetHeader that
+   * fails leaves the block as it was. */
+  size_t freed = 0, value_len = strlen(value);
+  for (size_t i = 0; i < b->count; i++)
+    if (name_is(&b->fields[i], name, name_len))
+      freed += name_len + strlen(b->fields[i].value);
+  if (*value && name_len + value_len > IH_HDR_BYTES_MAX - (b->bytes - freed))
+    return IH_HDR_NO_MEMORY;
   size_t i = 0;
   while (i < b->count)
     if (name_is(&b->fields[i], name, name_len))
@@ -331,7 +363,7 @@ enum ih_hdr_status ih_hdr_set(ih_hdr_block *b, const char *name, const char *val
   b->changed = true;
   if (!*value)
     return IH_HDR_OK; /* SetHeader with "" deletes (ms525099) */
-  return append_field(b, name, name_len, value, strlen(value));
+  return append_field(b, name, name_len, value, value_len);
 }
 
 enum ih_hdr_status ih_hdr_add(ih_hdr_block *b, const char *name, const char *value)

@@ -13,7 +13,9 @@
  * Storage is the object's own, grown on demand up to IH_HDR_BYTES_MAX
  * whatever the body's size (IIS 4/5 sized it from the request buffer and
  * corrupted the heap on many AddHeader calls, KB Q266356, or ran out of
- * memory counting entity bytes as headers, KB 819876).
+ * memory counting entity bytes as headers, KB 819876). A request holds at
+ * most IH_HTTP_MAX_HEADERS fields: it is parsed again from the block. A
+ * call that fails for lack of room changes nothing.
  *
  * An HTTP/0.9 response object is valid and empty: GetHeader of a header
  * answers INVALID_INDEX, "status" works, SetHeader and AddHeader succeed,

@@ -77,33 +77,35 @@ size_t conn_filter_read_size(ih_conn *c, size_t cap)
 static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
 {
   ih_request *r = &c->req;
-  size_t len = ih_hdr_serialize(b, NULL, 0);
+  /* HTTP/0.9 has a method and a url, nothing else a filter can change */
+  size_t len = b->http09 ? strlen(b->method) + strlen(b->url) + 3 : ih_hdr_serialize(b, NULL, 0);
   char *text = malloc(len + 1);
   if (!text)
     return -1;
-  ih_hdr_serialize(b, text, len);
+  if (b->http09)
+    snprintf(text, len + 1, "%s %s\r\n", b->method, b->url);
+  else
+    ih_hdr_serialize(b, text, len);
   text[len] = '\0';
+  /* The block's limits, not the client's: a filter may grow the head up to
+   * IH_HDR_BYTES_MAX of names and values (plus ": " and CRLF per field). */
   ih_http_limits lim = c->server->limits;
-  lim.max_header_bytes = IH_HDR_BYTES_MAX; /* filters' header storage is not the client's limit */
-  lim.max_header_line = IH_HDR_BYTES_MAX;
+  lim.max_header_bytes = IH_HDR_BYTES_MAX + 4 * IH_HTTP_MAX_HEADERS + 4;
+  lim.max_header_line = IH_HDR_BYTES_MAX + 4;
   lim.max_headers = IH_HTTP_MAX_HEADERS;
-  lim.max_request_line = IH_HDR_BYTES_MAX;
+  lim.max_request_line = IH_HDR_BYTES_MAX + 64;
   ih_http_request_head head;
-  size_t wire_len = r->head.head_len;
-  int version = r->head.version;
-  if (version == IH_HTTP_09) {
-    free(text);
-    return 0; /* a 0.9 request line has nothing a filter can change but method and url */
-  }
   if (ih_http_parse_request(text, len, 0, &lim, &head) != IH_PARSE_DONE) {
     free(text);
     return -1;
   }
-  head.head_len = wire_len;
+  head.head_len = r->head.head_len; /* the bytes the head took on the wire */
   free(r->own_text);
   r->own_text = text;
   r->head = head;
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+  const ih_http_header *host = ih_http_find_header(&r->head, "Host");
+  r->framing.host = host ? host->value : (ih_slice){ "", 0 }; /* a new Host may mean another site */
   return 0;
 }
 

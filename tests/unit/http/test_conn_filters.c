@@ -422,6 +422,13 @@ static void test_url_rewrite_and_headers(void)
   IH_CHECK(ih_http_find_header(&c->req.head, "X-Added") == NULL); /* the request is over: reset */
   finish(c);
 
+  IH_TEST("PREPROC_HEADERS: an HTTP/0.9 request's url can change too");
+  filters_are(IH_SF_NOTIFY_PREPROC_HEADERS, 0, 0);
+  behaviour[0] = rewrite_url;
+  c = request("GET /a.txt\r\n");
+  IH_EQ_MEM(fake.wire, fake.wire_len, "BBBBBBBB", 8);
+  finish(c);
+
   IH_TEST("URL_MAP: the edited physical path is served");
   filters_are(IH_SF_NOTIFY_URL_MAP, 0, 0);
   behaviour[0] = map_to_b;
