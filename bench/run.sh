@@ -6,10 +6,13 @@
 #   (a) nginx, native             - sanity reference for the machine (GET /index.html)
 #   (b) bench/bare_iocp.exe, Wine - the ceiling of an IOCP server under Wine (canned response)
 #   (c) isapihost.exe, Wine       - the product, static file (GET /index.html)
-#   (d) isapihost.exe, Wine       - the product, ISAPI extension bench/hello_ext.dll
+#   (d) isapihost.exe, Wine       - (c) with 1 pass-through ISAPI filter registered for every
+#                                   notification (bench/passthru_flt.dll)
+#   (e) isapihost.exe, Wine       - (c) with 4 of them
+#   (f) isapihost.exe, Wine       - the product, ISAPI extension bench/hello_ext.dll
 #                                   (GET /hello.bx; same configuration as (c), own start)
-# interleaved (a b c d a b c d) and keeps the best round per target and count.
-# All four send the same 1,024-byte body.
+# interleaved (a b c d e f a b c d e f) and keeps the best round per target and count.
+# All send the same 1,024-byte body.
 # Under Wine the single-threaded wineserver caps every server at a few
 # thousand req/s, so only ratios within one run mean anything (README.md).
 #
@@ -25,10 +28,12 @@ PREFIX_DIR=$BUILD/wineprefix
 BARE_EXE=$BUILD/bench/bare_iocp.exe
 IH_EXE=$BUILD/service/win32/isapihost.exe
 EXT_DLL=$BUILD/bench/hello_ext.dll
+FLT_DLL=$BUILD/bench/passthru_flt.dll
 CONNS=(1 16 64)
-TARGETS=(nginx bare ih ext)
+TARGETS=(nginx bare ih flt1 flt4 ext)
 TARGET_PCT=90           # IsapiHost (static file) must reach this % of bare at 16 and 64 connections
 EXT_TARGET_PCT=80       # IsapiHost (extension) must reach this % of bare at 16 and 64 connections
+FLT_TARGET_PCT=85       # IsapiHost with 4 filters must reach this % of IsapiHost without at 16 and 64
 BODY_SIZE=1024          # body of every target; bench/hello_ext.c sends the same bytes
 STATIC_PATH=/index.html
 EXT_PATH=/hello.bx      # script map .bx -> hello_ext.dll
@@ -97,6 +102,7 @@ label() {
   case "$1" in
     nginx) printf 'nginx native' ;; bare) printf 'bare IOCP (Wine)' ;;
     ih) printf 'IsapiHost (Wine)' ;; ext) printf 'IsapiHost ext (Wine)' ;;
+    flt1) printf 'IsapiHost 1 filter' ;; flt4) printf 'IsapiHost 4 filters' ;;
   esac
 }
 url_path() { # TARGET: what wrk and curl ask for
@@ -201,6 +207,13 @@ elif [ ! -f "$EXT_DLL" ]; then
   SKIP[ext]="not built"
   fail "the build did not produce ${EXT_DLL#"$ROOT"/}"
 fi
+if [ -n "${SKIP[ih]:-}" ]; then
+  SKIP[flt1]=${SKIP[ih]}
+elif [ ! -f "$FLT_DLL" ]; then
+  SKIP[flt1]="not built"
+  fail "the build did not produce ${FLT_DLL#"$ROOT"/}"
+fi
+[ -n "${SKIP[flt1]:-}" ] && SKIP[flt4]=${SKIP[flt1]}
 
 # ---- site, configs ----------------------------------------------------------
 SITE=$TMP/site
@@ -215,6 +228,10 @@ pad=$((BODY_SIZE - ${#html_head} - ${#html_tail}))
 # file exists") wants it to exist; the DLL answers, not the file.
 : >"$SITE/hello.bx"
 [ -z "${SKIP[ext]:-}" ] && cp "$EXT_DLL" "$TMP/hello_ext.dll"
+# Four copies of the filter: four modules, as four different filters would be.
+if [ -z "${SKIP[flt1]:-}" ]; then
+  for i in 1 2 3 4; do cp "$FLT_DLL" "$TMP/passthru_$i.dll"; done
+fi
 
 nginx_conf() { # PORT
   local user_line=
@@ -281,11 +298,17 @@ start_server() { # TARGET PORT ROUND
       wine "$BARE_EXE" "$port" "$((2 * $(nproc)))" "$(winpath "$SITE/index.html")" \
         </dev/null >"$log.out" 2>"$log.err" &
       ;;
-    ih|ext)
-      # One configuration for both: the static target does not touch the
-      # script map (the DLL is loaded on first use).
+    ih|ext|flt1|flt4)
+      # One configuration for all: the static target does not touch the
+      # script map (the DLL is loaded on first use); flt1 and flt4 add
+      # global filters.
       printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\npermissions = read, script\n\n[scriptmap Bench .bx]\ndll = hello_ext.dll\nverbs = GET, HEAD\n' \
         "$port" >"$TMP/bench.ini"
+      local n=0 i
+      case "$t" in flt1) n=1 ;; flt4) n=4 ;; esac
+      for ((i = 1; i <= n; i++)); do
+        printf '\n[filter pass%d]\ndll = passthru_%d.dll\n' "$i" "$i" >>"$TMP/bench.ini"
+      done
       # cwd = the ini's dir, so relative paths resolve the same either way.
       (cd "$TMP" && exec wine "$IH_EXE" run --config "$(winpath "$TMP/bench.ini")") \
         </dev/null >"$log.out" 2>"$log.err" &
@@ -380,15 +403,15 @@ ratio() { # NUM DEN -> percentage or n/a
   else printf 'n/a'; fi
 }
 
-verdict() { # TARGET PERCENT: PASS, FAIL or NOT EVALUATED (...) at 16 and 64 connections
-  local t=$1 pct=$2 v=PASS c a b
+verdict() { # TARGET PERCENT [BASELINE]: PASS, FAIL or NOT EVALUATED (...) at 16 and 64 connections
+  local t=$1 pct=$2 base=${3:-bare} v=PASS c a b
   if [ -n "${SKIP[$t]:-}" ]; then
     printf 'NOT EVALUATED (%s skipped: %s)' "$(label "$t")" "${SKIP[$t]}"
     return
   fi
   for c in 16 64; do
-    a=${BEST[$t:$c]:-}; b=${BEST[bare:$c]:-}
-    if [ -n "${SKIP[bare]:-}" ] || [ -z "$a" ] || [ -z "$b" ]; then
+    a=${BEST[$t:$c]:-}; b=${BEST[$base:$c]:-}
+    if [ -n "${SKIP[$base]:-}" ] || [ -z "$a" ] || [ -z "$b" ]; then
       printf 'NOT EVALUATED (missing results)'
       return
     fi
@@ -420,6 +443,19 @@ report=$TMP/report.md
   echo
   echo "IsapiHost >= ${TARGET_PCT}% of bare at 16 and 64 connections: $(verdict ih "$TARGET_PCT")"
   echo "IsapiHost extension >= ${EXT_TARGET_PCT}% of bare at 16 and 64 connections: $(verdict ext "$EXT_TARGET_PCT")"
+  echo
+  echo "ISAPI filters: the same static file with 0, 1 and 4 pass-through filters registered for every notification (bench/passthru_flt.dll):"
+  echo
+  echo "| connections | 0 filters | 1 filter | 4 filters | 1 / 0 | 4 / 0 |"
+  echo "|---:|---:|---:|---:|---:|---:|"
+  for c in "${CONNS[@]}"; do
+    ih=${BEST[ih:$c]:-}; [ -n "${SKIP[ih]:-}" ] && ih=
+    f1=${BEST[flt1:$c]:-}; [ -n "${SKIP[flt1]:-}" ] && f1=
+    f4=${BEST[flt4:$c]:-}; [ -n "${SKIP[flt4]:-}" ] && f4=
+    echo "| $c | $(cell ih "$c") | $(cell flt1 "$c") | $(cell flt4 "$c") | $(ratio "$f1" "$ih") | $(ratio "$f4" "$ih") |"
+  done
+  echo
+  echo "IsapiHost with 4 filters >= ${FLT_TARGET_PCT}% of IsapiHost without at 16 and 64 connections: $(verdict flt4 "$FLT_TARGET_PCT" ih)"
   echo
   echo "Every round (req/s), to judge the noise:"
   echo
