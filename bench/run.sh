@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# IsapiHost benchmark: bash bench/run.sh [--duration S] [--rounds N] [--out FILE]
+# IsapiHost benchmark: bash bench/run.sh [--duration S] [--rounds N] [--targets LIST] [--out FILE]
 #
 # Builds the mingw-x64-release preset (optimised, as deployed), then measures keep-alive GETs of 1 KB
 # with wrk at 1, 16 and 64 connections against
@@ -12,6 +12,8 @@
 #   (f) isapihost.exe, Wine       - the product, ISAPI extension bench/hello_ext.dll
 #                                   (GET /hello.bx; same configuration as (c), own start)
 # interleaved (a b c d e f a b c d e f) and keeps the best round per target and count.
+# --targets picks some of nginx,bare,ih,flt1,flt4,ext (e.g. ih,flt1,flt4: more rounds
+# of one comparison in the same time); the ratios that need a missing one say n/a.
 # All send the same 1,024-byte body.
 # Under Wine the single-threaded wineserver caps every server at a few
 # thousand req/s, so only ratios within one run mean anything (README.md).
@@ -43,6 +45,7 @@ STOP_TIMEOUT=10         # s after SIGINT/SIGQUIT before SIGKILL
 DURATION=5
 ROUNDS=2
 OUT=
+TARGET_LIST=
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 while [ $# -gt 0 ]; do
@@ -51,6 +54,8 @@ while [ $# -gt 0 ]; do
     --duration=*) DURATION=${1#*=}; shift ;;
     --rounds) ROUNDS=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --rounds=*) ROUNDS=${1#*=}; shift ;;
+    --targets) TARGET_LIST=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --targets=*) TARGET_LIST=${1#*=}; shift ;;
     --out) OUT=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --out=*) OUT=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -59,6 +64,17 @@ while [ $# -gt 0 ]; do
 done
 [[ "$DURATION" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --duration wants whole seconds >= 1" >&2; exit 2; }
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: --rounds wants a number >= 1" >&2; exit 2; }
+if [ -n "$TARGET_LIST" ]; then
+  chosen=()
+  IFS=, read -r -a wanted <<<"$TARGET_LIST"
+  for w in "${wanted[@]}"; do
+    case " ${TARGETS[*]} " in
+      *" $w "*) chosen+=("$w") ;;
+      *) echo "run.sh: unknown target '$w' (known: ${TARGETS[*]})" >&2; exit 2 ;;
+    esac
+  done
+  TARGETS=("${chosen[@]}")
+fi
 if [ -n "$OUT" ]; then
   case "$OUT" in /*) ;; *) OUT=$PWD/$OUT ;; esac
   [ -d "$(dirname "$OUT")" ] || { echo "run.sh: directory of --out does not exist: $OUT" >&2; exit 2; }
@@ -191,29 +207,31 @@ fi
 
 # ---- what runs --------------------------------------------------------------
 declare -A SKIP=()
+chosen() { case " ${TARGETS[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 if [ -z "$BARE_EXE" ] || [ ! -f "$BARE_EXE" ]; then
   SKIP[bare]="not built"
   [ "$BUILD_OK" = 1 ] && fail "the build did not produce ${BARE_EXE#"$ROOT"/}"
 fi
+ih_missing=
 if [ "$BUILD_OK" = 0 ]; then
-  SKIP[ih]="build failed"
+  ih_missing="build failed"
 elif [ ! -f "$IH_EXE" ]; then
-  SKIP[ih]="not built yet"
+  ih_missing="not built yet"
   say "SKIPPING IsapiHost: ${IH_EXE#"$ROOT"/} does not exist yet (the server has not landed?)"
 fi
-if [ -n "${SKIP[ih]:-}" ]; then
-  SKIP[ext]=${SKIP[ih]}
-elif [ ! -f "$EXT_DLL" ]; then
+for t in ih ext flt1 flt4; do [ -n "$ih_missing" ] && SKIP[$t]=$ih_missing; done
+if [ -z "$ih_missing" ] && [ ! -f "$EXT_DLL" ]; then
   SKIP[ext]="not built"
-  fail "the build did not produce ${EXT_DLL#"$ROOT"/}"
+  chosen ext && fail "the build did not produce ${EXT_DLL#"$ROOT"/}"
 fi
-if [ -n "${SKIP[ih]:-}" ]; then
-  SKIP[flt1]=${SKIP[ih]}
-elif [ ! -f "$FLT_DLL" ]; then
+if [ -z "$ih_missing" ] && [ ! -f "$FLT_DLL" ]; then
   SKIP[flt1]="not built"
-  fail "the build did not produce ${FLT_DLL#"$ROOT"/}"
+  SKIP[flt4]="not built"
+  { chosen flt1 || chosen flt4; } && fail "the build did not produce ${FLT_DLL#"$ROOT"/}"
 fi
-[ -n "${SKIP[flt1]:-}" ] && SKIP[flt4]=${SKIP[flt1]}
+for t in nginx bare ih flt1 flt4 ext; do
+  chosen "$t" || SKIP[$t]="not in --targets"
+done
 
 # ---- site, configs ----------------------------------------------------------
 SITE=$TMP/site
@@ -229,7 +247,7 @@ pad=$((BODY_SIZE - ${#html_head} - ${#html_tail}))
 : >"$SITE/hello.bx"
 [ -z "${SKIP[ext]:-}" ] && cp "$EXT_DLL" "$TMP/hello_ext.dll"
 # Four copies of the filter: four modules, as four different filters would be.
-if [ -z "${SKIP[flt1]:-}" ]; then
+if [ -z "${SKIP[flt1]:-}" ] || [ -z "${SKIP[flt4]:-}" ]; then
   for i in 1 2 3 4; do cp "$FLT_DLL" "$TMP/passthru_$i.dll"; done
 fi
 
@@ -266,7 +284,8 @@ EOF
 }
 
 # ---- Wine ---------------------------------------------------------------------
-if [ -z "${SKIP[bare]:-}" ] || [ -z "${SKIP[ih]:-}" ]; then
+if [ -z "${SKIP[bare]:-}" ] || [ -z "${SKIP[ih]:-}" ] || [ -z "${SKIP[ext]:-}" ] || [ -z "${SKIP[flt1]:-}" ] ||
+   [ -z "${SKIP[flt4]:-}" ]; then
   # shellcheck source=../cmake/wine-prefix.sh
   source "$ROOT/cmake/wine-prefix.sh"
   wine_env "$PREFIX_DIR"
