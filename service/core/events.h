@@ -1,5 +1,5 @@
 /* Stable IDs of every operator-visible server log message. The same numbers
- * are used for Event Log messages (installer/messages.mc, issue 5), so an ID
+ * are used for Event Log messages (service/win32/messages.mc), so an ID
  * is never reused or renumbered; retired IDs stay listed as retired.
  * Ranges: 1000 lifecycle, 1100 configuration, 1200 network, 1300 requests,
  * 1400 logging, 2000 ISAPI extensions, 3000 ISAPI filters. docs/events.md
@@ -16,6 +16,9 @@ enum ih_event_id {
   IH_EV_WORKERS = 1006,           /* worker thread count */
   IH_EV_FATAL = 1007,             /* cannot continue (reason) */
   IH_EV_STOP_REQUESTED = 1008,    /* stop requested (by which control event) */
+  IH_EV_PAUSED = 1009,            /* paused (listeners closed, open connections go on) or continued */
+  IH_EV_RELOADED = 1010,          /* configuration reloaded (PARAMCHANGE), or a reload refused and why */
+  IH_EV_SERVICE = 1011,           /* the NT service: started by the SCM, a control received, a status not reported */
   IH_EV_CONFIG_INVALID = 1101,    /* config file rejected: file:line: message */
   IH_EV_LISTEN_FAILED = 1201,     /* cannot bind/listen (address, Win32 error) */
   IH_EV_ACCEPT_FAILED = 1202,     /* AcceptEx failed (Win32 error) */
