@@ -300,7 +300,8 @@ int ih_filter_host_start(ih_server *server)
 {
   ih_isapi_guard_install();
   flt_token_init();
-  ih_filter_table *t = ih_filter_table_new(server->config);
+  ih_generation *gen = ih_server_current(server);
+  ih_filter_table *t = ih_filter_table_new(gen->config);
   if (!t) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "out of memory (filter table)");
     return -1;
@@ -308,7 +309,7 @@ int ih_filter_host_start(ih_server *server)
   AcquireSRWLockExclusive(&host.lock);
   host.server = server;
   host.stopped = FALSE;
-  server->filters = t;
+  gen->filters = t;
   LONG failed = 0;
   for (size_t i = 0; i < t->count; i++) {
     t->filters[i].error[sizeof t->filters[i].error - 1] = '\0'; /* set_error's invariant */
@@ -331,7 +332,7 @@ unsigned ih_filter_host_failed(void) { return (unsigned)host.failed; }
 static void retry_now(void)
 {
   AcquireSRWLockExclusive(&host.lock);
-  ih_filter_table *t = host.server ? host.server->filters : NULL;
+  ih_filter_table *t = host.server ? ih_server_current(host.server)->filters : NULL;
   if (!host.stopped && t) {
     LONG failed = 0;
     BOOL any = FALSE;
@@ -373,6 +374,64 @@ void ih_filter_host_retry(void)
     InterlockedExchange(&host.retrying, 0); /* the next sweep tries again */
 }
 
+/* ---- a reloaded configuration ---- */
+
+static bool same_text(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
+
+/* Whether two configurations have the same filters, in the same order, for
+ * the same sites (by name). */
+static bool same_filters(const ih_config *a, const ih_config *b, char *why, size_t cap)
+{
+  if (a->filter_count != b->filter_count) {
+    snprintf(why, cap, "the [filter] sections changed (%zu before, %zu now)", a->filter_count, b->filter_count);
+    return false;
+  }
+  for (size_t i = 0; i < a->filter_count; i++) {
+    const ih_filter_conf *x = &a->filters[i], *y = &b->filters[i];
+    if (!same_text(x->name, y->name) || !same_text(x->dll_path, y->dll_path) ||
+        !same_text(x->site ? x->site->name : NULL, y->site ? y->site->name : NULL) ||
+        x->skip_on_load_error != y->skip_on_load_error) {
+      snprintf(why, cap, "[filter %s] changed", y->name);
+      return false;
+    }
+  }
+  return true;
+}
+
+int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap)
+{
+  AcquireSRWLockExclusive(&host.lock);
+  ih_filter_table *old = ih_server_current(server)->filters;
+  int rc = -1;
+  if (!old) {
+    snprintf(why, cap, "the filter host is not running");
+  } else if (same_filters(old->cfg, gen->config, why, cap)) {
+    ih_filter_table *t = ih_filter_table_new(gen->config);
+    if (!t) {
+      snprintf(why, cap, "out of memory");
+    } else {
+      /* The same DLLs, loaded once: the new table points at them. */
+      for (size_t i = 0; i < t->count; i++) {
+        ih_filter *f = &t->filters[i];
+        const ih_filter *o = &old->filters[i];
+        f->flags = o->flags;
+        f->handle = o->handle;
+        f->loaded = o->loaded;
+        memcpy(f->error, o->error, sizeof f->error);
+      }
+      if (ih_filter_table_build(t) != 0) {
+        ih_filter_table_free(t);
+        snprintf(why, cap, "out of memory");
+      } else {
+        gen->filters = t;
+        rc = 0;
+      }
+    }
+  }
+  ReleaseSRWLockExclusive(&host.lock);
+  return rc;
+}
+
 /* ---- stopping ---- */
 
 void ih_filter_host_stop(ih_server *server)
@@ -380,7 +439,8 @@ void ih_filter_host_stop(ih_server *server)
   /* Waits for a retry in progress; none starts after this. */
   AcquireSRWLockExclusive(&host.lock);
   host.stopped = TRUE;
-  ih_filter_table *t = server->filters;
+  ih_generation *gen = ih_server_current(server);
+  ih_filter_table *t = gen->filters;
   if (!t) {
     ReleaseSRWLockExclusive(&host.lock);
     return;
@@ -422,7 +482,7 @@ void ih_filter_host_stop(ih_server *server)
     f->handle = NULL;
     free(d);
   }
-  server->filters = NULL;
+  gen->filters = NULL; /* older generations' tables share these DLLs: freed with the server, untouched */
   ih_filter_table_free(t);
   host.server = NULL;
   InterlockedExchange(&host.failed, 0);

@@ -23,7 +23,7 @@
 
 #define IH_FILTER_RETRY_MS 10000u
 
-/* Creates server->filters for server->config and loads every filter
+/* Creates the current generation's filter table and loads every filter
  * (IH3001 for each one loaded, IH3002 for each one that is not), then
  * builds the chains. A filter that does not load never stops the start:
  * its sites answer 503 (on_load_error = fail) or run without it (skip).
@@ -40,10 +40,16 @@ void ih_filter_host_retry(void);
 unsigned ih_filter_host_failed(void);
 
 /* Terminates (TerminateFilter(0)) and unloads every loaded filter (IH3004)
- * and frees server->filters, once no connection is left; with connections
+ * and frees the current generation's table, once no connection is left; with connections
  * still live (a drain that timed out) it leaves everything loaded and
  * allocated and says so (IH3004 WARNING). Called at stop. */
 void ih_filter_host_stop(ih_server *server);
+
+/* A reloaded configuration (gen, not current yet) gets a filter table of
+ * its own pointing at the DLLs already loaded. Filters are not reloaded:
+ * when its [filter] sections differ from the running ones, -1 and why
+ * (the reload is refused; a restart applies them). */
+int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap);
 
 /* The platform's filter_call hook (http/conn.h): one HttpFilterProc call
  * for notification type (IH_SF_NOTIFY_*) with its portable payload, on the

@@ -391,6 +391,14 @@ int ih_isapi_host_start(const ih_config *cfg)
   return 0;
 }
 
+void ih_isapi_host_reconfigure(const ih_config *cfg)
+{
+  /* Thread counts stay (the pool is sized at start); the rest follows the
+   * new configuration. */
+  isapi_exec_configure(cfg->server.isapi_exec_depth);
+  ih_isapi_dll_configure(cfg);
+}
+
 void ih_isapi_host_stop(void)
 {
   if (host.monitor) {

@@ -13,6 +13,9 @@ int ih_isapi_host_start(const ih_config *cfg);
 /* Platform entry point: runs the extension for c->req (lock held). */
 bool ih_isapi_host_extension_start(ih_conn *c);
 /* Stops the pool after requests have drained, then unloads the DLLs. */
+/* A reloaded configuration (PARAMCHANGE): EXEC_URL depth, the DLLs an
+ * operator can act on, isapi_unload_timeout. Pool sizes stay until restart. */
+void ih_isapi_host_reconfigure(const ih_config *cfg);
 void ih_isapi_host_stop(void);
 /* Sessions whose HCONN is still valid (for stop and the status page). */
 unsigned ih_isapi_host_live_sessions(void);

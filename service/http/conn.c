@@ -30,24 +30,73 @@ const char *ih_holder_name(enum ih_holder h)
   return (unsigned)h < IH_HOLD__COUNT ? names[h] : "?";
 }
 
+static ih_generation *generation_new(const ih_config *cfg)
+{
+  ih_generation *g = calloc(1, sizeof *g);
+  if (!g)
+    return NULL;
+  g->config = cfg;
+  ih_http_limits_default(&g->limits);
+  g->limits.max_request_line = cfg->server.max_request_line;
+  g->limits.max_header_line = cfg->server.max_header_line;
+  g->limits.max_header_bytes = cfg->server.max_header_bytes;
+  g->limits.max_headers = cfg->server.max_headers;
+  return g;
+}
+
 int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform)
 {
   memset(s, 0, sizeof *s);
-  s->config = cfg;
   s->platform = platform;
-  ih_http_limits_default(&s->limits);
-  s->limits.max_request_line = cfg->server.max_request_line;
-  s->limits.max_header_line = cfg->server.max_header_line;
-  s->limits.max_header_bytes = cfg->server.max_header_bytes;
-  s->limits.max_headers = cfg->server.max_headers;
   atomic_init(&s->draining, false);
   s->started_ms = ih_clock_ms();
+  ih_generation *g = generation_new(cfg);
   s->file_cache = ih_file_cache_new(cfg->server.file_cache_entries, (uint64_t)cfg->server.file_cache_ttl * 1000u);
-  return s->file_cache ? 0 : -1;
+  if (!g || !s->file_cache) {
+    free(g);
+    ih_file_cache_free(s->file_cache);
+    s->file_cache = NULL;
+    return -1;
+  }
+  g->number = 1;
+  atomic_init(&s->current, g);
+  return 0;
+}
+
+ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg)
+{
+  ih_generation *g = generation_new(cfg);
+  if (g) {
+    g->owned = cfg;
+    g->number = ih_server_current(s)->number + 1;
+  }
+  return g;
+}
+
+void ih_server_generation_free(ih_generation *gen)
+{
+  if (gen) {
+    ih_filter_table_free(gen->filters);
+    ih_config_free(gen->owned);
+    free(gen);
+  }
+}
+
+void ih_server_generation_publish(ih_server *s, ih_generation *gen)
+{
+  gen->older = ih_server_current(s);
+  atomic_store(&s->current, gen); /* reloads come one at a time (the service's control thread) */
 }
 
 void ih_server_destroy(ih_server *s)
 {
+  ih_generation *g = atomic_load(&s->current);
+  while (g) {
+    ih_generation *older = g->older;
+    ih_server_generation_free(g);
+    g = older;
+  }
+  atomic_store(&s->current, NULL);
   ih_file_cache_free(s->file_cache);
   s->file_cache = NULL;
 }
@@ -88,7 +137,8 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   ih_conn *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
-  const ih_server_config *sc = &s->config->server;
+  c->gen = ih_server_current(s);
+  const ih_server_config *sc = &c->gen->config->server;
   c->in_cap = sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
   c->out_cap = 8192;
   c->in = malloc(c->in_cap);
@@ -113,7 +163,7 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
                         strncmp(peer_addr, "::ffff:127.", 11) == 0;
   c->state = IH_CONN_READ_HEAD;
   c->view = &c->req;
-  if (s->filters && s->filters->count && !(c->filters = ih_filter_conn_new(s->filters))) {
+  if (c->gen->filters && c->gen->filters->count && !(c->filters = ih_filter_conn_new(c->gen->filters))) {
     ih_mutex_free(c->lock);
     ih_cond_free(c->ext_cond);
     free(c->in);
@@ -167,7 +217,7 @@ void conn_clear_deadline(ih_conn *c) { atomic_store(&c->deadline_ms, 0); }
  * configured minimum rate (http.sys's MinSendRate idea, applied both ways). */
 uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
 {
-  const ih_server_config *sc = &c->server->config->server;
+  const ih_server_config *sc = &c->gen->config->server;
   uint64_t rate = sc->min_body_rate ? sc->min_body_rate : 1;
   return (uint64_t)sc->body_timeout * 1000u + bytes * 1000u / rate;
 }
@@ -479,7 +529,7 @@ static void dispatch_extension(ih_conn *c)
 static bool preread_extension_body(ih_conn *c)
 {
   ih_request *r = &c->req;
-  size_t cap = c->server->config->server.isapi_preread;
+  size_t cap = c->gen->config->server.isapi_preread;
   if (!r->ext_preread) {
     r->ext_preread = malloc(cap + 1);
     if (!r->ext_preread) {
@@ -507,7 +557,7 @@ static bool preread_extension_body(ih_conn *c)
 
 static void wait_for_input(ih_conn *c)
 {
-  const ih_server_config *sc = &c->server->config->server;
+  const ih_server_config *sc = &c->gen->config->server;
   if (c->in_len == c->in_cap) {
     /* Limits are enforced by the parser, so this means the buffer is
      * exhausted by a body read that makes no progress; refuse it. */
@@ -575,7 +625,7 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
 static bool run_request_filters(ih_conn *c)
 {
   ih_request *r = &c->req;
-  const ih_filter_chain *chain = ih_filter_chain_for(c->server->filters, ih_respond_find_site(c));
+  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_respond_find_site(c));
   if (chain && chain->blocked) {
     ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
            (unsigned)c->peer_port, chain->blocked_by);
@@ -622,7 +672,7 @@ static bool filter_raw_input(ih_conn *c, size_t from, size_t n)
 /* Runs the state machine on buffered input until it must wait for I/O. */
 static void process_input(ih_conn *c)
 {
-  const ih_server_config *sc = &c->server->config->server;
+  const ih_server_config *sc = &c->gen->config->server;
   for (;;) {
     if (c->state == IH_CONN_READ_HEAD) {
       /* Empty lines before a request are ignored (RFC 9112 §2.2); strip them
@@ -647,7 +697,7 @@ static void process_input(ih_conn *c)
       ih_request *r = &c->req;
       size_t avail = c->in_len - c->in_start;
       enum ih_http_parse_status st =
-          ih_http_parse_request(c->in + c->in_start, avail, c->parse_last_len, &c->server->limits, &r->head);
+          ih_http_parse_request(c->in + c->in_start, avail, c->parse_last_len, &c->gen->limits, &r->head);
       if (st == IH_PARSE_INCOMPLETE) {
         c->parse_last_len = avail;
         if (c->in_start > 0) { /* make room: move the partial head to the front */
@@ -819,10 +869,10 @@ void ih_conn_on_timer(ih_conn *c)
   } else if (expired) {
     if (c->state == IH_CONN_READ_HEAD)
       ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",
-             c->peer_addr, (unsigned)c->peer_port, c->server->config->server.header_timeout);
+             c->peer_addr, (unsigned)c->peer_port, c->gen->config->server.header_timeout);
     else if (c->state == IH_CONN_READ_BODY)
       ih_log(IH_LOG_WARNING, IH_EV_BODY_TIMEOUT, "dropping %s:%u: request body slower than %u bytes/s",
-             c->peer_addr, (unsigned)c->peer_port, c->server->config->server.min_body_rate);
+             c->peer_addr, (unsigned)c->peer_port, c->gen->config->server.min_body_rate);
     conn_close(c);
   }
   ih_mutex_unlock(c->lock);

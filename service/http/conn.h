@@ -150,20 +150,46 @@ typedef struct ih_platform {
 
 struct ih_file_cache;
 
-struct ih_server {
+/* One loaded configuration and what is derived from it. A connection keeps
+ * the generation it was accepted under until it closes, so a reload
+ * (SERVICE_CONTROL_PARAMCHANGE) never changes the rules under a request in
+ * flight; new connections get the newest. Retired generations stay
+ * allocated until the server is destroyed: queued log lines and extension
+ * sessions may still point into their configuration. */
+typedef struct ih_generation {
   const ih_config *config;
-  struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform loads them */
-  struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h) */
-  const ih_platform *platform;
+  ih_config *owned;                /* freed with the server (reloads); NULL: the caller's */
   ih_http_limits limits;
+  struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform fills it */
+  unsigned number;                 /* 1 for the configuration started with, + 1 per reload */
+  struct ih_generation *older;
+} ih_generation;
+
+struct ih_server {
+  _Atomic(ih_generation *) current;
+  struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h), shared by generations */
+  const ih_platform *platform;
   ih_counters counters;
   atomic_bool draining;
   uint64_t started_ms;
 };
 
-/* Returns 0, or -1 when out of memory. */
+/* Returns 0, or -1 when out of memory. The first generation's
+ * configuration stays the caller's. */
 int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
+/* Frees every generation (the configurations of reloads, the filter tables
+ * still attached) and the file cache. */
 void ih_server_destroy(ih_server *s);
+/* The generation new connections get. */
+static inline ih_generation *ih_server_current(ih_server *s) { return atomic_load(&s->current); }
+/* A generation for cfg (taken over: freed with the server), not current
+ * yet; NULL when out of memory (cfg is then still the caller's). */
+ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg);
+/* A generation that will not be published (a refused reload): its filter
+ * table and configuration go with it. */
+void ih_server_generation_free(ih_generation *gen);
+/* Makes gen current; the one before it retires. */
+void ih_server_generation_publish(ih_server *s, ih_generation *gen);
 
 /* Where an extension request goes (decided when its head is parsed). */
 typedef struct ih_ext_target {
@@ -283,6 +309,7 @@ struct ih_conn {
   ih_request req;
   ih_request *view;               /* the request respond.c answers: &req, or an
                                      extension's child request (EXEC_URL) */
+  const ih_generation *gen;       /* the configuration it was accepted under */
   struct ih_filter_conn *filters; /* this connection's filter state; NULL without filters */
   const ih_site *filter_site;     /* the site of its last request: END_OF_NET_SESSION's filters */
   char *filter_send;              /* outgoing bytes after SEND_RAW_DATA filters, while in flight */

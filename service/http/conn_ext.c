@@ -600,10 +600,10 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   memcpy(text + n, "\r\n", 3);
   n += 2;
   child->own_text = text;
-  enum ih_http_parse_status ps = ih_http_parse_request(text, n, 0, &c->server->limits, &child->head);
+  enum ih_http_parse_status ps = ih_http_parse_request(text, n, 0, &c->gen->limits, &child->head);
   enum ih_http_framing_status fs = IH_FRAMING_BAD_REQUEST;
   if (ps == IH_PARSE_DONE)
-    fs = ih_http_framing_analyse(&child->head, c->server->config->server.max_body, &child->framing);
+    fs = ih_http_framing_analyse(&child->head, c->gen->config->server.max_body, &child->framing);
   /* A child's body is its parent's, or the entity given with it, never its
    * own framing: a POST without Content-Length is fine here. */
   if (fs == IH_FRAMING_LENGTH_REQUIRED || fs == IH_FRAMING_EXPECTATION_FAILED)

@@ -18,7 +18,7 @@
  * its site is known). */
 static const ih_filter_chain *chain_of(ih_conn *c)
 {
-  return ih_filter_chain_for(c->server->filters, c->req.site);
+  return ih_filter_chain_for(c->gen->filters, c->req.site);
 }
 
 bool conn_filters_want(ih_conn *c, uint32_t type)
@@ -40,10 +40,10 @@ static enum ih_chain_result notify(ih_conn *c, uint32_t type, void *payload)
 
 enum ih_chain_result conn_filter_raw_read(ih_conn *c, size_t from, size_t *n)
 {
-  if (!c->filters || !ih_filter_wants(ih_filter_chain_for(c->server->filters, NULL), IH_SF_NOTIFY_READ_RAW_DATA))
+  if (!c->filters || !ih_filter_wants(ih_filter_chain_for(c->gen->filters, NULL), IH_SF_NOTIFY_READ_RAW_DATA))
     return IH_CHAIN_CONTINUE;
   ih_fn_raw raw = { c->in + from, *n, c->in_cap - from };
-  enum ih_chain_result r = ih_filter_notify(c, c->filters, ih_filter_chain_for(c->server->filters, NULL),
+  enum ih_chain_result r = ih_filter_notify(c, c->filters, ih_filter_chain_for(c->gen->filters, NULL),
                                             IH_SF_NOTIFY_READ_RAW_DATA, &raw);
   if (r == IH_CHAIN_READ_NEXT) {
     *n = 0; /* the filter keeps what it read, and wants more (ms525498) */
@@ -89,7 +89,7 @@ static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
   text[len] = '\0';
   /* The block's limits, not the client's: a filter may grow the head up to
    * IH_HDR_BYTES_MAX of names and values (plus ": " and CRLF per field). */
-  ih_http_limits lim = c->server->limits;
+  ih_http_limits lim = c->gen->limits;
   lim.max_header_bytes = IH_HDR_BYTES_MAX + 4 * IH_HTTP_MAX_HEADERS + 4;
   lim.max_header_line = IH_HDR_BYTES_MAX + 4;
   lim.max_headers = IH_HTTP_MAX_HEADERS;
@@ -431,6 +431,6 @@ void conn_filter_end_of_session(ih_conn *c)
   if (!fc || fc->end_of_session_sent)
     return;
   fc->end_of_session_sent = true;
-  const ih_filter_chain *chain = ih_filter_chain_for(c->server->filters, c->filter_site);
+  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, c->filter_site);
   ih_filter_notify(c, fc, chain, IH_SF_NOTIFY_END_OF_NET_SESSION, NULL);
 }

@@ -158,7 +158,7 @@ static const char *type_for_name(const ih_conn *c, const char *name)
   const char *bslash = strrchr(name, '\\');
   if (!dot || (slash && dot < slash) || (bslash && dot < bslash))
     return NULL;
-  const ih_config *cfg = c->server->config;
+  const ih_config *cfg = c->gen->config;
   return ih_mime_lookup(ih_slice_from_cstr(dot), cfg->mime, cfg->mime_count);
 }
 
@@ -751,7 +751,7 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
 static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
 {
   ih_request *r = c->view;
-  const ih_config *cfg = c->server->config;
+  const ih_config *cfg = c->gen->config;
   ih_slice target_host = { "", 0 };
   if (canonical_path(c, &target_host) != IH_URL_OK)
     return NULL;
@@ -784,7 +784,7 @@ const ih_site *ih_respond_find_site(ih_conn *c)
   ih_request *r = c->view;
   ih_slice target_host = { "", 0 };
   if (!r->site && canonical_path(c, &target_host) == IH_URL_OK)
-    r->site = ih_config_find_site(c->server->config, c->local_addr, c->local_port,
+    r->site = ih_config_find_site(c->gen->config, c->local_addr, c->local_port,
                                   host_name(target_host.n ? target_host : r->framing.host));
   return r->site;
 }
@@ -855,7 +855,7 @@ void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)
 void ih_respond_request(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = c->view;
-  const ih_config *cfg = c->server->config;
+  const ih_config *cfg = c->gen->config;
   memset(plan, 0, sizeof *plan);
   ih_slice method = r->head.method;
 

@@ -60,7 +60,7 @@ static void list_values(const bool *which, bool with_data, char *out, size_t cap
   }
 }
 
-void ih_iis_compat_init(void)
+unsigned ih_iis_compat_init(void)
 {
   bool missing[WANTED_COUNT];
   size_t missing_count = 0;
@@ -74,7 +74,7 @@ void ih_iis_compat_init(void)
     RegCloseKey(key);
   if (missing_count == 0) {
     ih_log(IH_LOG_DEBUG, IH_EV_IIS_COMPAT, "IIS version values present in %s; left as they are", PARAMS_SHOWN);
-    return;
+    return 0;
   }
 
   /* Creating under HKLM\SYSTEM needs an administrator (or the installer);
@@ -114,4 +114,44 @@ void ih_iis_compat_init(void)
            "there may refuse to work. The installer creates them, as does running isapihost once as Administrator",
            PARAMS_SHOWN, names, (unsigned long)rc);
   }
+  unsigned mask = 0;
+  for (size_t i = 0; i < WANTED_COUNT; i++)
+    mask |= created[i] ? 1u << i : 0;
+  return mask;
+}
+
+/* A key of ours that holds nothing any more: removed. */
+static void remove_if_empty(const wchar_t *path)
+{
+  HKEY key;
+  if (RegOpenKeyExW(HKEY_LOCAL_MACHINE, path, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, &key) != ERROR_SUCCESS)
+    return;
+  DWORD subkeys = 1, values = 1;
+  RegQueryInfoKeyW(key, NULL, NULL, NULL, &subkeys, NULL, NULL, &values, NULL, NULL, NULL, NULL);
+  RegCloseKey(key);
+  if (subkeys == 0 && values == 0)
+    RegDeleteKeyExW(HKEY_LOCAL_MACHINE, path, KEY_WOW64_64KEY, 0);
+}
+
+int ih_iis_compat_remove(unsigned created)
+{
+  HKEY key;
+  LSTATUS rc = RegOpenKeyExW(HKEY_LOCAL_MACHINE, PARAMS_KEY, 0, KEY_QUERY_VALUE | KEY_SET_VALUE | KEY_WOW64_64KEY,
+                             &key);
+  if (rc == ERROR_FILE_NOT_FOUND)
+    return 0;
+  if (rc != ERROR_SUCCESS)
+    return (int)rc;
+  for (size_t i = 0; i < WANTED_COUNT; i++) {
+    DWORD type = 0, data = 0, size = sizeof data;
+    /* only what we wrote and nobody has changed since */
+    if ((created & (1u << i)) &&
+        RegQueryValueExW(key, wanted[i].name, NULL, &type, (BYTE *)&data, &size) == ERROR_SUCCESS &&
+        type == REG_DWORD && data == wanted[i].value)
+      RegDeleteValueW(key, wanted[i].name);
+  }
+  RegCloseKey(key);
+  remove_if_empty(PARAMS_KEY);
+  remove_if_empty(L"SYSTEM\\CurrentControlSet\\Services\\W3SVC");
+  return 0;
 }

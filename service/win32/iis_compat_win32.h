@@ -12,7 +12,16 @@
  * IIS 6.0 IsapiHost emulates). Values that exist are never changed (a real
  * IIS may be installed); missing ones are created (INFO IH2009). If they
  * cannot be created, logs WARNING IH2009 and returns: the server still runs,
- * only DLLs that insist on finding IIS will not. */
-void ih_iis_compat_init(void);
+ * only DLLs that insist on finding IIS will not. Returns which values it
+ * created (IH_IIS_COMPAT_*), for an installer to remove them again. */
+unsigned ih_iis_compat_init(void);
+/* The values ih_iis_compat_init reports as created (bit 0 MajorVersion,
+ * bit 1 MinorVersion). */
+#define IH_IIS_COMPAT_MAJOR 1u
+#define IH_IIS_COMPAT_MINOR 2u
+/* Uninstall: removes the values in created that still hold what we wrote,
+ * then W3SVC\Parameters and W3SVC if nothing else is left in them (a real
+ * IIS's key always has more). Returns 0 or the Win32 error. */
+int ih_iis_compat_remove(unsigned created);
 
 #endif

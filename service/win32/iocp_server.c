@@ -55,6 +55,9 @@ typedef struct accept_slot {
   char addresses[2 * ADDR_SLOT];
 } accept_slot;
 
+/* A listener's entry stays for the life of the engine (its accept slots
+ * may still be completing after a close); pause, continue and reload close
+ * and reopen sockets in it. */
 struct listener {
   SOCKET sock;
   int family;
@@ -62,6 +65,9 @@ struct listener {
   uint16_t port;
   accept_slot *slots;
   unsigned slot_count;
+  volatile LONG outstanding; /* AcceptEx in flight on it */
+  volatile LONG open;        /* accepting: completions post the next AcceptEx */
+  BOOL wanted;               /* in the configuration being served (open unless paused) */
 };
 
 /* Per-connection platform data: the socket and the one operation slot. */
@@ -97,6 +103,8 @@ static struct {
   win_conn *registry;
   volatile LONG accepts_outstanding;
   volatile LONG stopping;
+  SRWLOCK control_lock; /* pause, continue, reload and stop, one at a time */
+  BOOL paused;
   HANDLE sweep_thread;
   HANDLE sweep_stop;
   BOOL conn_limit_logged;
@@ -379,6 +387,8 @@ static DWORD WINAPI sweep_main(LPVOID arg)
 static void post_accept(accept_slot *slot)
 {
   listener *l = slot->owner;
+  if (!l->open || g.stopping)
+    return;
   slot->sock = WSASocketW(l->family, SOCK_STREAM, IPPROTO_TCP, NULL, 0, WSA_FLAG_OVERLAPPED);
   if (slot->sock == INVALID_SOCKET) {
     ih_log(IH_LOG_ERROR, IH_EV_ACCEPT_FAILED, "cannot create a socket for AcceptEx (Win32 error %d)",
@@ -388,14 +398,16 @@ static void post_accept(accept_slot *slot)
   memset(&slot->op.ov, 0, sizeof slot->op.ov);
   slot->op.kind = OP_ACCEPT;
   InterlockedIncrement(&g.accepts_outstanding);
+  InterlockedIncrement(&l->outstanding);
   DWORD bytes;
   if (!g.accept_ex(l->sock, slot->sock, slot->addresses, 0, ADDR_SLOT, ADDR_SLOT, &bytes, &slot->op.ov) &&
       WSAGetLastError() != ERROR_IO_PENDING) {
     int err = WSAGetLastError();
     InterlockedDecrement(&g.accepts_outstanding);
+    InterlockedDecrement(&l->outstanding);
     closesocket(slot->sock);
     slot->sock = INVALID_SOCKET;
-    if (!g.stopping)
+    if (!g.stopping && l->open)
       ih_log(IH_LOG_ERROR, IH_EV_ACCEPT_FAILED, "AcceptEx on %s:%u failed (Win32 error %d)", l->address,
              (unsigned)l->port, err);
   }
@@ -426,9 +438,11 @@ static void on_accept(accept_slot *slot, DWORD err)
   SOCKET s = slot->sock;
   slot->sock = INVALID_SOCKET;
   InterlockedDecrement(&g.accepts_outstanding);
-  if (err || g.stopping) {
+  InterlockedDecrement(&l->outstanding);
+  if (err || g.stopping || !l->open) {
+    /* an error, or the listener closed (stop, pause, reload) */
     closesocket(s);
-    if (!g.stopping) {
+    if (!g.stopping && l->open) {
       if (err != ERROR_NETNAME_DELETED && err != WSAECONNRESET)
         ih_log(IH_LOG_WARNING, IH_EV_ACCEPT_FAILED, "AcceptEx completion on %s:%u failed (Win32 error %lu)",
                l->address, (unsigned)l->port, err);
@@ -450,7 +464,7 @@ static void on_accept(accept_slot *slot, DWORD err)
   address_text(remote, peer_text, sizeof peer_text, &peer_port);
   post_accept(slot); /* keep the backlog of pending accepts full */
 
-  unsigned max = g.server.config->server.max_connections;
+  unsigned max = ih_server_current(&g.server)->config->server.max_connections; /* the newest configuration's */
   if (max && atomic_load(&g.server.counters.connections_live) >= (long long)max) {
     if (!g.conn_limit_logged) {
       g.conn_limit_logged = TRUE;
@@ -638,16 +652,18 @@ static BOOL load_extension(SOCKET s, GUID guid, void *fn, size_t fn_size)
                   NULL) == 0;
 }
 
-/* One listener per distinct (address, port); a "*" binding on a port covers
- * every specific address on it (binding both would fail). */
-static int collect_listeners(const ih_config *cfg)
+/* The listeners cfg needs, into want[0..*count): one per distinct
+ * (address, port); a "*" binding on a port covers every specific address on
+ * it (binding both would fail). */
+static int listeners_wanted(const ih_config *cfg, listener *want, unsigned *count)
 {
+  unsigned n = 0;
   for (size_t s = 0; s < cfg->site_count; s++) {
     for (size_t b = 0; b < cfg->sites[s].binding_count; b++) {
       const ih_binding *bd = &cfg->sites[s].bindings[b];
       BOOL covered = FALSE;
-      for (unsigned i = 0; i < g.listener_count; i++) {
-        listener *l = &g.listeners[i];
+      for (unsigned i = 0; i < n; i++) {
+        listener *l = &want[i];
         if (l->port != bd->port)
           continue;
         if (!strcmp(l->address, "*") || !strcmp(l->address, bd->address))
@@ -659,29 +675,87 @@ static int collect_listeners(const ih_config *cfg)
       }
       if (covered)
         continue;
-      if (g.listener_count == MAX_LISTENERS) {
+      if (n == MAX_LISTENERS) {
         ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "more than %d listeners configured", MAX_LISTENERS);
         return -1;
       }
-      listener *l = &g.listeners[g.listener_count++];
+      listener *l = &want[n++];
+      memset(l, 0, sizeof *l);
       snprintf(l->address, sizeof l->address, "%s", bd->address);
       l->port = bd->port;
+      l->sock = INVALID_SOCKET;
     }
   }
   /* two widened entries for the same port may now duplicate each other */
-  for (unsigned i = 0; i < g.listener_count; i++)
-    for (unsigned j = i + 1; j < g.listener_count;)
-      if (g.listeners[j].port == g.listeners[i].port && !strcmp(g.listeners[j].address, g.listeners[i].address))
-        g.listeners[j] = g.listeners[--g.listener_count];
+  for (unsigned i = 0; i < n; i++)
+    for (unsigned j = i + 1; j < n;)
+      if (want[j].port == want[i].port && !strcmp(want[j].address, want[i].address))
+        want[j] = want[--n];
       else
         j++;
+  *count = n;
   return 0;
+}
+
+static listener *find_listener(const char *address, uint16_t port)
+{
+  for (unsigned i = 0; i < g.listener_count; i++)
+    if (g.listeners[i].port == port && !strcmp(g.listeners[i].address, address))
+      return &g.listeners[i];
+  return NULL;
+}
+
+/* Starts accepting on a bound listener: its slots (allocated once) each
+ * get an AcceptEx. */
+static int accept_on(listener *l, unsigned slots)
+{
+  if (!l->slots) {
+    l->slot_count = slots;
+    l->slots = calloc(l->slot_count, sizeof *l->slots);
+    if (!l->slots)
+      return -1;
+    for (unsigned k = 0; k < l->slot_count; k++) {
+      l->slots[k].owner = l;
+      l->slots[k].sock = INVALID_SOCKET;
+    }
+  }
+  InterlockedExchange(&l->open, 1);
+  for (unsigned k = 0; k < l->slot_count; k++)
+    post_accept(&l->slots[k]);
+  ih_log(IH_LOG_INFO, IH_EV_LISTENING, "listening on %s:%u", l->address, (unsigned)l->port);
+  return 0;
+}
+
+/* Stops accepting: new connections to it are refused; its pending AcceptEx
+ * complete with errors and close their sockets. */
+static void close_listener(listener *l)
+{
+  InterlockedExchange(&l->open, 0);
+  if (l->sock != INVALID_SOCKET) {
+    CancelIoEx((HANDLE)l->sock, NULL);
+    closesocket(l->sock);
+    l->sock = INVALID_SOCKET;
+  }
+}
+
+/* Binds l again and accepts on it, once its last AcceptEx has come back. */
+static int reopen_listener(listener *l, unsigned slots)
+{
+  for (int i = 0; i < 250 && l->outstanding; i++)
+    Sleep(20);
+  if (l->outstanding || open_listener(l) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "cannot listen on %s:%u (Win32 error %d)", l->address,
+           (unsigned)l->port, l->outstanding ? WSAEADDRINUSE : WSAGetLastError());
+    return -1;
+  }
+  return accept_on(l, slots);
 }
 
 int ih_iocp_start(const ih_config *cfg)
 {
   memset(&g, 0, sizeof g);
   InitializeSRWLock(&g.registry_lock);
+  InitializeSRWLock(&g.control_lock);
   if (ih_server_init(&g.server, cfg, &win32_platform) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "out of memory");
     return -1;
@@ -697,10 +771,11 @@ int ih_iocp_start(const ih_config *cfg)
    * listener opens. */
   if (ih_filter_host_start(&g.server) != 0)
     return -1;
-  if (collect_listeners(cfg) != 0)
+  if (listeners_wanted(cfg, g.listeners, &g.listener_count) != 0)
     return -1;
   for (unsigned i = 0; i < g.listener_count; i++) {
     listener *l = &g.listeners[i];
+    l->wanted = TRUE;
     if (open_listener(l) != 0) {
       ih_log(IH_LOG_ERROR, IH_EV_LISTEN_FAILED, "cannot listen on %s:%u (Win32 error %d)", l->address,
              (unsigned)l->port, WSAGetLastError());
@@ -738,19 +813,9 @@ int ih_iocp_start(const ih_config *cfg)
   g.sweep_stop = CreateEventW(NULL, TRUE, FALSE, NULL);
   g.sweep_thread = CreateThread(NULL, 0, sweep_main, NULL, 0, NULL);
 
-  for (unsigned i = 0; i < g.listener_count; i++) {
-    listener *l = &g.listeners[i];
-    l->slot_count = cfg->server.accepts_per_listener;
-    l->slots = calloc(l->slot_count, sizeof *l->slots);
-    if (!l->slots)
+  for (unsigned i = 0; i < g.listener_count; i++)
+    if (accept_on(&g.listeners[i], cfg->server.accepts_per_listener) != 0)
       return -1;
-    for (unsigned k = 0; k < l->slot_count; k++) {
-      l->slots[k].owner = l;
-      l->slots[k].sock = INVALID_SOCKET;
-      post_accept(&l->slots[k]);
-    }
-    ih_log(IH_LOG_INFO, IH_EV_LISTENING, "listening on %s:%u", l->address, (unsigned)l->port);
-  }
   return 0;
 }
 
@@ -773,21 +838,18 @@ int ih_iocp_stop(void)
   int cancelled = 0;
   ih_log(IH_LOG_INFO, IH_EV_STOPPING, "stopping: no new connections; draining %lld connection(s)",
          atomic_load(&g.server.counters.connections_live));
+  AcquireSRWLockExclusive(&g.control_lock); /* a pause, continue or reload in progress finishes first */
   InterlockedExchange(&g.stopping, 1);
   atomic_store(&g.server.draining, true);
-  for (unsigned i = 0; i < g.listener_count; i++) {
-    if (g.listeners[i].sock != INVALID_SOCKET) {
-      CancelIoEx((HANDLE)g.listeners[i].sock, NULL);
-      closesocket(g.listeners[i].sock);
-      g.listeners[i].sock = INVALID_SOCKET;
-    }
-  }
+  for (unsigned i = 0; i < g.listener_count; i++)
+    close_listener(&g.listeners[i]);
+  ReleaseSRWLockExclusive(&g.control_lock);
   notify_connections(TRUE); /* idle keep-alive connections close now */
-  DWORD drain_ms = g.server.config->server.drain_timeout * 1000u;
+  DWORD drain_ms = ih_server_current(&g.server)->config->server.drain_timeout * 1000u;
   if (!wait_until(no_connections, drain_ms)) {
     cancelled = (int)atomic_load(&g.server.counters.connections_live);
     ih_log(IH_LOG_WARNING, IH_EV_DRAIN_TIMEOUT, "drain timeout (%u s): cancelling %d connection(s)",
-           g.server.config->server.drain_timeout, cancelled);
+           ih_server_current(&g.server)->config->server.drain_timeout, cancelled);
     AcquireSRWLockExclusive(&g.registry_lock);
     for (win_conn *w = g.registry; w; w = w->next)
       atomic_store(&w->conn->deadline_ms, 1);
@@ -817,4 +879,140 @@ int ih_iocp_stop(void)
   ih_log(IH_LOG_INFO, IH_EV_STOPPED, "stopped: %lld connections, %lld requests served",
          atomic_load(&g.server.counters.connections_total), atomic_load(&g.server.counters.requests_total));
   return cancelled;
+}
+
+/* ---- pause, continue, reload (the service's controls) ---- */
+
+int ih_iocp_pause(void)
+{
+  AcquireSRWLockExclusive(&g.control_lock);
+  if (!g.paused && !g.stopping) {
+    g.paused = TRUE;
+    for (unsigned i = 0; i < g.listener_count; i++)
+      close_listener(&g.listeners[i]);
+    ih_log(IH_LOG_INFO, IH_EV_PAUSED, "paused: new connections are refused; %lld open connection(s) go on",
+           atomic_load(&g.server.counters.connections_live));
+  }
+  ReleaseSRWLockExclusive(&g.control_lock);
+  return 0;
+}
+
+int ih_iocp_continue(void)
+{
+  int rc = 0;
+  AcquireSRWLockExclusive(&g.control_lock);
+  if (g.paused && !g.stopping) {
+    unsigned slots = ih_server_current(&g.server)->config->server.accepts_per_listener;
+    for (unsigned i = 0; i < g.listener_count; i++)
+      if (g.listeners[i].wanted && reopen_listener(&g.listeners[i], slots) != 0)
+        rc = -1;
+    g.paused = rc != 0;
+    if (rc == 0)
+      ih_log(IH_LOG_INFO, IH_EV_PAUSED, "continued: accepting connections again");
+  }
+  ReleaseSRWLockExclusive(&g.control_lock);
+  return rc;
+}
+
+/* Settings read once at start: a reload that changes them says so. */
+static void note_start_only_settings(const ih_server_config *was, const ih_server_config *now)
+{
+  if (was->worker_threads != now->worker_threads || was->isapi_threads != now->isapi_threads ||
+      was->isapi_max_threads != now->isapi_max_threads || strcmp(was->log_dir, now->log_dir) != 0 ||
+      was->file_cache_entries != now->file_cache_entries || was->file_cache_ttl != now->file_cache_ttl ||
+      was->accepts_per_listener != now->accepts_per_listener)
+    ih_log(IH_LOG_WARNING, IH_EV_RELOADED,
+           "worker_threads, isapi_threads, isapi_max_threads, log_dir, file_cache_* and accepts_per_listener "
+           "keep their running values until the service restarts");
+}
+
+/* Bindings of a reload: listeners no longer wanted close first (a "*"
+ * binding may replace a specific one on the same port), new ones open; if
+ * one cannot, everything goes back as it was. 0, or -1 and why. */
+static int rebind(const listener *want, unsigned want_count, char *why, size_t cap)
+{
+  BOOL dropped[MAX_LISTENERS] = { 0 }, added[MAX_LISTENERS] = { 0 };
+  for (unsigned i = 0; i < g.listener_count; i++) {
+    listener *l = &g.listeners[i];
+    BOOL keep = FALSE;
+    for (unsigned k = 0; k < want_count; k++)
+      keep |= want[k].port == l->port && !strcmp(want[k].address, l->address);
+    if (l->wanted && !keep) {
+      l->wanted = FALSE;
+      dropped[i] = TRUE;
+      close_listener(l);
+    }
+  }
+  unsigned slots = ih_server_current(&g.server)->config->server.accepts_per_listener;
+  int rc = 0;
+  for (unsigned k = 0; k < want_count && rc == 0; k++) {
+    listener *l = find_listener(want[k].address, want[k].port);
+    if (!l) {
+      if (g.listener_count == MAX_LISTENERS) {
+        snprintf(why, cap, "more than %d listeners over the server's life; restart to rebind", MAX_LISTENERS);
+        rc = -1;
+        break;
+      }
+      l = &g.listeners[g.listener_count++];
+      *l = want[k];
+    }
+    if (l->wanted)
+      continue;
+    l->wanted = TRUE;
+    added[l - g.listeners] = TRUE;
+    if (!g.paused && reopen_listener(l, slots) != 0) {
+      snprintf(why, cap, "cannot listen on %s:%u", l->address, (unsigned)l->port);
+      rc = -1;
+    }
+  }
+  for (unsigned i = 0; i < g.listener_count; i++) {
+    listener *l = &g.listeners[i];
+    if (rc != 0 && added[i]) {
+      l->wanted = FALSE;
+      close_listener(l);
+    }
+    if (rc != 0 && dropped[i]) {
+      l->wanted = TRUE;
+      if (!g.paused)
+        reopen_listener(l, slots);
+    }
+    if (rc == 0 && dropped[i])
+      ih_log(IH_LOG_INFO, IH_EV_RELOADED, "no longer listening on %s:%u", l->address, (unsigned)l->port);
+  }
+  return rc;
+}
+
+int ih_iocp_reload(ih_config *cfg, char *why, size_t cap)
+{
+  why[0] = '\0';
+  AcquireSRWLockExclusive(&g.control_lock);
+  ih_generation *gen = g.stopping ? NULL : ih_server_generation_new(&g.server, cfg);
+  if (!gen) {
+    snprintf(why, cap, g.stopping ? "the server is stopping" : "out of memory");
+    ih_config_free(cfg);
+    ReleaseSRWLockExclusive(&g.control_lock);
+    return -1;
+  }
+  listener want[MAX_LISTENERS];
+  unsigned want_count = 0;
+  int rc = ih_filter_host_rebind(&g.server, gen, why, cap);
+  if (rc == 0 && (listeners_wanted(cfg, want, &want_count) != 0 || want_count == 0)) {
+    snprintf(why, cap, want_count ? "too many bindings" : "no bindings configured");
+    rc = -1;
+  }
+  if (rc == 0)
+    rc = rebind(want, want_count, why, cap);
+  if (rc != 0) {
+    ih_server_generation_free(gen);
+    ReleaseSRWLockExclusive(&g.control_lock);
+    return -1;
+  }
+  note_start_only_settings(&ih_server_current(&g.server)->config->server, &cfg->server);
+  ih_isapi_host_reconfigure(cfg);
+  ih_server_generation_publish(&g.server, gen);
+  ih_log(IH_LOG_INFO, IH_EV_RELOADED,
+         "configuration reloaded (generation %u): new connections use it; open connections keep theirs",
+         gen->number);
+  ReleaseSRWLockExclusive(&g.control_lock);
+  return 0;
 }

@@ -15,4 +15,17 @@ int ih_iocp_start(const ih_config *cfg);
  * workers. Returns the number of connections that had to be cancelled. */
 int ih_iocp_stop(void);
 
+/* SERVICE_CONTROL_PAUSE: every listener closes (new connections are
+ * refused); open connections go on. */
+int ih_iocp_pause(void);
+/* SERVICE_CONTROL_CONTINUE: the listeners open again. -1 (logged) when
+ * one cannot be bound. */
+int ih_iocp_continue(void);
+/* SERVICE_CONTROL_PARAMCHANGE with a configuration already parsed (taken
+ * over, freed on failure): new connections use it, open ones keep theirs;
+ * bindings that appeared open, those that went close. Refused (-1 and
+ * why) when the [filter] sections changed or a new binding cannot be
+ * bound; the running configuration then stays. */
+int ih_iocp_reload(ih_config *cfg, char *why, size_t cap);
+
 #endif

@@ -1,21 +1,15 @@
-/* isapihost.exe entry point.
+/* isapihost.exe entry point: the commands of core/cmdline.h.
  *
- *   isapihost run --config FILE   run in the foreground until Ctrl+C
- *   isapihost --version | --help
- *
- * Exit codes: 0 clean stop, 1 start-up failure, 2 usage or config error. */
-#include <winsock2.h>
+ * Exit codes: 0 done (a clean stop), 1 failure, 2 usage or configuration
+ * error; `status` also 3 (installed, not running). */
 #include <windows.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "core/config.h"
+#include "core/cmdline.h"
 #include "core/server_log.h"
-#include "iis_compat_win32.h"
-#include "iocp_server.h"
-#include "logwriter_win32.h"
-
-#define IH_VERSION "0.1.0"
+#include "server_host_win32.h"
+#include "service_cmd_win32.h"
+#include "service_main_win32.h"
 
 static HANDLE stop_event;
 static volatile LONG stop_signal = -1;
@@ -41,70 +35,45 @@ static const char *ctrl_name(LONG type)
   }
 }
 
-static void usage(FILE *to)
-{
-  fprintf(to, "usage: isapihost run --config FILE\n"
-              "       isapihost --version\n"
-              "Runs the IsapiHost web server in the foreground; Ctrl+C stops it gracefully.\n"
-              "Configuration reference: docs/configuration.md\n");
-}
-
+/* `run`: in the foreground until Ctrl+C. */
 static int run(const char *config_path)
 {
-  ih_config *cfg = NULL;
-  char err[1024];
-  if (ih_config_load_file(config_path, &cfg, err, sizeof err) != 0) {
-    fprintf(stderr, "isapihost: IH%04d configuration rejected: %s\n", IH_EV_CONFIG_INVALID, err);
-    return 2;
-  }
-  WSADATA wsa;
-  if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
-    fprintf(stderr, "isapihost: Winsock 2.2 is not available\n");
-    ih_config_free(cfg);
-    return 1;
-  }
-  if (ih_logwriter_start(cfg->server.log_dir) != 0) {
-    ih_config_free(cfg);
-    return 1;
-  }
-  ih_log(IH_LOG_INFO, IH_EV_STARTING, "IsapiHost %s starting with %s", IH_VERSION, config_path);
-  /* Order matters: extension DLLs built for IIS use sockets in
-   * GetExtensionVersion without calling WSAStartup themselves, and some
-   * probe the registry for IIS, so Winsock (above) and the IIS values (here,
-   * once the server log can report them) must be in place before any DLL
-   * loads. DLLs load only on ISAPI pool threads, which ih_iocp_start
-   * creates, so both come before it. */
-  ih_iis_compat_init();
   stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   SetConsoleCtrlHandler(on_console_ctrl, TRUE);
-  int rc = 0;
-  if (ih_iocp_start(cfg) != 0) {
-    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "start-up failed; see the messages above");
-    ih_iocp_stop();
-    rc = 1;
-  } else {
-    WaitForSingleObject(stop_event, INFINITE);
-    ih_log(IH_LOG_INFO, IH_EV_STOP_REQUESTED, "stop requested (%s)", ctrl_name(stop_signal));
-    ih_iocp_stop();
-  }
-  ih_logwriter_stop();
-  ih_config_free(cfg);
-  WSACleanup();
-  return rc;
+  int rc = ih_host_start(config_path, NULL);
+  if (rc != 0)
+    return rc;
+  WaitForSingleObject(stop_event, INFINITE);
+  ih_log(IH_LOG_INFO, IH_EV_STOP_REQUESTED, "stop requested (%s)", ctrl_name(stop_signal));
+  ih_host_stop();
+  return 0;
 }
 
 int main(int argc, char **argv)
 {
-  if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-v"))) {
+  ih_command cmd;
+  char err[512];
+  if (ih_command_parse(argc, argv, &cmd, err, sizeof err) != 0) {
+    fprintf(stderr, "isapihost: %s\n%s", err, ih_command_usage());
+    return 2;
+  }
+  switch (cmd.kind) {
+  case IH_CMD_VERSION:
     printf("IsapiHost %s\n", IH_VERSION);
     return 0;
-  }
-  if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "/?"))) {
-    usage(stdout);
+  case IH_CMD_HELP:
+    fputs(ih_command_usage(), stdout);
     return 0;
+  case IH_CMD_RUN: return run(cmd.config);
+  case IH_CMD_SERVICE: return ih_service_run(cmd.name, cmd.config);
+  case IH_CMD_INSTALL: return ih_service_install(&cmd);
+  case IH_CMD_UNINSTALL: return ih_service_uninstall(&cmd);
+  case IH_CMD_START: return ih_service_start(&cmd);
+  case IH_CMD_STOP: return ih_service_stop(&cmd);
+  case IH_CMD_STATUS: return ih_service_status(&cmd);
+  case IH_CMD_PAUSE: return ih_service_pause(&cmd);
+  case IH_CMD_CONTINUE: return ih_service_continue(&cmd);
+  case IH_CMD_RELOAD: return ih_service_reload(&cmd);
   }
-  if (argc == 4 && !strcmp(argv[1], "run") && !strcmp(argv[2], "--config"))
-    return run(argv[3]);
-  usage(stderr);
   return 2;
 }

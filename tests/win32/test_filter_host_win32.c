@@ -318,7 +318,7 @@ int main(void)
 
   IH_TEST("start: every filter loaded through GetFilterVersion, or refused with its reason");
   IH_EQ_INT(ih_filter_host_start(&srv), 0);
-  ih_filter_table *t = srv.filters;
+  ih_filter_table *t = ih_server_current(&srv)->filters;
   if (!IH_CHECK(t != NULL && t->count == 10))
     return ih_test_finish();
   ih_filter *g_high = find(t, "g_high"), *refused = find(t, "refused"), *late = find(t, "late");
@@ -416,7 +416,7 @@ int main(void)
   IH_TEST("stop with a connection left: nothing is unloaded");
   atomic_store(&srv.counters.connections_live, 1);
   ih_filter_host_stop(&srv);
-  IH_CHECK(srv.filters == t);
+  IH_CHECK(ih_server_current(&srv)->filters == t);
   line = log_line_with("IH3004", "still open after the drain");
   IH_CHECK(line && strstr(line, "WARNING") && strstr(line, "9 filter(s) left loaded"));
   IH_CHECK(module_by_path(both_path) == filter_module);
@@ -425,7 +425,7 @@ int main(void)
   IH_TEST("stop: TerminateFilter(0), FreeLibrary, the table freed");
   atomic_store(&srv.counters.connections_live, 0);
   ih_filter_host_stop(&srv);
-  IH_CHECK(srv.filters == NULL);
+  IH_CHECK(ih_server_current(&srv)->filters == NULL);
   DWORD n = GetEnvironmentVariableA("IH_TEST_FLT_TERMINATED_high", err, sizeof err);
   IH_CHECK(n > 0 && strcmp(err, "0") == 0);
   IH_CHECK(module_by_path(both_path) == NULL); /* both hosts' references gone: unmapped */

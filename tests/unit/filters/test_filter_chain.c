@@ -172,9 +172,7 @@ static bool env_open(env *e, const char *ini)
   if (!e->t)
     return false;
   e->platform.filter_call = fake_filter_call;
-  e->server.config = e->cfg;
-  e->server.platform = &e->platform;
-  e->server.filters = e->t;
+  e->server.platform = &e->platform; /* all ih_filter_notify needs of the server */
   e->c = calloc(1, sizeof *e->c);
   e->c->server = &e->server;
   return true;

@@ -696,7 +696,7 @@ int main(void)
   for (int i = 0; i < HUGE_SIZE; i++)
     huge_data[i] = (char)('a' + i % 26);
   table = ih_filter_table_new(cfg);
-  server.filters = table;
+  ih_server_current(&server)->filters = table; /* freed with the server */
   test_order_of_notifications();
   test_url_rewrite_and_headers();
   test_http09_and_errors();
@@ -706,7 +706,6 @@ int main(void)
   test_denied_and_log();
   test_faults_and_session_ends();
   test_blocked_site();
-  ih_filter_table_free(table);
   free(fake.send_copy);
   ih_server_destroy(&server);
   ih_config_free(cfg);

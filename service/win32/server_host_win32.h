@@ -1,0 +1,27 @@
+/* The server's life in this process, whoever drives it: the foreground
+ * `run` command (Ctrl+C) or the NT service (the SCM's controls). One
+ * server per process. */
+#ifndef IH_SERVER_HOST_WIN32_H
+#define IH_SERVER_HOST_WIN32_H
+
+#define IH_VERSION "0.1.0"
+
+/* Loads config_path, starts Winsock, the logs (and, for a service, the
+ * Event Log source named event_source; NULL: none), the IIS values DLLs
+ * probe, and the engine. Returns 0; 2 when the configuration is invalid
+ * (the reason on stderr and, when a log is up, in it); 1 when start-up
+ * failed (logged). On failure everything started is stopped again. */
+int ih_host_start(const char *config_path, const wchar_t *event_source);
+/* Graceful stop within drain_timeout (IH1003, IH1004), then the logs. */
+void ih_host_stop(void);
+/* SERVICE_CONTROL_PAUSE / CONTINUE. */
+int ih_host_pause(void);
+int ih_host_continue(void);
+/* SERVICE_CONTROL_PARAMCHANGE: the configuration file is read again; an
+ * invalid one, or one that cannot be applied, is refused (IH1010 ERROR)
+ * and the running one stays. Returns 0 when applied. */
+int ih_host_reload(void);
+/* How long a stop may take, for the SCM's wait hint. */
+unsigned ih_host_stop_wait_ms(void);
+
+#endif

@@ -1,0 +1,197 @@
+"""isapihost.exe as an NT service under Wine, in a prefix of its own:
+install (refused for an invalid configuration), start, a request served,
+pause (new connections refused, an open one goes on), continue, reload via
+PARAMCHANGE (a new virtual directory appears; an open keep-alive connection
+is not dropped; an invalid file is refused and the old configuration
+stays), stop through `net stop` with a download in flight (it completes),
+`net start` and `sc query`, and uninstall (nothing left: service, Event Log
+source, the IIS values install created). Wine's sc.exe has no pause,
+continue or control, so those go through isapihost's own commands
+(ControlService). What Wine cannot do at all (SHUTDOWN, SCM restarts,
+reading events back) is in docs/install.md, untested here."""
+
+import hashlib
+import socket
+import time
+
+import pytest
+
+from ihserver import (HttpConn, WinePrefix, build_request, expect_status, fetch, free_port, win_path, wine_env,
+                      write_files)
+
+NAME = "IhSvcTest"
+EVENT_KEY = rf"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\{NAME}"
+IIS_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\W3SVC\Parameters"
+BIG_SIZE = 16 << 20
+
+
+def big_content():
+    block = hashlib.sha256(b"service").digest() * 2048  # 64 KiB
+    return (block * (BIG_SIZE // len(block) + 1))[:BIG_SIZE]
+
+
+class Svc:
+    def __init__(self, ih, tmp):
+        self.exe = ih.exe
+        self.prefix = WinePrefix(ih.build_dir / "tests" / "integration" / "work" / "service-prefix", ih.repo)
+        self.dir = tmp
+        self.port = free_port()
+        self.content = big_content()
+        write_files(tmp / "www", {"a.txt": b"AAAA", "big.bin": self.content})
+        write_files(tmp / "docs", {"d.txt": b"the new vdir"})
+        self.config = tmp / "isapihost.ini"
+        self.write_config()
+
+    def write_config(self, extra=""):
+        self.config.write_text("[server]\nlog_dir = logs\ndrain_timeout = 30\n[mime]\n.bin = application/octet-stream\n"
+                               f"[site main]\nbindings = 127.0.0.1:{self.port}\nroot = www\n{extra}")
+
+    def cmd(self, *args, timeout=120):
+        return self.prefix.wine(self.exe, *args, timeout=timeout)
+
+    def log(self):
+        path = self.dir / "logs" / "server.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def wait_log(self, text, timeout=20):
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server.log never said {text!r}:\n{self.log()[-3000:]}")
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def svc(ih, tmp_path_factory):
+    s = Svc(ih, tmp_path_factory.mktemp("service"))
+    s.prefix.up()
+    try:
+        yield s
+    finally:
+        s.cmd("stop", "--name", NAME, timeout=90)
+        s.cmd("uninstall", "--name", NAME, timeout=90)
+        s.prefix.down()
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    except OSError:
+        return True
+    return False
+
+
+def test_install_refuses_an_invalid_configuration(svc):
+    bad = svc.dir / "bad.ini"
+    bad.write_text("[site x]\nbindings = nonsense\n")
+    p = svc.cmd("install", "--name", NAME, "--config", win_path(bad))
+    assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
+    assert "IH1101 configuration rejected" in p.stderr, p.stderr
+    assert svc.cmd("status", "--name", NAME).returncode == 1, "nothing was created"
+
+
+def test_install_and_start(svc):
+    # Without IIS values, install creates them (and uninstall removes them).
+    svc.prefix.wine("reg", "delete", IIS_KEY, "/f")
+    p = svc.cmd("install", "--name", NAME, "--config", win_path(svc.config), "--start", "demand")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert f"service {NAME} installed" in p.stdout and "created" in p.stdout, p.stdout
+    assert svc.prefix.wine("reg", "query", EVENT_KEY, "/v", "EventMessageFile").returncode == 0
+    assert svc.prefix.wine("reg", "query", IIS_KEY, "/v", "MajorVersion").returncode == 0
+    again = svc.cmd("install", "--name", NAME, "--config", win_path(svc.config))
+    assert again.returncode == 1 and "already exists" in again.stderr, again.stderr
+    p = svc.cmd("start", "--name", NAME)
+    assert p.returncode == 0 and "is running" in p.stdout, (p.stdout, p.stderr)
+    r = fetch(svc.port, "/a.txt")
+    expect_status(r, 200, "the service serves")
+    assert r.body == b"AAAA"
+    q = svc.prefix.wine("sc", "query", NAME)
+    assert "RUNNING" in q.stdout, q.stdout
+    assert svc.cmd("status", "--name", NAME).returncode == 0
+    svc.wait_log(f"IH1011 running as the service {NAME}")
+
+
+def test_pause_refuses_new_connections_and_continue_reopens(svc):
+    with HttpConn(svc.port) as open_conn:
+        open_conn.send(build_request("GET", "/a.txt"))
+        expect_status(open_conn.read_response(), 200, "before the pause")
+        p = svc.cmd("pause", "--name", NAME)
+        assert p.returncode == 0 and "paused" in p.stdout, (p.stdout, p.stderr)
+        assert "PAUSED" in svc.prefix.wine("sc", "query", NAME).stdout
+        assert refused(svc.port), "a new connection while paused"
+        open_conn.send(build_request("GET", "/a.txt"))
+        expect_status(open_conn.read_response(), 200, "an open connection goes on while paused")
+    p = svc.cmd("continue", "--name", NAME)
+    assert p.returncode == 0 and "running again" in p.stdout, (p.stdout, p.stderr)
+    expect_status(fetch(svc.port, "/a.txt"), 200, "after continue")
+
+
+def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
+    expect_status(fetch(svc.port, "/docs/d.txt"), 404, "no /docs yet")
+    with HttpConn(svc.port) as kept:
+        kept.send(build_request("GET", "/a.txt"))
+        expect_status(kept.read_response(), 200, "keep-alive before the reload")
+        svc.write_config(f"[vdir main /docs]\npath = {win_path(svc.dir / 'docs')}\npermissions = read\n")
+        p = svc.cmd("reload", "--name", NAME)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        svc.wait_log("configuration reloaded (generation 2)")
+        r = fetch(svc.port, "/docs/d.txt")
+        expect_status(r, 200, "the new vdir, on a new connection")
+        assert r.body == b"the new vdir"
+        kept.send(build_request("GET", "/a.txt"))
+        expect_status(kept.read_response(), 200, "the keep-alive connection opened before the reload")
+
+    good = svc.config.read_text()
+    svc.config.write_text(good + "[vdir main /bad]\n")  # no path: invalid
+    assert svc.cmd("reload", "--name", NAME).returncode == 0
+    svc.wait_log("reload refused, the running configuration stays")
+    expect_status(fetch(svc.port, "/docs/d.txt"), 200, "the running configuration after a refused reload")
+    svc.config.write_text(good)
+
+
+def wait_state(svc, state, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        out = svc.prefix.wine("sc", "query", NAME).stdout
+        if state in out:
+            return out
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{NAME} never reached {state}: {out}")
+        time.sleep(0.3)
+
+
+def test_net_stop_lets_a_download_finish_and_net_start_starts(svc):
+    with HttpConn(svc.port, timeout=30, rcvbuf=32 << 10) as c:
+        c.send(build_request("GET", "/big.bin"))
+        head = c.read_head()
+        expect_status(head, 200, "GET /big.bin")
+        got = bytearray(c.read_body(256 << 10))
+        # Wine's net.exe sends STOP and may return before STOPPED: the
+        # service's own state says whether it drains.
+        p = svc.prefix.wine("net", "stop", NAME)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        time.sleep(1.5)
+        out = svc.prefix.wine("sc", "query", NAME).stdout
+        assert "STOP_PENDING" in out, f"not draining while a download is in flight: {out}"
+        got += c.read_body(BIG_SIZE - len(got), timeout=60)
+        assert hashlib.sha256(got).digest() == hashlib.sha256(svc.content).digest()
+    wait_state(svc, "STOPPED")
+    svc.wait_log("IH1008 stop requested (service control STOP)")
+    svc.wait_log("IH1004 stopped")
+    assert refused(svc.port)
+    p = svc.prefix.wine("net", "start", NAME)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    wait_state(svc, "RUNNING")
+    expect_status(fetch(svc.port, "/a.txt"), 200, "after net start")
+    p = svc.cmd("stop", "--name", NAME)
+    assert p.returncode == 0 and "stopped" in p.stdout, (p.stdout, p.stderr)
+
+
+def test_uninstall_leaves_nothing(svc):
+    p = svc.cmd("uninstall", "--name", NAME)
+    assert p.returncode == 0 and "removed" in p.stdout, (p.stdout, p.stderr)
+    assert svc.cmd("status", "--name", NAME).returncode == 1
+    assert svc.prefix.wine("sc", "query", NAME).returncode != 0
+    assert svc.prefix.wine("reg", "query", EVENT_KEY).returncode != 0, "the Event Log source stays"
+    assert svc.prefix.wine("reg", "query", IIS_KEY, "/v", "MajorVersion").returncode != 0, \
+        "the IIS values install created stay"
