@@ -9,7 +9,8 @@ set -euo pipefail
 packages=(cmake make gcc clang libclang-rt-14-dev binutils
   gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64 binutils-mingw-w64-i686
   mingw-w64-x86-64-dev mingw-w64-i686-dev
-  wine wine64 python3 python3-pytest curl ca-certificates)
+  wine wine64 python3 python3-pytest curl ca-certificates
+  wixl msitools)  # the MSI (installer/build-msi.sh)
 if [ "${1:-}" = "--bench" ]; then packages+=(wrk nginx-light); fi
 
 as_root() {

@@ -3,8 +3,9 @@
 # (plus a gcc native build for the second compiler's warnings) and runs
 #   native      unit tests under ASan+UBSan, each fuzz target for IH_FUZZ_SECONDS (30)
 #   native-gcc  unit tests built with gcc
-#   mingw-x64   unit tests, Win32 tests and integration tests under Wine
-#   mingw-x86   build only, unless 32-bit Wine is installed
+#   mingw-x64   unit tests, Win32 tests and integration tests under Wine;
+#               the x64 MSI, installed/upgraded/uninstalled by integration/msi
+#   mingw-x86   build and the x86 MSI only, unless 32-bit Wine is installed
 # Exits non-zero if anything fails. Logs of failed integration tests are kept
 # in build/mingw-x64/integration-logs/.
 set -uo pipefail
@@ -55,8 +56,15 @@ if build native-gcc; then
   run_ctest native-gcc --preset native-gcc -j"$jobs"
 fi
 
+# The MSI of a MinGW build (installer/CMakeLists.txt; wixl + msitools).
+build_msi() { # preset
+  cmake --build --preset "$1" --target msi || { failed+=("msi:$1"); return 1; }
+  ls -l build/"$1"/installer/isapihost-*.msi
+}
+
 step "mingw-x64 under Wine"
 if build mingw-x64; then
+  build_msi mingw-x64
   source cmake/wine-prefix.sh
   wine_prefix_up "$PWD/build/mingw-x64/wineprefix"
   run_ctest mingw-x64 --preset mingw-x64 -j"$jobs" --timeout 600
@@ -65,6 +73,7 @@ fi
 
 step "mingw-x86"
 if build mingw-x86; then
+  build_msi mingw-x86
   if [ -d /usr/lib/i386-linux-gnu/wine ]; then
     source cmake/wine-prefix.sh
     wine_prefix_up "$PWD/build/mingw-x86/wineprefix"

@@ -4,7 +4,9 @@
 #ifndef IH_SERVER_HOST_WIN32_H
 #define IH_SERVER_HOST_WIN32_H
 
-#define IH_VERSION "0.1.0"
+#ifndef IH_VERSION
+#error "IH_VERSION comes from the CMake project's VERSION (service/win32/CMakeLists.txt)"
+#endif
 
 /* Loads config_path, starts Winsock, the logs (and, for a service, the
  * Event Log source named event_source; NULL: none), the IIS values DLLs

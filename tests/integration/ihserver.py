@@ -249,6 +249,8 @@ class WinePrefix:
         self.repo = Path(repo)
 
     def up(self, timeout=180):
+        if self.path.exists():
+            self.down()  # a server left by an earlier run must not outlive its prefix
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         script = self.repo / "cmake" / "wine-prefix.sh"
