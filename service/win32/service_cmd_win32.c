@@ -66,6 +66,27 @@ static SC_HANDLE open_service(const cmd_ctx *x, SC_HANDLE scm, DWORD access)
   return s;
 }
 
+/* init_ctx, the SCM and the named service opened for access: 0, or the
+ * exit code (2 a bad name, 1 otherwise; the reason printed). */
+static int open_named(const ih_command *cmd, const char *verb, DWORD access, cmd_ctx *x, SC_HANDLE *scm,
+                      SC_HANDLE *s)
+{
+  *scm = *s = NULL;
+  if (init_ctx(x, verb, cmd) != 0)
+    return 2;
+  *scm = open_scm(x, SC_MANAGER_CONNECT);
+  *s = *scm ? open_service(x, *scm, access) : NULL;
+  return *s ? 0 : 1;
+}
+
+static void close_named(SC_HANDLE scm, SC_HANDLE s)
+{
+  if (s)
+    CloseServiceHandle(s);
+  if (scm)
+    CloseServiceHandle(scm);
+}
+
 static const char *state_name(DWORD state)
 {
   switch (state) {
@@ -334,15 +355,11 @@ int ih_service_install(const ih_command *cmd)
 int ih_service_uninstall(const ih_command *cmd)
 {
   cmd_ctx x;
-  if (init_ctx(&x, "uninstall", cmd) != 0)
-    return 2;
-  SC_HANDLE scm = open_scm(&x, SC_MANAGER_CONNECT);
-  if (!scm)
-    return 1;
-  SC_HANDLE s = open_service(&x, scm, SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE);
-  if (!s) {
-    CloseServiceHandle(scm);
-    return 1;
+  SC_HANDLE scm, s;
+  int opened = open_named(cmd, "uninstall", SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE, &x, &scm, &s);
+  if (opened != 0) {
+    close_named(scm, s);
+    return opened;
   }
   int rc = stop_and_wait(&x, s, true);
   unsigned created = read_created(&x); /* before the service's key goes */
@@ -353,8 +370,7 @@ int ih_service_uninstall(const ih_command *cmd)
       rc = -1;
     }
   }
-  CloseServiceHandle(s);
-  CloseServiceHandle(scm);
+  close_named(scm, s);
   if (rc != 0)
     return 1;
   char why[512];
@@ -373,12 +389,10 @@ int ih_service_uninstall(const ih_command *cmd)
 int ih_service_start(const ih_command *cmd)
 {
   cmd_ctx x;
-  if (init_ctx(&x, "start", cmd) != 0)
-    return 2;
-  SC_HANDLE scm = open_scm(&x, SC_MANAGER_CONNECT);
-  SC_HANDLE s = scm ? open_service(&x, scm, SERVICE_START | SERVICE_QUERY_STATUS) : NULL;
-  int rc = 1;
-  if (s) {
+  SC_HANDLE scm, s;
+  int rc = open_named(cmd, "start", SERVICE_START | SERVICE_QUERY_STATUS, &x, &scm, &s);
+  if (rc == 0) {
+    rc = 1;
     if (!StartServiceW(s, 0, NULL)) {
       DWORD e = GetLastError();
       if (e == ERROR_SERVICE_ALREADY_RUNNING) {
@@ -405,25 +419,18 @@ int ih_service_start(const ih_command *cmd)
       }
     }
   }
-  if (s)
-    CloseServiceHandle(s);
-  if (scm)
-    CloseServiceHandle(scm);
+  close_named(scm, s);
   return rc;
 }
 
 int ih_service_stop(const ih_command *cmd)
 {
   cmd_ctx x;
-  if (init_ctx(&x, "stop", cmd) != 0)
-    return 2;
-  SC_HANDLE scm = open_scm(&x, SC_MANAGER_CONNECT);
-  SC_HANDLE s = scm ? open_service(&x, scm, SERVICE_STOP | SERVICE_QUERY_STATUS) : NULL;
-  int rc = s && stop_and_wait(&x, s, false) == 0 ? 0 : 1;
-  if (s)
-    CloseServiceHandle(s);
-  if (scm)
-    CloseServiceHandle(scm);
+  SC_HANDLE scm, s;
+  int rc = open_named(cmd, "stop", SERVICE_STOP | SERVICE_QUERY_STATUS, &x, &scm, &s);
+  if (rc == 0)
+    rc = stop_and_wait(&x, s, false) == 0 ? 0 : 1;
+  close_named(scm, s);
   return rc;
 }
 
@@ -432,13 +439,15 @@ int ih_service_stop(const ih_command *cmd)
 static int control(const ih_command *cmd, const char *verb, DWORD code, DWORD done, const char *done_text)
 {
   cmd_ctx x;
-  if (init_ctx(&x, verb, cmd) != 0)
-    return 2;
-  SC_HANDLE scm = open_scm(&x, SC_MANAGER_CONNECT);
-  SC_HANDLE s = scm ? open_service(&x, scm, SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS) : NULL;
-  int rc = 1;
+  SC_HANDLE scm, s;
+  int rc = open_named(cmd, verb, SERVICE_PAUSE_CONTINUE | SERVICE_QUERY_STATUS, &x, &scm, &s);
+  if (rc != 0) {
+    close_named(scm, s);
+    return rc;
+  }
+  rc = 1;
   SERVICE_STATUS ss;
-  if (s && !ControlService(s, code, &ss)) {
+  if (!ControlService(s, code, &ss)) {
     DWORD e = GetLastError();
     if (e == ERROR_SERVICE_NOT_ACTIVE)
       fprintf(stderr, "isapihost %s: %ls is not running\n", verb, x.name);
@@ -447,7 +456,7 @@ static int control(const ih_command *cmd, const char *verb, DWORD code, DWORD do
               state_name(ss.dwCurrentState));
     else
       print_error(&x, "the service did not take the control", e);
-  } else if (s) {
+  } else {
     SERVICE_STATUS_PROCESS st;
     DWORD state = done ? wait_for(s, done, &st) : 0;
     if (state == done) {
@@ -457,10 +466,7 @@ static int control(const ih_command *cmd, const char *verb, DWORD code, DWORD do
       fprintf(stderr, "isapihost %s: %ls is %s; its server log says why\n", verb, x.name, state_name(state));
     }
   }
-  if (s)
-    CloseServiceHandle(s);
-  if (scm)
-    CloseServiceHandle(scm);
+  close_named(scm, s);
   return rc;
 }
 
@@ -487,12 +493,10 @@ int ih_service_reload(const ih_command *cmd)
 int ih_service_status(const ih_command *cmd)
 {
   cmd_ctx x;
-  if (init_ctx(&x, "status", cmd) != 0)
-    return 2;
-  SC_HANDLE scm = open_scm(&x, SC_MANAGER_CONNECT);
-  SC_HANDLE s = scm ? open_service(&x, scm, SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG) : NULL;
-  int rc = 1;
-  if (s) {
+  SC_HANDLE scm, s;
+  int rc = open_named(cmd, "status", SERVICE_QUERY_STATUS | SERVICE_QUERY_CONFIG, &x, &scm, &s);
+  if (rc == 0) {
+    rc = 1;
     SERVICE_STATUS_PROCESS st;
     DWORD bytes = 0;
     if (!QueryServiceStatusEx(s, SC_STATUS_PROCESS_INFO, (BYTE *)&st, sizeof st, &bytes)) {
@@ -515,9 +519,6 @@ int ih_service_status(const ih_command *cmd)
       rc = st.dwCurrentState == SERVICE_RUNNING ? 0 : 3;
     }
   }
-  if (s)
-    CloseServiceHandle(s);
-  if (scm)
-    CloseServiceHandle(scm);
+  close_named(scm, s);
   return rc;
 }
