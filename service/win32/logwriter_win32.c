@@ -9,18 +9,20 @@
 #include "logwriter_win32.h"
 #include "win32_util.h"
 
-#define MAX_SITE_LOGS 256
-
+/* A queued line carries a copy of its log directory, not the site: the
+ * site belongs to a configuration generation, which a reload may free
+ * before the writer gets to the line. */
 typedef struct log_entry {
   struct log_entry *next;
-  const ih_site *site; /* NULL: server log */
+  const char *dir; /* NULL: server log; else the access log's directory, within data */
   int64_t time;
   size_t len;
-  char line[];
+  char data[]; /* the line, then dir and its NUL */
 } log_entry;
 
+/* One per log directory, whichever sites and generations write there. */
 typedef struct site_log {
-  const ih_site *site;
+  char *dir;
   HANDLE file;
   int64_t day; /* start of the UTC day the open file covers */
 } site_log;
@@ -35,7 +37,8 @@ static unsigned queued;
 static BOOL stopping;
 static HANDLE writer_thread;
 static HANDLE server_log_file = INVALID_HANDLE_VALUE;
-static site_log site_logs[MAX_SITE_LOGS];
+static site_log *site_logs; /* grows with the log directories seen */
+static size_t site_log_cap;
 /* Lines bound for the same file are coalesced into one WriteFile: under
  * Wine each write is a wineserver round trip, the server's real bottleneck. */
 static char pending[64 * 1024];
@@ -96,15 +99,24 @@ static void write_coalesced(HANDLE h, const char *data, size_t len)
   pending_len += len;
 }
 
-static site_log *site_log_for(const ih_site *site)
+static site_log *site_log_for(const char *dir)
 {
   for (size_t i = 0; i < site_log_count; i++)
-    if (site_logs[i].site == site)
+    if (strcmp(site_logs[i].dir, dir) == 0)
       return &site_logs[i];
-  if (site_log_count == MAX_SITE_LOGS)
+  if (site_log_count == site_log_cap) {
+    size_t cap = site_log_cap ? 2 * site_log_cap : 16;
+    site_log *grown = realloc(site_logs, cap * sizeof *grown);
+    if (!grown)
+      return NULL;
+    site_logs = grown;
+    site_log_cap = cap;
+  }
+  char *copy = _strdup(dir);
+  if (!copy)
     return NULL;
   site_log *sl = &site_logs[site_log_count++];
-  sl->site = site;
+  sl->dir = copy;
   sl->file = INVALID_HANDLE_VALUE;
   sl->day = -1;
   return sl;
@@ -113,7 +125,7 @@ static site_log *site_log_for(const ih_site *site)
 /* Daily rollover: the file is named after the UTC day of the line. */
 static void write_access(const log_entry *e)
 {
-  site_log *sl = site_log_for(e->site);
+  site_log *sl = site_log_for(e->dir);
   if (!sl)
     return;
   int64_t day = ih_w3c_day_start(e->time);
@@ -123,7 +135,7 @@ static void write_access(const log_entry *e)
       CloseHandle(sl->file);
     char name[64];
     ih_w3c_file_name(e->time, name, sizeof name);
-    sl->file = open_append(e->site->log_dir, name);
+    sl->file = open_append(sl->dir, name);
     sl->day = day;
     LARGE_INTEGER size = { 0 };
     if (sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
@@ -132,7 +144,7 @@ static void write_access(const log_entry *e)
       write_coalesced(sl->file, header, n);
     }
   }
-  write_coalesced(sl->file, e->line, e->len);
+  write_coalesced(sl->file, e->data, e->len);
 }
 
 static DWORD WINAPI writer_main(LPVOID arg)
@@ -152,10 +164,10 @@ static DWORD WINAPI writer_main(LPVOID arg)
       break;
     while (batch) {
       log_entry *next = batch->next;
-      if (batch->site)
+      if (batch->dir)
         write_access(batch);
       else
-        write_coalesced(server_log_file, batch->line, batch->len);
+        write_coalesced(server_log_file, batch->data, batch->len);
       free(batch);
       batch = next;
     }
@@ -164,16 +176,21 @@ static DWORD WINAPI writer_main(LPVOID arg)
   return 0;
 }
 
-static void enqueue(const ih_site *site, int64_t time, const char *line, size_t len)
+static void enqueue(const char *dir, int64_t time, const char *line, size_t len)
 {
-  log_entry *e = malloc(sizeof *e + len);
+  size_t dir_size = dir ? strlen(dir) + 1 : 0;
+  log_entry *e = malloc(sizeof *e + len + dir_size);
   if (!e)
     return;
   e->next = NULL;
-  e->site = site;
   e->time = time;
   e->len = len;
-  memcpy(e->line, line, len);
+  memcpy(e->data, line, len);
+  e->dir = NULL;
+  if (dir) {
+    memcpy(e->data + len, dir, dir_size);
+    e->dir = e->data + len;
+  }
   AcquireSRWLockExclusive(&queue_lock);
   if (queue_tail)
     queue_tail->next = e;
@@ -182,7 +199,7 @@ static void enqueue(const ih_site *site, int64_t time, const char *line, size_t 
   queue_tail = e;
   /* Access lines are batched so the writer is not woken for every request;
    * server log lines (errors, start, stop) are written at once. */
-  BOOL wake = !site || ++queued >= WAKE_BATCH;
+  BOOL wake = !dir || ++queued >= WAKE_BATCH;
   ReleaseSRWLockExclusive(&queue_lock);
   if (wake)
     WakeConditionVariable(&queue_cv);
@@ -199,7 +216,7 @@ void ih_logwriter_server_line(void *ctx, enum ih_log_level level, const char *li
 
 void ih_logwriter_access_line(const ih_site *site, int64_t unix_time, const char *line, size_t len)
 {
-  enqueue(site, unix_time, line, len);
+  enqueue(site->log_dir, unix_time, line, len);
 }
 
 int ih_logwriter_start(const char *log_dir)
@@ -230,10 +247,14 @@ void ih_logwriter_stop(void)
   writer_thread = NULL;
   stopping = FALSE; /* the writer may be started again (tests, reload) */
   ih_log_set_sink(NULL, NULL);
-  for (size_t i = 0; i < site_log_count; i++)
+  for (size_t i = 0; i < site_log_count; i++) {
     if (site_logs[i].file != INVALID_HANDLE_VALUE)
       CloseHandle(site_logs[i].file);
-  site_log_count = 0;
+    free(site_logs[i].dir);
+  }
+  free(site_logs);
+  site_logs = NULL;
+  site_log_count = site_log_cap = 0;
   if (server_log_file != INVALID_HANDLE_VALUE)
     CloseHandle(server_log_file);
   server_log_file = INVALID_HANDLE_VALUE;

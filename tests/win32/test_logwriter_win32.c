@@ -79,5 +79,42 @@ int main(void)
   read_file(path, buf, sizeof buf);
   IH_EQ_INT(count(buf, "#Fields: "), 1);
   IH_EQ_INT(count(buf, "line-again"), 1);
+
+  IH_TEST("a line outlives its site: 300 reloads' copies of one site share one file");
+  IH_EQ_INT(ih_logwriter_start(dir), 0);
+  int64_t day3 = day1 + 2 * 86400;
+  for (int i = 0; i < 300; i++) {
+    /* Each reload's configuration has its own site and strings; it may be
+     * freed before the writer gets to the line. */
+    ih_site *gen_site = calloc(1, sizeof *gen_site);
+    gen_site->log_dir = _strdup(site_dir);
+    ih_logwriter_access_line(gen_site, day3 + i, "line-reloaded\r\n", 15);
+    memset(gen_site->log_dir, 'x', strlen(gen_site->log_dir));
+    free(gen_site->log_dir);
+    free(gen_site);
+  }
+  ih_logwriter_stop();
+  snprintf(path, sizeof path, "%s/u_ex251123.log", site_dir);
+  read_file(path, buf, sizeof buf);
+  IH_EQ_INT(count(buf, "#Fields: "), 1);
+  IH_EQ_INT(count(buf, "line-reloaded"), 300);
+
+  IH_TEST("more log directories than the table starts with");
+  IH_EQ_INT(ih_logwriter_start(dir), 0);
+  enum { DIRS = 40 };
+  for (int i = 0; i < DIRS; i++) {
+    char many[MAX_PATH * 3];
+    snprintf(many, sizeof many, "%s/many%02d", dir, i);
+    ih_site one = { .name = "m", .id = 100 + (unsigned)i, .log_enabled = true, .log_dir = many };
+    ih_logwriter_access_line(&one, day1, "line-many\r\n", 11);
+  }
+  ih_logwriter_stop();
+  int written = 0;
+  for (int i = 0; i < DIRS; i++) {
+    snprintf(path, sizeof path, "%s/many%02d/u_ex251121.log", dir, i);
+    read_file(path, buf, sizeof buf);
+    written += count(buf, "line-many");
+  }
+  IH_EQ_INT(written, DIRS);
   return ih_test_finish();
 }
