@@ -332,7 +332,10 @@ unsigned ih_filter_host_failed(void) { return (unsigned)host.failed; }
 static void retry_now(void)
 {
   AcquireSRWLockExclusive(&host.lock);
-  ih_filter_table *t = host.server ? ih_server_current(host.server)->filters : NULL;
+  /* A reference: a reload may publish a new generation meanwhile and
+   * release this one. */
+  ih_generation *gen = host.server ? ih_server_acquire(host.server) : NULL;
+  ih_filter_table *t = gen ? gen->filters : NULL;
   if (!host.stopped && t) {
     LONG failed = 0;
     BOOL any = FALSE;
@@ -350,6 +353,8 @@ static void retry_now(void)
              "out of memory rebuilding the filter chains; filters loaded since start are not called yet");
     InterlockedExchange(&host.failed, failed); /* last: a waiter sees the chains rebuilt */
   }
+  if (gen)
+    ih_generation_release(gen);
   ReleaseSRWLockExclusive(&host.lock);
 }
 

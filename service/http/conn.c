@@ -30,17 +30,20 @@ const char *ih_holder_name(enum ih_holder h)
   return (unsigned)h < IH_HOLD__COUNT ? names[h] : "?";
 }
 
-static ih_generation *generation_new(const ih_config *cfg)
+static ih_generation *generation_new(ih_server *s, const ih_config *cfg)
 {
   ih_generation *g = calloc(1, sizeof *g);
   if (!g)
     return NULL;
   g->config = cfg;
+  g->server = s;
+  atomic_init(&g->refs, 1); /* the server's, once published; the caller's until then */
   ih_http_limits_default(&g->limits);
   g->limits.max_request_line = cfg->server.max_request_line;
   g->limits.max_header_line = cfg->server.max_header_line;
   g->limits.max_header_bytes = cfg->server.max_header_bytes;
   g->limits.max_headers = cfg->server.max_headers;
+  atomic_fetch_add(&s->counters.generations_live, 1);
   return g;
 }
 
@@ -49,11 +52,12 @@ int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platfo
   memset(s, 0, sizeof *s);
   s->platform = platform;
   atomic_init(&s->draining, false);
+  atomic_flag_clear(&s->current_lock);
   s->started_ms = ih_clock_ms();
-  ih_generation *g = generation_new(cfg);
+  ih_generation *g = generation_new(s, cfg);
   s->file_cache = ih_file_cache_new(cfg->server.file_cache_entries, (uint64_t)cfg->server.file_cache_ttl * 1000u);
   if (!g || !s->file_cache) {
-    free(g);
+    ih_server_generation_free(g);
     ih_file_cache_free(s->file_cache);
     s->file_cache = NULL;
     return -1;
@@ -63,9 +67,39 @@ int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platfo
   return 0;
 }
 
+/* A spin lock: held for a pointer load and an increment, or a swap. */
+static void current_lock(ih_server *s)
+{
+  while (atomic_flag_test_and_set_explicit(&s->current_lock, memory_order_acquire))
+    ;
+}
+
+static void current_unlock(ih_server *s) { atomic_flag_clear_explicit(&s->current_lock, memory_order_release); }
+
+ih_generation *ih_server_acquire(ih_server *s)
+{
+  current_lock(s);
+  ih_generation *g = atomic_load(&s->current);
+  if (g) {
+    int before = atomic_fetch_add(&g->refs, 1);
+    assert(before > 0 && "a current generation always has the server's reference");
+    (void)before;
+  }
+  current_unlock(s);
+  return g;
+}
+
+void ih_generation_release(ih_generation *gen)
+{
+  int before = atomic_fetch_sub(&gen->refs, 1);
+  assert(before > 0 && "generation released more often than acquired");
+  if (before == 1)
+    ih_server_generation_free(gen);
+}
+
 ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg)
 {
-  ih_generation *g = generation_new(cfg);
+  ih_generation *g = generation_new(s, cfg);
   if (g) {
     g->owned = cfg;
     g->number = ih_server_current(s)->number + 1;
@@ -76,6 +110,9 @@ ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg)
 void ih_server_generation_free(ih_generation *gen)
 {
   if (gen) {
+    long long live = atomic_fetch_sub(&gen->server->counters.generations_live, 1);
+    assert(live > 0);
+    (void)live;
     ih_filter_table_free(gen->filters);
     ih_config_free(gen->owned);
     free(gen);
@@ -84,19 +121,22 @@ void ih_server_generation_free(ih_generation *gen)
 
 void ih_server_generation_publish(ih_server *s, ih_generation *gen)
 {
-  gen->older = ih_server_current(s);
-  atomic_store(&s->current, gen); /* reloads come one at a time (the service's control thread) */
+  current_lock(s);
+  ih_generation *old = atomic_load(&s->current);
+  atomic_store(&s->current, gen); /* gen's reference from ih_server_generation_new is the server's now */
+  current_unlock(s);
+  if (old)
+    ih_generation_release(old);
 }
 
 void ih_server_destroy(ih_server *s)
 {
+  current_lock(s);
   ih_generation *g = atomic_load(&s->current);
-  while (g) {
-    ih_generation *older = g->older;
-    ih_server_generation_free(g);
-    g = older;
-  }
   atomic_store(&s->current, NULL);
+  current_unlock(s);
+  if (g)
+    ih_generation_release(g);
   ih_file_cache_free(s->file_cache);
   s->file_cache = NULL;
 }
@@ -137,7 +177,7 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   ih_conn *c = calloc(1, sizeof *c);
   if (!c)
     return NULL;
-  c->gen = ih_server_current(s);
+  c->gen = ih_server_acquire(s);
   const ih_server_config *sc = &c->gen->config->server;
   c->in_cap = sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
   c->out_cap = 8192;
@@ -150,6 +190,7 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
     free(c->out);
     ih_mutex_free(c->lock);
     ih_cond_free(c->ext_cond);
+    ih_generation_release(c->gen);
     free(c);
     return NULL;
   }
@@ -168,6 +209,7 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
     ih_cond_free(c->ext_cond);
     free(c->in);
     free(c->out);
+    ih_generation_release(c->gen);
     free(c);
     return NULL;
   }
@@ -201,6 +243,7 @@ void ih_conn_destroy(ih_conn *c)
   ih_cond_free(c->ext_cond);
   free(c->in);
   free(c->out);
+  ih_generation_release(c->gen); /* last: the filter contexts above point into its table */
   free(c);
 }
 

@@ -61,6 +61,7 @@ typedef struct ih_counters {
   atomic_llong bytes_received;
   atomic_llong bytes_sent;
   atomic_llong isapi_sessions;  /* extension sessions not yet ended (IH_HOLD_ISAPI_SESSION) */
+  atomic_llong generations_live; /* configurations still allocated: the current one + those open connections hold */
 } ih_counters;
 
 /* What the status page reports about the process (-1: unknown). */
@@ -153,20 +154,25 @@ struct ih_file_cache;
 /* One loaded configuration and what is derived from it. A connection keeps
  * the generation it was accepted under until it closes, so a reload
  * (SERVICE_CONTROL_PARAMCHANGE) never changes the rules under a request in
- * flight; new connections get the newest. Retired generations stay
- * allocated until the server is destroyed: queued log lines and extension
- * sessions may still point into their configuration. */
+ * flight; new connections get the newest. A generation is counted: the
+ * server holds one reference while it is current and each connection one
+ * (taken in ih_conn_new, dropped in ih_conn_destroy); the last release
+ * frees it, so reloads do not accumulate configurations. Nothing else keeps
+ * a pointer into a configuration past its connection (the log writer copies
+ * what it needs). */
 typedef struct ih_generation {
   const ih_config *config;
-  ih_config *owned;                /* freed with the server (reloads); NULL: the caller's */
+  ih_config *owned;                /* freed with the generation (reloads); NULL: the caller's */
   ih_http_limits limits;
   struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform fills it */
   unsigned number;                 /* 1 for the configuration started with, + 1 per reload */
-  struct ih_generation *older;
+  atomic_int refs;                 /* the server's while current, + one per connection */
+  struct ih_server *server;
 } ih_generation;
 
 struct ih_server {
   _Atomic(ih_generation *) current;
+  atomic_flag current_lock;         /* taking a reference to current vs replacing it */
   struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h), shared by generations */
   const ih_platform *platform;
   ih_counters counters;
@@ -177,18 +183,28 @@ struct ih_server {
 /* Returns 0, or -1 when out of memory. The first generation's
  * configuration stays the caller's. */
 int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
-/* Frees every generation (the configurations of reloads, the filter tables
- * still attached) and the file cache. */
+/* Drops the server's reference to the current generation (a connection
+ * still open keeps its own alive) and frees the file cache. */
 void ih_server_destroy(ih_server *s);
-/* The generation new connections get. */
+/* The current generation, borrowed: only for the thread that replaces it
+ * (start, stop, reload, which the platform serialises), or for reading a
+ * field while that thread cannot run. Any other thread uses
+ * ih_server_acquire. */
 static inline ih_generation *ih_server_current(ih_server *s) { return atomic_load(&s->current); }
-/* A generation for cfg (taken over: freed with the server), not current
- * yet; NULL when out of memory (cfg is then still the caller's). */
+/* The current generation with a reference of the caller's, to give back
+ * with ih_generation_release. */
+ih_generation *ih_server_acquire(ih_server *s);
+/* Drops one reference; the last frees the generation (its filter table and
+ * owned configuration). */
+void ih_generation_release(ih_generation *gen);
+/* A generation for cfg (taken over: freed with the generation), not
+ * current yet; NULL when out of memory (cfg is then still the caller's). */
 ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg);
 /* A generation that will not be published (a refused reload): its filter
  * table and configuration go with it. */
 void ih_server_generation_free(ih_generation *gen);
-/* Makes gen current; the one before it retires. */
+/* Makes gen current (the server's reference passes to it); the one before
+ * it is released, and freed once its last connection closes. */
 void ih_server_generation_publish(ih_server *s, ih_generation *gen);
 
 /* Where an extension request goes (decided when its head is parsed). */
@@ -309,7 +325,7 @@ struct ih_conn {
   ih_request req;
   ih_request *view;               /* the request respond.c answers: &req, or an
                                      extension's child request (EXEC_URL) */
-  const ih_generation *gen;       /* the configuration it was accepted under */
+  ih_generation *gen;             /* the configuration it was accepted under (a reference) */
   struct ih_filter_conn *filters; /* this connection's filter state; NULL without filters */
   const ih_site *filter_site;     /* the site of its last request: END_OF_NET_SESSION's filters */
   char *filter_send;              /* outgoing bytes after SEND_RAW_DATA filters, while in flight */

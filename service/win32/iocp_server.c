@@ -464,7 +464,9 @@ static void on_accept(accept_slot *slot, DWORD err)
   address_text(remote, peer_text, sizeof peer_text, &peer_port);
   post_accept(slot); /* keep the backlog of pending accepts full */
 
-  unsigned max = ih_server_current(&g.server)->config->server.max_connections; /* the newest configuration's */
+  ih_generation *newest = ih_server_acquire(&g.server); /* an I/O thread: a reload may replace it meanwhile */
+  unsigned max = newest->config->server.max_connections;
+  ih_generation_release(newest);
   if (max && atomic_load(&g.server.counters.connections_live) >= (long long)max) {
     if (!g.conn_limit_logged) {
       g.conn_limit_logged = TRUE;

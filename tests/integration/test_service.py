@@ -11,6 +11,7 @@ continue or control, so those go through isapihost's own commands
 reading events back) is in docs/install.md, untested here."""
 
 import hashlib
+import json
 import socket
 import time
 
@@ -126,6 +127,21 @@ def test_pause_refuses_new_connections_and_continue_reopens(svc):
     expect_status(fetch(svc.port, "/a.txt"), 200, "after continue")
 
 
+def generations(svc):
+    r = fetch(svc.port, "/_isapihost/status")
+    expect_status(r, 200, "the status page")
+    doc = json.loads(r.body)
+    return doc["config_generation"], doc["config_generations_live"]
+
+
+def wait_generations(svc, want, timeout=10):
+    deadline = time.monotonic() + timeout
+    while (got := generations(svc)) != want:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"(config_generation, config_generations_live) is {got}, not {want}")
+        time.sleep(0.2)
+
+
 def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
     expect_status(fetch(svc.port, "/docs/d.txt"), 404, "no /docs yet")
     with HttpConn(svc.port) as kept:
@@ -140,6 +156,8 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
         assert r.body == b"the new vdir"
         kept.send(build_request("GET", "/a.txt"))
         expect_status(kept.read_response(), 200, "the keep-alive connection opened before the reload")
+        assert generations(svc) == (2, 2), "the open connection keeps the first configuration alive"
+    wait_generations(svc, (2, 1))  # its last connection gone, the first configuration is freed
 
     good = svc.config.read_text()
     svc.config.write_text(good + "[vdir main /bad]\n")  # no path: invalid
@@ -147,6 +165,20 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
     svc.wait_log("reload refused, the running configuration stays")
     expect_status(fetch(svc.port, "/docs/d.txt"), 200, "the running configuration after a refused reload")
     svc.config.write_text(good)
+
+    # Repeated reloads do not accumulate configurations, and every site's
+    # lines still reach its one access log.
+    for n in (3, 4, 5):
+        assert svc.cmd("reload", "--name", NAME).returncode == 0
+        svc.wait_log(f"configuration reloaded (generation {n})")
+        expect_status(fetch(svc.port, f"/a.txt?after-reload-{n}"), 200, f"after reload {n}")
+    wait_generations(svc, (5, 1))
+    logs = list((svc.dir / "logs").glob("W3SVC*/u_ex*.log"))
+    deadline = time.monotonic() + 10
+    while not all(f"after-reload-{n}" in "".join(f.read_text() for f in logs) for n in (3, 4, 5)):
+        assert time.monotonic() < deadline, f"access lines after the reloads missing from {logs}"
+        time.sleep(0.3)
+        logs = list((svc.dir / "logs").glob("W3SVC*/u_ex*.log"))
 
 
 def wait_state(svc, state, timeout=60):

@@ -901,6 +901,103 @@ static void test_ranges_and_conditional(void)
   expect_all_released(c);
 }
 
+
+/* A connection made but never started, destroyed through its socket
+ * reference as the platform would: enough to hold a generation. */
+static ih_conn *bare_conn(void) { return ih_conn_new(&server, NULL, "127.0.0.1", 80, "127.0.0.1", 50001); }
+
+static void drop_bare_conn(ih_conn *c)
+{
+  fake.to_destroy = NULL;
+  ih_conn_unref(c, IH_HOLD_SOCKET);
+  if (IH_CHECK(fake.to_destroy == c))
+    ih_conn_destroy(c);
+}
+
+static ih_generation *reload(const char *ini)
+{
+  ih_config *next = NULL;
+  char err[256];
+  if (ih_config_parse(ini, strlen(ini), "reload.ini", "", &next, err, sizeof err) != 0) {
+    ih_test_note("config: %s", err);
+    return NULL;
+  }
+  ih_generation *gen = ih_server_generation_new(&server, next);
+  IH_CHECK(gen != NULL);
+  return gen;
+}
+
+static long long generations_live(void) { return atomic_load(&server.counters.generations_live); }
+
+static void test_reload_generations(void)
+{
+  static const char with_docs[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
+                                  "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read\n"
+                                  "[vdir Test /docs]\npath = /site\npermissions = read\n";
+  IH_TEST("reload: an open connection keeps its configuration, new ones get the new one");
+  IH_EQ_INT(generations_live(), 1);
+  unsigned first = ih_server_current(&server)->number;
+  ih_conn *old = connect_client();
+  client_sends(old, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(old);
+  IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
+
+  ih_generation *gen = reload(with_docs);
+  if (!gen)
+    return;
+  IH_EQ_INT(gen->number, first + 1);
+  IH_EQ_INT(generations_live(), 2);
+  ih_server_generation_publish(&server, gen);
+  IH_EQ_INT(generations_live(), 2); /* the old one: the open connection's */
+  fake.wire_len = 0;
+  client_sends(old, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(old);
+  IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
+
+  IH_TEST("reload: the last connection of a retired generation frees it");
+  client_closes(old);
+  expect_all_released(old);
+  IH_EQ_INT(generations_live(), 1);
+  ih_conn *fresh = connect_client();
+  client_sends(fresh, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(fresh);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  fake.wire_len = 0;
+  client_sends(fresh, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(fresh);
+  char expect[96];
+  snprintf(expect, sizeof expect, "\"config_generation\":%u,\"config_generations_live\":1}", first + 1);
+  IH_CHECK(wire_has(expect));
+  client_closes(fresh);
+  expect_all_released(fresh);
+
+  IH_TEST("reload: many generations, each held by one connection, all freed");
+  enum { RELOADS = 50 };
+  ih_conn *holders[RELOADS];
+  for (int i = 0; i < RELOADS; i++) {
+    holders[i] = bare_conn();
+    ih_generation *next = reload(with_docs);
+    if (!holders[i] || !next)
+      return;
+    ih_server_generation_publish(&server, next);
+  }
+  IH_EQ_INT(generations_live(), RELOADS + 1);
+  for (int i = RELOADS - 1; i >= 0; i -= 2) /* out of order */
+    drop_bare_conn(holders[i]);
+  for (int i = RELOADS - 2; i >= 0; i -= 2)
+    drop_bare_conn(holders[i]);
+  IH_EQ_INT(generations_live(), 1);
+  IH_EQ_INT(ih_server_current(&server)->number, first + 1 + RELOADS);
+
+  IH_TEST("reload: a refused generation is freed, the current one stays");
+  ih_generation *refused = reload(with_docs);
+  IH_EQ_INT(generations_live(), 2);
+  ih_server_generation_free(refused);
+  IH_EQ_INT(generations_live(), 1);
+  IH_EQ_INT(atomic_load(&ih_server_current(&server)->refs), 1);
+}
+
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\nisapi_preread = 4\n"
@@ -944,8 +1041,10 @@ int main(void)
   fake_platform_now.send_now = f_send_now;
   test_extension_send_now();
 #endif
+  test_reload_generations(); /* last: the later configurations lack the script map */
   free(fake.send_copy);
   ih_server_destroy(&server);
+  IH_EQ_INT(atomic_load(&server.counters.generations_live), 0);
   ih_config_free(cfg);
   return ih_test_finish();
 }
