@@ -205,6 +205,27 @@ sql "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequen
 secure=$(msiinfo export "$msi_tmp" Property | awk -F'\t' '$1 == "SecureCustomProperties" { print $2 }')
 sql "UPDATE \`Property\` SET \`Value\` = '${secure:+$secure;}INSTALLDIR;PORT;SERVICEACCOUNT;SERVICEPASSWORD' WHERE \`Property\` = 'SecureCustomProperties'"
 
+# 9. isapihost.exe is versioned (its VERSIONINFO resource), so its File row
+#    must say so: Windows Installer compares the installed file's version
+#    with the File table's, and an unversioned row never replaces a
+#    versioned file, so an upgrade would keep the old exe. wixl leaves
+#    Version empty; the value is read from the exe itself
+#    (VS_FIXEDFILEINFO: the signature 0xFEEF04BD, then dwStrucVersion,
+#    dwFileVersionMS = major.minor, dwFileVersionLS = patch.build).
+pe_file_version() {
+  local at struct_lo struct_hi minor major build patch
+  for at in $(LC_ALL=C grep -obUaP '\xbd\x04\xef\xfe' "$1" | cut -d: -f1); do
+    read -r struct_lo struct_hi minor major build patch < <(od -An -tu2 -j $((at + 4)) -N 12 "$1")
+    if [ "$struct_lo.$struct_hi" = 0.1 ]; then # dwStrucVersion 0x00010000: not a stray match
+      echo "$major.$minor.$patch.$build"
+      return 0
+    fi
+  done
+  return 1
+}
+exe_version=$(pe_file_version "$exe") || die "$exe has no version resource (service/win32/version.rc.in)"
+sql "UPDATE \`File\` SET \`Version\` = '$exe_version', \`Language\` = '1033' WHERE \`File\` = 'IsapiHostExe'"
+
 msibuild "$msi_tmp" "${q[@]}" || die "msibuild failed on the package's tables"
 
 # An UPDATE whose WHERE matches nothing succeeds: check the results.
@@ -212,6 +233,8 @@ check() { # table expected-line
   msiinfo export "$msi_tmp" "$1" | tr -d '\r' | grep -qxF "$2" || die "table $1 lacks the row: $2"
 }
 check InstallExecuteSequence $'RemoveExistingProducts\t\t6550'
+msiinfo export "$msi_tmp" File | awk -F'\t' -v v="$exe_version" '$1 == "IsapiHostExe" && $5 == v { ok = 1 } END { exit !ok }' ||
+  die "the File row of isapihost.exe does not carry its version $exe_version"
 msiinfo export "$msi_tmp" Component | awk -F'\t' -v a=$((win64 | 128)) '$1 == "Config" && $4 == a { ok = 1 } END { exit !ok }' ||
   die "the Config component is not NeverOverwrite"
 check Registry $'EventMessageFile\t2\tSYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\IsapiHost\tEventMessageFile\t#%[#IsapiHostExe]\tIsapiHostExe'

@@ -121,8 +121,9 @@
 
 #include "core/ih_str.h"
 #include "http/http_parse.h"
+#include "ih_version.h"
 
-#define IH_ISAPI_SERVER_SOFTWARE "IsapiHost/0.1.0"
+#define IH_ISAPI_SERVER_SOFTWARE IH_SERVER_SOFTWARE
 #define IH_ISAPI_DEFAULT_APP_POOL "DefaultAppPool"
 
 /* The facts of one request. Slices point into buffers that must outlive the

@@ -24,8 +24,8 @@
 #include "http/http_status.h"
 #include "http/static_rules.h"
 #include "http/url_canon.h"
+#include "ih_version.h"
 
-#define IH_SERVER_NAME "IsapiHost/0.1.0"
 #define IH_OUT_MAX (4u << 20) /* largest in-memory response (listing, status) */
 #define IH_PHYS_MAX 4096
 #define IH_SMALL_FILE 65536u /* bodies up to this size are read and sent from memory */
@@ -116,7 +116,7 @@ static void head_begin(ih_conn *c, int status)
     return;
   char date[IH_HTTP_DATE_LEN + 1];
   ih_http_date_format(ih_wall_seconds(), date);
-  out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status, ih_http_reason(status), IH_SERVER_NAME,
+  out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status, ih_http_reason(status), IH_SERVER_SOFTWARE,
              date);
 }
 
@@ -832,7 +832,7 @@ void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char 
   char date[IH_HTTP_DATE_LEN + 1];
   ih_http_date_format(ih_wall_seconds(), date);
   out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status,
-             reason && reason[0] ? reason : ih_http_reason(status), IH_SERVER_NAME, date);
+             reason && reason[0] ? reason : ih_http_reason(status), IH_SERVER_SOFTWARE, date);
   const char *p = headers, *end = headers + headers_len;
   while (p < end) {
     const char *eol = memchr(p, '\n', (size_t)(end - p));

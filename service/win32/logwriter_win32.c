@@ -6,6 +6,7 @@
 
 #include "core/server_log.h"
 #include "core/w3c_log.h"
+#include "ih_version.h"
 #include "logwriter_win32.h"
 #include "win32_util.h"
 
@@ -140,7 +141,7 @@ static void write_access(const log_entry *e)
     LARGE_INTEGER size = { 0 };
     if (sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
       char header[512];
-      size_t n = ih_w3c_format_header(e->time, "IsapiHost 0.1.0", header, sizeof header);
+      size_t n = ih_w3c_format_header(e->time, IH_SERVER_SOFTWARE, header, sizeof header);
       write_coalesced(sl->file, header, n);
     }
   }

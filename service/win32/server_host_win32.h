@@ -4,9 +4,7 @@
 #ifndef IH_SERVER_HOST_WIN32_H
 #define IH_SERVER_HOST_WIN32_H
 
-#ifndef IH_VERSION
-#error "IH_VERSION comes from the CMake project's VERSION (service/win32/CMakeLists.txt)"
-#endif
+#include "ih_version.h"
 
 /* Loads config_path, starts Winsock, the logs (and, for a service, the
  * Event Log source named event_source; NULL: none), the IIS values DLLs

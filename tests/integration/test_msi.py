@@ -9,7 +9,8 @@ changed or removed; a bad PORT is refused before anything is installed.
 
 The package is the msi target's (installer/CMakeLists.txt; CTest builds it
 first, fixture installer/msi-build); the newer one is built here from the
-same binaries with installer/build-msi.sh (<build>/installer/msi-build.json
+same binaries (isapihost.exe with a higher version in its resource) with
+installer/build-msi.sh (<build>/installer/msi-build.json
 says how). Every prefix is a copy of a template booted once per build
 directory (<build>/tests/integration/msi-prefixes/template), with its
 wineserver persistent (-p) while the service must run, and killed at the end.
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import time
 from pathlib import Path
@@ -231,9 +233,35 @@ def software_key(pkg):
     return r"HKLM\SOFTWARE\WOW6432Node\IsapiHost" if pkg["x86"] else r"HKLM\SOFTWARE\IsapiHost"
 
 
+FIXED_FILE_INFO = b"\xbd\x04\xef\xfe\x00\x00\x01\x00"  # VS_FIXEDFILEINFO: signature, dwStrucVersion
+
+
+def pe_file_version(data):
+    """The file version in an exe's VERSIONINFO resource, "a.b.c.d"."""
+    at = data.find(FIXED_FILE_INFO)
+    assert at >= 0, "no VS_FIXEDFILEINFO: the exe has no version resource"
+    minor, major, build, patch = struct.unpack_from("<4H", data, at + 8)
+    return f"{major}.{minor}.{patch}.{build}"
+
+
+def with_file_version(src, dst, version):
+    """A copy of src whose fixed file and product versions are version
+    ("a.b.c"): the exe a newer release would carry."""
+    data = bytearray(Path(src).read_bytes())
+    at = data.find(FIXED_FILE_INFO)
+    assert at >= 0, f"{src} has no version resource"
+    major, minor, patch = (int(x) for x in version.split("."))
+    for field in (at + 8, at + 16):  # dwFileVersionMS/LS, dwProductVersionMS/LS
+        struct.pack_into("<4H", data, field, minor, major, 0, patch)
+    Path(dst).write_bytes(bytes(data))
+    return dst
+
+
 def build_msi(pkg, version, out):
-    """The same package with another version (installer/build-msi.sh)."""
-    cmd = ["bash", pkg["script"], "--arch", pkg["arch"], "--version", version, "--exe", pkg["exe"],
+    """The package of a newer release: the same binaries, isapihost.exe with
+    the new version in its resource (installer/build-msi.sh)."""
+    exe = with_file_version(pkg["exe"], Path(out).with_name("isapihost.exe"), version)
+    cmd = ["bash", pkg["script"], "--arch", pkg["arch"], "--version", version, "--exe", str(exe),
            "--hello", pkg["hello"], "--stamp", pkg["stamp"], "--out", str(out)]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"build-msi.sh failed:\n{r.stdout}\n{r.stderr}"
@@ -336,6 +364,7 @@ def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
     assert p.reg_value(W3SVC_KEY, "MinorVersion") == ("REG_DWORD", "0x0")
     products = p.products()
     assert [v for _, v in products.values()] == [pkg["version"]], products
+    assert pe_file_version((pf / "isapihost.exe").read_bytes()) == pkg["version"] + ".0"
 
     # -- the user changes the installed config: a marker and a new vdir,
     #    which the running service does not know yet
@@ -351,6 +380,8 @@ def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
     rc, log = p.msiexec("/i", win_path(new_msi), "/qn", log_name="upgrade.log")
     assert_msi_ok(rc, log, "upgrade")
     assert ini.read_bytes() == changed.encode("utf-8"), "the upgrade changed the user's config"
+    # the newer exe replaced the older one (its File row carries its version)
+    assert pe_file_version((pf / "isapihost.exe").read_bytes()) == new_version + ".0", "the upgrade kept the old exe"
     products = p.products()
     assert [v for _, v in products.values()] == [new_version], \
         f"after the upgrade exactly the new version must be installed: {products}"

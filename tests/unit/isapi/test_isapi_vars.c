@@ -125,7 +125,7 @@ static const row rows[] = {
   { "SERVER_PORT", IH_VAR_OK, "8080" },
   { "SERVER_PORT_SECURE", IH_VAR_OK, "0" },
   { "SERVER_PROTOCOL", IH_VAR_OK, "HTTP/1.1" },
-  { "SERVER_SOFTWARE", IH_VAR_OK, "IsapiHost/0.1.0" },
+  { "SERVER_SOFTWARE", IH_VAR_OK, IH_SERVER_SOFTWARE },
   { "SSI_EXEC_DISABLED", IH_VAR_OK, "1" },
   { "UNENCODED_URL", IH_VAR_OK, "/scripts/app.dll/p%C3%A9?x=1&y=2" },
   { "UNMAPPED_REMOTE_USER", IH_VAR_OK, "" },
