@@ -13,6 +13,7 @@ reading events back) is in docs/install.md, untested here."""
 import hashlib
 import json
 import socket
+import threading
 import time
 
 import pytest
@@ -179,6 +180,44 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
         assert time.monotonic() < deadline, f"access lines after the reloads missing from {logs}"
         time.sleep(0.3)
         logs = list((svc.dir / "logs").glob("W3SVC*/u_ex*.log"))
+
+
+def test_reloads_while_clients_keep_requesting(svc):
+    """Reloads publish new configurations while I/O threads accept
+    connections under the current one: nothing fails, and once the clients
+    are gone only the newest configuration is left."""
+    start, _ = generations(svc)
+    stop = threading.Event()
+    served, errors = [0], []
+
+    def client():
+        while not stop.is_set():
+            try:
+                with HttpConn(svc.port) as c:
+                    for _ in range(5):
+                        c.send(build_request("GET", "/a.txt"))
+                        r = c.read_response()
+                        if r.status != 200 or r.body != b"AAAA":
+                            errors.append(r.describe())
+                        served[0] += 1
+            except (OSError, AssertionError) as e:
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        reloads = 8
+        for _ in range(reloads):
+            assert svc.cmd("reload", "--name", NAME).returncode == 0
+        svc.wait_log(f"configuration reloaded (generation {start + reloads})")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert not errors, errors[:5]
+    assert served[0] > 0
+    wait_generations(svc, (start + reloads, 1))
 
 
 def wait_state(svc, state, timeout=60):

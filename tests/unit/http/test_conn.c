@@ -929,6 +929,50 @@ static ih_generation *reload(const char *ini)
 
 static long long generations_live(void) { return atomic_load(&server.counters.generations_live); }
 
+#ifndef _WIN32
+/* Readers take and drop references to the current generation while the
+ * main thread publishes new ones: under ASan a generation freed while a
+ * reader still holds it is a crash, and at the end only the current one is
+ * left. */
+static atomic_bool readers_stop;
+
+static void *generation_reader(void *arg)
+{
+  (void)arg;
+  long long seen = 0;
+  while (!atomic_load(&readers_stop)) {
+    ih_generation *g = ih_server_acquire(&server);
+    seen += g->config->server.max_connections + g->number; /* touches the configuration */
+    ih_generation_release(g);
+  }
+  return (void *)(intptr_t)(seen != 0);
+}
+
+static void test_reload_while_readers_acquire(const char *ini)
+{
+  IH_TEST("reload: publishing while other threads acquire and release the current generation");
+  enum { READERS = 3, RELOADS = 400 };
+  pthread_t readers[READERS];
+  atomic_store(&readers_stop, false);
+  for (int i = 0; i < READERS; i++)
+    pthread_create(&readers[i], NULL, generation_reader, NULL);
+  for (int i = 0; i < RELOADS; i++) {
+    ih_generation *next = reload(ini);
+    if (!next)
+      break;
+    ih_server_generation_publish(&server, next);
+  }
+  atomic_store(&readers_stop, true);
+  for (int i = 0; i < READERS; i++) {
+    void *ok = NULL;
+    pthread_join(readers[i], &ok);
+    IH_CHECK(ok != NULL);
+  }
+  IH_EQ_INT(generations_live(), 1);
+  IH_EQ_INT(atomic_load(&ih_server_current(&server)->refs), 1);
+}
+#endif
+
 static void test_reload_generations(void)
 {
   static const char with_docs[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
@@ -996,6 +1040,9 @@ static void test_reload_generations(void)
   ih_server_generation_free(refused);
   IH_EQ_INT(generations_live(), 1);
   IH_EQ_INT(atomic_load(&ih_server_current(&server)->refs), 1);
+#ifndef _WIN32
+  test_reload_while_readers_acquire(with_docs);
+#endif
 }
 
 int main(void)
