@@ -437,6 +437,30 @@ int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size
   return rc;
 }
 
+void ih_filter_host_publish(ih_server *server, ih_generation *gen)
+{
+  AcquireSRWLockExclusive(&host.lock);
+  const ih_filter_table *old = ih_server_current(server)->filters;
+  ih_filter_table *t = gen->filters;
+  bool taken = false;
+  for (size_t i = 0; old && t && i < t->count && i < old->count; i++) {
+    ih_filter *f = &t->filters[i];
+    const ih_filter *o = &old->filters[i];
+    if (o->loaded && !f->loaded) {
+      f->flags = o->flags;
+      f->handle = o->handle;
+      memcpy(f->error, o->error, sizeof f->error);
+      f->loaded = true;
+      taken = true;
+    }
+  }
+  if (taken && ih_filter_table_build(t) != 0)
+    ih_log(IH_LOG_ERROR, IH_EV_FILTER_LOAD_FAILED,
+           "out of memory rebuilding the filter chains; filters loaded since start are not called yet");
+  ih_server_generation_publish(server, gen);
+  ReleaseSRWLockExclusive(&host.lock);
+}
+
 /* ---- stopping ---- */
 
 void ih_filter_host_stop(ih_server *server)

@@ -50,6 +50,11 @@ void ih_filter_host_stop(ih_server *server);
  * when its [filter] sections differ from the running ones, -1 and why
  * (the reload is refused; a restart applies them). */
 int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap);
+/* Makes gen (rebound above) current. Under the filter host's lock, so a
+ * retry cannot run in between: a filter a retry loaded into the current
+ * table since the rebind is taken over by gen's table first (otherwise
+ * gen would load it a second time). */
+void ih_filter_host_publish(ih_server *server, ih_generation *gen);
 
 /* The platform's filter_call hook (http/conn.h): one HttpFilterProc call
  * for notification type (IH_SF_NOTIFY_*) with its portable payload, on the

@@ -1011,7 +1011,7 @@ int ih_iocp_reload(ih_config *cfg, char *why, size_t cap)
   }
   note_start_only_settings(&ih_server_current(&g.server)->config->server, &cfg->server);
   ih_isapi_host_reconfigure(cfg);
-  ih_server_generation_publish(&g.server, gen);
+  ih_filter_host_publish(&g.server, gen);
   ih_log(IH_LOG_INFO, IH_EV_RELOADED,
          "configuration reloaded (generation %u): new connections use it; open connections keep theirs",
          gen->number);

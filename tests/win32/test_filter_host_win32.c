@@ -399,6 +399,14 @@ int main(void)
   ih_filter_conn_free(fc);
 
   IH_TEST("a filter that failed is loaded by a retry and joins its chains");
+  /* A reload is under way: its generation was rebound before the retry
+   * and is published after it. */
+  ih_config *cfg2 = NULL;
+  IH_EQ_INT(ih_config_parse(text, strlen(text), "t.ini", "", &cfg2, err, sizeof err), 0);
+  ih_generation *gen2 = cfg2 ? ih_server_generation_new(&srv, cfg2) : NULL;
+  if (!IH_CHECK(gen2 != NULL) || !IH_EQ_INT(ih_filter_host_rebind(&srv, gen2, err, sizeof err), 0))
+    return ih_test_finish();
+  IH_CHECK(!find(gen2->filters, "late")->loaded);
   int refused_reports = count_of(log_text, "filter refused (");
   IH_EQ_INT(ih_filter_host_failed(), 2);
   IH_CHECK(CopyFileA(none_path, late_path, FALSE));
@@ -412,6 +420,18 @@ int main(void)
   IH_EQ_STR(names, "g_none,late,g_high,s_high,s_med,g_low2,g_low");
   IH_CHECK(log_line_with("IH3001", "filter late loaded") != NULL);
   IH_EQ_INT(count_of(log_text, "filter refused ("), refused_reports); /* the same failure is not reported again */
+
+  IH_TEST("a reload published after the retry takes over what it loaded");
+  HMODULE late_module = late->handle;
+  ih_filter_host_publish(&srv, gen2); /* the first generation, and t with it, is freed */
+  t = ih_server_current(&srv)->filters;
+  IH_CHECK(ih_server_current(&srv) == gen2 && t == gen2->filters);
+  late = find(t, "late");
+  IH_CHECK(late->loaded && late->handle == late_module);
+  chain_names(ih_filter_chain_for(t, &cfg2->sites[0]), names, sizeof names);
+  IH_EQ_STR(names, "g_none,late,g_high,s_high,s_med,g_low2,g_low");
+  IH_EQ_INT(count_of(log_text, "filter late loaded"), 1); /* not loaded a second time */
+  IH_EQ_INT(ih_filter_host_failed(), 1);
 
   IH_TEST("stop with a connection left: nothing is unloaded");
   atomic_store(&srv.counters.connections_live, 1);
