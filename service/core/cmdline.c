@@ -8,7 +8,7 @@
 
 const char *ih_command_usage(void)
 {
-  return "usage: isapihost run --config FILE\n"
+  return "usage: isapihost run --config FILE [--name NAME]\n"
          "       isapihost install [--name NAME] [--config FILE] [--account ACCOUNT [--password P]]\n"
          "                         [--start auto|demand]\n"
          "       isapihost uninstall|start|stop|status|pause|continue|reload [--name NAME]\n"
@@ -18,7 +18,8 @@ const char *ih_command_usage(void)
          "         .\\user, user@domain) with --password. NAME defaults to " IH_SERVICE_DEFAULT_NAME ".\n"
          "install validates FILE (default %ProgramData%\\IsapiHost\\isapihost.ini) before it creates\n"
          "the service; reload makes the running service read its configuration again; see\n"
-         "docs/install.md. run serves in the foreground until Ctrl+C.\n";
+         "docs/install.md. run serves in the foreground until Ctrl+C; with --name, reload --name NAME\n"
+         "reaches it too (when no service of that name is installed).\n";
 }
 
 static bool ieq(const char *a, const char *b) { return ih_slice_ieq_cstr(ih_slice_from_cstr(a), b); }
@@ -99,7 +100,6 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     return fail(err, err_cap, "%s takes no options", cmd);
 
   const char *account = NULL, *start = NULL;
-  bool name_given = false;
   for (int a = 2; a < argc; a++) {
     const char *opt = argv[a];
     bool takes_value = !strcmp(opt, "--name") || !strcmp(opt, "--config") || !strcmp(opt, "--account") ||
@@ -110,7 +110,7 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
       return fail(err, err_cap, "%s needs a value", opt);
     const char *value = argv[++a];
     bool install_only = !strcmp(opt, "--account") || !strcmp(opt, "--password") || !strcmp(opt, "--start");
-    bool allowed = !strcmp(opt, "--name")     ? out->kind != IH_CMD_RUN
+    bool allowed = !strcmp(opt, "--name")     ? true
                    : !strcmp(opt, "--config") ? out->kind == IH_CMD_RUN || out->kind == IH_CMD_SERVICE ||
                                                     out->kind == IH_CMD_INSTALL
                    : install_only             ? out->kind == IH_CMD_INSTALL
@@ -119,7 +119,7 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
       return fail(err, err_cap, "%s does not apply to this command", opt);
     if (!strcmp(opt, "--name")) {
       out->name = value;
-      name_given = true;
+      out->name_given = true;
     } else if (!strcmp(opt, "--config")) {
       out->config = value;
     } else if (!strcmp(opt, "--account")) {
@@ -134,7 +134,7 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     return fail(err, err_cap, "--name '%s': a service name is 1 to 80 printable characters without / or \\", out->name);
   if ((out->kind == IH_CMD_RUN || out->kind == IH_CMD_SERVICE) && !out->config)
     return fail(err, err_cap, "%s needs --config FILE", cmd);
-  if (out->kind == IH_CMD_SERVICE && !name_given)
+  if (out->kind == IH_CMD_SERVICE && !out->name_given)
     return fail(err, err_cap, "service needs --name NAME (the name it was installed under)%s", NULL);
   if (out->kind == IH_CMD_INSTALL) {
     if (resolve_account(out, account ? account : "LocalService", err, err_cap) != 0)

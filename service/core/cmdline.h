@@ -43,6 +43,7 @@ enum ih_account_kind {
 typedef struct ih_command {
   enum ih_command_kind kind;
   const char *name;       /* the service's name (default IH_SERVICE_DEFAULT_NAME) */
+  bool name_given;        /* --name was given (run: reload can reach it by that name) */
   const char *config;     /* NULL: install's default, %ProgramData%\IsapiHost\isapihost.ini */
   enum ih_account_kind account_kind;
   char account[300];      /* the account name for the SCM */

@@ -7,6 +7,7 @@
 
 #include "core/cmdline.h"
 #include "core/server_log.h"
+#include "reload_signal_win32.h"
 #include "server_host_win32.h"
 #include "service_cmd_win32.h"
 #include "service_main_win32.h"
@@ -35,16 +36,22 @@ static const char *ctrl_name(LONG type)
   }
 }
 
-/* `run`: in the foreground until Ctrl+C. */
-static int run(const char *config_path)
+/* `run`: in the foreground until Ctrl+C; with --name, `reload --name`
+ * reloads the configuration (reload_signal_win32.h). */
+static int run(const ih_command *cmd)
 {
   stop_event = CreateEventW(NULL, TRUE, FALSE, NULL);
   SetConsoleCtrlHandler(on_console_ctrl, TRUE);
-  int rc = ih_host_start(config_path, NULL);
+  int rc = ih_host_start(cmd->config, NULL);
   if (rc != 0)
     return rc;
-  WaitForSingleObject(stop_event, INFINITE);
+  HANDLE waits[2] = { stop_event, cmd->name_given ? ih_reload_signal_listen(cmd->name) : NULL };
+  DWORD count = waits[1] ? 2 : 1;
+  while (WaitForMultipleObjects(count, waits, FALSE, INFINITE) == WAIT_OBJECT_0 + 1)
+    ih_host_reload(); /* logs whether it did (IH1010) */
   ih_log(IH_LOG_INFO, IH_EV_STOP_REQUESTED, "stop requested (%s)", ctrl_name(stop_signal));
+  if (waits[1])
+    CloseHandle(waits[1]); /* no reload reaches a stopping server */
   ih_host_stop();
   return 0;
 }
@@ -64,7 +71,7 @@ int main(int argc, char **argv)
   case IH_CMD_HELP:
     fputs(ih_command_usage(), stdout);
     return 0;
-  case IH_CMD_RUN: return run(cmd.config);
+  case IH_CMD_RUN: return run(&cmd);
   case IH_CMD_SERVICE: return ih_service_run(cmd.name, cmd.config);
   case IH_CMD_INSTALL: return ih_service_install(&cmd);
   case IH_CMD_UNINSTALL: return ih_service_uninstall(&cmd);

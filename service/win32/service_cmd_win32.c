@@ -10,6 +10,7 @@
 #include "core/server_log.h"
 #include "eventlog_win32.h"
 #include "iis_compat_win32.h"
+#include "reload_signal_win32.h"
 #include "service_cmd_win32.h"
 #include "win32_util.h"
 
@@ -482,10 +483,40 @@ int ih_service_continue(const ih_command *cmd)
                  "is running again");
 }
 
+/* Whether the SCM knows a service of that name (FALSE also when it cannot
+ * be asked; control() then says why). */
+static BOOL service_installed(const ih_command *cmd)
+{
+  cmd_ctx x;
+  if (init_ctx(&x, "reload", cmd) != 0)
+    return FALSE;
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+  SC_HANDLE s = scm ? OpenServiceW(scm, x.name, SERVICE_QUERY_STATUS) : NULL;
+  BOOL known = s != NULL || (scm && GetLastError() != ERROR_SERVICE_DOES_NOT_EXIST);
+  close_named(scm, s);
+  return known || !scm;
+}
+
+/* The service by that name; else a foreground server run with --name. */
 int ih_service_reload(const ih_command *cmd)
 {
-  return control(cmd, "reload", SERVICE_CONTROL_PARAMCHANGE, 0,
-                 "was asked to reload its configuration; its server log says whether it did (IH1010)");
+  static const char asked[] = "was asked to reload its configuration; its server log says whether it did (IH1010)";
+  if (service_installed(cmd))
+    return control(cmd, "reload", SERVICE_CONTROL_PARAMCHANGE, 0, asked);
+  int sent = ih_reload_signal_send(cmd->name);
+  if (sent == 0) {
+    printf("isapihost reload: the foreground server %s %s\n", cmd->name, asked);
+    return 0;
+  }
+  if (sent == 1)
+    fprintf(stderr,
+            "isapihost reload: no service named %s is installed, and no foreground server runs as %s "
+            "(isapihost run --name %s)\n",
+            cmd->name, cmd->name, cmd->name);
+  else
+    fprintf(stderr, "isapihost reload: cannot signal the foreground server %s (Win32 error %lu)\n", cmd->name,
+            GetLastError());
+  return 1;
 }
 
 /* Exit code: 0 running, 3 installed but not running (as LSB's status), 1

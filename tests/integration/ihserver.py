@@ -342,6 +342,7 @@ class IHServer:
         self.proc = None
         self.returncode = None
         self.keep_dirs = []  # copies of workdir to refresh after the process ends
+        self.run_args = []  # more options for `run` (--name NAME)
         SERVERS.append(self)
 
     # -- properties
@@ -366,7 +367,7 @@ class IHServer:
 
     # -- lifetime
     def command(self):
-        return ["wine", os.fspath(self.exe), "run", "--config", win_path(self.config.path)]
+        return ["wine", os.fspath(self.exe), "run", "--config", win_path(self.config.path), *self.run_args]
 
     def start(self, timeout=START_TIMEOUT):
         if self.proc is not None:

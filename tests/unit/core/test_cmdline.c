@@ -32,6 +32,11 @@ static void test_commands(void)
   IH_EQ_INT(parse(ARGC(run), run, &c, err, sizeof err), 0);
   IH_EQ_INT(c.kind, IH_CMD_RUN);
   IH_EQ_STR(c.config, "C:\\x.ini");
+  IH_CHECK(!c.name_given);
+  char *run_named[] = { "isapihost", "run", "--name", "Web2", "--config", "C:\\x.ini" };
+  IH_EQ_INT(parse(ARGC(run_named), run_named, &c, err, sizeof err), 0);
+  IH_EQ_STR(c.name, "Web2");
+  IH_CHECK(c.name_given);
   char *svc[] = { "isapihost", "service", "--name", "Web2", "--config", "C:\\w.ini" };
   IH_EQ_INT(parse(ARGC(svc), svc, &c, err, sizeof err), 0);
   IH_EQ_INT(c.kind, IH_CMD_SERVICE);
@@ -110,8 +115,8 @@ static void test_mistakes(void)
   refused(ARGC(space), space, "printable characters");
   char *opt[] = { "isapihost", "install", "--port", "80" };
   refused(ARGC(opt), opt, "unknown option '--port'");
-  char *run_name[] = { "isapihost", "run", "--name", "x", "--config", "y" };
-  refused(ARGC(run_name), run_name, "--name does not apply");
+  char *run_bad_name[] = { "isapihost", "run", "--name", "a\\b", "--config", "y" };
+  refused(ARGC(run_bad_name), run_bad_name, "without / or \\");
   char *no_pw[] = { "isapihost", "install", "--account", "CORP\\web" };
   refused(ARGC(no_pw), no_pw, "give its --password");
   char *pw_builtin[] = { "isapihost", "install", "--account", "NetworkService", "--password", "x" };
