@@ -401,6 +401,44 @@ static void conn_linger(ih_conn *c)
 
 /* ---- the pipeline ---- */
 
+static const ih_site *site_named(const ih_config *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->site_count; i++)
+    if (ih_slice_ieq_cstr(ih_slice_from_cstr(cfg->sites[i].name), name))
+      return &cfg->sites[i];
+  return NULL;
+}
+
+/* Between two requests: the next one follows the newest configuration, so
+ * a reload reaches connections that stay open (a proxy's, say) from their
+ * next request on, as an IIS metabase change does; the request in flight
+ * during the reload finished under the one it started with. The input
+ * buffer keeps the size it was given: a head larger than it (a reload that
+ * raised the header limits) is refused with 431 on this connection. */
+static void adopt_newest_generation(ih_conn *c)
+{
+  if (atomic_load(&c->server->current) == c->gen)
+    return; /* the common case, without the lock; a reload in between is seen next time */
+  ih_generation *next = ih_server_acquire(c->server);
+  if (!next || next == c->gen) {
+    if (next)
+      ih_generation_release(next);
+    return;
+  }
+  size_t had = c->gen->filters ? c->gen->filters->count : 0, has = next->filters ? next->filters->count : 0;
+  if ((c->filters != NULL) != (has > 0) || (c->filters && had != has)) {
+    ih_generation_release(next); /* cannot happen (a reload keeps the [filter] sections); keep the old */
+    return;
+  }
+  if (c->filters)
+    c->filters->table = next->filters; /* the same filters in the same slots; contexts stay */
+  if (c->filter_site)
+    c->filter_site = site_named(next->config, c->filter_site->name);
+  ih_generation *old = c->gen;
+  c->gen = next;
+  ih_generation_release(old);
+}
+
 static void reset_for_next_request(ih_conn *c)
 {
   free(c->req.own_text); /* a head filters rewrote */
@@ -733,6 +771,8 @@ static void process_input(ih_conn *c)
         return;
       }
       if (!c->head_bytes_seen) {
+        adopt_newest_generation(c); /* a request begins: under the newest configuration */
+        sc = &c->gen->config->server;
         c->head_bytes_seen = true;
         c->head_started_ms = ih_clock_ms();
         conn_set_deadline(c, (uint64_t)sc->header_timeout * 1000u);

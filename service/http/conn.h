@@ -151,13 +151,14 @@ typedef struct ih_platform {
 
 struct ih_file_cache;
 
-/* One loaded configuration and what is derived from it. A connection keeps
- * the generation it was accepted under until it closes, so a reload
- * (SERVICE_CONTROL_PARAMCHANGE) never changes the rules under a request in
- * flight; new connections get the newest. A generation is counted: the
- * server holds one reference while it is current and each connection one
- * (taken in ih_conn_new, dropped in ih_conn_destroy); the last release
- * frees it, so reloads do not accumulate configurations. Nothing else keeps
+/* One loaded configuration and what is derived from it. A connection holds
+ * the generation of its current request, taking the newest at accept and
+ * between requests, so a reload (SERVICE_CONTROL_PARAMCHANGE) never changes
+ * the rules under a request in flight, and reaches open connections from
+ * their next request. A generation is counted: the server holds one
+ * reference while it is current and each connection one (taken in
+ * ih_conn_new and between requests, dropped then and in ih_conn_destroy);
+ * the last release frees it, so reloads do not accumulate configurations. Nothing else keeps
  * a pointer into a configuration past its connection (the log writer copies
  * what it needs). */
 typedef struct ih_generation {
@@ -325,7 +326,7 @@ struct ih_conn {
   ih_request req;
   ih_request *view;               /* the request respond.c answers: &req, or an
                                      extension's child request (EXEC_URL) */
-  ih_generation *gen;             /* the configuration it was accepted under (a reference) */
+  ih_generation *gen;             /* the configuration of its current request (a reference) */
   struct ih_filter_conn *filters; /* this connection's filter state; NULL without filters */
   const ih_site *filter_site;     /* the site of its last request: END_OF_NET_SESSION's filters */
   char *filter_send;              /* outgoing bytes after SEND_RAW_DATA filters, while in flight */

@@ -1013,7 +1013,7 @@ int ih_iocp_reload(ih_config *cfg, char *why, size_t cap)
   ih_isapi_host_reconfigure(cfg);
   ih_filter_host_publish(&g.server, gen);
   ih_log(IH_LOG_INFO, IH_EV_RELOADED,
-         "configuration reloaded (generation %u): new connections use it; open connections keep theirs",
+         "configuration reloaded (generation %u): requests from now on use it; those in flight finish under theirs",
          gen->number);
   ReleaseSRWLockExclusive(&g.control_lock);
   return 0;

@@ -22,7 +22,8 @@ int ih_iocp_pause(void);
  * one cannot be bound. */
 int ih_iocp_continue(void);
 /* SERVICE_CONTROL_PARAMCHANGE with a configuration already parsed (taken
- * over, freed on failure): new connections use it, open ones keep theirs;
+ * over, freed on failure): requests that begin from now on use it, those in
+ * flight finish under theirs;
  * bindings that appeared open, those that went close. Refused (-1 and
  * why) when the [filter] sections changed or a new binding cannot be
  * bound; the running configuration then stays. */

@@ -978,12 +978,12 @@ static void test_reload_generations(void)
   static const char with_docs[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
                                   "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read\n"
                                   "[vdir Test /docs]\npath = /site\npermissions = read\n";
-  IH_TEST("reload: an open connection keeps its configuration, new ones get the new one");
+  IH_TEST("reload: an open connection's next request follows the new configuration");
   IH_EQ_INT(generations_live(), 1);
   unsigned first = ih_server_current(&server)->number;
-  ih_conn *old = connect_client();
-  client_sends(old, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
-  send_completes(old);
+  ih_conn *kept = connect_client();
+  client_sends(kept, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(kept);
   IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
 
   ih_generation *gen = reload(with_docs);
@@ -992,27 +992,48 @@ static void test_reload_generations(void)
   IH_EQ_INT(gen->number, first + 1);
   IH_EQ_INT(generations_live(), 2);
   ih_server_generation_publish(&server, gen);
-  IH_EQ_INT(generations_live(), 2); /* the old one: the open connection's */
+  IH_EQ_INT(generations_live(), 2); /* the old one: the idle connection's, until its next request */
   fake.wire_len = 0;
-  client_sends(old, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
-  send_completes(old);
-  IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
+  client_sends(kept, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(kept);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  IH_EQ_INT(generations_live(), 1); /* nothing holds the first any more: freed */
+  IH_CHECK(kept->gen == gen);
 
-  IH_TEST("reload: the last connection of a retired generation frees it");
-  client_closes(old);
-  expect_all_released(old);
+  IH_TEST("reload: a request in flight finishes under the configuration it began with");
+  fake.wire_len = 0;
+  client_sends(kept, "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(fake.op, OP_SEND_FILE);
+  ih_generation *third = reload(with_docs);
+  if (!third)
+    return;
+  ih_server_generation_publish(&server, third);
+  int sends = 0;
+  while (fake.op == OP_SEND_FILE && sends < 100) {
+    IH_CHECK(kept->gen == gen); /* the response goes on under its own */
+    IH_EQ_INT(generations_live(), 2);
+    send_completes(kept);
+    sends++;
+  }
+  IH_EQ_INT(fake.file_sends, (HUGE_SIZE + 65535) / 65536);
+  fake.wire_len = 0;
+  client_sends(kept, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(kept);
+  IH_CHECK(kept->gen == third);
+  char expect[96];
+  snprintf(expect, sizeof expect, "\"config_generation\":%u,\"config_generations_live\":1}", first + 2);
+  IH_CHECK(wire_has(expect));
+  client_closes(kept);
+  expect_all_released(kept);
   IH_EQ_INT(generations_live(), 1);
+
+  IH_TEST("reload: a new connection gets the newest configuration");
   ih_conn *fresh = connect_client();
+  IH_CHECK(fresh->gen == third);
   client_sends(fresh, "GET /docs/a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
   send_completes(fresh);
   IH_CHECK(wire_has("HTTP/1.1 200 OK"));
-  IH_CHECK(wire_has("\r\n\r\nAAAA"));
-  fake.wire_len = 0;
-  client_sends(fresh, "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n");
-  send_completes(fresh);
-  char expect[96];
-  snprintf(expect, sizeof expect, "\"config_generation\":%u,\"config_generations_live\":1}", first + 1);
-  IH_CHECK(wire_has(expect));
   client_closes(fresh);
   expect_all_released(fresh);
 
@@ -1032,7 +1053,7 @@ static void test_reload_generations(void)
   for (int i = RELOADS - 2; i >= 0; i -= 2)
     drop_bare_conn(holders[i]);
   IH_EQ_INT(generations_live(), 1);
-  IH_EQ_INT(ih_server_current(&server)->number, first + 1 + RELOADS);
+  IH_EQ_INT(ih_server_current(&server)->number, first + 2 + RELOADS);
 
   IH_TEST("reload: a refused generation is freed, the current one stays");
   ih_generation *refused = reload(with_docs);
