@@ -205,7 +205,9 @@ def test_listing_shows_configured_dll_before_and_after_its_first_load(srv):
     e = entry(srv)
     assert e["state"] == "unloaded" and e["loads"] == 0 and e["in_flight"] == 0, e
     assert call(srv)[0] == 1
-    e = entry(srv)
+    # The client may have the response before the session has ended (the
+    # DLL returns from HttpExtensionProc after its WriteClient): wait.
+    e = wait_entry(srv, lambda e: e["in_flight"] == 0, "the first call's session ended")
     assert e["state"] == "ready" and e["loads"] == 1 and e["in_flight"] == 0 and e["held"] == 0, e
     assert e["description"] == "IsapiHost test: generation 1" and e["action"] is None, e
     r = srv.fetch(admin_url(srv), method="HEAD")

@@ -24,6 +24,37 @@ static size_t read_file(const char *path, char *buf, size_t cap)
   return n;
 }
 
+/* Deletes dir and everything under it (the test's own files only). */
+static void remove_tree(const char *dir)
+{
+  char pattern[MAX_PATH * 3];
+  snprintf(pattern, sizeof pattern, "%s/*", dir);
+  wchar_t *w = ih_win32_path(pattern);
+  WIN32_FIND_DATAW fd;
+  HANDLE h = FindFirstFileW(w, &fd);
+  free(w);
+  if (h != INVALID_HANDLE_VALUE) {
+    do {
+      if (!wcscmp(fd.cFileName, L".") || !wcscmp(fd.cFileName, L".."))
+        continue;
+      char name[MAX_PATH * 3], child[MAX_PATH * 6];
+      ih_win32_to_utf8(fd.cFileName, name, sizeof name);
+      snprintf(child, sizeof child, "%s/%s", dir, name);
+      if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+        remove_tree(child);
+      } else {
+        wchar_t *wc = ih_win32_path(child);
+        DeleteFileW(wc);
+        free(wc);
+      }
+    } while (FindNextFileW(h, &fd));
+    FindClose(h);
+  }
+  w = ih_win32_path(dir);
+  RemoveDirectoryW(w);
+  free(w);
+}
+
 static int count(const char *hay, const char *needle)
 {
   int n = 0;
@@ -38,7 +69,11 @@ int main(void)
   GetTempPathW(MAX_PATH, tmp);
   char tmp8[MAX_PATH * 3], dir[MAX_PATH * 3], site_dir[MAX_PATH * 3];
   ih_win32_to_utf8(tmp, tmp8, sizeof tmp8);
-  snprintf(dir, sizeof dir, "%sih-logs-%lu", tmp8, GetCurrentProcessId());
+  /* Unique per run: Wine reuses process IDs once its wineserver restarts,
+   * and an earlier run's files would double every count. */
+  LARGE_INTEGER now;
+  QueryPerformanceCounter(&now);
+  snprintf(dir, sizeof dir, "%sih-logs-%lu-%llx", tmp8, GetCurrentProcessId(), (unsigned long long)now.QuadPart);
   snprintf(site_dir, sizeof site_dir, "%s/W3SVC7", dir);
 
   IH_TEST("start creates the directory and the server log");
@@ -116,5 +151,6 @@ int main(void)
     written += count(buf, "line-many");
   }
   IH_EQ_INT(written, DIRS);
+  remove_tree(dir);
   return ih_test_finish();
 }
