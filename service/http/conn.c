@@ -185,12 +185,16 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   c->out = malloc(c->out_cap);
   c->lock = ih_mutex_new();
   c->ext_cond = ih_cond_new();
-  if (!c->in || !c->out || !c->lock || !c->ext_cond) {
+  bool wants_filters = c->gen->filters && c->gen->filters->count;
+  if (wants_filters)
+    c->filters = ih_filter_conn_new(c->gen->filters);
+  if (!c->in || !c->out || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
+    ih_filter_conn_free(c->filters);
     free(c->in);
     free(c->out);
     ih_mutex_free(c->lock);
     ih_cond_free(c->ext_cond);
-    ih_generation_release(c->gen);
+    ih_generation_release(c->gen); /* the only reference it took */
     free(c);
     return NULL;
   }
@@ -204,15 +208,6 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
                         strncmp(peer_addr, "::ffff:127.", 11) == 0;
   c->state = IH_CONN_READ_HEAD;
   c->view = &c->req;
-  if (c->gen->filters && c->gen->filters->count && !(c->filters = ih_filter_conn_new(c->gen->filters))) {
-    ih_mutex_free(c->lock);
-    ih_cond_free(c->ext_cond);
-    free(c->in);
-    free(c->out);
-    ih_generation_release(c->gen);
-    free(c);
-    return NULL;
-  }
   ih_conn_ref(c, IH_HOLD_SOCKET);
   atomic_fetch_add(&s->counters.connections_live, 1);
   atomic_fetch_add(&s->counters.connections_total, 1);
