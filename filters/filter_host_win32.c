@@ -403,6 +403,16 @@ static bool same_filters(const ih_config *a, const ih_config *b, char *why, size
   return true;
 }
 
+/* f (a reloaded table's) takes the DLL o (the running table's) loaded, or
+ * o's failure: the same module, never loaded twice. */
+static void take_load_state(ih_filter *f, const ih_filter *o)
+{
+  f->flags = o->flags;
+  f->handle = o->handle;
+  memcpy(f->error, o->error, sizeof f->error);
+  f->loaded = o->loaded;
+}
+
 int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap)
 {
   AcquireSRWLockExclusive(&host.lock);
@@ -416,14 +426,8 @@ int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size
       snprintf(why, cap, "out of memory");
     } else {
       /* The same DLLs, loaded once: the new table points at them. */
-      for (size_t i = 0; i < t->count; i++) {
-        ih_filter *f = &t->filters[i];
-        const ih_filter *o = &old->filters[i];
-        f->flags = o->flags;
-        f->handle = o->handle;
-        f->loaded = o->loaded;
-        memcpy(f->error, o->error, sizeof f->error);
-      }
+      for (size_t i = 0; i < t->count; i++)
+        take_load_state(&t->filters[i], &old->filters[i]);
       if (ih_filter_table_build(t) != 0) {
         ih_filter_table_free(t);
         snprintf(why, cap, "out of memory");
@@ -444,13 +448,8 @@ void ih_filter_host_publish(ih_server *server, ih_generation *gen)
   ih_filter_table *t = gen->filters;
   bool taken = false;
   for (size_t i = 0; old && t && i < t->count && i < old->count; i++) {
-    ih_filter *f = &t->filters[i];
-    const ih_filter *o = &old->filters[i];
-    if (o->loaded && !f->loaded) {
-      f->flags = o->flags;
-      f->handle = o->handle;
-      memcpy(f->error, o->error, sizeof f->error);
-      f->loaded = true;
+    if (old->filters[i].loaded && !t->filters[i].loaded) {
+      take_load_state(&t->filters[i], &old->filters[i]);
       taken = true;
     }
   }
