@@ -37,6 +37,9 @@ void ih_isapi_info_from_request(ih_isapi_request_info *ri, const ih_conn *c, con
   ri->remote_port = c->peer_port;
   ri->local_addr = ih_slice_from_cstr(c->local_addr);
   ri->server_port = c->local_port;
+  /* SERVER_NAME is the host the request was routed by (http_parse.h:
+   * absolute-form target, else Host, without the port), else our address. */
+  ri->server_name = r->framing.host_name.n ? r->framing.host_name : ri->local_addr;
   if (r->site) {
     ri->instance_id = r->site->id;
     const ih_vdir *vdir = r->is_extension && r->ext.vdir ? r->ext.vdir : &r->site->vdirs[0];

@@ -104,8 +104,13 @@ static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
   r->own_text = text;
   r->head = head;
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
-  const ih_http_header *host = ih_http_find_header(&r->head, "Host");
-  r->framing.host = host ? host->value : (ih_slice){ "", 0 }; /* a new Host may mean another site */
+  /* A new Host may mean another site; one the parser would refuse from a
+   * client is the filter's error. */
+  ih_http_framing host;
+  if (ih_http_request_host(&r->head, &host) != IH_FRAMING_OK)
+    return -1;
+  r->framing.host = host.host;
+  r->framing.host_name = host.host_name;
   return 0;
 }
 

@@ -11,6 +11,8 @@
 
 #include <string.h>
 
+#include "http/url_canon.h"
+
 void ih_http_limits_default(ih_http_limits *lim)
 {
   lim->max_request_line = 16384;
@@ -296,9 +298,11 @@ static bool keep_alive(const ih_http_request_head *h)
   return h->version == IH_HTTP_11 || keep;
 }
 
-/* RFC 9112 3.2: exactly one Host in HTTP/1.1; never more than one. */
-static framing_status check_host(const ih_http_request_head *h, ih_http_framing *out)
+enum ih_http_framing_status ih_http_request_host(const ih_http_request_head *h, ih_http_framing *out)
 {
+  out->host = (ih_slice){ "", 0 };
+  out->host_name = (ih_slice){ "", 0 };
+  /* RFC 9112 3.2: exactly one Host in HTTP/1.1; never more than one. */
   size_t count = 0;
   for (size_t i = 0; i < h->header_count; i++) {
     if (!name_is(&h->headers[i], "Host"))
@@ -310,6 +314,19 @@ static framing_status check_host(const ih_http_request_head *h, ih_http_framing 
     return framing_fail(out, IH_FRAMING_BAD_REQUEST, "more than one Host field");
   if (count == 0 && h->version == IH_HTTP_11)
     return framing_fail(out, IH_FRAMING_BAD_REQUEST, "missing Host field");
+  /* RFC 9110 7.2: Host = uri-host [ ":" port ]. An empty value is what a
+   * client sends for a target without authority (RFC 9112 3.2): no host. */
+  ih_host parsed;
+  if (out->host.n && !ih_host_parse(out->host, &parsed))
+    return framing_fail(out, IH_FRAMING_BAD_REQUEST, "invalid Host field");
+  if (out->host.n)
+    out->host_name = parsed.name;
+  /* RFC 9112 3.2.2: an absolute-form target's authority overrides Host. A
+   * malformed target is refused by the URL check that follows. */
+  ih_slice authority;
+  if (ih_url_split(h->target, NULL, NULL, &authority) == IH_URL_OK && authority.p &&
+      ih_host_parse(authority, &parsed))
+    out->host_name = parsed.name;
   return IH_FRAMING_OK;
 }
 
@@ -419,11 +436,12 @@ enum ih_http_framing_status ih_http_framing_analyse(const ih_http_request_head *
   out->content_length = 0;
   out->expect_continue = false;
   out->host = (ih_slice){ "", 0 };
+  out->host_name = (ih_slice){ "", 0 };
   out->error_reason = NULL;
   out->client_keep_alive = keep_alive(h);
   if (h->version == IH_HTTP_09) /* no fields, no body */
     return IH_FRAMING_OK;
-  framing_status st = check_host(h, out);
+  framing_status st = ih_http_request_host(h, out);
   if (st == IH_FRAMING_OK)
     st = check_body(h, max_body, out);
   if (st == IH_FRAMING_OK)

@@ -97,9 +97,19 @@ typedef struct ih_http_framing {
   uint64_t content_length;/* valid when !chunked; 0 = no body */
   bool client_keep_alive; /* 1.1: unless "Connection: close"; 1.0: only "Connection: keep-alive"; 0.9: never */
   bool expect_continue;   /* "Expect: 100-continue" on HTTP/1.1 */
-  ih_slice host;          /* Host field value (empty if absent) */
+  ih_slice host;          /* Host field value as sent (empty if absent) */
+  ih_slice host_name;     /* the request's host without port: the absolute-form
+                             target's, else the Host field's; empty when neither
+                             names one. Site routing and SERVER_NAME use this. */
   const char *error_reason;
 } ih_http_framing;
+
+/* The Host rules alone (RFC 9112 3.2, 3.2.2; RFC 9110 7.2): one Host field
+ * (exactly one in HTTP/1.1) whose value is empty or a valid
+ * uri-host [ ":" port ] (url_canon.h's ih_host_parse), else BAD_REQUEST;
+ * sets out->host and out->host_name. ih_http_framing_analyse calls it; so
+ * does whoever lets a head be changed after it was parsed (filters). */
+enum ih_http_framing_status ih_http_request_host(const ih_http_request_head *h, ih_http_framing *out);
 
 /* Decides how the body is delimited and whether the client wants the
  * connection kept. max_body bounds Content-Length (chunked bodies are bounded

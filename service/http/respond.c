@@ -593,29 +593,15 @@ static bool join_path(char *out, size_t cap, const char *base, ih_slice rest, co
   return n > 0 && (size_t)n < cap;
 }
 
-static enum ih_url_status canonical_path(ih_conn *c, ih_slice *host_in_target)
+static enum ih_url_status canonical_path(ih_conn *c)
 {
   ih_slice path, query;
-  enum ih_url_status st = ih_url_split(c->view->head.target, &path, &query, host_in_target);
+  enum ih_url_status st = ih_url_split(c->view->head.target, &path, &query, NULL);
   if (st != IH_URL_OK)
     return st;
   c->view->query = query;
   size_t len;
   return ih_url_canonicalize(path, c->view->path, sizeof c->view->path, &len);
-}
-
-/* Host header without its port; "" when absent. */
-static ih_slice host_name(ih_slice host)
-{
-  if (host.n && host.p[host.n - 1] != ']') {
-    for (size_t i = host.n; i-- > 0;) {
-      if (host.p[i] == ':')
-        return (ih_slice){ host.p, i };
-      if (host.p[i] < '0' || host.p[i] > '9')
-        break;
-    }
-  }
-  return host;
 }
 
 static bool is_known_method(ih_slice m)
@@ -757,11 +743,9 @@ static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
 {
   ih_request *r = c->view;
   const ih_config *cfg = c->gen->config;
-  ih_slice target_host = { "", 0 };
-  if (canonical_path(c, &target_host) != IH_URL_OK)
+  if (canonical_path(c) != IH_URL_OK)
     return NULL;
-  ih_slice host = host_name(target_host.n ? target_host : r->framing.host);
-  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, host);
+  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, r->framing.host_name);
   if (!r->site)
     return NULL;
   ih_slice path = ih_slice_from_cstr(r->path);
@@ -787,10 +771,8 @@ bool ih_respond_route_extension(ih_conn *c)
 const ih_site *ih_respond_find_site(ih_conn *c)
 {
   ih_request *r = c->view;
-  ih_slice target_host = { "", 0 };
-  if (!r->site && canonical_path(c, &target_host) == IH_URL_OK)
-    r->site = ih_config_find_site(c->gen->config, c->local_addr, c->local_port,
-                                  host_name(target_host.n ? target_host : r->framing.host));
+  if (!r->site && canonical_path(c) == IH_URL_OK)
+    r->site = ih_config_find_site(c->gen->config, c->local_addr, c->local_port, r->framing.host_name);
   return r->site;
 }
 
@@ -875,8 +857,7 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     head_end(c, true);
     return;
   }
-  ih_slice target_host = { "", 0 };
-  enum ih_url_status us = canonical_path(c, &target_host);
+  enum ih_url_status us = canonical_path(c);
   if (us != IH_URL_OK) {
     r->path[0] = '\0';
     ih_log(IH_LOG_INFO, IH_EV_URL_REJECTED, "URL from %s:%u refused: %s", c->peer_addr, (unsigned)c->peer_port,
@@ -888,9 +869,9 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     error_response(c, alias ? 404 : (us == IH_URL_TOO_LONG ? 414 : 400), NULL, NULL, plan);
     return;
   }
-  /* RFC 9112 3.2.2: the host in an absolute-form target overrides Host. */
-  ih_slice host = host_name(target_host.n ? target_host : r->framing.host);
-  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, host);
+  /* The request's host (http_parse.h: the absolute-form target's, else
+   * Host's, without the port) picks the site. */
+  r->site = ih_config_find_site(cfg, c->local_addr, c->local_port, r->framing.host_name);
   if (!r->site) {
     error_response(c, 400, NULL, NULL, plan); /* http.sys: "Bad Request - Invalid Hostname" */
     return;

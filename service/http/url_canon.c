@@ -61,41 +61,75 @@ static bool valid_reg_name(const unsigned char *p, size_t n)
   return true;
 }
 
-/* host [":" port]; host is a reg-name/IPv4 or an IPv6 literal in brackets.
- * Userinfo ("user@host") is refused: RFC 9110 §4.2.4 deprecates it and it is
- * a classic way to disguise the real host. */
-static bool valid_authority(const unsigned char *p, size_t n)
+/* IP-literal = "[" ( IPv6address / IPvFuture ) "]" (RFC 3986 3.2.2), checked
+ * for its alphabet only: hex digits, ':' and '.' for IPv6 (an embedded IPv4
+ * tail included), or "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" ).
+ * Nothing in it reaches a file system; routing compares it as text. */
+static bool valid_ip_literal(const unsigned char *p, size_t n)
 {
-  size_t host_end;
-  if (n && p[0] == '[') {
+  if (n && (p[0] == 'v' || p[0] == 'V')) {
     size_t i = 1;
-    while (i < n && (ih_hex_value(p[i]) >= 0 || p[i] == ':' || p[i] == '.'))
+    while (i < n && ih_hex_value(p[i]) >= 0)
       i++;
-    if (i == 1 || i >= n || p[i] != ']')
+    if (i == 1 || i >= n || p[i] != '.' || i + 1 == n)
       return false;
-    host_end = i + 1;
-  } else {
-    host_end = 0;
-    while (host_end < n && p[host_end] != ':')
-      host_end++;
-    if (!valid_reg_name(p, host_end))
-      return false;
-  }
-  if (host_end == n)
+    for (i++; i < n; i++)
+      if (!is_alnum(p[i]) && (p[i] == 0 || !strchr("-._~!$&'()*+,;=:", p[i])))
+        return false;
     return true;
-  if (p[host_end] != ':')
-    return false;
-  /* port = *DIGIT (RFC 3986 §3.2.3, may be empty), at most 65535 */
-  unsigned long port = 0;
-  size_t digits = n - host_end - 1;
-  if (digits > 5)
-    return false;
-  for (size_t i = host_end + 1; i < n; i++) {
-    if (!ih_is_digit((char)p[i]))
-      return false;
-    port = port * 10 + (unsigned long)(p[i] - '0');
   }
-  return port <= 65535;
+  bool colon = false;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == ':')
+      colon = true;
+    else if (ih_hex_value(p[i]) < 0 && p[i] != '.')
+      return false;
+  }
+  return colon;
+}
+
+/* Length of the uri-host at the start of p[0..n), or 0 when there is none. */
+static size_t uri_host_len(const unsigned char *p, size_t n)
+{
+  if (n && p[0] == '[') {
+    const unsigned char *close = memchr(p, ']', n);
+    if (!close || !valid_ip_literal(p + 1, (size_t)(close - p) - 1))
+      return 0;
+    return (size_t)(close - p) + 1;
+  }
+  size_t end = 0;
+  while (end < n && p[end] != ':')
+    end++;
+  return valid_reg_name(p, end) ? end : 0;
+}
+
+bool ih_host_parse(ih_slice authority, ih_host *out)
+{
+  const unsigned char *p = (const unsigned char *)authority.p;
+  size_t n = p ? authority.n : 0;
+  memset(out, 0, sizeof *out);
+  size_t host_end = uri_host_len(p, n);
+  if (host_end == 0)
+    return false;
+  unsigned long port = 0;
+  if (host_end < n) {
+    /* port = 1*5DIGIT up to 65535. RFC 3986 3.2.3 allows an empty port,
+     * but http.sys refuses "host:" with 400 and nothing legitimate sends it. */
+    size_t digits = n - host_end - 1;
+    if (p[host_end] != ':' || digits == 0 || digits > 5)
+      return false;
+    for (size_t i = host_end + 1; i < n; i++) {
+      if (!ih_is_digit((char)p[i]))
+        return false;
+      port = port * 10 + (unsigned long)(p[i] - '0');
+    }
+    if (port > 65535)
+      return false;
+  }
+  out->name = (ih_slice){ authority.p, host_end };
+  out->has_port = host_end < n;
+  out->port = (uint16_t)port;
+  return true;
 }
 
 /* Length of "http://" or "https://" (any case) at the start of p, else 0. */
@@ -145,7 +179,8 @@ enum ih_url_status ih_url_split(ih_slice target, ih_slice *path, ih_slice *query
       size_t end = auth;
       while (end < n && p[end] != '/' && p[end] != '?')
         end++;
-      if (!valid_authority(p + auth, end - auth))
+      ih_host parsed;
+      if (!ih_host_parse((ih_slice){ target.p + auth, end - auth }, &parsed))
         return IH_URL_BAD_FORM;
       ho = (ih_slice){ target.p + auth, end - auth };
       start = end;

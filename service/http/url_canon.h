@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/ih_str.h"
 
@@ -29,6 +30,25 @@ enum ih_url_status {
   IH_URL_UNC,           /* "\\\\?\\", "\\\\.\\" or UNC "//server" forms */
   IH_URL_TOO_LONG,      /* output would exceed the caller's buffer */
 };
+
+/* An authority as a Host field value (RFC 9110 7.2) or an absolute-form
+ * target (RFC 9112 3.2.2) carries it: uri-host [ ":" port ] (RFC 3986
+ * 3.2.2-3.2.3), without userinfo. */
+typedef struct ih_host {
+  ih_slice name;  /* uri-host as sent: reg-name or IPv4address, or an
+                     IP-literal with its brackets ("[::1]"); into authority */
+  bool has_port;
+  uint16_t port;
+} ih_host;
+
+/* Parses authority[0..n). True when it is a valid uri-host [ ":" port ]:
+ * the host is a non-empty reg-name (unreserved, pct-encoded, sub-delims: no
+ * SP, CTL, '/', '\', '<', '@' ...) or an IP-literal in brackets, and a
+ * port, when the ':' is there, is 1 to 5 digits up to 65535 (an empty port
+ * is refused, as http.sys does). On false *out is zeroed. This is the one
+ * host parser: Host fields, absolute-form targets, routing and SERVER_NAME
+ * all take the host from it. */
+bool ih_host_parse(ih_slice authority, ih_host *out);
 
 /* Text for logs ("percent escape is not two hex digits", ...). */
 const char *ih_url_status_text(enum ih_url_status st);

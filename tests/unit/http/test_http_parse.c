@@ -507,6 +507,18 @@ static const framing_case framing_cases[] = {
   { H11 "host: a" END, F_400, false, 0, true, false },
   { "GET / HTTP/1.0\r\nHost: a\r\nHost: a" END, F_400, false, 0, false, false },
   { "GET / HTTP/1.1\r\nHost:" END, F_OK, false, 0, true, false },
+  /* Host = uri-host [ ":" port ] (RFC 9110 7.2): anything else is 400 */
+  { "GET / HTTP/1.1\r\nHost: example.com:8080" END, F_OK, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: [::1]:8080" END, F_OK, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: evil example" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: localhost/..\\.." END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: evil.example<script>" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: a\tb" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: a:" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: a:99999" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.1\r\nHost: user@a" END, F_400, false, 0, true, false },
+  { "GET / HTTP/1.0\r\nHost: a b" END, F_400, false, 0, false, false },
+  { "GET http://a/ HTTP/1.1\r\nHost: a b" END, F_400, false, 0, true, false },
   /* Content-Length (RFC 9110 8.6, RFC 9112 6.3) */
   { P11 CL "5" END, F_OK, false, 5, true, false },
   { P11 CL "0" END, F_OK, false, 0, true, false },
@@ -591,9 +603,28 @@ static void test_framing_details(void)
   IH_EQ_MEM(f.host.p, f.host.n, "www.example.com:80", 18);
   IH_EQ_INT(f.content_length, 0);
 
+  IH_EQ_MEM(f.host_name.p, f.host_name.n, "www.example.com", 15);
+  IH_EQ_INT(parse_all_ways(LIT("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n"), NULL, &h), IH_PARSE_DONE);
+  IH_EQ_INT(ih_http_framing_analyse(&h, 0, &f), IH_FRAMING_OK);
+  IH_EQ_MEM(f.host_name.p, f.host_name.n, "[::1]", 5);
+  IH_EQ_INT(parse_all_ways(LIT("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), NULL, &h), IH_PARSE_DONE);
+  IH_EQ_INT(ih_http_framing_analyse(&h, 0, &f), IH_FRAMING_BAD_REQUEST);
+  IH_EQ_STR(f.error_reason, "invalid Host field");
+  /* RFC 9112 3.2.2: an absolute-form target's host overrides Host */
+  IH_EQ_INT(parse_all_ways(LIT("GET http://Other.Example:81/x HTTP/1.1\r\nHost: a:80\r\n\r\n"), NULL, &h),
+            IH_PARSE_DONE);
+  IH_EQ_INT(ih_http_framing_analyse(&h, 0, &f), IH_FRAMING_OK);
+  IH_EQ_MEM(f.host.p, f.host.n, "a:80", 4);
+  IH_EQ_MEM(f.host_name.p, f.host_name.n, "Other.Example", 13);
+  /* an empty Host names no host */
+  IH_EQ_INT(parse_all_ways(LIT("GET / HTTP/1.1\r\nHost:\r\n\r\n"), NULL, &h), IH_PARSE_DONE);
+  IH_EQ_INT(ih_http_framing_analyse(&h, 0, &f), IH_FRAMING_OK);
+  IH_EQ_INT(f.host_name.n, 0);
+
   IH_EQ_INT(parse_all_ways(LIT("GET / HTTP/1.0\r\n\r\n"), NULL, &h), IH_PARSE_DONE);
   IH_EQ_INT(ih_http_framing_analyse(&h, 0, &f), IH_FRAMING_OK);
   IH_EQ_INT(f.host.n, 0);
+  IH_EQ_INT(f.host_name.n, 0);
 
   /* max_body bounds Content-Length at exactly the limit */
   IH_EQ_INT(parse_all_ways(LIT("PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"), NULL, &h), IH_PARSE_DONE);

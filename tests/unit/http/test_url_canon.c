@@ -572,7 +572,6 @@ static void test_split(void)
   split_ok("http://127.0.0.1:80/", "/", NULL, "127.0.0.1:80");
   split_ok("http://[::1]:8080/p", "/p", NULL, "[::1]:8080");
   split_ok("http://[2001:db8::1]/", "/", NULL, "[2001:db8::1]");
-  split_ok("http://host:/p", "/p", NULL, "host:");
   split_ok("http://my-host_1.example/p", "/p", NULL, "my-host_1.example");
   split_ok("http://h%41st/", "/", NULL, "h%41st");
   split_ok("http://host//x", "//x", NULL, "host");
@@ -618,6 +617,7 @@ static void test_split(void)
   SPLIT_BAD("http://[]/");
   SPLIT_BAD("http://[::1]x/");
   SPLIT_BAD("http://h\\x/");
+  SPLIT_BAD("http://host:/p"); /* an empty port: refused like a Host field's */
   SPLIT_BAD("http://h%4/");
   SPLIT_BAD("http://h<>/");
   SPLIT_BAD("example.com:80");
@@ -662,8 +662,84 @@ static void test_status_text(void)
   IH_CHECK(ih_url_status_text((enum ih_url_status)-1) != NULL);
 }
 
+/* One ih_host_parse answer: valid with that name and port (-1: none), or
+ * refused (want_name NULL). */
+static void host_case(const char *in, const char *want_name, long want_port)
+{
+  ih_host h;
+  bool ok = ih_host_parse(ih_slice_from_cstr(in), &h);
+  if (!IH_EQ_INT(ok, want_name != NULL)) {
+    ih_test_note("  host \"%s\"", in);
+    return;
+  }
+  if (!ok) {
+    IH_CHECK(h.name.n == 0 && !h.has_port);
+    return;
+  }
+  IH_EQ_MEM(h.name.p, h.name.n, want_name, strlen(want_name));
+  IH_EQ_INT(h.has_port, want_port >= 0);
+  if (want_port >= 0)
+    IH_EQ_INT(h.port, want_port);
+}
+
+static void test_host_parse(void)
+{
+  IH_TEST("host: uri-host [ \":\" port ] (RFC 9110 7.2, RFC 3986 3.2.2)");
+  host_case("example.com", "example.com", -1);
+  host_case("example.com:8080", "example.com", 8080);
+  host_case("LOCALHOST:0", "LOCALHOST", 0);
+  host_case("127.0.0.1:80", "127.0.0.1", 80);
+  host_case("h:65535", "h", 65535);
+  host_case("[::1]", "[::1]", -1);
+  host_case("[::1]:8080", "[::1]", 8080);
+  host_case("[2001:db8::7]", "[2001:db8::7]", -1);
+  host_case("[::ffff:127.0.0.1]:1", "[::ffff:127.0.0.1]", 1);
+  host_case("[v1.fe80::a+en1]", "[v1.fe80::a+en1]", -1);
+  host_case("my-host_1.example", "my-host_1.example", -1);
+  host_case("h%41st", "h%41st", -1);
+  host_case("a!$&'()*+,;=b", "a!$&'()*+,;=b", -1);
+  /* what the hostile corpus sent, and its relatives: all refused */
+  host_case("evil example", NULL, 0);
+  host_case("localhost/..\\..", NULL, 0);
+  host_case("localhost/x", NULL, 0);
+  host_case("localhost\\x", NULL, 0);
+  host_case("evil.example<script>", NULL, 0);
+  host_case("a\tb", NULL, 0);
+  host_case("a\x01b", NULL, 0);
+  host_case("a\x7f", NULL, 0);
+  host_case("caf\xc3\xa9", NULL, 0);
+  host_case("a\"b", NULL, 0);
+  host_case("host:", NULL, 0);
+  host_case(":80", NULL, 0);
+  host_case("", NULL, 0);
+  host_case("h:80:80", NULL, 0);
+  host_case("h:-1", NULL, 0);
+  host_case("h:+80", NULL, 0);
+  host_case("h:65536", NULL, 0);
+  host_case("h:123456", NULL, 0);
+  host_case("user@h", NULL, 0);
+  host_case("h%4", NULL, 0);
+  host_case("h%zz", NULL, 0);
+  host_case("[::1", NULL, 0);
+  host_case("[]", NULL, 0);
+  host_case("[::1]x", NULL, 0);
+  host_case("[::1]:", NULL, 0);
+  host_case("[1.2.3.4]", NULL, 0); /* IPv6 needs a ':' */
+  host_case("[::g]", NULL, 0);
+  host_case("[v1.]", NULL, 0);
+  host_case("[v.x]", NULL, 0);
+  host_case("[v1.a b]", NULL, 0);
+  /* a NUL inside the slice is a byte like any other: refused */
+  {
+    ih_host h;
+    IH_CHECK(!ih_host_parse((ih_slice){ "a\0b", 3 }, &h));
+    IH_CHECK(!ih_host_parse((ih_slice){ "[v1.a\0]", 8 }, &h));
+  }
+}
+
 int main(void)
 {
+  test_host_parse();
   test_table();
   test_buffer_sizes();
   test_long_paths();
