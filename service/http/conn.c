@@ -751,11 +751,8 @@ static void process_input(ih_conn *c)
   const ih_server_config *sc = &c->gen->config->server;
   for (;;) {
     if (c->state == IH_CONN_READ_HEAD) {
-      /* Empty lines before a request are ignored (RFC 9112 §2.2); strip them
-       * here so they cannot accumulate in the buffer. */
-      while (c->in_start < c->in_len && (c->in[c->in_start] == '\r' || c->in[c->in_start] == '\n') &&
-             c->parse_last_len == 0)
-        c->in_start++;
+      /* Empty lines before a request line are the parser's to skip and to
+       * bound (RFC 9112 2.2; http_parse.h): they begin a request's head. */
       if (c->in_start == c->in_len) {
         c->in_start = c->in_len = 0;
         if (atomic_load(&c->server->draining)) {

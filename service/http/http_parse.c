@@ -194,6 +194,10 @@ static bool still_incomplete(const char *buf, size_t len, size_t last_len, const
 {
   if (last_len == 0 || last_len >= len || memchr(buf + last_len, '\n', len - last_len))
     return false;
+  /* A CR that is now followed by something (bare CR): let the full parse
+   * decide. The last byte may be the first half of a CRLF in flight. */
+  if (memchr(buf + last_len - 1, '\r', len - last_len))
+    return false;
   size_t ls = last_len; /* start of the trailing line */
   while (ls > 0 && buf[ls - 1] != '\n')
     ls--;
@@ -234,18 +238,29 @@ enum ih_http_parse_status ih_http_parse_request(const char *buf, size_t len, siz
   if (still_incomplete(buf, len, last_len, lim))
     return IH_PARSE_INCOMPLETE;
 
-  /* RFC 9112 2.2: skip empty lines before the request line. Their bytes count
-   * toward max_request_line so a stream of CRLFs cannot grow the buffer. */
-  size_t pos = 0;
+  /* RFC 9112 2.2: a server SHOULD ignore at least one empty line before the
+   * request line. A few are skipped (clients have sent a CRLF after a POST
+   * body); more are no request at all, and get 400 instead of holding the
+   * connection until the header timeout. Their bytes also count toward
+   * max_request_line. */
+  size_t pos = 0, empty_lines = 0;
   line l;
   for (;;) {
     l = line_at(buf, len, pos);
     if (l.start + l.len > lim->max_request_line)
       return fail(out, IH_PARSE_URI_TOO_LONG, "request line too long");
-    if (!l.complete)
+    if (!l.complete) {
+      /* A CR followed by anything but LF can never start a valid request
+       * line (RFC 9112 2.2): refuse it now, not when a LF finally comes. */
+      const char *cr = memchr(buf + l.start, '\r', l.len);
+      if (cr && (size_t)(cr - buf) + 1 < len)
+        return fail(out, IH_PARSE_BAD_REQUEST, "bare CR in request line");
       return IH_PARSE_INCOMPLETE;
+    }
     if (l.len)
       break;
+    if (++empty_lines > IH_HTTP_MAX_EMPTY_LINES)
+      return fail(out, IH_PARSE_BAD_REQUEST, "too many empty lines before the request line");
     pos = l.next;
   }
   enum ih_http_parse_status st = parse_request_line(buf + l.start, l.len, out);

@@ -22,6 +22,7 @@
 #include "core/ih_str.h"
 
 #define IH_HTTP_MAX_HEADERS 128 /* hard ceiling of the header array */
+#define IH_HTTP_MAX_EMPTY_LINES 4 /* empty lines skipped before a request line */
 
 enum ih_http_version {
   IH_HTTP_09 = 9,  /* "GET /path" CRLF: no headers, response is body only */
@@ -64,8 +65,11 @@ typedef struct ih_http_request_head {
 } ih_http_request_head;
 
 /* Parses the request head at buf[0..len). Rules (RFC 9112 §2-5):
- * - leading empty lines (CRLF) before the request line are skipped (2.2);
- * - line ends are CRLF; a bare LF is accepted, a bare CR is an error (2.2);
+ * - up to IH_HTTP_MAX_EMPTY_LINES empty lines (CRLF or LF) before the
+ *   request line are skipped (2.2); one more is an error;
+ * - line ends are CRLF; a bare LF is accepted, a bare CR is an error (2.2),
+ *   reported as soon as the byte after it arrives when it is in the request
+ *   line (or before it), without waiting for the line to end;
  * - request-line = method SP request-target SP HTTP-version, single SPs;
  *   method is a token; target has no CTL/SP; "GET target" CRLF alone is
  *   HTTP/0.9 (only GET) and ends the head right there;

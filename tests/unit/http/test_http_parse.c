@@ -119,6 +119,16 @@ static const parse_case cases[] = {
   { LIT("GET / HTTP/1.1\r\nX: obs-text \x80\xff ok\r\n\r\n"), P_DONE, 11, 1, -1 },
   { LIT("GET / HTTP/1.1\r\nX: a\tb\r\n\r\n"), P_DONE, 11, 1, -1 },
   { LIT("\r\n\r\nGET / HTTP/1.1\r\n\r\n"), P_DONE, 11, 0, -1 }, /* leading empty lines */
+  { LIT("\r\n\n\r\n\nGET / HTTP/1.1\r\n\r\n"), P_DONE, 11, 0, -1 }, /* IH_HTTP_MAX_EMPTY_LINES of them */
+  { LIT("\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n\r\n"), P_400, 0, 0, 0 }, /* one more: no request */
+  { LIT("\r\n\r\n\r\n\r\n\r\n"), P_400, 0, 0, 0 }, /* decided without waiting for the header timeout */
+  { LIT("\n\n\n\n\n"), P_400, 0, 0, 0 },
+  { LIT("\rGET / HTTP/1.1\r\n\r\n"), P_400, 0, 0, 0 }, /* bare CR before the request line */
+  { LIT("\rG"), P_400, 0, 0, 0 },                        /* ... refused at the byte after it */
+  { LIT("\r\n\r\r"), P_400, 0, 0, 0 },
+  { LIT("GET /a\rb"), P_400, 0, 0, 0 },                  /* a bare CR inside the request line, too */
+  { LIT("\r"), P_MORE, 0, 0, 0 },                        /* may be the first half of a CRLF */
+  { LIT("\r\n\r"), P_MORE, 0, 0, 0 },
   { LIT("\n\nGET / HTTP/1.1\r\n\r\n"), P_DONE, 11, 0, -1 },
   /* versions */
   { LIT("GET / HTTP/1.2\r\n\r\n"), P_DONE, 11, 0, -1 },
@@ -332,8 +342,8 @@ static void test_small_limits(void)
   n = 2 + build_request_line(buf + 2, 19, "\r\n\r\n");
   IH_EQ_INT(parse_all_ways(buf, n, &lim, &h), IH_PARSE_URI_TOO_LONG);
   memset(buf, '\n', 21);
-  IH_EQ_INT(parse_all_ways(buf, 20, &lim, &h), IH_PARSE_INCOMPLETE);
-  IH_EQ_INT(parse_all_ways(buf, 21, &lim, &h), IH_PARSE_URI_TOO_LONG);
+  IH_EQ_INT(parse_all_ways(buf, IH_HTTP_MAX_EMPTY_LINES, &lim, &h), IH_PARSE_INCOMPLETE);
+  IH_EQ_INT(parse_all_ways(buf, IH_HTTP_MAX_EMPTY_LINES + 1, &lim, &h), IH_PARSE_BAD_REQUEST);
   /* an HTTP/0.9 line at the limit */
   n = 0;
   memcpy(buf, "GET /", 5);
