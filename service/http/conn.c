@@ -841,6 +841,7 @@ bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited)
     .version = c->req.head.version ? c->req.head.version : IH_HTTP_11,
     .client_allows = c->req.framing.client_keep_alive,
     .request_framing_ok = c->req.framing_ok,
+    .request_refused = c->req.refused,
     .response_delimited = response_delimited,
     .server_draining = atomic_load(&c->server->draining),
     .handler_wants_close = c->req.ext_must_close,

@@ -258,12 +258,14 @@ typedef struct ih_request {
   ih_http_framing framing;
   bool active;               /* holds IH_HOLD_REQUEST and counts as in flight */
   bool framing_ok;           /* head and body read completely and correctly */
+  bool refused;              /* answered 400 after being read: the connection closes (keepalive.h) */
   bool head_only;            /* HEAD: send headers, no body */
   uint64_t started_ms;
   uint64_t body_left;        /* Content-Length bytes still to read */
   uint64_t body_received;
   uint64_t body_started_ms;
   ih_chunked_decoder chunked;
+  enum ih_chunked_status body_refused; /* why conn_body_pull returned -1 (ERROR or TOO_LARGE) */
   const ih_site *site;
   ih_slice query;
   char path[2048];           /* canonical URL path ("" if refused) */

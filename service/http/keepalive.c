@@ -13,6 +13,12 @@ bool ih_keepalive_decide(const ih_keepalive_inputs *in)
    * (RFC 9112 §11.2: request smuggling), so the connection must close. */
   if (!in->request_framing_ok)
     return false;
+  /* A request read whole but refused as malformed (400) says the client
+   * does not speak the HTTP we do: after a CONNECT it may already be
+   * sending the tunnel's bytes (RFC 9110 9.3.6), which must not be read as
+   * the next request. http.sys closes after its 400s too. */
+  if (in->request_refused)
+    return false;
   /* A response without a known length ends at connection close. */
   if (!in->response_delimited)
     return false;

@@ -171,6 +171,8 @@ static void error_response(ih_conn *c, int status, const char *extra_name, const
   const ih_site *site = c->view->site;
   const ih_error_page *page = site ? ih_site_error_page(site, status) : NULL;
   memset(plan, 0, sizeof *plan);
+  if (status == 400)
+    c->req.refused = true; /* the connection closes after it (keepalive.h) */
   if (page) {
     void *file;
     ih_file_info info;
