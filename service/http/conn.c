@@ -518,6 +518,16 @@ static int parse_status(enum ih_http_parse_status st)
   }
 }
 
+/* A chunked body the decoder refused: 413 past max_body, like a
+ * Content-Length above it (RFC 9110 15.5.14), 400 when it is malformed. */
+static void refuse_chunked_body(ih_conn *c, enum ih_chunked_status st)
+{
+  if (st == IH_CHUNKED_TOO_LARGE)
+    fail_request(c, 413, "chunked body exceeds max_body");
+  else
+    fail_request(c, 400, "malformed chunked body");
+}
+
 /* Consumes body bytes already buffered after the head. Returns true when the
  * body is complete; false when more must be read (or the request failed). */
 static bool consume_body(ih_conn *c, bool *failed)
@@ -541,8 +551,7 @@ static bool consume_body(ih_conn *c, bool *failed)
   r->body_received = r->chunked.total;
   if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE) {
     *failed = true;
-    fail_request(c, st == IH_CHUNKED_ERROR ? 400 : 413, st == IH_CHUNKED_ERROR ? "malformed chunked body"
-                                                                                : "chunked body exceeds max_body");
+    refuse_chunked_body(c, st);
     return false;
   }
   return st == IH_CHUNKED_DONE;
@@ -572,8 +581,10 @@ long conn_body_pull(ih_conn *c, char *dst, size_t cap)
   enum ih_chunked_status st = ih_chunked_decode(&r->chunked, c->in + body_at, avail, &used, dst, cap, &out_len);
   discard_input(c, body_at, used);
   r->body_received = r->chunked.total;
-  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE)
+  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE) {
+    r->body_refused = st;
     return -1;
+  }
   r->body_complete = st == IH_CHUNKED_DONE;
   return (long)out_len;
 }
@@ -617,7 +628,7 @@ static bool preread_extension_body(ih_conn *c)
   for (;;) {
     long n = conn_body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
     if (n < 0) {
-      fail_request(c, r->chunked.total > r->chunked.max_body ? 413 : 400, "malformed chunked body");
+      refuse_chunked_body(c, r->body_refused);
       return false;
     }
     r->ext_preread_len += (size_t)n;

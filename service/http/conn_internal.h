@@ -32,7 +32,8 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan);
 /* The response went out: keep alive (next request) or close. */
 void conn_response_done(ih_conn *c);
 /* Up to cap decoded body bytes already buffered; -1 for a malformed or
- * oversized chunked body. Marks req.body_complete at the end. */
+ * oversized chunked body (which of the two: req.body_refused). Marks
+ * req.body_complete at the end. */
 long conn_body_pull(ih_conn *c, char *dst, size_t cap);
 
 /* Sends data[0..len) as the connection's one operation, through the

@@ -125,10 +125,83 @@ def test_http12_treated_as_http11(srv):
 
 def test_leading_empty_lines_ignored(srv):
     with HttpConn(srv.port) as c:
-        c.send(b"\r\n\r\n" + req("GET", "/hello.txt"))
+        c.send(b"\r\n\r\n\n\r\n" + req("GET", "/hello.txt"))
         r = c.read_response()
-        expect_status(r, 200, "request after empty lines (RFC 9112 2.2)")
+        expect_status(r, 200, "request after four empty lines (RFC 9112 2.2)")
         assert r.body == HELLO
+
+
+@pytest.mark.parametrize("prefix", [b"\r\n" * 5, b"\n" * 5, b"\r\n" * 5000],
+                         ids=["5-crlf", "5-lf", "5000-crlf"])
+def test_too_many_empty_lines_400_at_once(srv, prefix):
+    """More than a few empty lines are no request: 400 and close at once,
+    not a connection held until header_timeout (120 s)."""
+    with HttpConn(srv.port, timeout=5) as c:
+        c.send(prefix)
+        r = c.read_response(timeout=5)
+        expect_status(r, 400, f"{len(prefix)} bytes of empty lines before any request line")
+        expect_close(c, r, what="empty lines")
+
+
+@pytest.mark.parametrize("data", [b"\rGET /hello.txt HTTP/1.1\r\n", b"\r\n\r\rX", b"GET /hel\rlo.txt"],
+                         ids=["cr-first", "cr-after-empty-line", "cr-in-request-line"])
+def test_bare_cr_400_at_once(srv, data):
+    """A bare CR before or in the request line (RFC 9112 2.2) is refused as
+    soon as the byte after it arrives: the request line has no end yet."""
+    with HttpConn(srv.port, timeout=5) as c:
+        c.send(data)
+        r = c.read_response(timeout=5)
+        expect_status(r, 400, f"bare CR in {data!r}")
+        expect_close(c, r, what="bare CR")
+
+
+# ---------------------------------------------------------------- Host (RFC 9112 3.2, RFC 9110 7.2)
+
+@pytest.mark.parametrize("host", [b"evil example", b"localhost/..\\..", b"evil.example<script>", b"localhost\\x",
+                                  b"local\thost", b"localhost:", b"localhost:99999", b"user@localhost",
+                                  b"[::1", b"local\x01host"],
+                         ids=["space", "slash-backslash", "angle", "backslash", "tab", "empty-port", "big-port",
+                              "userinfo", "open-bracket", "control"])
+def test_invalid_host_400_and_close(srv, host):
+    """The site is bound without a host name, so any Host would route to it:
+    a Host that is not uri-host [ ":" port ] is still 400, and closes."""
+    with HttpConn(srv.port) as c:
+        c.send(b"GET /hello.txt HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+        r = c.read_response()
+        expect_status(r, 400, f"Host: {host!r}")
+        assert HELLO not in r.body
+        expect_close(c, r, what=f"Host: {host!r}")
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:80", "127.0.0.1:8080", "[::1]:8080", "www.example.com",
+                                  "a-b_c.example"])
+def test_valid_host_served(srv, host):
+    with HttpConn(srv.port) as c:
+        r = c.request("GET", "/hello.txt", host=host)
+        expect_status(r, 200, f"Host: {host}")
+        assert r.body == HELLO
+        expect_open(c, f"Host: {host}")
+
+
+def test_invalid_host_in_absolute_form_400(srv):
+    with HttpConn(srv.port) as c:
+        c.send(b"GET http://evil<x>/hello.txt HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        r = c.read_response()
+        expect_status(r, 400, "a malformed authority in an absolute-form target")
+        expect_close(c, r, what="absolute-form host")
+
+
+def test_connect_400_and_close(srv):
+    """CONNECT asks for a tunnel we do not offer; a client may already be
+    sending the tunnel's bytes after it (RFC 9110 9.3.6), so the
+    connection closes after the 400, as after every 400."""
+    with HttpConn(srv.port) as c:
+        c.send(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+               b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        r = c.read_response()
+        expect_status(r, 400, "CONNECT")
+        check_common_headers(r)
+        expect_close(c, r, what="CONNECT")
 
 
 def test_pipelined_requests_answered_in_order(srv):
@@ -282,6 +355,16 @@ def test_chunked_body_over_max_body_413_and_close(srv):
         r = c.read_response()
         expect_status(r, 413, f"5000 chunked bytes > max_body {MAX_BODY}")
         expect_close(c, r, what="chunked 413")
+
+
+def test_chunk_size_over_max_body_413_at_once(srv):
+    """A chunk size line above max_body is refused like a Content-Length
+    above it, before any of its data is read."""
+    with HttpConn(srv.port) as c:
+        c.send(req("POST", "/hello.txt", [("Transfer-Encoding", "chunked")], b"%x\r\n" % (MAX_BODY + 1)))
+        r = c.read_response()
+        expect_status(r, 413, f"a chunk of {MAX_BODY + 1} bytes > max_body {MAX_BODY}")
+        expect_close(c, r, what="chunk size 413")
 
 
 def test_content_length_and_transfer_encoding_400_and_close(srv):

@@ -827,6 +827,64 @@ static void test_bad_head_then_close(void)
   expect_all_released(c);
 }
 
+/* One request that must get `status` with Connection: close at once (no
+ * timer), the connection shut down after it. */
+static void expect_refused(const char *request, const char *status_line)
+{
+  ih_conn *c = connect_client();
+  client_sends(c, request);
+  if (!IH_EQ_INT(fake.op, OP_SEND))
+    ih_test_note("  request %s", request);
+  send_completes(c);
+  if (!IH_CHECK(wire_has(status_line)) || !IH_CHECK(wire_has("Connection: close\r\n")))
+    ih_test_note("  request %s", request);
+  IH_CHECK(fake.shutdown_sent);
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_refused_requests_close(void)
+{
+  IH_TEST("a Host that is not uri-host [ \":\" port ] gets 400 and close, whatever the bindings");
+  expect_refused("GET /a.txt HTTP/1.1\r\nHost: evil example\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET /a.txt HTTP/1.1\r\nHost: localhost/..\\..\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET /a.txt HTTP/1.1\r\nHost: evil.example<script>\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET /a.txt HTTP/1.1\r\nHost: x:\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET /a.txt HTTP/1.0\r\nHost: x\x01y\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET /a.txt HTTP/1.1\r\nHost: x\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("GET http://x/a.txt HTTP/1.1\r\nHost: a b\r\n\r\n", "HTTP/1.1 400 ");
+
+  IH_TEST("CONNECT gets 400 and the connection closes (its tunnel bytes are no request)");
+  expect_refused("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", "HTTP/1.1 400 ");
+  /* so does any request whose target the server refuses as malformed */
+  expect_refused("GET a.txt HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ");
+
+  IH_TEST("empty lines before a request line: a few are skipped, more get 400 at once");
+  {
+    ih_conn *c = connect_client();
+    client_sends(c, "\r\n\r\n\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    send_completes(c);
+    IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+    IH_CHECK(!fake.shutdown_sent);
+    client_closes(c);
+    expect_all_released(c);
+  }
+  expect_refused("\r\n\r\n\r\n\r\n\r\n", "HTTP/1.1 400 ");
+  expect_refused("\r\n\r\n\r\n\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", "HTTP/1.1 400 ");
+  IH_TEST("a bare CR before the request line gets 400 at once");
+  expect_refused("\rG", "HTTP/1.1 400 ");
+  expect_refused("\r\n\rGET /a.txt HTTP/1.1\r\n", "HTTP/1.1 400 ");
+
+  IH_TEST("a chunk size above max_body gets 413, for a static file and an extension alike");
+  expect_refused("POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n",
+                 "HTTP/1.1 413 ");
+  expect_refused("POST /app.isa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nfffffffff\r\n",
+                 "HTTP/1.1 413 ");
+  /* a malformed size line is still 400 */
+  expect_refused("POST /app.isa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                 "HTTP/1.1 400 ");
+}
+
 static void test_large_file_in_chunks(void)
 {
   IH_TEST("a large file goes out in chunks; a failure between chunks releases everything");
@@ -1097,6 +1155,7 @@ int main(void)
   test_status_page();
   test_status_page_loopback_only();
   test_bad_head_then_close();
+  test_refused_requests_close();
   test_ranges_and_conditional();
   test_large_file_in_chunks();
   test_small_file_cache();
