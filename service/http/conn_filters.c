@@ -273,7 +273,11 @@ static bool add_header_lines(ih_hdr_block *b, const char *p, size_t len)
         name[nl] = '\0';
         memcpy(value, v.p, v.n);
         value[v.n] = '\0';
-        changed |= ih_hdr_add(b, name, value) == IH_HDR_OK;
+        /* Server and Date have one value each (RFC 9110 10.2.4, 6.6.1):
+         * the filter's replaces ours rather than following it. */
+        bool single = ih_slice_ieq_cstr((ih_slice){ name, nl }, "Server:") ||
+                      ih_slice_ieq_cstr((ih_slice){ name, nl }, "Date:");
+        changed |= (single ? ih_hdr_set(b, name, value) : ih_hdr_add(b, name, value)) == IH_HDR_OK;
       }
     }
     p += line + (eol ? 1 : 0);

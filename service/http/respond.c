@@ -802,31 +802,93 @@ enum ih_chain_result ih_respond_url_map(ih_conn *c)
   return fr;
 }
 
+/* The next line of a header block that is already in "Name: value\r\n"
+ * form (ih_isapi_parse_headers, a filter's SEND_RESPONSE_HEADER), its line
+ * end included. */
+static bool next_header_line(ih_slice *rest, ih_slice *line)
+{
+  if (!rest->n)
+    return false;
+  const char *eol = memchr(rest->p, '\n', rest->n);
+  size_t n = eol ? (size_t)(eol - rest->p) + 1 : rest->n;
+  *line = (ih_slice){ rest->p, n };
+  *rest = (ih_slice){ rest->p + n, rest->n - n };
+  return true;
+}
+
+/* Its field name: what precedes the colon ("" without one). */
+static ih_slice header_line_name(ih_slice line)
+{
+  const char *colon = memchr(line.p, ':', line.n);
+  return colon ? (ih_slice){ line.p, (size_t)(colon - line.p) } : (ih_slice){ "", 0 };
+}
+
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
                          bool delimited)
 {
   c->out_len = 0;
   c->out_head_len = 0;
+  c->out_incomplete = false;
   c->head_filtered = false;
   c->req.status = status;
   if (!head_wanted(c)) {
     ih_conn_decide_keep_alive(c, delimited);
     return;
   }
-  char date[IH_HTTP_DATE_LEN + 1];
-  ih_http_date_format(ih_wall_seconds(), date);
-  out_printf(c, "HTTP/1.1 %d %s\r\nServer: %s\r\nDate: %s\r\n", status,
-             reason && reason[0] ? reason : ih_http_reason(status), IH_SERVER_SOFTWARE, date);
-  const char *p = headers, *end = headers + headers_len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t n = eol ? (size_t)(eol - p) + 1 : (size_t)(end - p);
-    ih_slice line = { p, n };
-    if (!(line.n >= 11 && ih_slice_ieq_cstr((ih_slice){ p, 11 }, "Connection:")) && n > 2)
-      out_append(c, p, n);
-    p += n;
+  /* Server and Date have one value each (RFC 9110 10.2.4, 6.6.1): a DLL
+   * that sends its own gets its value out, and ours stays away. */
+  bool dll_server = false, dll_date = false;
+  ih_slice rest = { headers, headers_len }, line;
+  while (next_header_line(&rest, &line)) {
+    dll_server |= ih_slice_ieq_cstr(header_line_name(line), "Server");
+    dll_date |= ih_slice_ieq_cstr(header_line_name(line), "Date");
+  }
+  out_printf(c, "HTTP/1.1 %d %s\r\n", status, reason && reason[0] ? reason : ih_http_reason(status));
+  if (!dll_server)
+    out_printf(c, "Server: %s\r\n", IH_SERVER_SOFTWARE);
+  if (!dll_date) {
+    char date[IH_HTTP_DATE_LEN + 1];
+    ih_http_date_format(ih_wall_seconds(), date);
+    out_printf(c, "Date: %s\r\n", date);
+  }
+  rest = (ih_slice){ headers, headers_len };
+  while (next_header_line(&rest, &line)) {
+    /* Connection is ours: the one keep-alive decision writes it below. */
+    if (!ih_slice_ieq_cstr(header_line_name(line), "Connection") && line.n > 2)
+      out_append(c, line.p, line.n);
   }
   head_end(c, delimited);
+}
+
+bool ih_respond_finish(ih_conn *c, ih_body_plan *plan)
+{
+  if (!c->out_incomplete)
+    return true;
+  ih_request *r = &c->req;
+  ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+         "the response to %.*s %s from %s:%u could not be built (status %d, out of memory or over %u bytes): "
+         "500 sent instead, connection closed",
+         (int)r->head.method.n, r->head.method.p, r->path, c->peer_addr, (unsigned)c->peer_port, r->status,
+         IH_OUT_MAX);
+  if (plan->file)
+    c->server->platform->file_close(plan->file);
+  memset(plan, 0, sizeof *plan);
+  r->status = 500;
+  r->keep_alive = false;
+  c->out_incomplete = false;
+  c->out_len = 0;
+  if (head_wanted(c)) {
+    /* Written into the buffer we have (never below its first 8 KB): no
+     * allocation can fail here. */
+    char date[IH_HTTP_DATE_LEN + 1];
+    ih_http_date_format(ih_wall_seconds(), date);
+    int n = snprintf(c->out, c->out_cap,
+                     "HTTP/1.1 500 %s\r\nServer: %s\r\nDate: %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                     ih_http_reason(500), IH_SERVER_SOFTWARE, date);
+    c->out_len = n > 0 && (size_t)n < c->out_cap ? (size_t)n : 0;
+  }
+  c->out_head_len = c->out_len;
+  return false;
 }
 
 void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)

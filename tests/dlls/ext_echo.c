@@ -7,6 +7,7 @@
  *   rc=stale       uses the ConnID of the previous request (must fail)
  *   rc=legacy      SEND_RESPONSE_HEADER, NULL status, "Status:" line, body after the blank line
  *   rc=close       a Content-Length response whose headers say "Connection: close"
+ *   rc=own_date    a response with its own Date and Server headers
  *   rc=crash       an access violation inside HttpExtensionProc
  * The body reports what the extension saw: method, PATH_INFO, query,
  * server variables, and the request body read with ReadClient. */
@@ -135,6 +136,12 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
   }
   if (query_is(ecb, "close")) {
     ih_send_headers(ecb, "200 OK", "Content-Length: 2\r\nConnection: close\r\n\r\n", TRUE);
+    ih_write(ecb, "ok");
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
+  }
+  if (query_is(ecb, "own_date")) {
+    ih_send_headers(ecb, "200 OK",
+                    "Date: Tue, 01 Jan 2030 00:00:00 GMT\r\nServer: EchoServer/2.0\r\nContent-Length: 2\r\n\r\n", TRUE);
     ih_write(ecb, "ok");
     return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
   }

@@ -830,6 +830,9 @@ def check_common_headers(resp, head=False, what=""):
     p = f"{what + ': ' if what else ''}"
     if not resp.header("Server"):
         raise AssertionError(f"{p}no Server header in:\n{resp.describe()}")
+    for single in ("Server", "Date"):  # one value each (RFC 9110 10.2.4, 6.6.1)
+        if len(resp.header_list(single)) != 1:
+            raise AssertionError(f"{p}{len(resp.header_list(single))} {single} headers in:\n{resp.describe()}")
     date = parse_http_date(resp.header("Date"))
     skew = abs((datetime.now(timezone.utc) - date).total_seconds())
     if skew > 600:

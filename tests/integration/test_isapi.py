@@ -56,6 +56,51 @@ def test_script_map_ecb_and_server_variables(srv):
     assert b"must never be served" not in r.body
 
 
+def test_server_name_is_the_host_routing_used(srv):
+    """SERVER_NAME comes from the one host parser routing uses: the Host
+    without its port, or an absolute-form target's host (RFC 9112 3.2.2)."""
+    with HttpConn(srv.port) as c:
+        r = c.request("GET", "/app.isa", host="Example.COM:8080")
+        expect_status(r, 200, "Host with a port")
+        assert fields(r.body)["server_name"] == "Example.COM"
+        r = c.request("GET", "/app.isa", host="[::1]:8080")
+        assert fields(r.body)["server_name"] == "[::1]"
+        c.send(b"GET http://other.example:81/app.isa HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        r = c.read_response()
+        expect_status(r, 200, "absolute-form target")
+        assert fields(r.body)["server_name"] == "other.example", \
+            "the target's host overrides Host, for routing and SERVER_NAME alike"
+
+
+def test_invalid_host_never_reaches_the_extension(srv):
+    for host in (b"evil example", b"localhost/..\\..", b"evil.example<script>"):
+        with HttpConn(srv.port) as c:
+            c.send(b"GET /app.isa HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+            r = c.read_response()
+            expect_status(r, 400, f"Host: {host!r}")
+            assert b"server_name=" not in r.body
+            assert c.wait_closed(5)
+
+
+def test_extension_own_date_and_server_replace_ours(srv):
+    r = srv.fetch("/app.isa?rc=own_date")
+    expect_status(r, 200, "an extension that sends its own Date and Server")
+    assert r.header_list("Date") == ["Tue, 01 Jan 2030 00:00:00 GMT"], r.describe()
+    assert r.header_list("Server") == ["EchoServer/2.0"], r.describe()
+    assert r.body == b"ok"
+
+
+def test_chunk_size_over_max_body_413_for_an_extension(srv):
+    """The pre-read sees a chunk size above max_body: 413 like a
+    Content-Length above it, not a 'malformed' 400."""
+    with HttpConn(srv.port) as c:
+        c.send(b"POST /app.isa HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+               b"fffffffffff\r\n")
+        r = c.read_response()
+        expect_status(r, 413, "chunk size above max_body, for an extension")
+        assert c.wait_closed(5)
+
+
 def test_direct_dll_url_gets_path_info_after_the_dll(srv):
     r = srv.fetch("/scripts/ext_echo.dll/extra/path?rc=keep")
     expect_status(r, 200, "DLL requested directly in an execute directory")
