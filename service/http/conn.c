@@ -454,6 +454,7 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
+  ih_respond_finish(c, plan);
   if (!c->head_filtered) {
     c->head_filtered = true;
     bool replaced;

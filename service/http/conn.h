@@ -334,6 +334,7 @@ struct ih_conn {
   char *filter_send;              /* outgoing bytes after SEND_RAW_DATA filters, while in flight */
   size_t filter_send_cap;
   bool head_filtered;             /* SEND_RESPONSE has seen the head now in out */
+  bool out_incomplete;            /* a write into out failed: the response there is not whole */
   /* The extension's one outstanding operation (conn_ext.c); synchronous
    * callers wait on ext_cond for it, and for the slot to be free. */
   ih_cond *ext_cond;

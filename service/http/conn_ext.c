@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/server_log.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
 #include "http/keepalive.h"
@@ -337,6 +338,16 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   r->ext_delimited = delimited && !h->close;
   r->ext_head_sent = true;
   ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
+  if (c->out_incomplete) {
+    /* The extension's head does not fit (respond.h): it never goes out
+     * half-built, and the extension's further writes fail. */
+    ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+           "the response head of the extension for %s (%zu bytes of headers) could not be built: connection closed",
+           r->path, h->headers_len);
+    conn_close(c);
+    ih_mutex_unlock(c->lock);
+    return IH_EXT_GONE;
+  }
   if (filter_head(c, h->status) != IH_EXT_OK) {
     ih_mutex_unlock(c->lock);
     return IH_EXT_GONE;
@@ -493,6 +504,10 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
                          struct ih_ext_waiter *w, conn_ext_after *after)
 {
   ih_request *r = &c->req;
+  if (!ih_respond_finish(c, plan)) {
+    status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
+    r->ext_must_close = true;
+  }
   if (c->out_head_len && !no_headers && !r->ext_head_sent && filter_head(c, status) != IH_EXT_OK) {
     if (plan->file)
       c->server->platform->file_close(plan->file);

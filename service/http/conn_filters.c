@@ -410,8 +410,8 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     ih_conn_decide_keep_alive(c, false);
     c->head_filtered = true;
   }
-  if (fc->out_len && !r->head_only)
-    ih_respond_out_append(c, fc->out, fc->out_len);
+  if (fc->out_len && !r->head_only && !ih_respond_out_append(c, fc->out, fc->out_len))
+    c->out_incomplete = true; /* never sent short: conn_start_response answers 500 */
   fc->out_len = 0;
   return true;
 }

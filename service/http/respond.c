@@ -52,12 +52,17 @@ static bool out_reserve(ih_conn *c, size_t more)
   return true;
 }
 
+/* The writers below do not return their failure: they mark the response
+ * in c->out incomplete (out of memory, or past IH_OUT_MAX), and it is never
+ * sent as it is (ih_respond_finish). */
 static void out_append(ih_conn *c, const char *data, size_t len)
 {
-  if (out_reserve(c, len)) {
-    memcpy(c->out + c->out_len, data, len);
-    c->out_len += len;
+  if (!out_reserve(c, len)) {
+    c->out_incomplete = true;
+    return;
   }
+  memcpy(c->out + c->out_len, data, len);
+  c->out_len += len;
 }
 
 bool ih_respond_out_append(ih_conn *c, const void *data, size_t len)
@@ -92,8 +97,10 @@ static void out_printf(ih_conn *c, const char *fmt, ...)
   va_start(ap, fmt);
   int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
-  if (n <= 0 || !out_reserve(c, (size_t)n))
+  if (n < 0 || !out_reserve(c, (size_t)n)) {
+    c->out_incomplete = true;
     return;
+  }
   va_start(ap, fmt);
   vsnprintf(c->out + c->out_len, c->out_cap - c->out_len, fmt, ap);
   va_end(ap);
@@ -110,6 +117,7 @@ static void head_begin(ih_conn *c, int status)
 {
   c->out_len = 0;
   c->out_head_len = 0;
+  c->out_incomplete = false;
   c->head_filtered = false;
   c->view->status = status;
   if (!head_wanted(c))
@@ -407,7 +415,7 @@ static void directory_listing(ih_conn *c, const char *physical)
     out_str(c, "<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
   enum ih_fs_status st = c->server->platform->dir_list(physical, listing_entry, c);
   out_str(c, "</table></body></html>\n");
-  if (st != IH_FS_OK) {
+  if (st != IH_FS_OK || c->out_incomplete) {
     ih_body_plan ignored;
     error_response(c, 500, NULL, NULL, &ignored);
     return;

@@ -50,6 +50,14 @@ bool ih_respond_out_reserve(ih_conn *c, size_t more);
  * the body after it; false when out of memory. */
 bool ih_respond_replace_head(ih_conn *c, const char *head, size_t len);
 
+/* Checks the response in c->out before it is sent. When it could not be
+ * built whole (a writer ran out of memory or past the in-memory limit), it
+ * must not go out: a head without its Content-Length, or a body shorter
+ * than announced, would desynchronise the client. It is replaced by a fixed
+ * 500 written without allocating, the plan's file is closed, the
+ * connection closes after it, and false is returned. */
+bool ih_respond_finish(ih_conn *c, ih_body_plan *plan);
+
 /* Handles c->req (head parsed, body consumed). */
 void ih_respond_request(ih_conn *c, ih_body_plan *plan);
 /* An error response for a request that could not be parsed or framed; the

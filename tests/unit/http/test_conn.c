@@ -54,8 +54,9 @@ static ih_platform fake_platform_now; /* fake_platform plus send_now */
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
   EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
-  EXT_HEAD_THEN_WAIT, EXT_ROW,
+  EXT_HEAD_THEN_WAIT, EXT_ROW, EXT_OWN_DATE_SERVER, EXT_HUGE_HEAD,
 };
+static int ext_head_result; /* what ih_conn_ext_send_head returned to EXT_HUGE_HEAD */
 
 /* One row of the extension keep-alive table (docs/keep-alive.md): what the
  * extension does and whether the connection must stay open. */
@@ -224,6 +225,25 @@ static void *ext_thread(void *arg)
     ih_conn_ext_end(c, row->hse, row->http_status);
     break;
   }
+  case EXT_OWN_DATE_SERVER: /* its own Date and Server, in any case */
+    head(c, "date: Tue, 01 Jan 2030 00:00:00 GMT\r\nSERVER: DllServer/1\r\nContent-Length: 5\r\n", "hello");
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  case EXT_HUGE_HEAD: { /* a header block past the in-memory response limit */
+    size_t n = 5u << 20;
+    char *big = malloc(n + 32);
+    if (!IH_CHECK(big != NULL))
+      break;
+    memcpy(big, "X-Big: ", 7);
+    memset(big + 7, 'a', n);
+    memcpy(big + 7 + n, "\r\nContent-Length: 5\r\n", 21);
+    ih_ext_head h = { 200, "OK", big, n + 28, "", 0, false };
+    ext_head_result = ih_conn_ext_send_head(c, &h, NULL);
+    free(big);
+    ih_conn_ext_write(c, "hello", 5, NULL);
+    ih_conn_ext_end(c, 2, 200);
+    break;
+  }
   case EXT_FILE: /* TRANSMIT_FILE-style: head, the extension's file, a tail */
     head(c, "Content-Length: 24\r\n", "");
     IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
@@ -378,6 +398,38 @@ static void test_extension_responses(void)
   run_extension(c);
   IH_EQ_MEM(fake.wire, fake.wire_len, "raw body", 8);
   client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("an extension's own Date and Server replace ours: one of each");
+  c = connect_client();
+  ext_next = EXT_OWN_DATE_SERVER;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_CHECK(wire_has("date: Tue, 01 Jan 2030 00:00:00 GMT\r\n"));
+  IH_CHECK(wire_has("SERVER: DllServer/1\r\n"));
+  IH_CHECK(!wire_has("\r\nDate: "));
+  IH_CHECK(!wire_has("\r\nServer: "));
+  IH_CHECK(wire_has("\r\n\r\nhello"));
+  client_closes(c);
+  expect_all_released(c);
+  IH_TEST("without them the server sends its own");
+  c = connect_client();
+  ext_next = EXT_SUCCESS;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_CHECK(wire_has("\r\nDate: "));
+  IH_CHECK(wire_has("\r\nServer: "));
+  client_closes(c);
+  expect_all_released(c);
+
+  IH_TEST("a head that cannot be built whole (5 MB of headers) never goes out: the connection closes");
+  c = connect_client();
+  ext_next = EXT_HUGE_HEAD;
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  run_extension(c);
+  IH_EQ_INT(ext_head_result, IH_EXT_GONE);
+  IH_EQ_INT(fake.wire_len, 0); /* not a byte of a half-built head */
+  IH_CHECK(fake.socket_closed || fake.shutdown_sent);
   expect_all_released(c);
 
   IH_TEST("ReadClient gets the chunked body decoded, beyond the pre-read");
