@@ -108,3 +108,16 @@ void ih_log(enum ih_log_level level, enum ih_event_id id, const char *fmt, ...)
     s.event(s.event_ctx, level, id, message);
   }
 }
+
+unsigned long long ih_log_throttle_hit(ih_log_throttle *t, uint64_t now_ms, uint64_t interval_ms)
+{
+  atomic_fetch_add(&t->unreported, 1);
+  unsigned long long next = atomic_load(&t->next_ms);
+  if (now_ms < next)
+    return 0;
+  /* One thread wins the line; the count it takes includes every
+   * occurrence added before the exchange, each reported exactly once. */
+  if (!atomic_compare_exchange_strong(&t->next_ms, &next, now_ms + interval_ms))
+    return 0;
+  return atomic_exchange(&t->unreported, 0);
+}

@@ -6,6 +6,7 @@
 #ifndef IH_SERVER_LOG_H
 #define IH_SERVER_LOG_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,24 @@ void ih_log(enum ih_log_level level, enum ih_event_id id, const char *fmt, ...)
 size_t ih_log_format(char *out, size_t cap, int64_t unix_time, enum ih_log_level level, enum ih_event_id id,
                      const char *message);
 const char *ih_log_level_name(enum ih_log_level level);
+
+/* A recurring event that is normal traffic (clients that reset before the
+ * accept completes) or a flood (the same error over and over): counted at
+ * every occurrence, written at most once per interval with the count since
+ * the last line, so the log stays readable and nothing goes uncounted. The
+ * first occurrence is written at once. Zero-initialised state is ready;
+ * any number of threads may call it at once. */
+#define IH_LOG_FLOOD_INTERVAL_MS 60000u /* one line a minute, at most, per throttled event */
+
+typedef struct ih_log_throttle {
+  atomic_ullong unreported; /* occurrences not yet in a line */
+  atomic_ullong next_ms;    /* clock time before which no line is due */
+} ih_log_throttle;
+
+/* Counts one occurrence at now_ms (ih_clock_ms). Returns how many
+ * occurrences the caller's line is to report (>= 1) when a line is due, or
+ * 0 when it is not: then the occurrence waits for the next line. Exactly one
+ * caller gets each due line. */
+unsigned long long ih_log_throttle_hit(ih_log_throttle *t, uint64_t now_ms, uint64_t interval_ms);
 
 #endif

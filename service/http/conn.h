@@ -62,6 +62,7 @@ typedef struct ih_counters {
   atomic_llong bytes_sent;
   atomic_llong isapi_sessions;  /* extension sessions not yet ended (IH_HOLD_ISAPI_SESSION) */
   atomic_llong generations_live; /* configurations still allocated: the current one + those open connections hold */
+  atomic_llong client_aborts;   /* clients that reset before their connection was accepted */
 } ih_counters;
 
 /* What the status page reports about the process (-1: unknown). */

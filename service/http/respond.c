@@ -248,13 +248,14 @@ static void status_page(ih_conn *c)
                    "{\"connections_live\":%lld,\"requests_in_flight\":%lld,\"connections_total\":%lld,"
                    "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu,"
                    "\"isapi_sessions\":%lld,\"isapi_threads\":%lld,\"isapi_busy\":%lld,"
-                   "\"private_bytes\":%lld,\"handles\":%lld,\"config_generation\":%u,\"config_generations_live\":%lld}\n",
+                   "\"private_bytes\":%lld,\"handles\":%lld,\"config_generation\":%u,\"config_generations_live\":%lld,"
+                   "\"client_aborts\":%lld}\n",
                    atomic_load(&k->connections_live) - 1, atomic_load(&k->requests_in_flight) - 1,
                    atomic_load(&k->connections_total), atomic_load(&k->requests_total),
                    atomic_load(&k->bytes_received), atomic_load(&k->bytes_sent),
                    (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u),
                    atomic_load(&k->isapi_sessions), ps.isapi_threads, ps.isapi_busy, ps.private_bytes, ps.handles,
-                   generation, atomic_load(&k->generations_live));
+                   generation, atomic_load(&k->generations_live), atomic_load(&k->client_aborts));
   head_begin(c, 200);
   head_field(c, "Content-Type", "application/json");
   head_field(c, "Cache-Control", "no-store");

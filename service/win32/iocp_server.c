@@ -432,6 +432,39 @@ static void address_text(const struct sockaddr *sa, char *out, size_t cap, uint1
   }
 }
 
+/* A client that gave up before the accept completed (reset, abort), as
+ * AcceptEx reports it: ERROR_NETNAME_DELETED and WSAECONNRESET on Windows,
+ * ERROR_UNEXP_NET_ERR under Wine; the others on the way. Normal traffic. */
+static bool client_gave_up(DWORD err)
+{
+  return err == ERROR_NETNAME_DELETED || err == ERROR_UNEXP_NET_ERR || err == ERROR_CONNECTION_ABORTED ||
+         err == WSAECONNRESET || err == WSAECONNABORTED;
+}
+
+/* Logs a failed AcceptEx completion without letting a flood of them flood
+ * the log (server_log.h): client aborts are counted on the status page and
+ * summed up in one INFO line a minute; anything else is a WARNING, at most
+ * one a minute too, with how many there were. */
+static void accept_failed(listener *l, DWORD err)
+{
+  static ih_log_throttle aborts_logged, errors_logged;
+  uint64_t now = ih_clock_ms();
+  if (client_gave_up(err)) {
+    atomic_fetch_add(&g.server.counters.client_aborts, 1);
+    unsigned long long n = ih_log_throttle_hit(&aborts_logged, now, IH_LOG_FLOOD_INTERVAL_MS);
+    if (n)
+      ih_log(IH_LOG_INFO, IH_EV_CLIENT_ABORTS,
+             "%llu client connection(s) reset before the accept completed (last on %s:%u, Win32 error %lu); "
+             "the next such line comes a minute later at the earliest; all are counted in client_aborts",
+             n, l->address, (unsigned)l->port, err);
+    return;
+  }
+  unsigned long long n = ih_log_throttle_hit(&errors_logged, now, IH_LOG_FLOOD_INTERVAL_MS);
+  if (n)
+    ih_log(IH_LOG_WARNING, IH_EV_ACCEPT_FAILED, "AcceptEx completion on %s:%u failed (Win32 error %lu; %llu time(s) since the last such line)",
+           l->address, (unsigned)l->port, err, n);
+}
+
 static void on_accept(accept_slot *slot, DWORD err)
 {
   listener *l = slot->owner;
@@ -443,9 +476,8 @@ static void on_accept(accept_slot *slot, DWORD err)
     /* an error, or the listener closed (stop, pause, reload) */
     closesocket(s);
     if (!g.stopping && l->open) {
-      if (err != ERROR_NETNAME_DELETED && err != WSAECONNRESET)
-        ih_log(IH_LOG_WARNING, IH_EV_ACCEPT_FAILED, "AcceptEx completion on %s:%u failed (Win32 error %lu)",
-               l->address, (unsigned)l->port, err);
+      if (err)
+        accept_failed(l, err);
       post_accept(slot);
     }
     return;

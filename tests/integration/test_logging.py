@@ -198,3 +198,41 @@ def test_graceful_stop_lets_inflight_download_finish(ih):
     rows = read_rows(sorted(cfg.log_dir.glob("W3SVC*/u_ex*.log")))
     big = [r for r in rows if r["cs-uri-stem"] == "/big.bin"]
     assert big and big[0]["sc-status"] == "200", f"drained download not logged as 200: {rows}"
+
+
+def test_client_resets_before_accept_are_counted_not_logged_each(ih):
+    """Clients that reset before the accept completes are normal traffic
+    (browsers, balancers, scanners): every one is counted on the status
+    page (client_aborts) and the server log sums them up in at most one
+    line a minute (IH1205), never a WARNING line per client."""
+    import socket
+    import struct
+    cfg = ih.new_config("client_resets")
+    resets = 3000
+    with ih.start(cfg) as s:
+        for _ in range(resets):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST on close
+            sock.setblocking(False)
+            try:
+                sock.connect(("127.0.0.1", s.port))
+            except BlockingIOError:
+                pass
+            sock.close()
+        deadline = time.monotonic() + 20
+        aborts = 0
+        while time.monotonic() < deadline:
+            st = s.status()
+            aborts = st.get("client_aborts", 0)
+            if st["connections_live"] == 0 and aborts + st["connections_total"] >= resets * 0.9:
+                break
+            time.sleep(0.2)
+        r = s.fetch("/")
+        assert r.status in (200, 403, 404), "the server still answers after the resets"
+    text = s.server_log.read_text(errors="replace")
+    per_client = [ln for ln in text.splitlines() if " IH1202 " in ln]
+    summaries = [ln for ln in text.splitlines() if " IH1205 " in ln]
+    assert aborts > 0, f"no client_aborts counted after {resets} resets (status: {st})"
+    assert len(per_client) <= 1, f"{len(per_client)} IH1202 lines for client resets, e.g. {per_client[:3]}"
+    assert 1 <= len(summaries) <= 2, f"expected one IH1205 summary for {aborts} aborts, got {summaries[:5]}"
+    assert "INFO" in summaries[0], summaries[0]

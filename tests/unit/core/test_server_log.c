@@ -166,10 +166,65 @@ static void test_both_sinks(void)
   IH_EQ_INT(lines.calls + events.calls, 0);
 }
 
+static void test_throttle(void)
+{
+  IH_TEST("throttle: the first occurrence is written, then one line per interval with the count");
+  ih_log_throttle t = { 0 };
+  IH_EQ_INT(ih_log_throttle_hit(&t, 1000, 60000), 1);
+  for (int i = 0; i < 999; i++)
+    IH_EQ_INT(ih_log_throttle_hit(&t, 1000 + (uint64_t)i * 50, 60000), 0);
+  IH_EQ_INT(ih_log_throttle_hit(&t, 60999, 60000), 0);
+  IH_EQ_INT(ih_log_throttle_hit(&t, 61000, 60000), 1001); /* the 1000 held back and this one */
+  IH_EQ_INT(ih_log_throttle_hit(&t, 61001, 60000), 0);
+  IH_EQ_INT(ih_log_throttle_hit(&t, 500000, 60000), 2);   /* a quiet spell: due at once */
+  IH_EQ_INT(ih_log_throttle_hit(&t, 500001, 60000), 0);
+}
+
+#ifndef _WIN32
+#include <pthread.h>
+
+enum { RACERS = 4, HITS = 20000 };
+static ih_log_throttle raced;
+static atomic_ullong reported, lines_due;
+static atomic_ullong fake_now;
+
+static void *racer(void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < HITS; i++) {
+    unsigned long long n = ih_log_throttle_hit(&raced, atomic_fetch_add(&fake_now, 1), 1000);
+    if (n) {
+      atomic_fetch_add(&reported, n);
+      atomic_fetch_add(&lines_due, 1);
+    }
+  }
+  return NULL;
+}
+
+static void test_throttle_racing(void)
+{
+  IH_TEST("throttle: racing threads; every occurrence reported once, one line per interval");
+  pthread_t t[RACERS];
+  for (int i = 0; i < RACERS; i++)
+    pthread_create(&t[i], NULL, racer, NULL);
+  for (int i = 0; i < RACERS; i++)
+    pthread_join(t[i], NULL);
+  unsigned long long last = ih_log_throttle_hit(&raced, UINT64_MAX / 2, 1000); /* flush: due */
+  IH_EQ_INT(atomic_load(&reported) + last, (unsigned long long)RACERS * HITS + 1);
+  /* the clock advanced RACERS * HITS ms: at most one line per 1000 ms */
+  IH_CHECK(atomic_load(&lines_due) <= (unsigned long long)RACERS * HITS / 1000 + 1);
+  IH_CHECK(atomic_load(&lines_due) >= 2);
+}
+#endif
+
 int main(void)
 {
   test_format();
   test_event_sink_alone();
   test_both_sinks();
+  test_throttle();
+#ifndef _WIN32
+  test_throttle_racing();
+#endif
   return ih_test_finish();
 }

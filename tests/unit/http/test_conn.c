@@ -1132,7 +1132,7 @@ static void test_reload_generations(void)
   send_completes(kept);
   IH_CHECK(kept->gen == third);
   char expect[96];
-  snprintf(expect, sizeof expect, "\"config_generation\":%u,\"config_generations_live\":1}", first + 2);
+  snprintf(expect, sizeof expect, "\"config_generation\":%u,\"config_generations_live\":1,", first + 2);
   IH_CHECK(wire_has(expect));
   client_closes(kept);
   expect_all_released(kept);
