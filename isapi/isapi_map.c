@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-static bool is_sep(char c) { return c == '/' || c == '\\'; }
+#include "core/physical_path.h"
 
 /* The router answers 404 for names Windows would alias and 400/414 for
  * everything else it refuses (respond.c); the Win32 errors follow that. */
@@ -53,40 +53,25 @@ enum ih_isapi_map_status ih_isapi_map_url(const ih_site *site, const char *url, 
   if (!v)
     return IH_MAP_NOT_FOUND; /* a site without vdirs; the parser never makes one */
   out->vdir = v;
-  /* The root's URL prefix is empty, not "/": then the part after
-   * cchMatchingURL is "/x" for every vdir alike, and "/" maps to "root\". */
-  size_t ulen = strlen(v->url_path);
-  if (ulen <= 1)
-    ulen = 0;
-  ih_slice rest = { canon + ulen, clen - ulen };
-
-  /* "C:\www\" and "C:\www" name the same directory; keep a drive or file
-   * system root ("C:\", "\") whole so it does not become drive-relative. */
-  const char *base = v->physical_path;
-  size_t blen = strlen(base);
-  while (blen > 1 && is_sep(base[blen - 1]) && !(blen == 3 && base[1] == ':'))
-    blen--;
-  if (rest.n && blen && is_sep(base[blen - 1]))
-    blen--; /* rest starts with '/', which becomes that separator */
-  /* ulen < IH_ISAPI_URL_MAX; a configured path is under 16 MiB (config.c). */
-  out->matching_url = (uint32_t)ulen;
-  out->matching_path = (uint32_t)blen;
-  out->path_len = blen + rest.n;
   if (v->permissions & IH_PERM_READ)
     out->flags |= IH_HSE_URL_FLAGS_READ;
   if (v->permissions & IH_PERM_SCRIPT)
     out->flags |= IH_HSE_URL_FLAGS_SCRIPT;
   if (v->permissions & IH_PERM_EXECUTE)
     out->flags |= IH_HSE_URL_FLAGS_EXECUTE;
-
-  if (!path || out->path_len >= path_cap)
-    return IH_MAP_INSUFFICIENT_BUFFER; /* nothing written: no partial paths */
-  /* Written after the URL was copied to canon, so path may alias url. */
-  for (size_t i = 0; i < blen; i++)
-    path[i] = base[i] == '/' ? '\\' : base[i];
-  for (size_t i = 0; i < rest.n; i++)
-    path[blen + i] = rest.p[i] == '/' ? '\\' : rest.p[i];
-  path[out->path_len] = '\0';
+  /* The router's join (core/physical_path.h), so a DLL gets the string
+   * PATH_TRANSLATED and URL_MAP show for the same URL. Written after the
+   * URL was copied to canon, so path may alias url; nothing is written when
+   * it does not fit (no partial paths). */
+  ih_physical_path pp;
+  bool fits = ih_physical_path_join(v, (ih_slice){ canon, clen }, NULL, path, path ? path_cap : 0, &pp);
+  /* matching_url <= clen < IH_ISAPI_URL_MAX; a configured path is under
+   * 16 MiB (config.c). */
+  out->matching_url = (uint32_t)pp.matching_url;
+  out->matching_path = (uint32_t)pp.matching_path;
+  out->path_len = pp.len;
+  if (!fits)
+    return IH_MAP_INSUFFICIENT_BUFFER;
   return IH_MAP_OK;
 }
 

@@ -82,14 +82,16 @@ typedef struct ih_isapi_mapping {
 /* Maps url[0..url_len) (the DLL's string; stop at its NUL first) to the
  * physical path of site, written to path[0..path_cap) with a NUL.
  *
- * The path is vdir->physical_path followed by the rest of the canonical URL
- * after the vdir's prefix, with every '/' (also those in the configured
- * physical path) turned into '\', as IIS returns them: DLLs split on '\'
- * (Apache PR 15993). A trailing '/' in the URL gives a trailing '\'
- * ("/scripts/" -> "C:\inetpub\scripts\"). Trailing separators of the
- * configured physical path are not doubled ("C:\" + "/a" -> "C:\a").
- * Invariant: path + matching_path equals the canonical URL + matching_url
- * with '/' -> '\'.
+ * The path is ih_physical_path_join of the canonical URL (core/physical_path.h),
+ * the join request routing, SF_NOTIFY_URL_MAP and PATH_TRANSLATED use, so a
+ * DLL gets the same string they show for the same URL: vdir->physical_path
+ * followed by the rest of the canonical URL after the vdir's prefix, with
+ * every '/' (also those in the configured physical path) turned into '\',
+ * as IIS returns them: DLLs split on '\' (Apache PR 15993). A trailing '/'
+ * in the URL gives a trailing '\' ("/scripts/" -> "C:\inetpub\scripts\").
+ * Trailing separators of the configured physical path are not doubled
+ * ("C:\" + "/a" -> "C:\a"). Invariant: path + matching_path equals the
+ * canonical URL + matching_url with '/' -> '\'.
  *
  * On OK and INSUFFICIENT_BUFFER every field of *out is set; path is written
  * only on OK, never partially, so a too-small buffer keeps its contents.

@@ -11,6 +11,7 @@
  * partial config escapes. */
 #include "core/config.h"
 #include "core/ih_compiler.h"
+#include "core/physical_path.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -414,6 +415,22 @@ static int set_path(parser *p, const key_def *k, void *obj, ih_slice v)
   return store_path(p, k->name, v, (char **)(void *)((char *)obj + k->offset));
 }
 
+/* A physical path of content (root, vdir path, error page), in the one
+ * Windows form every consumer hands on (core/physical_path.h): DLLs see it
+ * as APPL_PHYSICAL_PATH and in every path joined to it. */
+static int store_physical_path(parser *p, const char *key, ih_slice v, char **slot)
+{
+  if (store_path(p, key, v, slot) < 0)
+    return -1;
+  ih_physical_path_normalize(*slot);
+  return 0;
+}
+
+static int set_physical_path(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  return store_physical_path(p, k->name, v, (char **)(void *)((char *)obj + k->offset));
+}
+
 static int parse_perms(parser *p, const char *key, ih_slice v, unsigned *out)
 {
   unsigned bits = 0, items = 0;
@@ -620,7 +637,7 @@ static int set_bindings(parser *p, const key_def *k, void *obj, ih_slice v)
 static int set_root(parser *p, const key_def *k, void *obj, ih_slice v)
 {
   ih_site *s = obj;
-  return store_path(p, k->name, v, &s->vdirs[0].physical_path);
+  return store_physical_path(p, k->name, v, &s->vdirs[0].physical_path);
 }
 
 static int set_root_perms(parser *p, const key_def *k, void *obj, ih_slice v)
@@ -725,7 +742,7 @@ static int site_other_key(parser *p, ih_slice key, ih_slice v)
   e->physical_path = NULL;
   char name[32];
   snprintf(name, sizeof name, "error_page.%d", (int)status);
-  if (store_path(p, name, v, &e->physical_path) < 0)
+  if (store_physical_path(p, name, v, &e->physical_path) < 0)
     return -1;
   s->error_page_count++;
   return 0;
@@ -734,7 +751,7 @@ static int site_other_key(parser *p, ih_slice key, ih_slice v)
 /* ---- [vdir SITE /url/path] ---- */
 
 static const key_def vdir_keys[] = {
-  { "path", set_path, offsetof(pending_vdir, v.physical_path), 0, 0, 0, NULL, true },
+  { "path", set_physical_path, offsetof(pending_vdir, v.physical_path), 0, 0, 0, NULL, true },
   { "permissions", set_perms, offsetof(pending_vdir, v.permissions), 0, 0, 0, "read", false },
 };
 

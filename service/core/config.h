@@ -26,13 +26,13 @@ typedef struct ih_binding {
 
 typedef struct ih_vdir {
   char *url_path;      /* canonical: "/" or "/a/b" (no trailing '/') */
-  char *physical_path; /* absolute, or joined to the config directory */
+  char *physical_path; /* absolute, or joined to the config directory; '\' separators (physical_path.h) */
   unsigned permissions;/* IH_PERM_* bits */
 } ih_vdir;
 
 typedef struct ih_error_page {
   int status;          /* 400..599 */
-  char *physical_path; /* file sent as the body of that status */
+  char *physical_path; /* file sent as the body of that status; '\' separators */
 } ih_error_page;
 
 /* A script map (IIS "application extension mapping"): requests for files

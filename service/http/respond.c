@@ -16,6 +16,7 @@
 
 #include "core/ih_compiler.h"
 #include "core/mime.h"
+#include "core/physical_path.h"
 #include "core/server_log.h"
 #include "core/w3c_log.h"
 #include "filters/filter_chain.h"
@@ -593,15 +594,12 @@ static void serve_file(ih_conn *c, file_ref *f, const char *type, ih_body_plan *
   plan->length = length;
 }
 
-/* physical = vdir path + rest, refusing anything that would not fit. */
-static bool join_path(char *out, size_t cap, const char *base, ih_slice rest, const char *leaf)
+/* The physical path of canonical URL path url under vdir, in the Windows
+ * form every consumer gets (core/physical_path.h); false when it would not
+ * fit in cap. */
+static bool join_path(char *out, size_t cap, const ih_vdir *vdir, ih_slice url, const char *leaf)
 {
-  size_t base_len = strlen(base);
-  while (base_len > 1 && (base[base_len - 1] == '/' || base[base_len - 1] == '\\'))
-    base_len--;
-  int n = snprintf(out, cap, "%.*s%.*s%s%s", (int)base_len, base, (int)rest.n, rest.p,
-                   (leaf && (rest.n == 0 || rest.p[rest.n - 1] != '/')) ? "/" : "", leaf ? leaf : "");
-  return n > 0 && (size_t)n < cap;
+  return ih_physical_path_join(vdir, url, leaf, out, cap, NULL);
 }
 
 static enum ih_url_status canonical_path(ih_conn *c)
@@ -684,7 +682,7 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
       const ih_script_map *m = maps[i];
       if (!method_listed(m, r->head.method))
         continue;
-      if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, rest, NULL)) {
+      if (!join_path(t->script_physical, sizeof t->script_physical, vdir, path, NULL)) {
         *deny_status = 414;
         return EXT_DENY;
       }
@@ -706,8 +704,8 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
         end++;
       ih_slice seg = { path.p + i, end - i };
       if (seg.n > 4 && ih_slice_ieq_cstr((ih_slice){ seg.p + seg.n - 4, 4 }, ".dll")) {
-        ih_slice script_rest = { rest.p, end - vdir_len };
-        if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, script_rest, NULL)) {
+        ih_slice script_url = { path.p, end };
+        if (!join_path(t->script_physical, sizeof t->script_physical, vdir, script_url, NULL)) {
           *deny_status = 414;
           return EXT_DENY;
         }
@@ -735,7 +733,7 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
     *deny_status = 405;
     return EXT_DENY;
   }
-  if (!join_path(t->script_physical, sizeof t->script_physical, vdir->physical_path, rest, NULL)) {
+  if (!join_path(t->script_physical, sizeof t->script_physical, vdir, path, NULL)) {
     *deny_status = 414;
     return EXT_DENY;
   }
@@ -801,9 +799,8 @@ enum ih_chain_result ih_respond_url_map(ih_conn *c)
     snprintf(physical, sizeof physical, "%s", r->ext.script_physical);
     return conn_filter_url_map(c, r->path, physical, sizeof physical);
   }
-  ih_slice rest;
-  const ih_vdir *vdir = route_basics(c, &rest);
-  if (!vdir || !join_path(physical, sizeof physical, vdir->physical_path, rest, NULL))
+  const ih_vdir *vdir = route_basics(c, NULL);
+  if (!vdir || !join_path(physical, sizeof physical, vdir, ih_slice_from_cstr(r->path), NULL))
     return IH_CHAIN_CONTINUE; /* refused later, whatever a filter would say */
   enum ih_chain_result fr = conn_filter_url_map(c, r->path, physical, sizeof physical);
   free(r->filter_physical);
@@ -1003,7 +1000,7 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
   }
 
   char physical[IH_PHYS_MAX];
-  if (!join_path(physical, sizeof physical, vdir->physical_path, rest, NULL)) {
+  if (!join_path(physical, sizeof physical, vdir, path, NULL)) {
     error_response(c, 414, NULL, NULL, plan);
     return;
   }
@@ -1023,7 +1020,7 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     }
     for (size_t i = 0; i < r->site->default_document_count; i++) {
       char doc[IH_PHYS_MAX];
-      if (!join_path(doc, sizeof doc, vdir->physical_path, rest, r->site->default_documents[i]))
+      if (!join_path(doc, sizeof doc, vdir, path, r->site->default_documents[i]))
         continue;
       file_ref_open(c, doc, &f);
       if (f.status == IH_FS_OK && !f.info.is_dir) {

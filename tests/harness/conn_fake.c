@@ -21,13 +21,16 @@ const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size
 char huge_data[HUGE_SIZE + 1];
 
 fake_file fs[FAKE_FILE_COUNT] = {
-  { "/site/huge.bin", huge_data, 1700000000, false },
-  { "/site", NULL, 0, true },
-  { "/site/index.html", "<h1>home</h1>", 1700000000, false },
-  { "/site/a.txt", "AAAA", 1700000000, false },
-  { "/site/b.txt", "BBBBBBBB", 1700000000, false },
-  { "/site/big.txt", "0123456789abcdefghij", 1700000000, false },
-  { "/site/sub", NULL, 0, true },
+  { "C:\\site\\huge.bin", huge_data, 1700000000, false },
+  { "C:\\site", NULL, 0, true },
+  { "C:\\site\\index.html", "<h1>home</h1>", 1700000000, false },
+  { "C:\\site\\a.txt", "AAAA", 1700000000, false },
+  { "C:\\site\\b.txt", "BBBBBBBB", 1700000000, false },
+  { "C:\\site\\big.txt", "0123456789abcdefghij", 1700000000, false },
+  { "C:\\site\\sub", NULL, 0, true },
+  { "C:\\site\\uc", NULL, 0, true },
+  { "C:\\site\\uc\\hello.htm", "uc hello", 1700000000, false },
+  { "C:\\site\\lc\\hello.htm", "lc hello", 1700000000, false },
 };
 
 fake_state fake;
@@ -78,9 +81,12 @@ static void f_destroy_later(ih_conn *c)
 
 static enum ih_fs_status f_open(const char *path, void **file, ih_file_info *info)
 {
+  /* Paths are matched byte for byte, so a '/' from the pipeline finds
+   * nothing: what IIS hands filters and DLLs is "C:\site\a.txt". */
+  snprintf(fake.last_open, sizeof fake.last_open, "%s", path);
   size_t len = strlen(path);
-  if (len > 1 && path[len - 1] == '/')
-    len--; /* like Windows, "dir/" names the directory */
+  if (len > 1 && path[len - 1] == '\\')
+    len--; /* like Windows, "dir\" names the directory */
   for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++) {
     if (strlen(fs[i].path) == len && strncmp(fs[i].path, path, len) == 0) {
       *file = (void *)&fs[i];

@@ -26,9 +26,11 @@ typedef struct fake_file {
 
 #define HUGE_SIZE 200000 /* more than the small-file limit: sent in TransmitFile chunks */
 extern char huge_data[HUGE_SIZE + 1];
-#define FAKE_FILE_COUNT 7
-/* /site/huge.bin, /site, /site/index.html, a.txt "AAAA", b.txt, big.txt
- * (20 bytes), /site/sub */
+#define FAKE_FILE_COUNT 10
+/* In Windows form, as the pipeline must ask for them: C:\site\huge.bin,
+ * C:\site, C:\site\index.html, a.txt "AAAA", b.txt, big.txt (20 bytes),
+ * C:\site\sub, C:\site\uc, uc\hello.htm "uc hello", lc\hello.htm
+ * "lc hello" (no directory lc) */
 extern fake_file fs[FAKE_FILE_COUNT];
 
 typedef struct fake_state {
@@ -45,6 +47,7 @@ typedef struct fake_state {
   char wire[1 << 19]; /* everything "sent" to the client */
   int file_sends;
   int opens; /* file_open calls, found or not */
+  char last_open[4096]; /* the path of the last file_open call, as given */
   size_t wire_len;
   int access_lines;
   char last_access_line[4096];

@@ -347,3 +347,32 @@ def test_terminate_filter_comes_after_every_end_of_net_session(ih):
     assert int(report.split("ended=")[1]) >= 4, report
     log = srv.server_log.read_text(errors="replace")
     assert "IH3004 filter script" in log and "unloaded (after TerminateFilter(0))" in log, log[-1500:]
+
+
+# ---------------------------------------------------------------- Windows paths
+
+def test_a_filter_looking_for_backslash_uc_finds_it(ih):
+    """IIS hands SF_NOTIFY_URL_MAP a Windows path, "...\\www\\uc\\hello.htm".
+    tests/dlls/flt_uc.c does what real filters do: it looks for "\\uc\\" in
+    pszPhysicalPath and serves the request from "\\lc\\" instead. With a '/'
+    anywhere in the path (the root is relative, joined to the configuration's
+    directory) it would never match and the file would be 404."""
+    flt = dlls_dir(ih) / "flt_uc.dll"
+    if not flt.is_file():
+        pytest.fail(f"test DLLs not built: {flt} missing", pytrace=False)
+    cfg = ih.new_config("filters-uc")  # root = www, relative
+    write_files(cfg.workdir / "www", {"lc/hello.htm": b"<p>from lc</p>", "lc/deep/x.txt": b"deep"})
+    cfg.section("filter uc").update(dll=win_path(flt))
+    with ih.start(cfg) as s:
+        www = win_path(cfg.workdir / "www")
+        r = s.fetch("/uc/hello.htm")
+        expect_status(r, 200, "flt_uc.dll found \\uc\\ and sent the request to \\lc\\")
+        assert r.body == b"<p>from lc</p>"
+        assert r.header("X-Uc-Seen") == www + "\\uc\\hello.htm", r.describe()
+        r = s.fetch("/uc/deep/x.txt")
+        expect_status(r, 200, "a deeper file under \\uc\\")
+        assert r.body == b"deep"
+        assert r.header("X-Uc-Seen") == www + "\\uc\\deep\\x.txt", r.describe()
+        r = s.fetch("/lc/hello.htm")
+        expect_status(r, 200, "a path without \\uc\\ is left alone")
+        assert r.header("X-Uc-Seen") is None, r.describe()

@@ -304,3 +304,55 @@ def test_null_bogus_and_read_only_pointers(srv):
     assert len(lines) == 1, f"one bad-pointer misuse report per DLL: {lines}"
     assert "HSE_REQ_MAP_URL_TO_PATH with an unreadable or unterminated URL" in lines[0]
     settled(srv)
+
+
+# ---------------------------------------------------------------- one physical path per URL
+
+def test_extension_paths_are_windows_paths_and_agree(ih):
+    """What tests/dlls/ext_paths.c reads, as a DLL built for IIS would:
+    lpszPathTranslated, PATH_TRANSLATED, SCRIPT_TRANSLATED and
+    APPL_PHYSICAL_PATH have '\\' separators only (IIS: "C:\\www\\uc\\x"), and
+    MAP_URL_TO_PATH(_EX) and an EXEC_URL child give the very same string for
+    the same URL. The root and the vdir are relative paths, the vdir's written
+    with '/', as a hand-written configuration has them."""
+    dlls = ih.build_dir / "tests" / "dlls"
+    for name in ("ext_paths.dll", "ext_exec.dll"):
+        if not (dlls / name).is_file():
+            pytest.fail(f"test DLL not built: {dlls / name}", pytrace=False)
+    cfg = ih.new_config("isapi_paths")  # root = www, joined to the configuration's directory
+    cfg.sections["site main"]["permissions"] = "read, script"
+    cfg.vdir("main", "/app", path="apps/uc", permissions="read, script")
+    write_files(cfg.workdir / "www", {"uc/hello.paths": "", "uc/child.paths": ""})
+    write_files(cfg.workdir / "apps" / "uc", {"x.paths": ""})
+    cfg.section("scriptmap main .paths").update(dll=win_path(dlls / "ext_paths.dll"), check_file="on")
+    cfg.section("scriptmap main .exec").update(dll=win_path(dlls / "ext_exec.dll"), check_file="off")
+    www, app = win_path(cfg.workdir / "www"), win_path(cfg.workdir / "apps" / "uc")
+
+    def paths(target):
+        r = s.fetch(target)
+        expect_status(r, 200, f"ext_paths.dll at {target}")
+        f = fields(r.body)
+        for key, value in f.items():
+            assert "/" not in value or key == "URL", f"{target}: {key} = {value!r} has a '/'"
+        return f
+
+    with ih.start(cfg) as s:
+        for target, directory, file in (("/uc/hello.paths?map=/uc/child.paths", www, "\\uc\\hello.paths"),
+                                        ("/app/x.paths?map=/app/", app, "\\x.paths")):
+            f = paths(target)
+            want = directory + file
+            assert f["ecb_path_translated"] == want, f
+            assert f["PATH_TRANSLATED"] == want, f
+            assert f["SCRIPT_TRANSLATED"] == "\\\\?\\" + want, f
+            assert f["APPL_PHYSICAL_PATH"] == directory + "\\", f
+            assert f["map"] == want and f["map_ex"] == want, f"MAP_URL_TO_PATH(_EX) of the URL: {f}"
+        assert f["map_arg"] == f["map_arg_ex"] == app + "\\", "a trailing '/' gives a trailing '\\'"
+
+        parent = paths("/uc/hello.paths?map=/uc/child.paths")
+        child = paths("/t.exec?mode=rewrite&to=%2Fuc%2Fchild.paths")  # the body is the EXEC_URL child's
+        assert child["URL"] == "/uc/child.paths", child
+        assert child["PATH_TRANSLATED"] == child["ecb_path_translated"] == www + "\\uc\\child.paths", child
+        assert child["PATH_TRANSLATED"] == parent["map_arg"] == parent["map_arg_ex"], (parent, child)
+        assert child["map"] == child["PATH_TRANSLATED"], child
+        settled(s)
+

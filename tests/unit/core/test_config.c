@@ -83,7 +83,7 @@ static void test_defaults(void)
   IH_EQ_STR(a->bindings[0].host, "");
   IH_EQ_INT(a->vdir_count, 1);
   IH_EQ_STR(a->vdirs[0].url_path, "/");
-  IH_EQ_STR(a->vdirs[0].physical_path, "base/www");
+  IH_EQ_STR(a->vdirs[0].physical_path, "base\\www");
   IH_EQ_INT(a->vdirs[0].permissions, IH_PERM_READ);
   IH_EQ_INT(a->default_document_count, 5);
   if (a->default_document_count == 5) {
@@ -178,11 +178,11 @@ static void test_all_keys(void)
   IH_EQ_INT(m->error_page_count, 3);
   const ih_error_page *e = ih_site_error_page(m, 404);
   IH_CHECK(e && e->status == 404);
-  IH_EQ_STR(e ? e->physical_path : "", "base/errors/404.htm");
+  IH_EQ_STR(e ? e->physical_path : "", "base\\errors\\404.htm");
   e = ih_site_error_page(m, 500);
-  IH_EQ_STR(e ? e->physical_path : "", "/abs/500.htm");
+  IH_EQ_STR(e ? e->physical_path : "", "\\abs\\500.htm");
   e = ih_site_error_page(m, 503);
-  IH_EQ_STR(e ? e->physical_path : "", "base/503.htm");
+  IH_EQ_STR(e ? e->physical_path : "", "base\\503.htm");
   IH_CHECK(ih_site_error_page(m, 403) == NULL);
   ih_config_free(c);
 }
@@ -204,14 +204,14 @@ static void test_syntax(void)
   if (c) {
     IH_EQ_INT(c->server.worker_threads, 3);
     IH_EQ_STR(c->server.status_path, "");
-    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base/  My Site; #1  ");
+    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base\\  My Site; #1  ");
     IH_EQ_STR(c->sites[0].log_dir, "base/a;b#c");
     ih_config_free(c);
   }
   /* A quoted value keeps inner quotes; only the outer pair is removed. */
   c = parse("[site a]\nbindings = *:80\nroot = \"say \"hi\"\"\n");
   if (c) {
-    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base/say \"hi\"");
+    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base\\say \"hi\"");
     ih_config_free(c);
   }
   /* CRLF line ends, and a BOM. */
@@ -219,7 +219,7 @@ static void test_syntax(void)
   if (c) {
     IH_EQ_INT(c->server.worker_threads, 7);
     IH_EQ_STR(c->sites[0].bindings[0].host, "h");
-    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base/www");
+    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "base\\www");
     ih_config_free(c);
   }
   /* Line numbers count CRLF lines too; a BOM does not shift them. */
@@ -565,19 +565,19 @@ static void test_paths(void)
   static const struct {
     const char *base, *value, *want;
   } cases[] = {
-    { "base", "www", "base/www" },
-    { "base/", "www", "base/www" },
+    { "base", "www", "base\\www" },
+    { "base/", "www", "base\\www" },
     { "C:\\cfg\\", "www", "C:\\cfg\\www" },
-    { "C:\\cfg", "www\\x", "C:\\cfg/www\\x" },
+    { "C:\\cfg", "www\\x", "C:\\cfg\\www\\x" },
     { "", "www", "www" },
-    { "base", "/srv/www", "/srv/www" },
+    { "base", "/srv/www", "\\srv\\www" },
     { "base", "\\srv\\www", "\\srv\\www" },
     { "base", "\\\\server\\share\\www", "\\\\server\\share\\www" },
     { "base", "C:\\inetpub\\wwwroot", "C:\\inetpub\\wwwroot" },
-    { "base", "d:/www", "d:/www" },
-    { "base", "./www", "base/./www" },
-    { "base", "../www", "base/../www" },
-    { "base", "1:x", "base/1:x" },
+    { "base", "d:/www", "d:\\www" },
+    { "base", "./www", "base\\.\\www" },
+    { "base", "../www", "base\\..\\www" },
+    { "base", "1:x", "base\\1:x" },
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char text[200];
@@ -627,12 +627,12 @@ static void test_sites_and_vdirs(void)
   IH_EQ_INT(b->vdir_count, 3);
   if (b->vdir_count == 3) {
     IH_EQ_STR(b->vdirs[0].url_path, "/");
-    IH_EQ_STR(b->vdirs[0].physical_path, "base/rb");
+    IH_EQ_STR(b->vdirs[0].physical_path, "base\\rb");
     IH_EQ_STR(b->vdirs[1].url_path, "/images");
-    IH_EQ_STR(b->vdirs[1].physical_path, "base/img");
+    IH_EQ_STR(b->vdirs[1].physical_path, "base\\img");
     IH_EQ_INT(b->vdirs[1].permissions, 0);
     IH_EQ_STR(b->vdirs[2].url_path, "/app/sub");
-    IH_EQ_STR(b->vdirs[2].physical_path, "/abs/app");
+    IH_EQ_STR(b->vdirs[2].physical_path, "\\abs\\app");
     IH_EQ_INT(b->vdirs[2].permissions, IH_PERM_SCRIPT | IH_PERM_EXECUTE);
   }
   IH_EQ_INT(c->sites[0].vdir_count, 2);
@@ -764,7 +764,7 @@ static void test_load_file(void)
   if (c) {
     IH_EQ_STR(c->file_name, path);
     IH_EQ_STR(c->base_dir, ".");
-    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, "./www");
+    IH_EQ_STR(c->sites[0].vdirs[0].physical_path, ".\\www");
     IH_EQ_STR(c->server.log_dir, "./logs");
     ih_config_free(c);
   }

@@ -12,6 +12,8 @@
 #include "core/config.h"
 #include "http/conn.h"
 #include "ih_test.h"
+#include "isapi/isapi_map.h"
+#include "isapi/isapi_request_info.h"
 
 static bool f_extension_start(ih_conn *c);
 
@@ -348,6 +350,36 @@ static void test_extension_keep_alive_table(void)
     expect_all_released(c);
     atomic_store(&server.draining, false);
   }
+}
+
+/* The server variable name as the DLL would read it into buf. */
+static const char *var(const ih_isapi_request_info *ri, const char *name, char *buf, uint32_t cap)
+{
+  uint32_t size = cap;
+  if (ih_isapi_get_var(ri, name, buf, &size) != IH_VAR_OK)
+    snprintf(buf, cap, "(no %s)", name);
+  return buf;
+}
+
+static void test_extension_windows_paths(void)
+{
+  IH_TEST("an extension's PATH_TRANSLATED, SCRIPT_TRANSLATED, APPL_PHYSICAL_PATH: Windows paths, MAP_URL_TO_PATH's string");
+  ih_conn *c = connect_client();
+  ext_next = EXT_KEEP_CONN;
+  client_sends(c, "GET /uc/hello.isa?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(c->req.ext.script_physical, "C:\\site\\uc\\hello.isa");
+  ih_isapi_request_info ri;
+  ih_isapi_info_from_request(&ri, c, &c->req, NULL, NULL);
+  char buf[512], mapped[512];
+  IH_EQ_STR(var(&ri, "PATH_TRANSLATED", buf, sizeof buf), "C:\\site\\uc\\hello.isa"); /* = lpszPathTranslated */
+  IH_EQ_STR(var(&ri, "SCRIPT_TRANSLATED", buf, sizeof buf), "\\\\?\\C:\\site\\uc\\hello.isa");
+  IH_EQ_STR(var(&ri, "APPL_PHYSICAL_PATH", buf, sizeof buf), "C:\\site\\");
+  ih_isapi_mapping m;
+  IH_EQ_INT(ih_isapi_map_url(c->req.site, "/uc/hello.isa", 13, mapped, sizeof mapped, &m), IH_MAP_OK);
+  IH_EQ_STR(mapped, var(&ri, "PATH_TRANSLATED", buf, sizeof buf));
+  run_extension(c);
+  client_closes(c);
+  expect_all_released(c);
 }
 
 static void test_extension_status_sequence(void)
@@ -1086,8 +1118,8 @@ static void test_reload_while_readers_acquire(const char *ini)
 static void test_reload_generations(void)
 {
   static const char with_docs[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\n"
-                                  "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read\n"
-                                  "[vdir Test /docs]\npath = /site\npermissions = read\n";
+                                  "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read\n"
+                                  "[vdir Test /docs]\npath = C:\\site\npermissions = read\n";
   IH_TEST("reload: an open connection's next request follows the new configuration");
   IH_EQ_INT(generations_live(), 1);
   unsigned first = ih_server_current(&server)->number;
@@ -1179,7 +1211,7 @@ static void test_reload_generations(void)
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\nisapi_preread = 4\n"
-                            "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read, script\n"
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
   char err[256];
   if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
@@ -1213,6 +1245,7 @@ int main(void)
   test_small_file_cache();
 #ifndef _WIN32
   test_extension_status_sequence();
+  test_extension_windows_paths();
   test_extension_responses();
   test_extension_keep_alive_table();
   test_extension_async();

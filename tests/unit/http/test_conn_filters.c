@@ -241,8 +241,34 @@ static uint32_t map_to_b(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uin
   if (type == IH_SF_NOTIFY_URL_MAP) {
     ih_fn_url_map *m = payload;
     IH_EQ_STR(m->url, "/a.txt");
-    IH_EQ_STR(m->physical, "/site/a.txt");
-    snprintf(m->physical, m->cap, "/site/b.txt");
+    IH_EQ_STR(m->physical, "C:\\site\\a.txt");
+    snprintf(m->physical, m->cap, "C:\\site\\b.txt");
+  }
+  return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
+/* What URL_MAP filters were handed, for the Windows-path tests. */
+static char url_map_seen[512];
+static uint32_t record_url_map(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
+{
+  (void)c, (void)fc, (void)f;
+  if (type == IH_SF_NOTIFY_URL_MAP) {
+    ih_fn_url_map *m = payload;
+    snprintf(url_map_seen, sizeof url_map_seen, "%s", m->physical);
+  }
+  return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
+/* A real filter's rule: what IIS maps into a "\uc\" directory is served
+ * from "\lc\" instead. It splits on '\' only, as filters built for IIS do. */
+static uint32_t uc_to_lc(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
+{
+  record_url_map(c, fc, f, type, payload);
+  if (type == IH_SF_NOTIFY_URL_MAP) {
+    ih_fn_url_map *m = payload;
+    char *uc = strstr(m->physical, "\\uc\\");
+    if (uc)
+      memcpy(uc, "\\lc\\", 4);
   }
   return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
 }
@@ -434,6 +460,38 @@ static void test_url_rewrite_and_headers(void)
   behaviour[0] = map_to_b;
   c = request("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
   IH_EQ_STR(wire_body(), "BBBBBBBB");
+  finish(c);
+
+  IH_TEST("URL_MAP: the filter gets the Windows path, and that very string is opened");
+  filters_are(IH_SF_NOTIFY_URL_MAP, 0, 0);
+  behaviour[0] = record_url_map;
+  url_map_seen[0] = '\0';
+  c = request("GET /uc/hello.htm HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(url_map_seen, "C:\\site\\uc\\hello.htm");
+  IH_EQ_STR(fake.last_open, "C:\\site\\uc\\hello.htm");
+  IH_EQ_STR(wire_body(), "uc hello");
+  finish(c);
+
+  IH_TEST("URL_MAP: a trailing '/' gives a trailing '\\', the site root included");
+  filters_are(IH_SF_NOTIFY_URL_MAP, 0, 0);
+  behaviour[0] = record_url_map;
+  c = request("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(url_map_seen, "C:\\site\\");
+  IH_EQ_STR(wire_body(), "<h1>home</h1>");
+  finish(c);
+  c = request("GET /uc/ HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(url_map_seen, "C:\\site\\uc\\");
+  IH_CHECK(wire_has("HTTP/1.1 403 ")); /* no default document there, no listing */
+  finish(c);
+
+  IH_TEST("URL_MAP: a filter that looks for \\uc\\ finds it, and the file it names is served");
+  filters_are(IH_SF_NOTIFY_URL_MAP, 0, 0);
+  behaviour[0] = uc_to_lc;
+  url_map_seen[0] = '\0';
+  c = request("GET /uc/hello.htm HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(url_map_seen, "C:\\site\\uc\\hello.htm");
+  IH_EQ_STR(fake.last_open, "C:\\site\\lc\\hello.htm");
+  IH_EQ_STR(wire_body(), "lc hello");
   finish(c);
 
   IH_TEST("SEND_RESPONSE and AddResponseHeaders change the head on the wire");
@@ -681,7 +739,7 @@ static void test_blocked_site(void)
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 2048\n"
-                            "[site Test]\nbindings = 127.0.0.1:80\nroot = /site\npermissions = read, script\n"
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
                             "[filter A]\ndll = a.dll\non_load_error = skip\n"
                             "[filter B]\ndll = b.dll\nsite = Test\non_load_error = skip\n"
                             "[filter C]\ndll = c.dll\non_load_error = skip\n"

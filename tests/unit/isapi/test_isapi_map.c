@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/physical_path.h"
 #include "ih_test.h"
 #include "isapi/isapi_map.h"
 
@@ -413,6 +414,36 @@ static void test_normalize(const ih_site *a)
   }
 }
 
+/* MAP_URL_TO_PATH is the router's join: for every URL the string the
+ * router opens and hands URL_MAP and PATH_TRANSLATED (core/physical_path.h),
+ * the configured path in Windows form (config.c normalises it at load). */
+static void test_same_join_as_the_router(const ih_site *a, const ih_site *rel)
+{
+  IH_TEST("map: the router's physical path, byte for byte");
+  static const struct {
+    int site;
+    const char *url;
+  } cases[] = {
+    { 0, "/" }, { 0, "/uc/hello.htm" }, { 0, "/scripts" }, { 0, "/scripts/" }, { 0, "/scripts/oop/x.dll" },
+    { 0, "/drive" }, { 0, "/drive/x/" }, { 0, "/data/f.txt" }, { 1, "/" }, { 1, "/x/uc/y.htm" },
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const ih_site *s = cases[i].site ? rel : a;
+    ih_slice url = ih_slice_from_cstr(cases[i].url);
+    const ih_vdir *v = ih_site_map_path(s, url, NULL);
+    char routed[512], mapped[512];
+    ih_physical_path pp;
+    IH_CHECK(v && ih_physical_path_join(v, url, NULL, routed, sizeof routed, &pp));
+    ih_isapi_mapping m;
+    IH_EQ_INT(ih_isapi_map_url(s, cases[i].url, url.n, mapped, sizeof mapped, &m), IH_MAP_OK);
+    IH_EQ_STR(mapped, routed);
+    IH_EQ_INT(m.matching_path, pp.matching_path);
+    IH_EQ_INT(m.matching_url, pp.matching_url);
+  }
+  /* the relative, '/'-written vdir of site rel is stored in Windows form */
+  IH_EQ_STR(rel->vdirs[1].physical_path, "base\\sub\\dir\\");
+}
+
 int main(void)
 {
   ih_config *c = load(config_text);
@@ -421,6 +452,7 @@ int main(void)
     test_refused(&c->sites[0]);
     test_buffer_sizes(&c->sites[0]);
     test_normalize(&c->sites[0]);
+    test_same_join_as_the_router(&c->sites[0], &c->sites[1]);
   }
   ih_config_free(c);
   test_flags();
