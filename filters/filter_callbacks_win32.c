@@ -65,9 +65,10 @@ static BOOL bad_pointer(flt_call *k, const char *what)
 
 /* Same contract as the extension's GetServerVariable (ms524517 for
  * filters): size query with a NULL buffer, ERROR_INSUFFICIENT_BUFFER with
- * the size, ERROR_INVALID_INDEX for an unknown name, ERROR_NO_DATA for one
- * not known yet in this notification. The value goes into our memory first,
- * then one guarded copy into the filter's. */
+ * the size, ERROR_INVALID_INDEX for an unknown name and for a header the
+ * request does not carry, ERROR_NO_DATA for one not known yet in this
+ * notification (docs/compatibility.md, "Server variables"). The value goes
+ * into our memory first, then one guarded copy into the filter's. */
 BOOL WINAPI flt_cb_get_server_variable(HTTP_FILTER_CONTEXT *pfc, LPSTR name, LPVOID buf, LPDWORD size)
 {
   flt_call *k = enter(pfc, "GetServerVariable");

@@ -399,11 +399,9 @@ static bool identity_variable(const char *name)
 int ih_filter_cb_server_variable(ih_conn *c, const char *name, void *buf, uint32_t *size)
 {
   ih_filter_conn *fc = c->filters;
-  /* an unknown name stays unknown whatever the phase */
-  ih_isapi_request_info empty;
-  memset(&empty, 0, sizeof empty);
-  uint32_t probe = 0;
-  if (ih_isapi_get_var(&empty, name, NULL, &probe) == IH_VAR_INVALID_INDEX)
+  /* an unknown name stays unknown whatever the phase; a header the head
+   * turns out not to carry is INVALID_INDEX from ih_isapi_get_var below */
+  if (!ih_isapi_var_name_known(name))
     return IH_VAR_INVALID_INDEX;
   bool head_known = c->req.active && c->req.head.method.n > 0;
   if (!head_known && !connection_variable(name))

@@ -56,6 +56,7 @@ BOOL WINAPI isapi_cb_get_server_variable(HCONN hconn, LPSTR name, LPVOID buf, LP
     *size = need; /* a size query (NULL buffer) or too small: nothing written */
     SetLastError(ERROR_INSUFFICIENT_BUFFER);
   } else {
+    /* INVALID_INDEX: unknown name, or a header the request does not carry */
     SetLastError(st == IH_VAR_NO_DATA ? ERROR_NO_DATA : ERROR_INVALID_INDEX);
   }
   isapi_call_leave(call);

@@ -506,11 +506,38 @@ static enum ih_var_status run(const ih_isapi_request_info *ri, lookup_kind kind,
     return produce(ri, id, s);
   case L_HTTP:
   case L_HEADER:
-    return put_header(s, ri, header, kind == L_HTTP) ? IH_VAR_OK : IH_VAR_NO_DATA;
+    /* A header variable exists only when the request carries the header:
+     * ERROR_INVALID_INDEX, which DLLs written for IIS take to mean "not
+     * sent" (a gateway that asks for a list of headers fails the request on
+     * any other code). ERROR_NO_DATA is for a known variable without a
+     * value (docs/compatibility.md, "Server variables"). */
+    return put_header(s, ri, header, kind == L_HTTP) ? IH_VAR_OK : IH_VAR_INVALID_INDEX;
   case L_UNKNOWN:
     break;
   }
   return IH_VAR_INVALID_INDEX;
+}
+
+/* The name without a "UNICODE_" prefix; *wide says whether there was one. */
+static ih_slice strip_unicode(const char *name, bool *wide)
+{
+  ih_slice n = ih_slice_from_cstr(name);
+  *wide = has_prefix(n, "UNICODE_");
+  if (*wide) {
+    n.p += 8;
+    n.n -= 8; /* "UNICODE_UNICODE_..." then finds nothing in lookup */
+  }
+  return n;
+}
+
+bool ih_isapi_var_name_known(const char *name)
+{
+  if (!name)
+    return false;
+  bool wide;
+  enum var_id id = V_URL;
+  ih_slice header = { NULL, 0 };
+  return lookup(strip_unicode(name, &wide), &id, &header) != L_UNKNOWN;
 }
 
 enum ih_var_status ih_isapi_get_var(const ih_isapi_request_info *ri, const char *name, void *buf,
@@ -518,13 +545,8 @@ enum ih_var_status ih_isapi_get_var(const ih_isapi_request_info *ri, const char 
 {
   if (!ri || !name || !size)
     return IH_VAR_INVALID_INDEX;
-  ih_slice n = ih_slice_from_cstr(name);
-  bool wide = false;
-  if (has_prefix(n, "UNICODE_")) {
-    wide = true;
-    n.p += 8;
-    n.n -= 8; /* "UNICODE_UNICODE_..." then finds nothing below */
-  }
+  bool wide;
+  ih_slice n = strip_unicode(name, &wide);
   enum var_id id = V_URL;
   ih_slice header = { NULL, 0 };
   lookup_kind kind = lookup(n, &id, &header);

@@ -7,8 +7,16 @@
  *
  *   IH_VAR_OK                  TRUE
  *   IH_VAR_INSUFFICIENT_BUFFER FALSE, ERROR_INSUFFICIENT_BUFFER (*size = bytes needed)
- *   IH_VAR_INVALID_INDEX       FALSE, ERROR_INVALID_INDEX (unknown variable)
+ *   IH_VAR_INVALID_INDEX       FALSE, ERROR_INVALID_INDEX (unknown variable, or a
+ *                              header the request does not carry)
  *   IH_VAR_NO_DATA             FALSE, ERROR_NO_DATA (known variable, no value)
+ *
+ * The rule (docs/compatibility.md, "Server variables"): an unknown name, and
+ * a request header the request does not carry (HTTP_*, HEADER_* and their
+ * UNICODE_ forms), are INVALID_INDEX; NO_DATA is only for a variable of the
+ * list below whose value does not exist for this request. A header variable
+ * exists only when the header does: IIS answers 1413 for one not sent, and
+ * DLLs take 1413 to mean "not sent" and any other error as a failure.
  *
  * The caller answers ERROR_INVALID_PARAMETER itself for a NULL name or size
  * (a NULL ri, name or size here gives IH_VAR_INVALID_INDEX, nothing written).
@@ -61,14 +69,16 @@
  *   GATEWAY_INTERFACE    "CGI/1.1"
  *   HEADER_<Name>        the request header named exactly <Name> (IIS 7 style: no
  *                        '_' -> '-' translation; case-insensitive as HTTP names are);
- *                        duplicates joined as for HTTP_*; NO_DATA when absent
+ *                        duplicates joined as for HTTP_*; INVALID_INDEX when
+ *                        the request does not carry it
  *   HTTP_<NAME>          the request header whose name equals NAME with each '_'
  *                        standing for '-' (a '_' never matches a '_', so a header
  *                        sent as "X_User" is reachable only through HEADER_X_User;
  *                        this stops "X_User" spoofing a proxy's "X-User"). Several
  *                        headers of that name are joined with ", " ("; " for
- *                        Cookie, RFC 6265 5.4); NO_DATA when absent. The three names
- *                        below win over headers of the same spelling.
+ *                        Cookie, RFC 6265 5.4); INVALID_INDEX when the request does
+ *                        not carry it. The three names below win over headers of
+ *                        the same spelling.
  *   HTTP_METHOD          method
  *   HTTP_URL             raw_url (as sent, still percent-encoded, with the query);
  *                        url ["?" query] when raw_url.p is NULL
@@ -107,7 +117,9 @@
  *                        "REMOTE_USER" is a bug not repeated)
  *   URL                  url (canonical decoded path, no query)
  *   URL_PATH_INFO        path_info (IIS 5-era name; semantics unverified)
- *   UNICODE_<any above>  see above
+ *   UNICODE_<any above>  see above (UNICODE_HTTP_* and UNICODE_HEADER_* too, which
+ *                        IIS 6 calls invalid names, ms524476: answered when the
+ *                        header was sent, INVALID_INDEX as on IIS when not)
  *
  * Not provided (ERROR_INVALID_INDEX): IIS 7+ additions (APP_POOL_CONFIG,
  * CRYPT_*, DOCUMENT_ROOT, REQUEST_URI, SCRIPT_FILENAME, SERVER_ADDR, ...) and
@@ -187,5 +199,12 @@ enum ih_var_status {
  * inputs, so it is safe to call concurrently for the same request. */
 enum ih_var_status ih_isapi_get_var(const ih_isapi_request_info *ri, const char *name, void *buf,
                                     uint32_t *size);
+
+/* Whether GetServerVariable could ever answer name, whatever the request: a
+ * variable of the list above, or a header form (HTTP_x, HEADER_x), with or
+ * without UNICODE_. False for NULL. Filters ask it before the head is parsed,
+ * when a known name may have no value yet (NO_DATA) but an unknown one never
+ * has (INVALID_INDEX). */
+bool ih_isapi_var_name_known(const char *name);
 
 #endif

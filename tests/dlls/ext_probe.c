@@ -9,7 +9,11 @@
  *                    RegQueryValueExA, no WOW64 flags), or "missing:<error>"
  *   stack_init       bytes reserved for the calling thread's stack
  * and HttpExtensionProc adds stack_request for the request thread.
- * IIS gave extension threads at least 256 KB (KB Q189888). */
+ * IIS gave extension threads at least 256 KB (KB Q189888).
+ * A query "vars=NAME,NAME,..." adds one line per name, as a DLL that asks
+ * for a list of variables sees them: "var:NAME=ok:<bytes>" (the size
+ * GetServerVariable reports, NUL included) or "var:NAME=error:<GetLastError>"
+ * (1413 ERROR_INVALID_INDEX, 232 ERROR_NO_DATA, ...). */
 #include <winsock2.h>
 
 #include <stdio.h>
@@ -75,13 +79,38 @@ IH_EXPORT BOOL WINAPI GetExtensionVersion(HSE_VERSION_INFO *ver)
   return TRUE;
 }
 
+/* Appends the "var:" lines for the comma-separated names in list. */
+static int report_variables(EXTENSION_CONTROL_BLOCK *ecb, const char *list, char *out, size_t cap)
+{
+  int n = 0;
+  while (*list && n >= 0 && (size_t)n < cap) {
+    size_t len = strcspn(list, ",");
+    char name[128];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), list);
+    char value[512];
+    DWORD size = sizeof value;
+    if (ecb->GetServerVariable(ecb->ConnID, name, value, &size))
+      n += snprintf(out + n, cap - (size_t)n, "var:%s=ok:%lu\n", name, (unsigned long)size);
+    else
+      n += snprintf(out + n, cap - (size_t)n, "var:%s=error:%lu\n", name, (unsigned long)GetLastError());
+    list += len;
+    if (*list == ',')
+      list++;
+  }
+  return n;
+}
+
 IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
 {
-  char body[512], headers[128];
+  char body[4096], headers[128];
   int n = snprintf(body, sizeof body,
                    "winsock_in_init=%d\nwinsock_error=%d\nmajor=%s\nminor=%s\nstack_init=%llu\nstack_request=%llu\n",
                    winsock_in_init, winsock_error, major, minor, (unsigned long long)stack_init,
                    (unsigned long long)stack_reservation());
+  if (strncmp(ecb->lpszQueryString, "vars=", 5) == 0)
+    n += report_variables(ecb, ecb->lpszQueryString + 5, body + n, sizeof body - (size_t)n);
+  if ((size_t)n >= sizeof body)
+    n = (int)sizeof body - 1; /* snprintf stopped at the end of body */
   snprintf(headers, sizeof headers, "Content-Type: text/plain\r\nContent-Length: %d\r\n\r\n", n);
   if (!ih_send_headers(ecb, "200 OK", headers, TRUE))
     return HSE_STATUS_ERROR;

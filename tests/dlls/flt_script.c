@@ -10,7 +10,8 @@
  *   resp  SEND_RESPONSE     add=Name:value  status=NNN Reason
  *   send  SEND_RAW_DATA     upper (in place)  wrap (an AllocMem'd buffer "[...]")
  *   log   LOG               target=/x (AllocMem'd)  status=NNN
- * and at any point:  finish[=NNN Reason] (SEND_RESPONSE_HEADER + WriteClient,
+ * and at any point:  vars=NAME,NAME,... (GetServerVariable of each, reported
+ * in X-Script-Vars)  finish[=NNN Reason] (SEND_RESPONSE_HEADER + WriteClient,
  * FINISHED)  keep (a 200 with Content-Length, FINISHED_KEEP_CONN)
  * finish_bare (FINISHED, nothing sent)  error (SetLastError(5),
  * SF_STATUS_REQ_ERROR)  handled (HANDLED_NOTIFICATION)  crash (an access
@@ -21,6 +22,9 @@
  *   X-Script-Trace: notifications of this request so far
  *   X-Script-Auth:  user/password AUTHENTICATION received
  *   X-Script-Denied: dwReason of ACCESS_DENIED, and its URL
+ *   X-Script-Vars:  "point:NAME=ok:<bytes>" (the size GetServerVariable
+ *                   reports, NUL included) or "point:NAME=error:<GetLastError>"
+ *                   for each vars= name, space-separated
  * TerminateFilter writes "flags=F live=L ended=E" into flt_script-terminate.txt
  * in the server's working directory: L contexts still live (connections
  * that never had END_OF_NET_SESSION), E sessions ended. */
@@ -36,6 +40,7 @@ typedef struct script_ctx {
   char trace[TRACE_MAX];
   char auth[300];
   char denied[300];
+  char vars[600];
 } script_ctx;
 
 static volatile LONG live_contexts, sessions_ended;
@@ -151,6 +156,26 @@ static DWORD common_actions(HTTP_FILTER_CONTEXT *pfc, script_ctx *x, const char 
   return 0;
 }
 
+/* GetServerVariable of each comma-separated name in list, as a filter that
+ * asks for a list of variables sees them. */
+static void ask_variables(HTTP_FILTER_CONTEXT *pfc, script_ctx *x, const char *point, const char *list)
+{
+  while (*list) {
+    size_t len = strcspn(list, ",");
+    char name[128], value[512], line[256];
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), list);
+    DWORD size = sizeof value;
+    if (pfc->GetServerVariable(pfc, name, value, &size))
+      snprintf(line, sizeof line, "%s:%s=ok:%lu", point, name, (unsigned long)size);
+    else
+      snprintf(line, sizeof line, "%s:%s=error:%lu", point, name, (unsigned long)GetLastError());
+    append(x->vars, sizeof x->vars, line);
+    list += len;
+    if (*list == ',')
+      list++;
+  }
+}
+
 static void request_headers(HTTP_FILTER_CONTEXT *pfc, script_ctx *x, const char *point,
                             BOOL(WINAPI *set)(HTTP_FILTER_CONTEXT *, LPSTR, LPSTR),
                             BOOL(WINAPI *add)(HTTP_FILTER_CONTEXT *, LPSTR, LPSTR))
@@ -206,6 +231,8 @@ IH_EXPORT DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD type, VOID
   DWORD rc = common_actions(pfc, x, point);
   if (rc)
     return rc;
+  if (action(x, point, "vars", arg, sizeof arg))
+    ask_variables(pfc, x, point, arg);
   switch (type) {
   case SF_NOTIFY_PREPROC_HEADERS: {
     HTTP_FILTER_PREPROC_HEADERS *h = notification;
@@ -258,6 +285,8 @@ IH_EXPORT DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD type, VOID
       h->SetHeader(pfc, "X-Script-Auth:", x->auth);
     if (x->denied[0])
       h->SetHeader(pfc, "X-Script-Denied:", x->denied);
+    if (x->vars[0])
+      h->SetHeader(pfc, "X-Script-Vars:", x->vars);
     break;
   }
   case SF_NOTIFY_SEND_RAW_DATA: {
@@ -296,6 +325,7 @@ IH_EXPORT DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD type, VOID
   }
   case SF_NOTIFY_END_OF_REQUEST:
     x->actions[0] = x->trace[0] = x->auth[0] = x->denied[0] = '\0';
+    x->vars[0] = '\0';
     break;
   default:
     break;

@@ -135,6 +135,30 @@ def test_headers_a_filter_adds_are_the_extensions(srv):
     assert fields(r.body)["x_added"] == "yes"
 
 
+# Asked of GetServerVariable; a plain request carries none of the first three
+# headers. ERROR_INVALID_INDEX (1413) is how a DLL learns that a header was
+# not sent (logging filters treat any other code as a failure);
+# ERROR_NO_DATA (232) stays for a known variable without a value (no TLS).
+VARIABLE_RULE = ["HTTP_CONNECTION", "HEADER_X-Not-Sent", "UNICODE_HTTP_X_NOT_SENT", "CERT_SUBJECT",
+                 "NO_SUCH_VARIABLE"]
+
+
+def test_a_header_not_sent_is_invalid_index_for_filters(srv):
+    names = ",".join(VARIABLE_RULE)
+    # As curl sends it: HTTP/1.1, no Connection header (close=False adds none).
+    r = script(srv, "/a.txt", f"pre.vars={names};resp.vars={names}", close=False)
+    expect_status(r, 200, "GetServerVariable in PREPROC_HEADERS and SEND_RESPONSE")
+    want = " ".join(f"{point}:{name}=error:{code}" for point in ("pre", "resp")
+                    for name, code in zip(VARIABLE_RULE, [1413, 1413, 1413, 232, 1413]))
+    assert r.header("X-Script-Vars") == want, r.describe()
+    # The same names with the headers sent: their sizes, NUL included
+    # (UNICODE_: bytes of UTF-16, two-byte NUL).
+    r = script(srv, "/a.txt", f"pre.vars={names}", headers=[("X-Not-Sent", "v")])  # Connection: close
+    assert r.header("X-Script-Vars") == ("pre:HTTP_CONNECTION=ok:6 pre:HEADER_X-Not-Sent=ok:2 "
+                                         "pre:UNICODE_HTTP_X_NOT_SENT=ok:4 pre:CERT_SUBJECT=error:232 "
+                                         "pre:NO_SUCH_VARIABLE=error:1413"), r.describe()
+
+
 def test_filter_and_extension_share_one_module(srv):
     r = srv.fetch("/scripts/flt_both.dll")
     expect_status(r, 200, "flt_both.dll as an extension")

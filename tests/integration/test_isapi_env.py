@@ -3,7 +3,9 @@
 the IIS version values under HKLM\\SYSTEM\\CurrentControlSet\\Services\\W3SVC\\
 Parameters (created as 6.0 when missing, never changed when present, IH2009),
 and thread stacks of at least 256 KB (KB Q189888) for both GetExtensionVersion
-and HttpExtensionProc.
+and HttpExtensionProc; and the error GetServerVariable gives for a header the
+request does not carry (ERROR_INVALID_INDEX, as DLLs that ask for a list of
+headers expect).
 
 The registry is the Wine prefix's, shared with every other test module (CTest
 may run them at the same time, and every server start creates missing
@@ -155,3 +157,29 @@ def test_only_the_missing_value_is_created(ih, fresh_registry):
     assert (f["major"], f["minor"]) == ("6", "5"), f"the existing MinorVersion must stay 5: {f}"
     line = created_lines(lines)[0]
     assert "MajorVersion = 6" in line and "MinorVersion" not in line, line
+
+
+def test_a_header_not_sent_is_invalid_index(ih):
+    """GetServerVariable of a header the request does not carry fails with
+    ERROR_INVALID_INDEX (1413): a gateway DLL that asks for a list of headers
+    takes 1413 as "not sent" and anything else as a failure of the request.
+    ERROR_NO_DATA (232) stays for a known variable without a value (no TLS)."""
+    names = ["HTTP_CONNECTION", "HEADER_X-Not-Sent", "UNICODE_HTTP_X_NOT_SENT", "CERT_SUBJECT",
+             "NO_SUCH_VARIABLE", "ALL_RAW"]
+    target = "/env.probe?vars=" + ",".join(names)
+    with ih.start(probe_config(ih, "env-vars")) as s:
+        # As curl sends it: HTTP/1.1, no Connection header (close=False adds none).
+        r = s.fetch(target, close=False)
+        expect_status(r, 200, "ext_probe.dll")
+        f = fields(r.body)
+        got = {name: f.get(f"var:{name}") for name in names}
+        assert {name: got[name] for name in names[:5]} == {
+            "HTTP_CONNECTION": "error:1413", "HEADER_X-Not-Sent": "error:1413",
+            "UNICODE_HTTP_X_NOT_SENT": "error:1413", "CERT_SUBJECT": "error:232",
+            "NO_SUCH_VARIABLE": "error:1413"}, r.body
+        assert (got["ALL_RAW"] or "").startswith("ok:"), f"ALL_RAW is always there: {got['ALL_RAW']}"
+        # The same names with the headers sent: their sizes, NUL included
+        # (UNICODE_: bytes of UTF-16, two-byte NUL).
+        r = s.fetch(target, headers=[("X-Not-Sent", "v")])  # Connection: close
+        f = fields(r.body)
+        assert [f.get(f"var:{name}") for name in names[:3]] == ["ok:6", "ok:2", "ok:4"], r.body

@@ -882,6 +882,8 @@ static void test_server_variables(void)
   IH_EQ_INT(st, IH_VAR_OK);
   variable(c, "HTTP_HOST", &st);
   IH_EQ_INT(st, IH_VAR_NO_DATA);
+  variable(c, "HTTP_CONNECTION", &st); /* may yet come: not known to be absent */
+  IH_EQ_INT(st, IH_VAR_NO_DATA);
   variable(c, "URL", &st);
   IH_EQ_INT(st, IH_VAR_NO_DATA);
   variable(c, "AUTH_TYPE", &st);
@@ -899,6 +901,13 @@ static void test_server_variables(void)
   IH_EQ_INT(st, IH_VAR_OK);
   IH_EQ_STR(variable(c, "REQUEST_METHOD", &st), "GET");
   IH_EQ_INT(st, IH_VAR_OK);
+  /* a header the head does not carry: ERROR_INVALID_INDEX, as for extensions */
+  variable(c, "HTTP_CONNECTION", &st);
+  IH_EQ_INT(st, IH_VAR_INVALID_INDEX);
+  variable(c, "HEADER_X-Not-Sent", &st);
+  IH_EQ_INT(st, IH_VAR_INVALID_INDEX);
+  variable(c, "UNICODE_HTTP_X_NOT_SENT", &st);
+  IH_EQ_INT(st, IH_VAR_INVALID_INDEX);
   variable(c, "AUTH_TYPE", &st);
   IH_EQ_INT(st, IH_VAR_NO_DATA);
   variable(c, "UNICODE_REMOTE_USER", &st);

@@ -138,13 +138,20 @@ static const row rows[] = {
   { "HTTP_USER-AGENT", IH_VAR_OK, "UA/1.0" },
   { "HTTP_X_MULTI", IH_VAR_OK, "a, b" },
   { "HTTP_COOKIE", IH_VAR_OK, "a=1; b=2" },
-  { "HTTP_X_UNDER", IH_VAR_NO_DATA, NULL }, /* '_' stands for '-' only */
+  { "HTTP_X_UNDER", IH_VAR_INVALID_INDEX, NULL }, /* '_' stands for '-' only: not sent as X-Under */
   { "HEADER_X_Under", IH_VAR_OK, "u" },
   { "HEADER_x_under", IH_VAR_OK, "u" },
   { "HEADER_User-Agent", IH_VAR_OK, "UA/1.0" },
-  { "HEADER_User_Agent", IH_VAR_NO_DATA, NULL }, /* no translation in HEADER_ */
+  { "HEADER_User_Agent", IH_VAR_INVALID_INDEX, NULL }, /* no translation in HEADER_ */
   { "HEADER_X-Multi", IH_VAR_OK, "a, b" },
-  { "HTTP_X_MISSING", IH_VAR_NO_DATA, NULL },
+  /* a header the request does not carry is ERROR_INVALID_INDEX, not
+   * ERROR_NO_DATA: DLLs take 1413 to mean "not sent" and fail on 232 */
+  { "HTTP_X_MISSING", IH_VAR_INVALID_INDEX, NULL },
+  { "HTTP_CONNECTION", IH_VAR_INVALID_INDEX, NULL },
+  { "HEADER_X-Not-Sent", IH_VAR_INVALID_INDEX, NULL },
+  { "HEADER_Connection", IH_VAR_INVALID_INDEX, NULL },
+  { "UNICODE_HTTP_X_NOT_SENT", IH_VAR_INVALID_INDEX, NULL },
+  { "UNICODE_HEADER_X-Not-Sent", IH_VAR_INVALID_INDEX, NULL },
   { "HTTP_CONTENT_TYPE", IH_VAR_OK, "text/plain" },
   /* names */
   { "url", IH_VAR_OK, "/scripts/app.dll/p\xC3\xA9" },
@@ -160,7 +167,7 @@ static const row rows[] = {
   { "DOCUMENT_ROOT", IH_VAR_INVALID_INDEX, NULL }, /* IIS 7+ */
   { "SERVER_ADDR", IH_VAR_INVALID_INDEX, NULL },   /* Apache / IIS 7+ */
   { "UNICODE_CERT_FLAGS", IH_VAR_NO_DATA, NULL },
-  { "UNICODE_HTTP_X_MISSING", IH_VAR_NO_DATA, NULL },
+  { "UNICODE_HTTP_X_MISSING", IH_VAR_INVALID_INDEX, NULL },
 };
 
 static bool is_ascii(const char *s)
@@ -491,10 +498,27 @@ static void test_http09(void)
   IH_EQ_STR(buf, "");
   IH_EQ_INT(get(&ri, "ALL_RAW", buf, sizeof buf), IH_VAR_OK);
   IH_EQ_STR(buf, "");
-  IH_EQ_INT(get(&ri, "HTTP_HOST", buf, sizeof buf), IH_VAR_NO_DATA);
+  IH_EQ_INT(get(&ri, "HTTP_HOST", buf, sizeof buf), IH_VAR_INVALID_INDEX); /* no header was sent */
   ri.version = IH_HTTP_10;
   IH_EQ_INT(get(&ri, "HTTP_VERSION", buf, sizeof buf), IH_VAR_OK);
   IH_EQ_STR(buf, "HTTP/1.0");
+}
+
+static void test_name_known(void)
+{
+  IH_TEST("names GetServerVariable can ever answer: the table and the header forms");
+  static const char *const known[] = { "URL", "unicode_url", "CERT_FLAGS", "CACHE_URL", "ALL_RAW",
+                                       "HTTP_CONNECTION", "http_x", "HEADER_X-Not-Sent",
+                                       "UNICODE_HTTP_X_NOT_SENT", "UNICODE_HEADER_X-Not-Sent" };
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!IH_CHECK(ih_isapi_var_name_known(known[i])))
+      ih_test_note("name %s", known[i]);
+  static const char *const unknown[] = { "", "NO_SUCH_VAR", "HTTP_", "HEADER_", "UNICODE_", "UNICODE_HTTP_",
+                                         "UNICODE_UNICODE_URL", "DOCUMENT_ROOT", "URL " };
+  for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++)
+    if (!IH_CHECK(!ih_isapi_var_name_known(unknown[i])))
+      ih_test_note("name %s", unknown[i]);
+  IH_CHECK(!ih_isapi_var_name_known(NULL));
 }
 
 static void test_many_headers(void)
@@ -525,6 +549,7 @@ int main(void)
   test_one_line();
   test_derived();
   test_http09();
+  test_name_known();
   test_many_headers();
   return ih_test_finish();
 }
