@@ -191,29 +191,6 @@ static void put_all_raw(sink *s, const ih_isapi_request_info *ri)
   }
 }
 
-static const ih_http_header *find_header(const ih_isapi_request_info *ri, const char *name)
-{
-  for (size_t i = 0; i < ri->header_count; i++)
-    if (ih_slice_ieq_cstr(ri->headers[i].name, name))
-      return &ri->headers[i];
-  return NULL;
-}
-
-/* Host header without the port: "h:80" -> "h", "[::1]:80" -> "[::1]". */
-static ih_slice host_without_port(ih_slice host)
-{
-  if (host.n && host.p[0] == '[') {
-    const char *close = memchr(host.p, ']', host.n);
-    if (close)
-      host.n = (size_t)(close - host.p) + 1;
-    return host;
-  }
-  const char *colon = memchr(host.p, ':', host.n);
-  if (colon)
-    host.n = (size_t)(colon - host.p);
-  return host;
-}
-
 /* ---- the variables ---- */
 
 enum var_id {
@@ -439,15 +416,7 @@ static enum ih_var_status produce(const ih_isapi_request_info *ri, enum var_id i
     break;
   }
   case V_SERVER_NAME:
-    if (ri->server_name.p) {
-      put_slice(s, ri->server_name);
-    } else {
-      const ih_http_header *host = find_header(ri, "Host");
-      if (host && host->value.n)
-        put_slice(s, host_without_port(host->value));
-      else
-        put_slice(s, ri->local_addr);
-    }
+    put_slice(s, ri->server_name.p ? ri->server_name : ri->local_addr);
     break;
   case V_SERVER_PORT:
     put_u64(s, ri->server_port);

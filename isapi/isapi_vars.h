@@ -104,8 +104,9 @@
  *   SCRIPT_TRANSLATED    script_translated in "\\?\" form ("\\?\C:\x.dll",
  *                        "\\?\UNC\srv\share\x.dll"; unchanged if already so);
  *                        NO_DATA when script_translated is empty
- *   SERVER_NAME          server_name; when server_name.p is NULL, the Host header
- *                        without its port ("[::1]:80" -> "[::1]"), else local_addr
+ *   SERVER_NAME          server_name (the host the request was routed by, from the
+ *                        one host parser: isapi_request_info.c); local_addr when
+ *                        server_name.p is NULL
  *   SERVER_PORT          server_port in decimal
  *   SERVER_PORT_SECURE   "1" when https, else "0"
  *   SERVER_PROTOCOL      same text as HTTP_VERSION
@@ -169,7 +170,7 @@ typedef struct ih_isapi_request_info {
   ih_slice remote_host;        /* p == NULL: remote_addr */
   ih_slice local_addr;
   uint16_t server_port;
-  ih_slice server_name;        /* p == NULL: Host header without port, else local_addr */
+  ih_slice server_name;        /* the request's host without port; p == NULL: local_addr */
   bool https;                  /* always false for now */
 
   /* site and application */
