@@ -200,6 +200,17 @@ def test_access_denied_with_headers_on_denial(srv):
     assert r.header("WWW-Authenticate") is None, "headers on denial only go on a denial"
 
 
+def test_filter_date_and_server_replace_ours(srv):
+    """AddResponseHeaders with a Date or Server: one value each (RFC 9110
+    6.6.1, 10.2.4), the filter's, never ours beside it."""
+    r = script(srv, "/a.txt", "pre.response_header=Date: Tue, 01 Jan 2030 00:00:00 GMT")
+    assert r.status == 200, r.describe()
+    assert r.header_list("Date") == ["Tue, 01 Jan 2030 00:00:00 GMT"], r.describe()
+    r = script(srv, "/a.txt", "pre.response_header=Server: FilterServer/1")
+    assert r.header_list("Server") == ["FilterServer/1"], r.describe()
+    assert len(r.header_list("Date")) == 1, r.describe()
+
+
 def test_response_head_and_raw_data(srv):
     r = script(srv, "/a.txt", "pre.response_header=X-Early: 1;resp.add=X-Resp:2;resp.status=299 Filtered")
     assert r.status == 299 and r.reason == "Filtered", r.describe()
