@@ -194,8 +194,8 @@ static bool still_incomplete(const char *buf, size_t len, size_t last_len, const
 {
   if (last_len == 0 || last_len >= len || memchr(buf + last_len, '\n', len - last_len))
     return false;
-  /* A CR that is now followed by something (bare CR): let the full parse
-   * decide. The last byte may be the first half of a CRLF in flight. */
+  /* A CR that is now followed by something may be a bare CR before the
+   * request line: let the full parse decide. */
   if (memchr(buf + last_len - 1, '\r', len - last_len))
     return false;
   size_t ls = last_len; /* start of the trailing line */
@@ -247,16 +247,18 @@ enum ih_http_parse_status ih_http_parse_request(const char *buf, size_t len, siz
   line l;
   for (;;) {
     l = line_at(buf, len, pos);
+    /* A line that starts with a CR not followed by LF is neither an empty
+     * line nor a request line (RFC 9112 2.2): refused as soon as the byte
+     * after the CR is here, not when a LF finally comes. Checked before the
+     * length only while that byte lies within max_request_line, so a feed
+     * byte by byte decides exactly as the whole buffer does. */
+    if (l.start + 1 < len && buf[l.start] == '\r' && buf[l.start + 1] != '\n' &&
+        l.start + 1 < lim->max_request_line)
+      return fail(out, IH_PARSE_BAD_REQUEST, "bare CR before the request line");
     if (l.start + l.len > lim->max_request_line)
       return fail(out, IH_PARSE_URI_TOO_LONG, "request line too long");
-    if (!l.complete) {
-      /* A CR followed by anything but LF can never start a valid request
-       * line (RFC 9112 2.2): refuse it now, not when a LF finally comes. */
-      const char *cr = memchr(buf + l.start, '\r', l.len);
-      if (cr && (size_t)(cr - buf) + 1 < len)
-        return fail(out, IH_PARSE_BAD_REQUEST, "bare CR in request line");
+    if (!l.complete)
       return IH_PARSE_INCOMPLETE;
-    }
     if (l.len)
       break;
     if (++empty_lines > IH_HTTP_MAX_EMPTY_LINES)

@@ -67,9 +67,9 @@ typedef struct ih_http_request_head {
 /* Parses the request head at buf[0..len). Rules (RFC 9112 §2-5):
  * - up to IH_HTTP_MAX_EMPTY_LINES empty lines (CRLF or LF) before the
  *   request line are skipped (2.2); one more is an error;
- * - line ends are CRLF; a bare LF is accepted, a bare CR is an error (2.2),
- *   reported as soon as the byte after it arrives when it is in the request
- *   line (or before it), without waiting for the line to end;
+ * - line ends are CRLF; a bare LF is accepted, a bare CR is an error (2.2);
+ *   one that starts a line before the request line is reported as soon as
+ *   the byte after it arrives, without waiting for the line to end;
  * - request-line = method SP request-target SP HTTP-version, single SPs;
  *   method is a token; target has no CTL/SP; "GET target" CRLF alone is
  *   HTTP/0.9 (only GET) and ends the head right there;

@@ -143,11 +143,11 @@ def test_too_many_empty_lines_400_at_once(srv, prefix):
         expect_close(c, r, what="empty lines")
 
 
-@pytest.mark.parametrize("data", [b"\rGET /hello.txt HTTP/1.1\r\n", b"\r\n\r\rX", b"GET /hel\rlo.txt"],
-                         ids=["cr-first", "cr-after-empty-line", "cr-in-request-line"])
+@pytest.mark.parametrize("data", [b"\rGET /hello.txt HTTP/1.1", b"\r\n\r\rX", b"\rG"],
+                         ids=["cr-first", "cr-after-empty-line", "two-bytes"])
 def test_bare_cr_400_at_once(srv, data):
-    """A bare CR before or in the request line (RFC 9112 2.2) is refused as
-    soon as the byte after it arrives: the request line has no end yet."""
+    """A bare CR before the request line (RFC 9112 2.2) is refused as soon
+    as the byte after it arrives, though no line has ended yet."""
     with HttpConn(srv.port, timeout=5) as c:
         c.send(data)
         r = c.read_response(timeout=5)

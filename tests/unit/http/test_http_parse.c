@@ -126,7 +126,8 @@ static const parse_case cases[] = {
   { LIT("\rGET / HTTP/1.1\r\n\r\n"), P_400, 0, 0, 0 }, /* bare CR before the request line */
   { LIT("\rG"), P_400, 0, 0, 0 },                        /* ... refused at the byte after it */
   { LIT("\r\n\r\r"), P_400, 0, 0, 0 },
-  { LIT("GET /a\rb"), P_400, 0, 0, 0 },                  /* a bare CR inside the request line, too */
+  { LIT("GET /a\rb"), P_MORE, 0, 0, 0 },                 /* inside the line: decided at its end */
+  { LIT("GET /a\rb HTTP/1.1\r\n"), P_400, 0, 0, 0 },
   { LIT("\r"), P_MORE, 0, 0, 0 },                        /* may be the first half of a CRLF */
   { LIT("\r\n\r"), P_MORE, 0, 0, 0 },
   { LIT("\n\nGET / HTTP/1.1\r\n\r\n"), P_DONE, 11, 0, -1 },
