@@ -17,7 +17,15 @@
  * extensions run in the same worker process; each host's FreeLibrary drops
  * only its own reference. Copying the file or loading it through another
  * name of the same file (an 8.3 name, a hard link, a \\?\ form) could map a
- * second, separate copy, so neither host ever does. */
+ * second, separate copy, so neither host ever does.
+ *
+ * LoadLibraryEx and GetFilterVersion run on a thread of their own, waited
+ * for up to startup_time_limit (dll_entry_win32.h), so a filter that never
+ * returns cannot hold the start (or a retry, or the stop waiting for the
+ * retry) for ever. Such a filter is STUCK: not loaded, its sites answer 503
+ * or run without it as on_load_error says, and it is never tried, called
+ * or unloaded again; its ih_filter.handle is &stuck_filter, which nothing
+ * else uses, so a reload's table (take_load_state) keeps knowing it. */
 #include "filters/filter_host_win32.h"
 
 #include <stdarg.h>
@@ -26,6 +34,7 @@
 #include <string.h>
 
 #include "core/server_log.h"
+#include "dll_entry_win32.h"
 #include "filters/filter_call_win32.h"
 #include "isapi/isapi_guard_win32.h"
 #include "win32_util.h"
@@ -166,6 +175,10 @@ typedef struct terminate_call {
   flt_terminate_fn fn;
 } terminate_call;
 
+static flt_dll stuck_filter; /* the handle of a filter whose load never returned */
+
+static bool is_stuck(const ih_filter *f) { return f->handle == &stuck_filter; }
+
 static void run_terminate(void *arg)
 {
   terminate_call *t = arg;
@@ -180,105 +193,203 @@ static void run_proc(void *arg)
 
 /* ---- loading ---- */
 
-/* One attempt at f's DLL. On success *out is the loaded filter and ver its
- * GetFilterVersion answer; else why (for f->error) and *code. */
-static flt_dll *load_dll(const ih_filter *f, HTTP_FILTER_VERSION *ver, char *why, size_t cap, DWORD *code)
+/* What the loader thread did (on its own copy), handed back to the thread
+ * that waits for it; see load_dll. */
+typedef struct load_call {
+  char path[MAX_PATH * 3];
+  char name[128]; /* the filter's, for a late message */
+  enum { STEP_BAD_PATH, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
+  DWORD code; /* GetLastError after the step that failed, or after GetFilterVersion */
+  HMODULE module;
+  flt_get_version_fn get_version;
+  flt_proc_fn proc;
+  flt_terminate_fn terminate;
+  HTTP_FILTER_VERSION ver;
+  DWORD fault;
+  void *fault_at;
+  BOOL ok;
+} load_call;
+
+/* On the loader thread: LoadLibraryEx and GetFilterVersion, nothing else
+ * (what follows is decided by the waiter, or by late_load). */
+static void run_load(ih_dll_entry *e, void *arg)
 {
-  const char *path = f->conf->dll_path;
-  wchar_t *w = ih_win32_path(path);
+  load_call *c = arg;
+  wchar_t *w = ih_win32_path(c->path);
   if (!w) {
-    *code = ERROR_INVALID_NAME;
-    snprintf(why, cap, "the path is not valid UTF-8 (Win32 error %lu)", *code);
-    return NULL;
+    c->step = STEP_BAD_PATH;
+    c->code = ERROR_INVALID_NAME;
+    return;
   }
   /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
    * dependencies, as for extensions; the same call and path form as
    * isapi_dll_win32.c, so a DLL that is both is one module (see top). */
   HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-  *code = GetLastError();
+  c->code = GetLastError();
   free(w);
   if (!m) {
+    c->step = STEP_NOT_LOADED;
+    return;
+  }
+  c->module = m;
+  c->get_version = (flt_get_version_fn)(void (*)(void))GetProcAddress(m, "GetFilterVersion");
+  c->proc = (flt_proc_fn)(void (*)(void))GetProcAddress(m, "HttpFilterProc");
+  c->terminate = (flt_terminate_fn)(void (*)(void))GetProcAddress(m, "TerminateFilter");
+  if (!c->get_version || !c->proc) {
+    c->step = STEP_NO_EXPORT;
+    return;
+  }
+  c->step = STEP_CALLED;
+  ih_dll_entry_set(e, "GetFilterVersion");
+  memset(&c->ver, 0, sizeof c->ver);
+  c->ver.dwServerFilterVersion = HTTP_FILTER_REVISION;
+  version_call v = { c->get_version, &c->ver, FALSE };
+  SetLastError(0);
+  c->fault = ih_isapi_guarded(run_version, &v, &c->fault_at);
+  c->code = GetLastError();
+  c->ok = v.ok;
+}
+
+/* On the loader thread, when it returns after its waiter gave up: the DLL
+ * stays as it is (mapped, never called, never unloaded). */
+static void late_load(ih_dll_entry *e, void *arg)
+{
+  const load_call *c = arg;
+  ih_log(IH_LOG_WARNING, IH_EV_FILTER_STARTUP_TIME_LIMIT,
+         "filter %s (%s): %s returned after %llu s, past startup_time_limit%s; the filter stays unloaded until the "
+         "server restarts",
+         c->name, c->path, e->entry, (unsigned long long)((GetTickCount64() - e->since) / 1000u),
+         c->step != STEP_CALLED ? "" : c->fault ? " (it crashed)" : c->ok ? " (TRUE)" : " (FALSE)");
+}
+
+/* One attempt at f's DLL, waited for up to limit_ms. On success *out is the
+ * loaded filter and ver its GetFilterVersion answer; else why (for
+ * f->error) and *code, and *stuck when the DLL did not return in time. */
+static flt_dll *load_dll(const ih_filter *f, DWORD limit_ms, HTTP_FILTER_VERSION *ver, char *why, size_t cap,
+                         DWORD *code, BOOL *stuck)
+{
+  const char *path = f->conf->dll_path;
+  *stuck = FALSE;
+  load_call c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.path, sizeof c.path, "%s", path);
+  snprintf(c.name, sizeof c.name, "%s", f->conf->name);
+  const char *where = NULL;
+  enum ih_bounded_result r =
+      ih_dll_entry_bounded("filter", path, "LoadLibraryEx (DllMain)", run_load, late_load, &c, sizeof c, limit_ms,
+                           &where, code);
+  if (r == IH_BOUNDED_NOT_STARTED) {
+    /* nothing of the DLL ran: an ordinary failure, tried again */
+    if (*code == WAIT_TIMEOUT) {
+      *code = ERROR_TIMEOUT;
+      snprintf(why, cap, "its loading thread did not get to run within startup_time_limit (the Windows loader is "
+               "busy, e.g. with another DLL's DllMain; Win32 error %lu)", *code);
+    } else {
+      snprintf(why, cap, "cannot start a thread to load it (Win32 error %lu)", *code);
+    }
+    return NULL;
+  }
+  if (r == IH_BOUNDED_ABANDONED) {
+    *stuck = TRUE;
+    *code = ERROR_TIMEOUT;
+    snprintf(why, cap, "%s did not return within startup_time_limit (%lu s)", where, (unsigned long)(limit_ms / 1000u));
+    return NULL;
+  }
+  *code = c.code;
+  switch (c.step) {
+  case STEP_BAD_PATH:
+    snprintf(why, cap, "the path is not valid UTF-8 (Win32 error %lu)", *code);
+    return NULL;
+  case STEP_NOT_LOADED:
     snprintf(why, cap, "cannot load the DLL (Win32 error %lu)", *code);
     return NULL;
-  }
-  flt_get_version_fn get_version = (flt_get_version_fn)(void (*)(void))GetProcAddress(m, "GetFilterVersion");
-  flt_proc_fn proc = (flt_proc_fn)(void (*)(void))GetProcAddress(m, "HttpFilterProc");
-  if (!get_version || !proc) {
+  case STEP_NO_EXPORT:
     *code = ERROR_PROC_NOT_FOUND;
-    snprintf(why, cap, "does not export %s (Win32 error %lu)", get_version ? "HttpFilterProc" : "GetFilterVersion",
+    snprintf(why, cap, "does not export %s (Win32 error %lu)", c.get_version ? "HttpFilterProc" : "GetFilterVersion",
              *code);
-    FreeLibrary(m);
+    FreeLibrary(c.module);
     return NULL;
+  case STEP_CALLED:
+    break;
   }
-  memset(ver, 0, sizeof *ver);
-  ver->dwServerFilterVersion = HTTP_FILTER_REVISION;
-  version_call v = { get_version, ver, FALSE };
-  void *fault_at = NULL;
-  SetLastError(0);
-  DWORD fault = ih_isapi_guarded(run_version, &v, &fault_at);
-  *code = GetLastError();
-  if (fault) {
+  *ver = c.ver;
+  if (c.fault) {
     *code = ERROR_DLL_INIT_FAILED;
-    snprintf(why, cap, "GetFilterVersion crashed (exception 0x%08lx at %p; Win32 error %lu)", fault, fault_at,
+    snprintf(why, cap, "GetFilterVersion crashed (exception 0x%08lx at %p; Win32 error %lu)", c.fault, c.fault_at,
              *code);
     /* not FreeLibrary: the DLL may be in any state; leave it mapped (as
      * the extension host does after a crash in GetExtensionVersion) */
     return NULL;
   }
-  if (!v.ok) {
+  if (!c.ok) {
     /* SetLastError(0) before FALSE asks IIS not to log an error event
      * (ms525465); the filter still does not load. */
     if (*code == 0)
       snprintf(why, cap, "GetFilterVersion returned FALSE (Win32 error 0: the filter declined to load)");
     else
       snprintf(why, cap, "GetFilterVersion returned FALSE (Win32 error %lu)", *code);
-    FreeLibrary(m);
+    FreeLibrary(c.module);
     return NULL;
   }
   flt_dll *d = calloc(1, sizeof *d);
   if (!d) {
     *code = ERROR_NOT_ENOUGH_MEMORY;
     snprintf(why, cap, "out of memory (Win32 error %lu)", *code);
-    FreeLibrary(m); /* GetFilterVersion ran: the SDK offers no way back but TerminateFilter */
+    FreeLibrary(c.module); /* GetFilterVersion ran: the SDK offers no way back but TerminateFilter */
     return NULL;
   }
   ver->lpszFilterDesc[SF_MAX_FILTER_DESC_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
-  d->module = m;
-  d->proc = proc;
-  d->terminate = (flt_terminate_fn)(void (*)(void))GetProcAddress(m, "TerminateFilter");
+  d->module = c.module;
+  d->proc = c.proc;
+  d->terminate = c.terminate;
   d->filter_version = ver->dwFilterVersion;
   memcpy(d->description, ver->lpszFilterDesc, sizeof d->description);
   return d;
 }
 
-/* Loads f (not loaded) and logs the outcome; quiet_if_same: a retry whose
- * failure is the one already reported says nothing. TRUE when loaded. */
-static BOOL load_filter(ih_filter *f, BOOL quiet_if_same)
+/* What happens to f's requests while it is not loaded, in words, until
+ * `until` ("it loads", "the server restarts"). */
+static const char *consequence_of(const ih_filter *f, const char *until, char *buf, size_t cap)
+{
+  if (f->conf->skip_on_load_error)
+    snprintf(buf, cap, "requests are served without it (on_load_error = skip)");
+  else if (!f->conf->site)
+    snprintf(buf, cap, "every site answers 503 until %s (on_load_error = fail)", until);
+  else
+    snprintf(buf, cap, "site %s answers 503 until %s (on_load_error = fail)", f->conf->site->name, until);
+  return buf;
+}
+
+/* Loads f (not loaded, not stuck), waiting up to limit_ms, and logs the
+ * outcome; quiet_if_same: a retry whose failure is the one already
+ * reported says nothing. TRUE when loaded. */
+static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
 {
   HTTP_FILTER_VERSION ver;
   char why[sizeof f->error];
   DWORD code = 0;
-  char scope[160];
-  flt_dll *d = load_dll(f, &ver, why, sizeof why, &code);
+  BOOL stuck = FALSE;
+  char scope[160], consequence[240];
+  flt_dll *d = load_dll(f, limit_ms, &ver, why, sizeof why, &code, &stuck);
+  if (!d && stuck) {
+    set_error(f, why);
+    f->handle = &stuck_filter; /* loaded stays false: never in a chain, never retried */
+    ih_log(IH_LOG_ERROR, IH_EV_FILTER_STARTUP_TIME_LIMIT,
+           "filter %s (%s, %s) not loaded: %s; %s; it is not tried, called or unloaded again until the server "
+           "restarts",
+           f->conf->name, f->conf->dll_path, scope_of(f, scope, sizeof scope), why,
+           consequence_of(f, "the server restarts", consequence, sizeof consequence));
+    return FALSE;
+  }
   if (!d) {
     BOOL same = strcmp(f->error, why) == 0;
     set_error(f, why);
     if (quiet_if_same && same)
       return FALSE;
-    const char *consequence;
-    char site_words[200];
-    if (f->conf->skip_on_load_error)
-      consequence = "requests are served without it (on_load_error = skip)";
-    else if (!f->conf->site)
-      consequence = "every site answers 503 until it loads (on_load_error = fail)";
-    else {
-      snprintf(site_words, sizeof site_words, "site %s answers 503 until it loads (on_load_error = fail)",
-               f->conf->site->name);
-      consequence = site_words;
-    }
     ih_log(code == 0 ? IH_LOG_WARNING : IH_LOG_ERROR, IH_EV_FILTER_LOAD_FAILED,
            "filter %s (%s, %s) not loaded: %s; %s; tried again every %u s", f->conf->name, f->conf->dll_path,
-           scope_of(f, scope, sizeof scope), why, consequence, IH_FILTER_RETRY_MS / 1000u);
+           scope_of(f, scope, sizeof scope), why, consequence_of(f, "it loads", consequence, sizeof consequence),
+           IH_FILTER_RETRY_MS / 1000u);
     return FALSE;
   }
   char words[400];
@@ -311,9 +422,10 @@ int ih_filter_host_start(ih_server *server)
   host.stopped = FALSE;
   gen->filters = t;
   LONG failed = 0;
+  DWORD limit_ms = gen->config->server.startup_time_limit * 1000u;
   for (size_t i = 0; i < t->count; i++) {
     t->filters[i].error[sizeof t->filters[i].error - 1] = '\0'; /* set_error's invariant */
-    if (!load_filter(&t->filters[i], FALSE))
+    if (!load_filter(&t->filters[i], limit_ms, FALSE) && !is_stuck(&t->filters[i]))
       failed++;
   }
   InterlockedExchange(&host.failed, failed);
@@ -339,13 +451,14 @@ static void retry_now(void)
   if (!host.stopped && t) {
     LONG failed = 0;
     BOOL any = FALSE;
+    DWORD limit_ms = gen->config->server.startup_time_limit * 1000u;
     for (size_t i = 0; i < t->count; i++) {
       ih_filter *f = &t->filters[i];
-      if (f->loaded)
+      if (f->loaded || is_stuck(f))
         continue;
-      if (load_filter(f, TRUE))
+      if (load_filter(f, limit_ms, TRUE))
         any = TRUE;
-      else
+      else if (!is_stuck(f))
         failed++;
     }
     if (any && ih_filter_table_build(t) != 0)
@@ -448,7 +561,9 @@ void ih_filter_host_publish(ih_server *server, ih_generation *gen)
   ih_filter_table *t = gen->filters;
   bool taken = false;
   for (size_t i = 0; old && t && i < t->count && i < old->count; i++) {
-    if (old->filters[i].loaded && !t->filters[i].loaded) {
+    /* loaded, or stuck, by a retry since the rebind: either way never loaded again */
+    const ih_filter *was = &old->filters[i];
+    if ((was->loaded && !t->filters[i].loaded) || (is_stuck(was) && !is_stuck(&t->filters[i]))) {
       take_load_state(&t->filters[i], &old->filters[i]);
       taken = true;
     }
@@ -494,6 +609,10 @@ void ih_filter_host_stop(ih_server *server)
     if (!f->loaded || !d)
       continue;
     f->loaded = false;
+    /* Registered while it runs: a filter that never returns from either
+     * keeps the stop from finishing, and the stop watchdog names it (IH1012). */
+    ih_dll_entry entry;
+    ih_dll_entry_enter(&entry, "filter", f->conf->dll_path, "TerminateFilter");
     DWORD fault = 0;
     void *fault_at = NULL;
     if (d->terminate) {
@@ -504,7 +623,9 @@ void ih_filter_host_stop(ih_server *server)
       ih_log(IH_LOG_ERROR, IH_EV_FILTER_CRASHED, "filter %s (%s) crashed in TerminateFilter (exception 0x%08lx at %p)",
              f->conf->name, f->conf->dll_path, fault, fault_at);
     /* The module stays mapped while the extension host holds it too. */
+    ih_dll_entry_set(&entry, "FreeLibrary (DllMain)");
     FreeLibrary(d->module);
+    ih_dll_entry_leave(&entry);
     ih_log(IH_LOG_INFO, IH_EV_FILTER_UNLOADED, "filter %s (%s) unloaded (%s)", f->conf->name, f->conf->dll_path,
            !d->terminate ? "it exports no TerminateFilter" : fault ? "TerminateFilter faulted" : "after TerminateFilter(0)");
     f->handle = NULL;

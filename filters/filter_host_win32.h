@@ -11,7 +11,10 @@
  * IH_FILTER_RETRY_MS by the sweep thread and joins its chains when it
  * loads; terminated and unloaded at stop, after every connection has had
  * its END_OF_NET_SESSION, and never while a connection is left (a late
- * notification would call into unmapped code). */
+ * notification would call into unmapped code). A load (LoadLibraryEx and
+ * GetFilterVersion) is waited for up to startup_time_limit; a filter that
+ * has not returned by then is stuck (IH3006): not loaded, never retried,
+ * called or unloaded again. */
 #ifndef IH_FILTER_HOST_WIN32_H
 #define IH_FILTER_HOST_WIN32_H
 
@@ -24,8 +27,8 @@
 #define IH_FILTER_RETRY_MS 10000u
 
 /* Creates the current generation's filter table and loads every filter
- * (IH3001 for each one loaded, IH3002 for each one that is not), then
- * builds the chains. A filter that does not load never stops the start:
+ * (IH3001 for each one loaded, IH3002 for each one that is not, IH3006 for
+ * one stuck past startup_time_limit), then builds the chains. A filter that does not load never stops the start:
  * its sites answer 503 (on_load_error = fail) or run without it (skip).
  * Returns -1 only when out of memory (logged). */
 int ih_filter_host_start(ih_server *server);
@@ -36,7 +39,8 @@ int ih_filter_host_start(ih_server *server);
  * for the same reason as before is not logged again. */
 void ih_filter_host_retry(void);
 
-/* How many configured filters are not loaded (what a retry would try). */
+/* How many configured filters are not loaded and not stuck (what a retry
+ * would try). */
 unsigned ih_filter_host_failed(void);
 
 /* Terminates (TerminateFilter(0)) and unloads every loaded filter (IH3004)

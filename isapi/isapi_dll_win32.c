@@ -12,6 +12,11 @@
  * for the same reason) and a DLL that blocks in an entry point blocks only
  * its own requests.
  *
+ * GetExtensionVersion (with LoadLibraryEx, whose DllMain may block too)
+ * runs on a thread of its own, waited for up to startup_time_limit
+ * (dll_entry_win32.h); a DLL that does not return by then is STUCK: its
+ * requests get 503 and nothing ever calls or unloads it again.
+ *
  * in_flight is incremented under the entry's lock (shared on the fast
  * path) and decremented without it; the decrement that reaches zero passes
  * through the lock before waking, so a drain that saw a non-zero count
@@ -25,14 +30,16 @@
 #include <string.h>
 
 #include "core/server_log.h"
+#include "dll_entry_win32.h"
 #include "isapi/isapi_guard_win32.h"
 #include "win32_util.h"
 
 #define MAX_DLLS 256
 #define NO_ACTION (-1)
+#define DEFAULT_STARTUP_LIMIT_MS 90000u /* config.c's startup_time_limit default */
 
-enum dll_state { DLL_UNLOADED, DLL_LOADING, DLL_READY, DLL_DRAINING, DLL_STOPPED };
-static const char *const state_names[] = { "unloaded", "loading", "ready", "draining", "stopped" };
+enum dll_state { DLL_UNLOADED, DLL_LOADING, DLL_READY, DLL_DRAINING, DLL_STOPPED, DLL_STUCK };
+static const char *const state_names[] = { "unloaded", "loading", "ready", "draining", "stopped", "stuck" };
 
 struct ih_isapi_dll {
   char path[MAX_PATH * 3];
@@ -59,6 +66,9 @@ static volatile LONG unloading_all;
 /* isapi_unload_timeout; 0 (no wait) until ih_isapi_dll_configure, for
  * callers that use the registry without a configuration (tests). */
 static DWORD unload_timeout_ms;
+/* startup_time_limit: how long a load (LoadLibraryEx, GetExtensionVersion)
+ * is waited for */
+static volatile DWORD startup_limit_ms = DEFAULT_STARTUP_LIMIT_MS;
 
 /* Windows paths compare without case and with either separator: one DLL
  * reached as a script map and as a direct URL is loaded once. */
@@ -120,6 +130,7 @@ static BOOL wait_until(ih_isapi_dll *d, ULONGLONG deadline)
 void ih_isapi_dll_configure(const ih_config *cfg)
 {
   unload_timeout_ms = cfg->server.isapi_unload_timeout * 1000u;
+  startup_limit_ms = cfg->server.startup_time_limit * 1000u;
   for (size_t s = 0; s < cfg->site_count; s++) {
     const ih_site *site = &cfg->sites[s];
     for (size_t i = 0; i < site->script_map_count; i++)
@@ -137,6 +148,71 @@ static void fail(char *err, size_t cap, const char *path, const char *what, DWOR
   ih_log(IH_LOG_ERROR, IH_EV_EXT_LOAD_FAILED, "extension %s", err);
 }
 
+/* What the loader thread did (on its own copy), handed back to the thread
+ * that waits for it; see load_module. */
+typedef struct load_call {
+  char path[MAX_PATH * 3];
+  enum { STEP_BAD_PATH, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
+  DWORD code; /* GetLastError after the step that failed, or after GetExtensionVersion */
+  HMODULE module;
+  PFN_GETEXTENSIONVERSION get_version;
+  PFN_HTTPEXTENSIONPROC proc;
+  PFN_TERMINATEEXTENSION terminate;
+  BOOL ok;
+  DWORD fault;
+  void *fault_at;
+  HSE_VERSION_INFO info;
+} load_call;
+
+/* On the loader thread: LoadLibraryEx and GetExtensionVersion, nothing
+ * else (what follows is decided by the waiter, or by late_load). */
+static void run_load(ih_dll_entry *e, void *arg)
+{
+  load_call *c = arg;
+  wchar_t *w = ih_win32_path(c->path);
+  if (!w) {
+    c->step = STEP_BAD_PATH;
+    c->code = ERROR_INVALID_NAME;
+    return;
+  }
+  /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
+   * dependencies, as IIS does for extensions. */
+  HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+  c->code = GetLastError();
+  free(w);
+  if (!m) {
+    c->step = STEP_NOT_LOADED;
+    return;
+  }
+  c->module = m;
+  c->get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))GetProcAddress(m, "GetExtensionVersion");
+  c->proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))GetProcAddress(m, "HttpExtensionProc");
+  c->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))GetProcAddress(m, "TerminateExtension");
+  if (!c->get_version || !c->proc) {
+    c->step = STEP_NO_EXPORT;
+    return;
+  }
+  c->step = STEP_CALLED;
+  ih_dll_entry_set(e, "GetExtensionVersion");
+  memset(&c->info, 0, sizeof c->info);
+  SetLastError(0);
+  ih_isapi_guard_install();
+  c->ok = ih_isapi_guarded_version(c->get_version, &c->info, &c->fault, &c->fault_at);
+  c->code = GetLastError();
+}
+
+/* On the loader thread, when it returns after its waiter gave up: the DLL
+ * stays as it is (mapped, never called, never unloaded). */
+static void late_load(ih_dll_entry *e, void *arg)
+{
+  const load_call *c = arg;
+  ih_log(IH_LOG_WARNING, IH_EV_EXT_STARTUP_TIME_LIMIT,
+         "extension %s: %s returned after %llu s, past startup_time_limit%s; the DLL stays out of service until the "
+         "server restarts",
+         c->path, e->entry, (unsigned long long)((GetTickCount64() - e->since) / 1000u),
+         c->step != STEP_CALLED ? "" : c->fault ? " (it crashed)" : c->ok ? " (TRUE)" : " (FALSE)");
+}
+
 /* What a successful load yields, committed to the entry under its lock. */
 typedef struct loaded {
   HMODULE module;
@@ -145,64 +221,82 @@ typedef struct loaded {
   HSE_VERSION_INFO info;
 } loaded;
 
-static BOOL load_module(const char *path, loaded *out, char *err, size_t cap)
+enum load_outcome { LOAD_OK, LOAD_FAILED, LOAD_STUCK };
+
+static enum load_outcome load_module(const char *path, loaded *out, char *err, size_t cap)
 {
-  wchar_t *w = ih_win32_path(path);
-  if (!w) {
-    fail(err, cap, path, "path is not valid UTF-8", ERROR_INVALID_NAME);
-    return FALSE;
+  load_call c;
+  memset(&c, 0, sizeof c);
+  snprintf(c.path, sizeof c.path, "%s", path);
+  DWORD limit = startup_limit_ms, error = 0;
+  const char *where = NULL;
+  enum ih_bounded_result r = ih_dll_entry_bounded("extension", path, "LoadLibraryEx (DllMain)", run_load, late_load,
+                                                  &c, sizeof c, limit, &where, &error);
+  if (r == IH_BOUNDED_NOT_STARTED) {
+    /* nothing of the DLL ran: an ordinary failure, tried again later */
+    if (error == WAIT_TIMEOUT)
+      fail(err, cap, path,
+           "its loading thread did not get to run within startup_time_limit (the Windows loader is busy, e.g. with "
+           "another DLL's DllMain)",
+           ERROR_TIMEOUT);
+    else
+      fail(err, cap, path, "cannot start a thread to load it", error);
+    return LOAD_FAILED;
   }
-  /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
-   * dependencies, as IIS does for extensions. */
-  HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-  DWORD code = GetLastError();
-  free(w);
-  if (!m) {
-    fail(err, cap, path, "cannot load the DLL", code);
-    return FALSE;
+  if (r == IH_BOUNDED_ABANDONED) {
+    snprintf(err, cap, "%s: %s did not return within startup_time_limit (%lu s)", path, where,
+             (unsigned long)(limit / 1000u));
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_STARTUP_TIME_LIMIT,
+           "extension %s; the DLL is out of service until the server restarts (its requests get 503) and is never "
+           "called or unloaded again",
+           err);
+    return LOAD_STUCK;
   }
-  PFN_GETEXTENSIONVERSION get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))GetProcAddress(m, "GetExtensionVersion");
-  PFN_HTTPEXTENSIONPROC proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))GetProcAddress(m, "HttpExtensionProc");
-  if (!get_version || !proc) {
-    fail(err, cap, path, get_version ? "does not export HttpExtensionProc" : "does not export GetExtensionVersion",
+  switch (c.step) {
+  case STEP_BAD_PATH:
+    fail(err, cap, path, "path is not valid UTF-8", c.code);
+    return LOAD_FAILED;
+  case STEP_NOT_LOADED:
+    fail(err, cap, path, "cannot load the DLL", c.code);
+    return LOAD_FAILED;
+  case STEP_NO_EXPORT:
+    fail(err, cap, path, c.get_version ? "does not export HttpExtensionProc" : "does not export GetExtensionVersion",
          ERROR_PROC_NOT_FOUND);
-    FreeLibrary(m);
-    return FALSE;
+    FreeLibrary(c.module);
+    return LOAD_FAILED;
+  case STEP_CALLED:
+    break;
   }
-  memset(&out->info, 0, sizeof out->info);
-  SetLastError(0);
-  DWORD fault = 0;
-  void *fault_at = NULL;
-  ih_isapi_guard_install();
-  if (!ih_isapi_guarded_version(get_version, &out->info, &fault, &fault_at)) {
-    code = GetLastError();
-    if (fault) {
+  if (!c.ok) {
+    if (c.fault) {
       char what[96];
-      snprintf(what, sizeof what, "GetExtensionVersion crashed (exception 0x%08lx at %p)", fault, fault_at);
+      snprintf(what, sizeof what, "GetExtensionVersion crashed (exception 0x%08lx at %p)", c.fault, c.fault_at);
       fail(err, cap, path, what, ERROR_DLL_INIT_FAILED);
       /* not FreeLibrary: the DLL may be in any state; leave it mapped */
-      return FALSE;
+      return LOAD_FAILED;
     }
-    fail(err, cap, path, "GetExtensionVersion returned FALSE", code);
-    FreeLibrary(m);
-    return FALSE;
+    fail(err, cap, path, "GetExtensionVersion returned FALSE", c.code);
+    FreeLibrary(c.module);
+    return LOAD_FAILED;
   }
+  out->info = c.info;
   out->info.lpszExtensionDesc[HSE_MAX_EXT_DLL_NAME_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
-  out->module = m;
-  out->proc = proc;
-  out->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))GetProcAddress(m, "TerminateExtension");
-  return TRUE;
+  out->module = c.module;
+  out->proc = c.proc;
+  out->terminate = c.terminate;
+  return LOAD_OK;
 }
 
 /* Loads d, whose state the caller moved to LOADING (its lock not held):
  * LOADING makes everyone else wait, so this thread alone decides the
- * outcome. READY on success, else UNLOADED (a later request tries again). */
-static BOOL load_owned(ih_isapi_dll *d, char *err, size_t cap)
+ * outcome. READY on success; STUCK when the DLL did not return within
+ * startup_time_limit; else UNLOADED (a later request tries again). */
+static enum load_outcome load_owned(ih_isapi_dll *d, char *err, size_t cap)
 {
   loaded m;
-  BOOL ok = load_module(d->path, &m, err, cap);
+  enum load_outcome outcome = load_module(d->path, &m, err, cap);
   AcquireSRWLockExclusive(&d->lock);
-  if (ok) {
+  if (outcome == LOAD_OK) {
     d->module = m.module;
     d->proc = m.proc;
     d->terminate = m.terminate;
@@ -210,15 +304,15 @@ static BOOL load_owned(ih_isapi_dll *d, char *err, size_t cap)
     d->loads++;
     d->state = DLL_READY;
   } else {
-    d->state = DLL_UNLOADED;
+    d->state = outcome == LOAD_STUCK ? DLL_STUCK : DLL_UNLOADED;
   }
   ReleaseSRWLockExclusive(&d->lock);
   changed(d);
-  if (ok)
+  if (outcome == LOAD_OK)
     ih_log(IH_LOG_INFO, IH_EV_EXT_LOADED, "extension %s loaded: \"%s\", ISAPI %u.%u", d->path,
            m.info.lpszExtensionDesc, (unsigned)HIWORD(m.info.dwExtensionVersion),
            (unsigned)LOWORD(m.info.dwExtensionVersion));
-  return ok;
+  return outcome;
 }
 
 /* ---- requests ---- */
@@ -262,14 +356,20 @@ ih_isapi_dll *ih_isapi_dll_acquire_status(const char *path, BOOL nested, int *ht
       snprintf(err, err_cap, "%s: stopped by an operator", path);
       break;
     }
+    if (d->state == DLL_STUCK) {
+      *http_status = 503;
+      snprintf(err, err_cap, "%s: did not finish loading within startup_time_limit; out of service until the server "
+               "restarts", path);
+      break;
+    }
     if (d->state == DLL_UNLOADED) {
       d->state = DLL_LOADING;
       ReleaseSRWLockExclusive(&d->lock);
-      BOOL loaded_now = load_owned(d, err, err_cap);
+      enum load_outcome outcome = load_owned(d, err, err_cap);
       AcquireSRWLockExclusive(&d->lock);
-      if (!loaded_now)
+      if (outcome == LOAD_FAILED)
         break;
-      continue; /* READY, unless an operator's drain began meanwhile */
+      continue; /* READY (unless an operator's drain began meanwhile) or STUCK */
     }
     /* LOADING or DRAINING: held until it ends. */
     if (!waited) {
@@ -371,11 +471,17 @@ static enum drain_result drain(ih_isapi_dll *d, ULONGLONG deadline, enum dll_sta
   PFN_TERMINATEEXTENSION terminate = d->terminate;
   ReleaseSRWLockExclusive(&d->lock);
 
+  /* Registered while it runs: a DLL that never returns from either keeps a
+   * stop from finishing, and the stop watchdog names it (IH1012). */
+  ih_dll_entry entry;
+  ih_dll_entry_enter(&entry, "extension", d->path, "TerminateExtension");
   DWORD fault = 0;
   if (terminate && !ih_isapi_guarded_terminate(terminate, HSE_TERM_MUST_UNLOAD, &fault))
     ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED, "extension %s crashed in TerminateExtension (exception 0x%08lx)",
            d->path, fault);
+  ih_dll_entry_set(&entry, "FreeLibrary (DllMain)");
   FreeLibrary(module);
+  ih_dll_entry_leave(&entry);
 
   AcquireSRWLockExclusive(&d->lock);
   d->module = NULL;
@@ -477,6 +583,10 @@ int ih_isapi_dll_begin(const char *path, enum ih_isapi_dll_action action, ih_isa
   } else if (action != IH_DLL_START && d->state == DLL_STOPPED) {
     status = 409;
     snprintf(why, why_cap, "the DLL is stopped; start it first");
+  } else if (d->state == DLL_STUCK) {
+    status = 409;
+    snprintf(why, why_cap, "the DLL did not finish loading within startup_time_limit and is never called or "
+             "unloaded again; restart the server");
   } else {
     d->acting = (int)action;
     in_flight = d->in_flight;
@@ -524,9 +634,22 @@ static void load_for_operator(ih_isapi_dll *d, const char *name)
            d->path);
     return;
   }
+  AcquireSRWLockExclusive(&d->lock);
+  enum dll_state state = d->state;
+  ReleaseSRWLockExclusive(&d->lock);
+  if (state != DLL_LOADING) {
+    /* it got stuck loading for a request while this action drained it */
+    ih_log(IH_LOG_WARNING, IH_EV_EXT_ADMIN, "%s of extension %s: not loaded again, it is %s", name, d->path,
+           state_names[state]);
+    return;
+  }
   char err[600];
-  if (load_owned(d, err, sizeof err))
+  enum load_outcome outcome = load_owned(d, err, sizeof err);
+  if (outcome == LOAD_OK)
     ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "%s of extension %s done: loaded, in service", name, d->path);
+  else if (outcome == LOAD_STUCK)
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_ADMIN, "%s of extension %s failed: %s; out of service until the server restarts",
+           name, d->path, err);
   else
     ih_log(IH_LOG_ERROR, IH_EV_EXT_ADMIN, "%s of extension %s failed: %s; the next request tries to load it again",
            name, d->path, err);

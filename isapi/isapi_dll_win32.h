@@ -6,11 +6,16 @@
  *
  * Each DLL is in one state:
  *   UNLOADED  not loaded; the next request loads it
- *   LOADING   GetExtensionVersion is running; requests wait for it
+ *   LOADING   LoadLibraryEx and GetExtensionVersion are running (on a
+ *             thread of their own, up to startup_time_limit); requests wait
  *   READY     loaded; requests run
  *   DRAINING  an unload (operator or stop) waits for the requests in flight
  *             to finish; new requests are held until it ends
  *   STOPPED   unloaded by an operator's stop; requests get 503 until start
+ *   STUCK     the load did not return within startup_time_limit (IH2013):
+ *             requests get 503, operator actions are refused, and the DLL is
+ *             never called (TerminateExtension included) nor unloaded again,
+ *             until the server restarts
  * A drain that does not finish within isapi_unload_timeout gives up: the DLL
  * goes back to READY (IIS locks a loaded DLL's file until the service stops,
  * KB Q197890; an unload lets an operator replace it without a stop). */
@@ -27,7 +32,8 @@ typedef struct ih_isapi_dll ih_isapi_dll;
 
 /* Registers the DLLs the configuration names (script and wildcard maps), so
  * an operator sees and can stop them before their first request, and takes
- * isapi_unload_timeout. Until it is called, drains do not wait. */
+ * isapi_unload_timeout and startup_time_limit. Until it is called, drains
+ * do not wait and loads are waited for 90 s. */
 void ih_isapi_dll_configure(const ih_config *cfg);
 
 /* The extension at path (UTF-8), loaded on first use; concurrent first
@@ -37,7 +43,7 @@ void ih_isapi_dll_configure(const ih_config *cfg);
  * reason is written to err and *http_status says what the request gets:
  * 500 when it cannot be loaded (named with the Win32 error and logged,
  * IH2002; retried on a later request, as IIS does), 503 when an operator
- * stopped it or the server is unloading every DLL.
+ * stopped it, it is STUCK, or the server is unloading every DLL.
  * nested: a request made by a request in flight (HSE_REQ_EXEC_URL); it is
  * not held by a drain that may be waiting for its parent. */
 ih_isapi_dll *ih_isapi_dll_acquire_status(const char *path, BOOL nested, int *http_status, char *err, size_t err_cap);
@@ -72,7 +78,7 @@ const char *ih_isapi_dll_action_name(enum ih_isapi_dll_action action);
 /* One DLL as the operator interface lists it. */
 typedef struct ih_isapi_dll_info {
   char path[MAX_PATH * 3];
-  const char *state;          /* "unloaded", "loading", "ready", "draining", "stopped" */
+  const char *state;          /* "unloaded", "loading", "ready", "draining", "stopped", "stuck" */
   long in_flight;             /* requests counted on it (running, PENDING, async I/O) */
   long held;                  /* requests waiting for a drain or a load to end */
   unsigned loads;             /* successful loads since the server started */

@@ -258,18 +258,19 @@ isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *bo
 
 /* ---- running ---- */
 
-/* Seconds a client is asked to wait when an operator has stopped the DLL:
- * the stop has no known end, and a minute keeps clients that honour
- * Retry-After (RFC 9110 10.2.3) from retrying in a tight loop. */
+/* Seconds a client is asked to wait when the DLL is out of service (an
+ * operator stopped it, or it never finished loading): neither has a known
+ * end, and a minute keeps clients that honour Retry-After (RFC 9110
+ * 10.2.3) from retrying in a tight loop. */
 #define STOPPED_RETRY_AFTER_S 60
 
-/* 503 with Retry-After for a DLL an operator stopped, as the request's own
+/* 503 with Retry-After for a DLL out of service, as the request's own
  * response (the connection stays usable); FALSE when it could not be sent. */
 static BOOL answer_unavailable(isapi_call *call)
 {
   static const char body[] = "<!DOCTYPE html><html><head><title>503 Service Unavailable</title></head><body>"
-                             "<h1>Service Unavailable</h1><p>This application is stopped; please try again later."
-                             "</p></body></html>\n";
+                             "<h1>Service Unavailable</h1><p>This application is not available; please try again "
+                             "later.</p></body></html>\n";
   char text[512];
   int n = snprintf(text, sizeof text,
                    "Retry-After: %d\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: %u\r\n\r\n%s",
@@ -350,6 +351,38 @@ static void report_stuck(uint64_t now)
                         : "between calls"));
   }
   ReleaseSRWLockShared(&host.table_lock);
+}
+
+size_t ih_isapi_host_describe_running(char *out, size_t cap)
+{
+  if (cap)
+    out[0] = '\0';
+  if (!host.table)
+    return 0;
+  size_t inside = 0;
+  const isapi_call *oldest = NULL;
+  const char *oldest_where = NULL;
+  AcquireSRWLockShared(&host.table_lock);
+  LONG left = host.live;
+  for (DWORD i = 0; i < MAX_CALLS && left > 0; i++) {
+    const isapi_call *call = host.table[i].call;
+    if (!call)
+      continue;
+    left--;
+    const char *where = call->in_dll;
+    if (!where)
+      continue;
+    inside++;
+    if (!oldest || call->started_ms < oldest->started_ms) {
+      oldest = call;
+      oldest_where = where;
+    }
+  }
+  if (oldest && cap)
+    snprintf(out, cap, "%zu request(s) inside extension DLLs, the oldest for %llu s in %s of %s", inside,
+             (unsigned long long)((ih_clock_ms() - oldest->started_ms) / 1000u), oldest_where, oldest->dll_path);
+  ReleaseSRWLockShared(&host.table_lock);
+  return inside;
 }
 
 static DWORD WINAPI monitor_main(LPVOID arg)

@@ -5,6 +5,8 @@
 #ifndef IH_ISAPI_HOST_WIN32_H
 #define IH_ISAPI_HOST_WIN32_H
 
+#include <stddef.h>
+
 #include "core/config.h"
 #include "http/conn.h"
 
@@ -17,6 +19,11 @@ bool ih_isapi_host_extension_start(ih_conn *c);
  * operator can act on, isapi_unload_timeout. Pool sizes stay until restart. */
 void ih_isapi_host_reconfigure(const ih_config *cfg);
 void ih_isapi_host_stop(void);
+/* How many requests are inside a DLL's code right now (HttpExtensionProc,
+ * a completion callback), and the oldest one in words ("... in
+ * HttpExtensionProc of C:\x.dll") into out; for a stop that does not
+ * finish (IH1012). Any thread. */
+size_t ih_isapi_host_describe_running(char *out, size_t cap);
 /* Sessions whose HCONN is still valid (for stop and the status page). */
 unsigned ih_isapi_host_live_sessions(void);
 

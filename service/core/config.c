@@ -506,6 +506,8 @@ static const key_def server_keys[] = {
   NUM(isapi_stuck_timeout, 0, 86400, "120"),
   TIMEOUT(isapi_unload_timeout, "30"),
   NUM(isapi_exec_depth, 1, 64, "8"),
+  TIMEOUT(shutdown_time_limit, "90"),
+  TIMEOUT(startup_time_limit, "90"),
 };
 
 static int open_server(parser *p, const ih_slice *args)

@@ -113,6 +113,12 @@ typedef struct ih_server_config {
                                     (IH2007); 0 = never */
   unsigned isapi_unload_timeout; /* seconds an unload/reload/stop waits for in-flight calls */
   unsigned isapi_exec_depth;     /* most nested HSE_REQ_EXEC_URL child requests */
+  unsigned shutdown_time_limit;  /* seconds a whole stop may take (drain, TerminateExtension and
+                                    TerminateFilter, log flush) before the process ends anyway
+                                    (IIS's shutdownTimeLimit) */
+  unsigned startup_time_limit;   /* seconds a DLL's LoadLibrary and GetExtensionVersion or
+                                    GetFilterVersion may take before it counts as not loaded
+                                    (IIS's startupTimeLimit) */
 } ih_server_config;
 
 typedef struct ih_config {

@@ -19,6 +19,7 @@ enum ih_event_id {
   IH_EV_PAUSED = 1009,            /* paused (listeners closed, open connections go on) or continued */
   IH_EV_RELOADED = 1010,          /* configuration reloaded (PARAMCHANGE), or a reload refused and why */
   IH_EV_SERVICE = 1011,           /* the NT service: started by the SCM, a control received, a status not reported */
+  IH_EV_STOP_TIME_LIMIT = 1012,   /* a stop ran past shutdown_time_limit: what was stuck; the process exits */
   IH_EV_CONFIG_INVALID = 1101,    /* config file rejected: file:line: message */
   IH_EV_LISTEN_FAILED = 1201,     /* cannot bind/listen (address, Win32 error) */
   IH_EV_ACCEPT_FAILED = 1202,     /* AcceptEx failed (Win32 error) */
@@ -44,12 +45,14 @@ enum ih_event_id {
   IH_EV_ISAPI_POOL = 2010,        /* ISAPI thread pool size: started, grew, at its maximum */
   IH_EV_EXT_ADMIN = 2011,         /* operator unload/reload of an extension DLL: held, drained, done or failed */
   IH_EV_EXT_MISUSE = 2012,        /* an extension misused the API in a way that costs its request (once per DLL and kind) */
+  IH_EV_EXT_STARTUP_TIME_LIMIT = 2013, /* GetExtensionVersion (or DllMain) ran past startup_time_limit */
   IH_EV_IIS_COMPAT = 2009,        /* IIS version values for DLLs (W3SVC\Parameters) created, or missing and not creatable */
   IH_EV_FILTER_LOADED = 3001,     /* filter DLL loaded: name, path, description, notifications, priority */
   IH_EV_FILTER_LOAD_FAILED = 3002,/* filter DLL not usable: name, path, reason, Win32 error; 503 or skipped */
   IH_EV_FILTER_CRASHED = 3003,    /* a filter faulted in HttpFilterProc: name, notification, exception; connection closed */
   IH_EV_FILTER_UNLOADED = 3004,   /* filter terminated (TerminateFilter) and unloaded, or left loaded (why) */
   IH_EV_FILTER_MISUSE = 3005,     /* a filter misused the API (once per filter and kind) */
+  IH_EV_FILTER_STARTUP_TIME_LIMIT = 3006, /* GetFilterVersion (or DllMain) ran past startup_time_limit */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };

@@ -157,6 +157,7 @@ DWORD ih_eventlog_message_id(enum ih_event_id id)
   case IH_EV_PAUSED: return IH_MSG_PAUSED;
   case IH_EV_RELOADED: return IH_MSG_RELOADED;
   case IH_EV_SERVICE: return IH_MSG_SERVICE;
+  case IH_EV_STOP_TIME_LIMIT: return IH_MSG_STOP_TIME_LIMIT;
   case IH_EV_CONFIG_INVALID: return IH_MSG_CONFIG_INVALID;
   case IH_EV_LISTEN_FAILED: return IH_MSG_LISTEN_FAILED;
   case IH_EV_ACCEPT_FAILED: return IH_MSG_ACCEPT_FAILED;
@@ -182,12 +183,14 @@ DWORD ih_eventlog_message_id(enum ih_event_id id)
   case IH_EV_ISAPI_POOL: return IH_MSG_ISAPI_POOL;
   case IH_EV_EXT_ADMIN: return IH_MSG_EXT_ADMIN;
   case IH_EV_EXT_MISUSE: return IH_MSG_EXT_MISUSE;
+  case IH_EV_EXT_STARTUP_TIME_LIMIT: return IH_MSG_EXT_STARTUP_TIME_LIMIT;
   case IH_EV_IIS_COMPAT: return IH_MSG_IIS_COMPAT;
   case IH_EV_FILTER_LOADED: return IH_MSG_FILTER_LOADED;
   case IH_EV_FILTER_LOAD_FAILED: return IH_MSG_FILTER_LOAD_FAILED;
   case IH_EV_FILTER_CRASHED: return IH_MSG_FILTER_CRASHED;
   case IH_EV_FILTER_UNLOADED: return IH_MSG_FILTER_UNLOADED;
   case IH_EV_FILTER_MISUSE: return IH_MSG_FILTER_MISUSE;
+  case IH_EV_FILTER_STARTUP_TIME_LIMIT: return IH_MSG_FILTER_STARTUP_TIME_LIMIT;
   }
   return 0;
 }
@@ -217,6 +220,8 @@ static CONDITION_VARIABLE wake = CONDITION_VARIABLE_INIT;
 static queued_event queue[QUEUE_CAP];
 static unsigned queue_head, queue_count;
 static bool accepting, stopping;
+static bool reporting;                 /* the worker is in ReportEventW */
+static CONDITION_VARIABLE idle = CONDITION_VARIABLE_INIT; /* queue empty, nothing being reported */
 static unsigned long dropped_unsaid; /* dropped since the last event reported */
 static ih_eventlog_counts counts;
 /* touched only by start and stop (one thread) */
@@ -258,6 +263,7 @@ static DWORD WINAPI worker_main(LPVOID arg)
     e = queue[queue_head];
     queue_head = (queue_head + 1) % QUEUE_CAP;
     queue_count--;
+    reporting = true;
     unsigned long unsaid = dropped_unsaid;
     dropped_unsaid = 0;
     ReleaseSRWLockExclusive(&lock);
@@ -269,8 +275,11 @@ static DWORD WINAPI worker_main(LPVOID arg)
       counts.reported++;
     else
       counts.failed++;
+    reporting = false;
     ReleaseSRWLockExclusive(&lock);
+    WakeAllConditionVariable(&idle);
   }
+  WakeAllConditionVariable(&idle);
   /* The thread owns the handle: if stop gave up waiting for a ReportEventW
    * that hangs, the source is still closed once that call returns. */
   DeregisterEventSource(source);
@@ -366,6 +375,19 @@ void ih_eventlog_stop(void)
   }
   /* else the Event Log service is not answering: the thread finishes (and
    * closes the source) when it does; start refuses until then. */
+}
+
+void ih_eventlog_flush(DWORD timeout_ms)
+{
+  ULONGLONG deadline = GetTickCount64() + timeout_ms;
+  AcquireSRWLockExclusive(&lock);
+  while ((queue_count > 0 || reporting) && accepting) {
+    ULONGLONG now = GetTickCount64();
+    if (now >= deadline)
+      break;
+    SleepConditionVariableSRW(&idle, &lock, (DWORD)(deadline - now), 0);
+  }
+  ReleaseSRWLockExclusive(&lock);
 }
 
 void ih_eventlog_get_counts(ih_eventlog_counts *out)

@@ -32,6 +32,11 @@ int ih_eventlog_start(const wchar_t *source);
  * for the Event Log service), closes the source. */
 void ih_eventlog_stop(void);
 
+/* Waits until the events queued so far are reported, at most timeout_ms
+ * (none when the sink is not running). Any thread; for a process about to
+ * end without ih_eventlog_stop. */
+void ih_eventlog_flush(DWORD timeout_ms);
+
 /* Whether an event goes to the Event Log: ERROR and WARNING, and INFO with
  * an ID in the lifecycle range 1000-1099. */
 bool ih_eventlog_wanted(enum ih_log_level level, enum ih_event_id id);

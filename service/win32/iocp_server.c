@@ -31,6 +31,7 @@
 #include "isapi/isapi_pool_win32.h"
 #include "logwriter_win32.h"
 #include "process_stats_win32.h"
+#include "stop_watchdog_win32.h"
 
 enum { KEY_IO = 1, KEY_IO_FAILED, KEY_TIMER, KEY_EXT_END, KEY_DESTROY, KEY_QUIT };
 enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_TRANSMIT };
@@ -891,10 +892,13 @@ int ih_iocp_stop(void)
     wait_until(no_connections, 10000);
   }
   wait_until(no_accepts, 5000);
+  ih_stop_watchdog_phase("stopping the extension threads and unloading extensions");
   ih_isapi_host_stop(); /* requests have drained: stop the pool, terminate and unload DLLs */
   /* Each destroyed connection has had END_OF_NET_SESSION; with none left,
    * TerminateFilter and FreeLibrary (else the filters stay loaded). */
+  ih_stop_watchdog_phase("unloading filters");
   ih_filter_host_stop(&g.server);
+  ih_stop_watchdog_phase("stopping the I/O threads");
   SetEvent(g.sweep_stop);
   WaitForSingleObject(g.sweep_thread, INFINITE);
   CloseHandle(g.sweep_thread);

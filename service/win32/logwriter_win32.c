@@ -36,6 +36,11 @@ static CONDITION_VARIABLE queue_cv;
 static log_entry *queue_head, *queue_tail;
 static unsigned queued;
 static BOOL stopping;
+/* For ih_logwriter_flush, under queue_lock: lines queued and lines written
+ * since start, and whether the writer thread is there to write them. */
+static CONDITION_VARIABLE written_cv = CONDITION_VARIABLE_INIT;
+static unsigned long long lines_queued, lines_written;
+static BOOL writer_running;
 static HANDLE writer_thread;
 static HANDLE server_log_file = INVALID_HANDLE_VALUE;
 static site_log *site_logs; /* grows with the log directories seen */
@@ -160,9 +165,14 @@ static DWORD WINAPI writer_main(LPVOID arg)
     queue_head = queue_tail = NULL;
     queued = 0;
     BOOL done = stopping && !batch;
-    ReleaseSRWLockExclusive(&queue_lock);
     if (done)
+      writer_running = FALSE;
+    ReleaseSRWLockExclusive(&queue_lock);
+    if (done) {
+      WakeAllConditionVariable(&written_cv);
       break;
+    }
+    unsigned long long count = 0;
     while (batch) {
       log_entry *next = batch->next;
       if (batch->dir)
@@ -171,8 +181,13 @@ static DWORD WINAPI writer_main(LPVOID arg)
         write_coalesced(server_log_file, batch->data, batch->len);
       free(batch);
       batch = next;
+      count++;
     }
     flush_pending(); /* a batch is on disk before the writer sleeps again */
+    AcquireSRWLockExclusive(&queue_lock);
+    lines_written += count;
+    ReleaseSRWLockExclusive(&queue_lock);
+    WakeAllConditionVariable(&written_cv);
   }
   return 0;
 }
@@ -198,6 +213,7 @@ static void enqueue(const char *dir, int64_t time, const char *line, size_t len)
   else
     queue_head = e;
   queue_tail = e;
+  lines_queued++;
   /* Access lines are batched so the writer is not woken for every request;
    * server log lines (errors, start, stop) are written at once. */
   BOOL wake = !dir || ++queued >= WAKE_BATCH;
@@ -226,13 +242,38 @@ int ih_logwriter_start(const char *log_dir)
   server_log_file = open_append(log_dir, "server.log");
   if (server_log_file == INVALID_HANDLE_VALUE)
     return -1;
+  AcquireSRWLockExclusive(&queue_lock);
+  writer_running = TRUE;
+  ReleaseSRWLockExclusive(&queue_lock);
   writer_thread = CreateThread(NULL, 0, writer_main, NULL, 0, NULL);
   if (!writer_thread) {
+    writer_running = FALSE;
     fprintf(stderr, "isapihost: cannot start the log writer thread (Win32 error %lu)\n", GetLastError());
     return -1;
   }
   ih_log_set_sink(ih_logwriter_server_line, NULL);
   return 0;
+}
+
+BOOL ih_logwriter_flush(DWORD timeout_ms)
+{
+  ULONGLONG deadline = GetTickCount64() + timeout_ms;
+  AcquireSRWLockExclusive(&queue_lock);
+  unsigned long long target = lines_queued;
+  BOOL woken = queue_head != NULL;
+  ReleaseSRWLockExclusive(&queue_lock);
+  if (woken)
+    WakeConditionVariable(&queue_cv); /* access lines wait for a batch otherwise */
+  AcquireSRWLockExclusive(&queue_lock);
+  while (lines_written < target && writer_running) {
+    ULONGLONG now = GetTickCount64();
+    if (now >= deadline)
+      break;
+    SleepConditionVariableSRW(&written_cv, &queue_lock, (DWORD)(deadline - now), 0);
+  }
+  BOOL written = lines_written >= target;
+  ReleaseSRWLockExclusive(&queue_lock);
+  return written;
 }
 
 void ih_logwriter_stop(void)

@@ -4,6 +4,7 @@
 #ifndef IH_LOGWRITER_WIN32_H
 #define IH_LOGWRITER_WIN32_H
 
+#include <windows.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,10 @@
  * log lines to stderr (an operator running in the foreground sees them).
  * Returns 0, or -1 with the reason logged to stderr. */
 int ih_logwriter_start(const char *log_dir);
+/* Waits until every line queued before the call is written (TRUE), at
+ * most timeout_ms, and not at all once the writer has stopped (FALSE).
+ * Any thread; for a process about to end without ih_logwriter_stop. */
+BOOL ih_logwriter_flush(DWORD timeout_ms);
 /* Writes everything queued, closes the files and stops the thread. */
 void ih_logwriter_stop(void);
 /* ih_log sink: queues one server log line. */

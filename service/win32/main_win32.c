@@ -1,7 +1,8 @@
 /* isapihost.exe entry point: the commands of core/cmdline.h.
  *
  * Exit codes: 0 done (a clean stop), 1 failure, 2 usage or configuration
- * error; `status` also 3 (installed, not running). */
+ * error; `status` also 3 (installed, not running); 124 a stop that did not
+ * finish within shutdown_time_limit (stop_watchdog_win32.h). */
 #include <windows.h>
 #include <stdio.h>
 
@@ -17,9 +18,11 @@ static volatile LONG stop_signal = -1;
 
 static BOOL WINAPI on_console_ctrl(DWORD type)
 {
-  /* Ctrl+C (SIGINT under Wine), Ctrl+Break, console close: graceful stop. */
+  /* Ctrl+C (SIGINT under Wine), Ctrl+Break, console close: graceful stop,
+   * within shutdown_time_limit from now. */
   if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT || type == CTRL_CLOSE_EVENT) {
     InterlockedCompareExchange(&stop_signal, (LONG)type, -1);
+    ih_host_stop_requested();
     SetEvent(stop_event);
     return TRUE;
   }
@@ -71,8 +74,8 @@ int main(int argc, char **argv)
   case IH_CMD_HELP:
     fputs(ih_command_usage(), stdout);
     return 0;
-  case IH_CMD_RUN: return run(&cmd);
-  case IH_CMD_SERVICE: return ih_service_run(cmd.name, cmd.config);
+  case IH_CMD_RUN: return ih_host_exit(run(&cmd));
+  case IH_CMD_SERVICE: return ih_host_exit(ih_service_run(cmd.name, cmd.config));
   case IH_CMD_INSTALL: return ih_service_install(&cmd);
   case IH_CMD_UNINSTALL: return ih_service_uninstall(&cmd);
   case IH_CMD_START: return ih_service_start(&cmd);

@@ -7,16 +7,22 @@
 
 #include "core/config.h"
 #include "core/server_log.h"
+#include "dll_entry_win32.h"
 #include "eventlog_win32.h"
 #include "iis_compat_win32.h"
 #include "iocp_server.h"
 #include "logwriter_win32.h"
 #include "server_host_win32.h"
+#include "stop_watchdog_win32.h"
+
+/* shutdown_time_limit before a configuration is read (config.c's default) */
+#define DEFAULT_SHUTDOWN_TIME_LIMIT 90u
 
 static struct {
   char *config_path;
   ih_config *cfg;          /* the configuration started with (later ones belong to the engine) */
   unsigned drain_timeout;  /* of the newest configuration */
+  volatile unsigned shutdown_time_limit; /* of the newest configuration; read by control handlers */
   BOOL winsock, logs, events, engine;
 } host;
 
@@ -33,28 +39,39 @@ static void release(void)
   memset(&host, 0, sizeof host);
 }
 
+/* A start that failed ends here: no stop will follow, so the watchdog (armed
+ * if a stop was asked for meanwhile) stands down. */
+static int start_failed(int rc)
+{
+  release();
+  ih_stop_watchdog_finished();
+  return rc;
+}
+
 int ih_host_start(const char *config_path, const wchar_t *event_source)
 {
   char err[1024];
+  /* First: its thread must exist before any DLL can hold the loader lock. */
+  if (ih_stop_watchdog_start() != 0) {
+    fprintf(stderr, "isapihost: cannot start the stop watchdog (Win32 error %lu)\n", GetLastError());
+    return start_failed(1);
+  }
   host.config_path = _strdup(config_path);
   if (!host.config_path || ih_config_load_file(config_path, &host.cfg, err, sizeof err) != 0) {
     fprintf(stderr, "isapihost: IH%04d configuration rejected: %s\n", IH_EV_CONFIG_INVALID,
             host.config_path ? err : "out of memory");
-    release();
-    return 2;
+    return start_failed(2);
   }
   host.drain_timeout = host.cfg->server.drain_timeout;
+  host.shutdown_time_limit = host.cfg->server.shutdown_time_limit;
   WSADATA wsa;
   if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
     fprintf(stderr, "isapihost: Winsock 2.2 is not available\n");
-    release();
-    return 1;
+    return start_failed(1);
   }
   host.winsock = TRUE;
-  if (ih_logwriter_start(host.cfg->server.log_dir) != 0) {
-    release();
-    return 1;
-  }
+  if (ih_logwriter_start(host.cfg->server.log_dir) != 0)
+    return start_failed(1);
   host.logs = TRUE;
   /* A service reports to the Event Log too; without it the server runs on
    * (server.log has every event). */
@@ -72,17 +89,39 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
   if (ih_iocp_start(host.cfg) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "start-up failed; see the messages above");
     ih_iocp_stop();
-    release();
-    return 1;
+    return start_failed(1);
   }
   return 0;
 }
 
+void ih_host_stop_requested(void)
+{
+  unsigned limit = host.shutdown_time_limit;
+  ih_stop_watchdog_arm(limit ? limit : DEFAULT_SHUTDOWN_TIME_LIMIT);
+}
+
 void ih_host_stop(void)
 {
+  ih_host_stop_requested(); /* the clock runs from the request, if a handler saw it first */
+  ih_stop_watchdog_phase("draining connections");
   if (host.engine)
     ih_iocp_stop();
+  ih_stop_watchdog_phase("flushing the logs");
   release();
+  ih_stop_watchdog_finished();
+}
+
+int ih_host_exit(int rc)
+{
+  /* ExitProcess would call DllMain(DLL_PROCESS_DETACH) of every DLL still
+   * mapped, including one whose load was abandoned with a thread still
+   * inside it (dll_entry_win32.h): that DLL is never called again. The
+   * logs are closed by now; only the C runtime's buffers are left. */
+  if (ih_dll_entry_abandoned() > 0) {
+    fflush(NULL);
+    TerminateProcess(GetCurrentProcess(), (UINT)rc);
+  }
+  return rc;
 }
 
 int ih_host_pause(void) { return ih_iocp_pause(); }
@@ -98,17 +137,23 @@ int ih_host_reload(void)
     ih_log(IH_LOG_ERROR, IH_EV_RELOADED, "reload refused, the running configuration stays: %s", err);
     return -1;
   }
-  unsigned drain = cfg->server.drain_timeout;
+  unsigned drain = cfg->server.drain_timeout, shutdown_limit = cfg->server.shutdown_time_limit;
   if (ih_iocp_reload(cfg, why, sizeof why) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_RELOADED, "reload refused, the running configuration stays: %s", why);
     return -1;
   }
   host.drain_timeout = drain;
+  host.shutdown_time_limit = shutdown_limit;
   return 0;
 }
 
 unsigned ih_host_stop_wait_ms(void)
 {
-  /* the drain, the cancellation of what is left (10 s), DLL unloading */
-  return (host.drain_timeout + 30u) * 1000u;
+  /* the drain, the cancellation of what is left (10 s), DLL unloading; never
+   * more than shutdown_time_limit, when the watchdog ends the stop (plus a
+   * moment for it to flush the logs) */
+  unsigned s = host.drain_timeout + 30u, limit = host.shutdown_time_limit;
+  if (limit && s > limit + 5u)
+    s = limit + 5u;
+  return s * 1000u;
 }

@@ -12,8 +12,17 @@
  * (the reason on stderr and, when a log is up, in it); 1 when start-up
  * failed (logged). On failure everything started is stopped again. */
 int ih_host_start(const char *config_path, const wchar_t *event_source);
-/* Graceful stop within drain_timeout (IH1003, IH1004), then the logs. */
+/* A stop was asked for (a console or service control handler; any
+ * thread): shutdown_time_limit runs from now (stop_watchdog_win32.h). */
+void ih_host_stop_requested(void);
+/* Graceful stop within drain_timeout (IH1003, IH1004), then the logs; the
+ * whole of it within shutdown_time_limit, or the process ends with exit
+ * code 124 (IH1012). */
 void ih_host_stop(void);
+/* The end of a process that ran the server: returns rc, or ends the process
+ * with rc at once when a DLL is stuck in an entry point (its DllMain must
+ * not run again at exit). */
+int ih_host_exit(int rc);
 /* SERVICE_CONTROL_PAUSE / CONTINUE. */
 int ih_host_pause(void);
 int ih_host_continue(void);

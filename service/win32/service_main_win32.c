@@ -14,6 +14,7 @@
 #include "core/server_log.h"
 #include "server_host_win32.h"
 #include "service_main_win32.h"
+#include "stop_watchdog_win32.h"
 
 #define START_WAIT_MS 30000u  /* wait hint while starting (advanced every second by the ticker) */
 #define PAUSE_WAIT_MS 10000u
@@ -132,6 +133,7 @@ static DWORD WINAPI handler(DWORD control, DWORD event_type, LPVOID event_data, 
   case SERVICE_CONTROL_SHUTDOWN:
   case SERVICE_CONTROL_PRESHUTDOWN:
     InterlockedCompareExchange(&svc.stop_control, (LONG)control, 0);
+    ih_host_stop_requested(); /* shutdown_time_limit runs from now */
     ask(ASK_STOP, SERVICE_STOP_PENDING, ih_host_stop_wait_ms());
     return NO_ERROR;
   case SERVICE_CONTROL_PAUSE:
@@ -177,6 +179,17 @@ static void serve(void)
   }
 }
 
+/* The stop watchdog is about to end the process: the SCM hears that the
+ * service stopped, with the watchdog's exit code as a service-specific
+ * error ("Service Control Handler Function", MSDN: a service reports
+ * SERVICE_STOPPED with ERROR_SERVICE_SPECIFIC_ERROR and its own code), so
+ * it is not taken for a crash and `net stop` and `isapihost stop` return. */
+static void stopped_by_watchdog(DWORD exit_code)
+{
+  svc.exit_code = (int)exit_code;
+  report(SERVICE_STOPPED, 0, ERROR_SERVICE_SPECIFIC_ERROR, exit_code);
+}
+
 static void WINAPI service_main(DWORD argc, LPWSTR *argv)
 {
   (void)argc, (void)argv;
@@ -185,6 +198,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
     svc.exit_code = 1;
     return;
   }
+  ih_stop_watchdog_on_exit(stopped_by_watchdog);
   report(SERVICE_START_PENDING, START_WAIT_MS, NO_ERROR, 0);
   svc.ticker = CreateThread(NULL, 0, ticker_main, NULL, 0, NULL);
   int rc = ih_host_start(svc.config, svc.name);

@@ -14,6 +14,12 @@ static void check_config(const ih_config *c)
 {
   if (c->site_count < 1)
     abort();
+  /* The stop watchdog and the DLL loader wait this long: never 0 (no wait
+   * at all) nor beyond a day. */
+  const ih_server_config *sv = &c->server;
+  if (sv->shutdown_time_limit < 1 || sv->shutdown_time_limit > 86400 || sv->startup_time_limit < 1 ||
+      sv->startup_time_limit > 86400)
+    abort();
   for (size_t i = 0; i < c->site_count; i++) {
     const ih_site *s = &c->sites[i];
     if (s->binding_count < 1 || s->vdir_count < 1 || !s->log_dir || !s->name)

@@ -72,6 +72,8 @@ static void test_defaults(void)
   IH_EQ_INT(s->isapi_stuck_timeout, 120);
   IH_EQ_INT(s->isapi_unload_timeout, 30);
   IH_EQ_INT(s->isapi_exec_depth, 8);
+  IH_EQ_INT(s->shutdown_time_limit, 90); /* IIS's shutdownTimeLimit default */
+  IH_EQ_INT(s->startup_time_limit, 90);  /* IIS's startupTimeLimit default */
   IH_EQ_INT(c->site_count, 1);
   IH_EQ_INT(c->mime_count, 0);
   const ih_site *a = &c->sites[0];
@@ -432,6 +434,13 @@ static void test_errors(void)
     { "[server]\nisapi_exec_depth = 0\n" SITE, "t.ini:2: isapi_exec_depth must be 1-64, got '0'" },
     { "[server]\nisapi_exec_depth = 65\n" SITE, "t.ini:2: isapi_exec_depth must be 1-64, got '65'" },
     { "[server]\nisapi_threads = 1025\n" SITE, "t.ini:2: isapi_threads must be 0-1024, got '1025'" },
+    { "[server]\nshutdown_time_limit = 0\n" SITE, "t.ini:2: shutdown_time_limit must be 1-86400, got '0'" },
+    { "[server]\nshutdown_time_limit = 86401\n" SITE,
+      "t.ini:2: shutdown_time_limit must be 1-86400, got '86401'" },
+    { "[server]\nshutdown_time_limit = 1m\n" SITE, "t.ini:2: shutdown_time_limit must be 1-86400, got '1m'" },
+    { "[server]\nstartup_time_limit = 0\n" SITE, "t.ini:2: startup_time_limit must be 1-86400, got '0'" },
+    { "[server]\nstartup_time_limit = 86401\n" SITE, "t.ini:2: startup_time_limit must be 1-86400, got '86401'" },
+    { "[server]\nstartup_time_limit =\n" SITE, "t.ini:2: startup_time_limit must be 1-86400, got ''" },
     /* [server] strings */
     { "[server]\nstatus_path = status\n" SITE, "t.ini:2: status_path must be empty or start with '/', got 'status'" },
     { "[server]\nlog_dir =\n" SITE, "t.ini:2: log_dir must not be empty" },
@@ -897,6 +906,34 @@ static void test_isapi_server_keys(void)
   expect_err(SITE "[server]\nisapi_threads = 300\n", "t.ini:5: isapi_threads (300) exceeds isapi_max_threads (256)");
 }
 
+static void test_time_limit_keys(void)
+{
+  IH_TEST("[server] shutdown_time_limit and startup_time_limit");
+  static const struct {
+    const char *text;
+    unsigned shutdown, startup;
+  } ok[] = {
+    { "[server]\nshutdown_time_limit = 1\nstartup_time_limit = 1\n", 1, 1 },
+    { "[server]\nshutdown_time_limit = 86400\nstartup_time_limit = 86400\n", 86400, 86400 },
+    { "[server]\nSHUTDOWN_TIME_LIMIT = 3\n", 3, 90 },
+    { "[server]\nstartup_time_limit = 5\n", 90, 5 },
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text, "%s%s", ok[i].text, SITE);
+    ih_config *c = parse(text);
+    if (!c)
+      continue;
+    IH_EQ_INT(c->server.shutdown_time_limit, ok[i].shutdown);
+    IH_EQ_INT(c->server.startup_time_limit, ok[i].startup);
+    ih_config_free(c);
+  }
+  expect_err("[server]\nshutdown_time_limit = 3\nshutdown_time_limit = 4\n" SITE,
+             "t.ini:3: duplicate key 'shutdown_time_limit' in [server]");
+  expect_err(SITE "[site b]\nbindings = *:81\nroot = r\nstartup_time_limit = 3\n",
+             "t.ini:7: unknown key 'startup_time_limit' in [site b]");
+}
+
 static void test_wildcard_maps(void)
 {
   IH_TEST("[scriptmap SITE *]");
@@ -1159,6 +1196,7 @@ int main(void)
   test_load_file();
   test_script_maps();
   test_isapi_server_keys();
+  test_time_limit_keys();
   test_wildcard_maps();
   test_filters();
   return ih_test_finish();
