@@ -180,14 +180,16 @@ static void serve(void)
 }
 
 /* The stop watchdog is about to end the process: the SCM hears that the
- * service stopped, with the watchdog's exit code as a service-specific
- * error ("Service Control Handler Function", MSDN: a service reports
- * SERVICE_STOPPED with ERROR_SERVICE_SPECIFIC_ERROR and its own code), so
- * it is not taken for a crash and `net stop` and `isapihost stop` return. */
+ * service stopped, so it is not taken for a crash and `net stop` and
+ * `isapihost stop` return. It hears a clean stop (NO_ERROR): the stop was
+ * asked for and did happen, and a stop with an error would make the
+ * failure actions `isapihost install` sets ("enable actions for stops with
+ * errors") start the service again after an operator stopped it. What was
+ * stuck is in the IH1012 event; the process's own exit code is still 124. */
 static void stopped_by_watchdog(DWORD exit_code)
 {
   svc.exit_code = (int)exit_code;
-  report(SERVICE_STOPPED, 0, ERROR_SERVICE_SPECIFIC_ERROR, exit_code);
+  report(SERVICE_STOPPED, 0, NO_ERROR, 0);
 }
 
 static void WINAPI service_main(DWORD argc, LPWSTR *argv)
