@@ -362,6 +362,23 @@ class IHServer:
     def pid(self):
         return self.proc.pid if self.proc else None
 
+    def wait_for_log(self, until, what, timeout=10.0):
+        """Polls server.log until until(lines) is true, then returns the lines.
+        The log writer is a thread of its own: a line about something that
+        just happened may reach the file a moment later."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                lines = self.server_log.read_text(errors="replace").splitlines()
+            except FileNotFoundError:
+                lines = []
+            if until(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"server.log never showed {what} within {timeout:.0f} s; its end:\n"
+                                     + "\n".join(lines[-40:]))
+            time.sleep(0.1)
+
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 

@@ -292,10 +292,12 @@ def test_a_crashing_filter_costs_its_connection_only(srv):
         r = srv.fetch("/a.txt")
         expect_status(r, 200, f"the server goes on after {actions}")
     assert raw_exchange(srv, b"CRASHRAW\r\n") == b""
-    log = srv.server_log.read_text(errors="replace")
-    crashes = [line for line in log.splitlines() if "IH3003" in line]
-    assert any("filter script" in line and "SEND_RESPONSE" in line for line in crashes), crashes
-    assert any("READ_RAW_DATA" in line for line in crashes), crashes
+
+    def both_crashes(lines):
+        crashes = [line for line in lines if "IH3003" in line]
+        return (any("filter script" in line and "SEND_RESPONSE" in line for line in crashes)
+                and any("READ_RAW_DATA" in line for line in crashes))
+    srv.wait_for_log(both_crashes, "IH3003 for the SEND_RESPONSE and READ_RAW_DATA crashes")
 
 
 def test_nothing_left_behind(srv):
@@ -345,8 +347,8 @@ def test_filters_that_do_not_load(ih):
         r = fetch(other_port, "/a.txt", host="third.example")
         expect_status(r, 200, "on_load_error = skip serves without the filter")
         assert r.body == b"2222"
-        log = srv.server_log.read_text(errors="replace")
-        failed = [line for line in log.splitlines() if "IH3002" in line]
+        lines = srv.wait_for_log(lambda ls: sum("IH3002" in line for line in ls) >= 3, "three IH3002 lines")
+        failed = [line for line in lines if "IH3002" in line]
         assert any("filter missing" in line and "Win32 error 126" in line for line in failed), failed
         assert any("filter refused" in line and "GetFilterVersion returned FALSE" in line for line in failed), failed
         assert any("filter skipped" in line and "skip" in line for line in failed), failed
