@@ -123,7 +123,7 @@ if is_installed 'wine32:i386'; then
   fi
   wine64_checked=1
 elif [ "${IH_SKIP_WINE32:-0}" = 1 ]; then
-  say "32-bit Wine: not installed (IH_SKIP_WINE32=1); the x86 tests will not run"
+  say "32-bit Wine: not installed (IH_SKIP_WINE32=1; $kernel_why); the x86 tests will not run"
 elif [ "$IH_KERNEL_I386" = no ]; then
   say "32-bit Wine: not installed: $kernel_why; the x86 build is built and checked, never run, here"
 else
