@@ -49,9 +49,13 @@ apt_update() {
 }
 apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"; }
 
-# Installed in dpkg's sense: anything but absent or only config files left
-# (a half-installed wine32 may still have put its loader in place).
+# Installed and configured; anything less is installed (again) by apt-get.
 is_installed() {
+  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+# Any trace of a package but its configuration files: a wine32 that failed
+# half-way may still have put its loader, /usr/lib/wine/wine, in place.
+is_present() {
   local status
   status=$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) || return 1
   case "$status" in "" | *" not-installed" | *" config-files") return 1 ;; esac
@@ -107,7 +111,7 @@ fi
 ih_probe_kernel_i386
 kernel_why=$IH_KERNEL_I386_WHY
 wine64_checked=0
-if is_installed 'wine32:i386'; then
+if is_present 'wine32:i386'; then
   if [ "$IH_KERNEL_I386" = no ]; then
     say "32-bit Wine: removing wine32:i386: $kernel_why, and with wine32 installed wine runs no Windows program at all"
     remove_wine32
@@ -147,7 +151,7 @@ else
     wine64_checked=1
   else
     say "32-bit Wine: wine32:i386 is not installable here ($(grep -E '^E:' "$log" | head -n 1)); the x86 tests will not run"
-    is_installed 'wine32:i386' && remove_wine32
+    is_present 'wine32:i386' && remove_wine32
     [ "$added_arch" = 1 ] && remove_i386_arch_if_unused
   fi
   rm -f "$log"
