@@ -51,7 +51,8 @@ apt_install() { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q
 
 # Installed and configured; anything less is installed (again) by apt-get.
 is_installed() {
-  [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+  case "$(dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null)" in *"install ok installed"*) return 0 ;; esac
+  return 1
 }
 # Any trace of a package but its configuration files: a wine32 that failed
 # half-way may still have put its loader, /usr/lib/wine/wine, in place.
