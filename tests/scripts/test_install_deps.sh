@@ -116,7 +116,8 @@ run() {
   local envs=()
   for f in "$@"; do case "$f" in *=*) envs+=("$f") ;; esac; done
   rc=0
-  env PATH="$stubs:$PATH" IH_STUB_STATE="$state" IH_KERNEL_RUNS_I386="$kernel" TMPDIR="$work" "${envs[@]}" \
+  # the caller's IH_SKIP_WINE32 (run-tests.sh passes it on) must not decide for the scenario
+  env -u IH_SKIP_WINE32 PATH="$stubs:$PATH" IH_STUB_STATE="$state" IH_KERNEL_RUNS_I386="$kernel" TMPDIR="$work" "${envs[@]}" \
     bash "$script" >"$state/out" 2>&1 </dev/null || rc=$?
   out=$(cat "$state/out")
 }
