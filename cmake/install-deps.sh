@@ -77,7 +77,7 @@ remove_wine32() {
   remove_i386_arch_if_unused
 }
 remove_i386_arch_if_unused() {
-  dpkg --print-foreign-architectures | grep -qx i386 || return 0
+  dpkg --print-foreign-architectures | grep -x i386 >/dev/null || return 0
   # dpkg refuses while any i386 package is installed: then the architecture stays
   as_root dpkg --remove-architecture i386 >/dev/null 2>&1 || true
 }
@@ -134,7 +134,7 @@ elif [ "$IH_KERNEL_I386" = no ]; then
 else
   say "32-bit Wine: $kernel_why; trying wine32:i386"
   added_arch=0
-  if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  if ! dpkg --print-foreign-architectures | grep -x i386 >/dev/null; then
     as_root dpkg --add-architecture i386
     added_arch=1
     apt_updated=0
