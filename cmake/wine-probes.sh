@@ -120,7 +120,7 @@ ih_probe_wine() { # MACHINE [PREFIX]
     [ -n "$prefix" ] || wineserver -k </dev/null >/dev/null 2>&1 || true
   )
   rc=$(cat "$work/rc" 2>/dev/null || echo '?')
-  if tr -d '\r' <"$work/out" | grep -qx "wine-probe $machine $token"; then
+  if tr -d '\r' <"$work/out" | grep -x "wine-probe $machine $token" >/dev/null; then
     IH_WINE_OK=yes
     IH_WINE_WHY="Wine ran the $machine probe program"
   else
