@@ -1,5 +1,6 @@
-# Cross toolchain: MinGW-w64 i686 (legacy 32-bit ISAPI DLLs). Tests run only
-# where 32-bit Wine exists; cmake/wine-run refuses anything but an i386 PE.
+# Cross toolchain: MinGW-w64 i686 (legacy 32-bit ISAPI DLLs). Test programs
+# run only where a 32-bit Windows probe program really runs under Wine
+# (cmake/wine-run, docs/testing.md); it refuses anything but an i386 PE.
 set(CMAKE_SYSTEM_NAME Windows)
 set(CMAKE_SYSTEM_PROCESSOR x86)
 set(IH_PE_MACHINE i386)

@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
-# Runs every test: installs dependencies, builds the three configurations
-# (plus a gcc native build for the second compiler's warnings) and runs
-#   native      unit tests under ASan+UBSan, each fuzz target for IH_FUZZ_SECONDS (30)
-#   native-gcc  unit tests built with gcc
-#   mingw-x64   unit tests, Win32 tests and integration tests under Wine;
-#               the x64 MSI, installed/upgraded/uninstalled by integration/msi
-#   mingw-x86   build and the x86 MSI only, unless 32-bit Wine is installed
+# Runs every test: installs dependencies (and says what it decided about
+# 32-bit Wine), builds every configuration and runs what can run here
+# (docs/testing.md has the whole table):
+#   native             unit tests under ASan+UBSan, the scripts' tests, each
+#                      fuzz target for IH_FUZZ_SECONDS (30)
+#   native-gcc         unit and script tests built with gcc
+#   mingw-x64          Debug: unit, Win32 and integration tests under Wine;
+#                      the x64 MSI, installed/upgraded/uninstalled by integration/msi
+#   mingw-x64-release  RelWithDebInfo, what users run: the same tests again
+#                      under Wine (optimisation exposes undefined behaviour
+#                      that -O0 hides)
+#   mingw-x86          build, the x86 MSI (build-msi.sh checks its tables) and
+#                      the PE check (machine type, ISAPI exports); the tests
+#                      run only if a 32-bit Windows program really runs under
+#                      Wine here, otherwise one line says why not
+#   mingw-x86-release  build and PE check
 # Exits non-zero if anything fails. Logs of failed integration tests are kept
-# in build/mingw-x64/integration-logs/.
+# in build/<preset>/integration-logs/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/install-deps.sh || exit 1
@@ -18,6 +27,8 @@ total_passed=0
 total_failed=0
 logs=build/test-logs
 mkdir -p "$logs"
+source cmake/wine-prefix.sh
+source cmake/wine-probes.sh
 
 step() { echo; echo "==== $*"; }
 # Runs ctest with its output in a file (never a pipe: Wine processes started
@@ -44,10 +55,25 @@ build() { # preset [cmake args...]
   cmake --preset "$preset" "$@" >/dev/null && cmake --build --preset "$preset" -j"$jobs" ||
     { failed+=("build:$preset"); return 1; }
 }
+# The MSI of a MinGW build (installer/CMakeLists.txt; wixl + msitools).
+build_msi() { # preset
+  cmake --build --preset "$1" --target msi || { failed+=("msi:$1"); return 1; }
+  ls -l build/"$1"/installer/isapihost-*.msi
+}
+# Every test of a MinGW preset under Wine, in the preset's own prefix.
+wine_ctest() { # preset
+  if ! wine_prefix_up "$PWD/build/$1/wineprefix"; then
+    failed+=("wine:$1")
+    return 1
+  fi
+  run_ctest "$1" --preset "$1" -j"$jobs" --timeout 600
+  wine_prefix_down
+}
 
 step "native (clang, ASan+UBSan, libFuzzer)"
 if build native -DIH_FUZZ_SECONDS="$fuzz_seconds"; then
   run_ctest native-unit --preset native -L unit -j"$jobs"
+  run_ctest native-scripts --preset native -L scripts -j"$jobs"
   run_ctest native-fuzz --preset native -L fuzz -j"$jobs"
 fi
 
@@ -56,36 +82,50 @@ if build native-gcc; then
   run_ctest native-gcc --preset native-gcc -j"$jobs"
 fi
 
-# The MSI of a MinGW build (installer/CMakeLists.txt; wixl + msitools).
-build_msi() { # preset
-  cmake --build --preset "$1" --target msi || { failed+=("msi:$1"); return 1; }
-  ls -l build/"$1"/installer/isapihost-*.msi
-}
-
-step "mingw-x64 under Wine"
+step "mingw-x64 (Debug) under Wine"
 if build mingw-x64; then
   build_msi mingw-x64
-  source cmake/wine-prefix.sh
-  wine_prefix_up "$PWD/build/mingw-x64/wineprefix"
-  run_ctest mingw-x64 --preset mingw-x64 -j"$jobs" --timeout 600
-  wine_prefix_down
+  wine_ctest mingw-x64
+fi
+
+# IH_TESTS=ON in case an older build directory (the benchmark's) cached OFF.
+step "mingw-x64-release (RelWithDebInfo) under Wine"
+if build mingw-x64-release -DIH_TESTS=ON; then
+  wine_ctest mingw-x64-release
 fi
 
 step "mingw-x86"
+x86_note="x86 (i686) builds: not built"
 if build mingw-x86; then
   build_msi mingw-x86
-  if [ -d /usr/lib/i386-linux-gnu/wine ]; then
-    source cmake/wine-prefix.sh
-    wine_prefix_up "$PWD/build/mingw-x86/wineprefix"
-    run_ctest mingw-x86 --preset mingw-x86 -j"$jobs" --timeout 600
+  run_ctest mingw-x86-pe --preset mingw-x86 -L pe
+  # Decided by running a 32-bit Windows program and reading its output:
+  # under 64-bit-only Wine it would exit 0 without running (wine-notes §1).
+  if wine_prefix_up "$PWD/build/mingw-x86/wineprefix"; then
+    ih_probe_wine i386 "$WINEPREFIX"
+    if [ "$IH_WINE_OK" = yes ]; then
+      x86_note="x86 tests run under Wine: $IH_WINE_WHY"
+      echo "mingw-x86: $x86_note"
+      run_ctest mingw-x86 --preset mingw-x86 -j"$jobs" --timeout 600
+    else
+      x86_note="x86 built, MSI built, PE-checked; x86 tests NOT run: $IH_WINE_WHY"
+      echo "mingw-x86: $x86_note"
+    fi
     wine_prefix_down
   else
-    echo "mingw-x86: built; 32-bit tests NOT run: wine32:i386 is not installed on this machine"
+    failed+=("wine:mingw-x86")
+    x86_note="x86 built, MSI built, PE-checked; x86 tests NOT run: Wine cannot start programs"
   fi
+fi
+
+step "mingw-x86-release (RelWithDebInfo)"
+if build mingw-x86-release; then
+  run_ctest mingw-x86-release-pe --preset mingw-x86-release -L pe
 fi
 
 echo
 echo "total: $total_passed passed, $total_failed failed"
+echo "32-bit: $x86_note"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "FAILED: ${failed[*]}"
   exit 1

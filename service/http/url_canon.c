@@ -511,7 +511,9 @@ enum ih_url_status ih_url_canonicalize(ih_slice raw_path, char *out, size_t out_
 
   /* "//server", "\\\\?\\", "\\\\.\\", "/%5C..." are UNC / device namespace
    * forms to Windows; refuse them before they could be joined to a root. */
-  unsigned char u0, u1 = 0;
+  /* u0 = 0 only for the compiler: after check_bytes() unit_fwd never fails
+   * here, which GCC at -O3 cannot see (-Wmaybe-uninitialized) */
+  unsigned char u0 = 0, u1 = 0;
   size_t w0 = unit_fwd(p, n, 0, &u0);
   if (w0 < n)
     unit_fwd(p, n, w0, &u1);

@@ -12,7 +12,6 @@
  * The body reports what the extension saw: method, PATH_INFO, query,
  * server variables, and the request body read with ReadClient. */
 #include <stdio.h>
-#include <stdint.h>
 #include <stdlib.h>
 
 #include "ih_test_dll.h"
@@ -125,8 +124,7 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
   }
   previous_conn = ecb->ConnID;
   if (query_is(ecb, "crash")) {
-    volatile int *nowhere = (volatile int *)(uintptr_t)16;
-    *nowhere = 1;
+    ih_test_fault(16);
     return HSE_STATUS_SUCCESS;
   }
   if (query_is(ecb, "legacy")) {

@@ -163,10 +163,7 @@ IH_EXPORT DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD type, VOID
     SetLastError(4321);
     return SF_STATUS_REQ_ERROR;
   case SF_NOTIFY_END_OF_NET_SESSION: {
-    /* an access violation; through a volatile pointer so that -O2 cannot
-     * see (and refuse) the constant address */
-    volatile int *volatile nowhere = (volatile int *)(ULONG_PTR)8;
-    *nowhere = 1;
+    ih_test_fault(8); /* an access violation */
     break;
   }
   default:

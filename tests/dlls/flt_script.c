@@ -126,7 +126,7 @@ static DWORD common_actions(HTTP_FILTER_CONTEXT *pfc, script_ctx *x, const char 
 {
   char arg[256];
   if (action(x, point, "crash", NULL, 0))
-    *(volatile int *)(ULONG_PTR)8 = 1;
+    ih_test_fault(8);
   if (action(x, point, "error", NULL, 0)) {
     SetLastError(ERROR_ACCESS_DENIED);
     return SF_STATUS_REQ_ERROR;
@@ -213,7 +213,7 @@ IH_EXPORT DWORD WINAPI HttpFilterProc(HTTP_FILTER_CONTEXT *pfc, DWORD type, VOID
     if (!x->actions[0] && !strstr(x->trace, "raw"))
       append(x->trace, sizeof x->trace, "raw"); /* once per request: a body may come in several reads */
     if (raw->cbInData >= 8 && memcmp(raw->pvInData, "CRASHRAW", 8) == 0)
-      *(volatile int *)(ULONG_PTR)8 = 1;
+      ih_test_fault(8);
     if (raw->cbInData >= 7 && memcmp(raw->pvInData, "PRELUDE", 7) == 0) {
       pfc->ServerSupportFunction(pfc, SF_REQ_SET_NEXT_READ_SIZE, NULL, 1000, 0);
       return SF_STATUS_REQ_READ_NEXT;

@@ -7,6 +7,8 @@
 #include <httpext.h>
 #include <string.h>
 
+#include "ih_test_fault.h"
+
 #define IH_EXPORT __declspec(dllexport)
 
 /* Sends status + headers with SEND_RESPONSE_HEADER_EX. */

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ih_test_fault.h"
+
 #define IH_EXPORT __declspec(dllexport)
 
 /* Fills the version structure as filters do. */

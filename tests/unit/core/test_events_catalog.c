@@ -108,11 +108,11 @@ static size_t parse_mc(const char *mc, message *out)
       memset(m, 0, sizeof *m);
       m->id = strtol(line + 10, NULL, 0);
     } else if (m && strncmp(line, "SymbolicName=", 13) == 0) {
-      snprintf(m->symbol, sizeof m->symbol, "%s", line + 13);
+      IH_CHECK(snprintf(m->symbol, sizeof m->symbol, "%s", line + 13) < (int)sizeof m->symbol);
     } else if (m && strncmp(line, "Severity=", 9) == 0) {
-      snprintf(m->severity, sizeof m->severity, "%s", line + 9);
+      IH_CHECK(snprintf(m->severity, sizeof m->severity, "%s", line + 9) < (int)sizeof m->severity);
     } else if (m && strncmp(line, "Facility=", 9) == 0) {
-      snprintf(m->facility, sizeof m->facility, "%s", line + 9);
+      IH_CHECK(snprintf(m->facility, sizeof m->facility, "%s", line + 9) < (int)sizeof m->facility);
     } else if (m && strncmp(line, "Language=", 9) == 0) {
       in_text = 1;
     }
@@ -194,7 +194,7 @@ static void test_messages(void)
       continue;
     }
     char want[80];
-    snprintf(want, sizeof want, "IH_MSG_%s", events[i].name);
+    IH_CHECK(snprintf(want, sizeof want, "IH_MSG_%s", events[i].name) < (int)sizeof want);
     IH_EQ_STR(found->symbol, want);
     IH_EQ_STR(found->facility, "Application");
     if (!IH_CHECK(strstr(found->text, "%1") != NULL && strchr(found->text, '%') == strstr(found->text, "%1")))
