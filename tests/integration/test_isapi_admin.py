@@ -27,7 +27,7 @@ import pytest
 from ihserver import HttpConn, expect_status, win_path
 
 UNLOAD_TIMEOUT = 4       # isapi_unload_timeout of the server under test
-IN_FLIGHT_MS = 1500      # a request that finishes within the drain
+IN_FLIGHT_MS = 3000      # a request that finishes within the drain (long enough to see it, on a busy machine)
 TOO_LONG_MS = 8000       # one that does not
 
 
