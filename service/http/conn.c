@@ -91,8 +91,16 @@ ih_generation *ih_server_acquire(ih_server *s)
 
 void ih_generation_release(ih_generation *gen)
 {
-  int before = atomic_fetch_sub(&gen->refs, 1);
-  assert(before > 0 && "generation released more often than acquired");
+  int before = atomic_load(&gen->refs);
+  do {
+    if (before <= 0) {
+      /* Freed already, or about to be by its last real holder: freeing
+       * again would be a double free. */
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW,
+             "configuration generation %u released more often than acquired; the release is ignored", gen->number);
+      return;
+    }
+  } while (!atomic_compare_exchange_weak(&gen->refs, &before, before - 1));
   if (before == 1)
     ih_server_generation_free(gen);
 }
@@ -110,9 +118,7 @@ ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg)
 void ih_server_generation_free(ih_generation *gen)
 {
   if (gen) {
-    long long live = atomic_fetch_sub(&gen->server->counters.generations_live, 1);
-    assert(live > 0);
-    (void)live;
+    conn_counter_down(&gen->server->counters.generations_live, "generations_live");
     ih_filter_table_free(gen->filters);
     ih_config_free(gen->owned);
     free(gen);
@@ -160,13 +166,68 @@ bool ih_conn_try_ref(ih_conn *c, enum ih_holder h)
   return true;
 }
 
+bool conn_counter_down(atomic_llong *count, const char *what)
+{
+  long long before = atomic_load(count);
+  do {
+    if (before <= 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW, "%s released more often than taken; the release is ignored",
+             what);
+      return false;
+    }
+  } while (!atomic_compare_exchange_weak(count, &before, before - 1));
+  return true;
+}
+
+/* A holder's count that would go below zero is a release without a take: a
+ * defect of ours, never the client's doing. Decrementing anyway would make
+ * ref_total reach zero while real holders remain, and the connection would
+ * be freed under them (a double free in a release build, where assert is
+ * gone). So the release is refused, logged with its own event ID, and the
+ * connection is marked so that it is closed through the one close path:
+ * its real holders then drain and it is destroyed once. */
+static bool holder_count_down(ih_conn *c, enum ih_holder h)
+{
+  int before = atomic_load(&c->refs[h]);
+  do {
+    if (before <= 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW,
+             "connection from %s:%u: holder %s released more often than taken; closing the connection",
+             c->peer_addr, (unsigned)c->peer_port, ih_holder_name(h));
+      atomic_store(&c->count_underflow, true);
+      return false;
+    }
+  } while (!atomic_compare_exchange_weak(&c->refs[h], &before, before - 1));
+  return true;
+}
+
+static void total_count_down(ih_conn *c)
+{
+  int before = atomic_fetch_sub(&c->ref_total, 1);
+  assert(before > 0 && "ref_total is the sum of the holders' counts, each checked above");
+  if (before == 1)
+    c->server->platform->destroy_later(c);
+}
+
+/* Without the lock: the end of a completion handler, or the platform. */
 void ih_conn_unref(ih_conn *c, enum ih_holder h)
 {
-  int before = atomic_fetch_sub(&c->refs[h], 1);
-  assert(before > 0 && "reference released by a holder that had none");
-  (void)before;
-  if (atomic_fetch_sub(&c->ref_total, 1) == 1)
-    c->server->platform->destroy_later(c);
+  if (!holder_count_down(c, h)) {
+    ih_mutex_lock(c->lock);
+    conn_close(c);
+    ih_mutex_unlock(c->lock);
+    return;
+  }
+  total_count_down(c);
+}
+
+/* With the lock held (conn_close, conn_request_end): the caller is inside
+ * the pipeline, so the close the underflow asks for is left to it
+ * (conn_response_done checks count_underflow; conn_close is closing). */
+static void conn_unref_locked(ih_conn *c, enum ih_holder h)
+{
+  if (holder_count_down(c, h))
+    total_count_down(c);
 }
 
 int ih_conn_refs(ih_conn *c, enum ih_holder h) { return atomic_load(&c->refs[h]); }
@@ -227,9 +288,7 @@ void ih_conn_destroy(ih_conn *c)
   ih_mutex_lock(c->lock);
   conn_filter_end_of_session(c);
   ih_mutex_unlock(c->lock);
-  long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
-  assert(live > 0);
-  (void)live;
+  conn_counter_down(&c->server->counters.connections_live, "connections_live");
   ih_filter_conn_free(c->filters);
   free(c->filter_send);
   free(c->req.own_text);
@@ -351,11 +410,9 @@ void conn_request_end(ih_conn *c)
     return;
   conn_filter_end_of_request(c); /* for every request, however it ended */
   r->active = false;
-  long long before = atomic_fetch_sub(&c->server->counters.requests_in_flight, 1);
-  assert(before > 0);
-  (void)before;
+  conn_counter_down(&c->server->counters.requests_in_flight, "requests_in_flight");
   atomic_fetch_add(&c->server->counters.requests_total, 1);
-  ih_conn_unref(c, IH_HOLD_REQUEST);
+  conn_unref_locked(c, IH_HOLD_REQUEST);
 }
 
 /* ---- closing: the only place IH_HOLD_SOCKET is released ---- */
@@ -378,7 +435,7 @@ void conn_close(ih_conn *c)
   } else {
     c->server->platform->close_socket(c);
   }
-  ih_conn_unref(c, IH_HOLD_SOCKET);
+  conn_unref_locked(c, IH_HOLD_SOCKET);
 }
 
 /* Graceful close after a final response: FIN first, then read and discard
@@ -868,6 +925,10 @@ void conn_response_done(ih_conn *c)
   bool keep = c->req.keep_alive;
   size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
   conn_request_end(c);
+  if (atomic_load(&c->count_underflow)) {
+    conn_close(c); /* a count went wrong (logged): no next request on this connection */
+    return;
+  }
   if (!keep) {
     conn_linger(c);
     return;

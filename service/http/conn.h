@@ -17,7 +17,8 @@
  * Return codes and HTTP semantics never touch these counts: they feed the one
  * keep-alive decision (keepalive.h). When the last reference goes, the
  * platform is asked to free the connection at a safe point (not inside a
- * handler that still runs for it). Debug builds assert no count goes below 0.
+ * handler that still runs for it). A count that would go below 0 is refused in
+ * every build: logged (IH_EV_COUNT_UNDERFLOW) and the connection closed.
  *
  * Threading: completions for one connection may arrive on any worker thread;
  * every entry point below takes the connection's lock, so handlers for one
@@ -311,6 +312,7 @@ struct ih_conn {
   atomic_int ref_total;
   atomic_ullong deadline_ms;      /* 0 = none; read by the platform's timer sweep */
   atomic_bool timer_pending;      /* a timer notification is posted and not yet handled */
+  atomic_bool count_underflow;    /* a holder released more often than taken (logged): closing */
   char local_addr[48];
   uint16_t local_port;
   char peer_addr[48];

@@ -16,6 +16,11 @@
 #define IH_ERR_INVALID_DATA 13   /* ERROR_INVALID_DATA: malformed request body */
 #define IH_ERR_CONN_RESET 10054  /* WSAECONNRESET: the client is gone */
 
+/* Decrements a live count unless it is already zero: a release without a
+ * take is logged (IH_EV_COUNT_UNDERFLOW, naming what) and ignored, in every
+ * build. False when it was refused. */
+bool conn_counter_down(atomic_llong *count, const char *what);
+
 /* Deadlines read by the platform's timer sweep. */
 void conn_set_deadline(ih_conn *c, uint64_t ms_from_now);
 void conn_clear_deadline(ih_conn *c);
