@@ -451,6 +451,18 @@ static void conn_linger(ih_conn *c)
   post_recv(c);
 }
 
+/* Every pipeline entry point leaves through here: a session whose start
+ * failed under the lock (dispatch_extension) is handed to its end now,
+ * without the lock, as platform->ext_end_later requires. */
+void conn_unlock(ih_conn *c)
+{
+  bool end_session = c->ext_start_failed;
+  c->ext_start_failed = false;
+  ih_mutex_unlock(c->lock);
+  if (end_session)
+    c->server->platform->ext_end_later(c);
+}
+
 /* ---- the pipeline ---- */
 
 static const ih_site *site_named(const ih_config *cfg, const char *name)
@@ -661,11 +673,16 @@ static void dispatch_extension(ih_conn *c)
   ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
   atomic_fetch_add(&c->server->counters.isapi_sessions, 1);
   if (!c->server->platform->extension_start(c)) {
-    r->ext_running = false;
-    atomic_fetch_sub(&c->server->counters.isapi_sessions, 1);
-    ih_conn_unref(c, IH_HOLD_ISAPI_SESSION); /* never the last: the socket and request hold it */
-    c->state = IH_CONN_READ_BODY;
-    fail_request(c, 503, "the extension host cannot take more calls");
+    /* A session that could not start ends like one that ran: through
+     * ih_conn_on_ext_end, which answers and releases IH_HOLD_ISAPI_SESSION
+     * in its one place, on another stack once the lock is released
+     * (conn_unlock). libuv queues a synchronous failure as a completion
+     * for the same reason: one path, whichever way the operation ends. */
+    ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", 503, "rejected", c->peer_addr,
+           (unsigned)c->peer_port, "the extension host cannot take more calls");
+    r->ext_hse_status = 1;   /* HSE_STATUS_SUCCESS: the end answers with ext_http_status */
+    r->ext_http_status = 503;
+    c->ext_start_failed = true;
   }
 }
 
@@ -943,7 +960,7 @@ void ih_conn_start(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
   process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
 }
 
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
@@ -968,7 +985,7 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
         process_input(c);
     }
   }
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
   conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }
@@ -992,7 +1009,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
     ih_respond_log(c);
     conn_response_done(c);
   }
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
   conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }

@@ -109,7 +109,9 @@ typedef struct ih_platform {
    * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
    * extension side calls ih_conn_ext_end exactly once, which releases it.
    * Returns false, without calling anything back, when the call cannot be
-   * started (out of memory, too many calls): the pipeline answers 503.
+   * started (out of memory, too many calls): the session then ends like any
+   * other, through ext_end_later and ih_conn_on_ext_end (the one release of
+   * IH_HOLD_ISAPI_SESSION), once the lock is released, and answers 503.
    * NULL where extensions are not supported. */
   bool (*extension_start)(ih_conn *c);
   /* Calls ih_conn_on_ext_end(c): at once on the server's own threads,
@@ -344,6 +346,7 @@ struct ih_conn {
   ih_ext_op ext_op;
   bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
+  bool ext_start_failed;          /* extension_start failed: the session ends at conn_unlock */
   /* A response head sent synchronously without a body is held back a moment
    * and goes out with the first body bytes (one send instead of two), when
    * the session ends, or when the deadline passes (conn_ext_on_deadline). */

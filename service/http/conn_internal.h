@@ -27,6 +27,10 @@ void conn_clear_deadline(ih_conn *c);
 /* Grace period plus the time `bytes` take at min_body_rate. */
 uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes);
 
+/* Releases the lock taken by a pipeline entry point; then ends a session
+ * whose start failed meanwhile (platform->ext_end_later). Every entry point
+ * that can reach process_input leaves through it. */
+void conn_unlock(ih_conn *c);
 /* The one close path (releases IH_HOLD_SOCKET); ends the request unless an
  * extension still runs it. */
 void conn_close(ih_conn *c);

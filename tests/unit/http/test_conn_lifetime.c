@@ -3,7 +3,9 @@
  * release build as much as under assert. It is refused, logged as
  * IH_EV_COUNT_UNDERFLOW, and the connection is closed through its one close
  * path, after which its real holders drain and it is destroyed once. Run
- * under ASan, a double free or a use after free here fails the test. */
+ * under ASan, a double free or a use after free here fails the test.
+ * And an extension call that cannot start is not released where it fails:
+ * its session ends through ih_conn_on_ext_end like any other. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,15 +120,118 @@ static void test_live_count_never_negative(void)
   IH_CHECK(strstr(seen.last, "test_count") != NULL);
 }
 
+/* ---- an extension call that cannot start ---- */
+
+static int starts_allowed; /* extension_start succeeds this many more times, then fails */
+
+static bool f_extension_start(ih_conn *c)
+{
+  (void)c;
+  return starts_allowed-- > 0;
+}
+
+/* The pool's part of a session end the pipeline asked for. */
+static bool session_end_runs(ih_conn *c)
+{
+  if (!IH_CHECK(atomic_exchange(&ext_end_posted, 0)))
+    return false;
+  ih_conn_on_ext_end(c);
+  return true;
+}
+
+static void test_extension_start_failure_is_a_completion(void)
+{
+  IH_TEST("extension_start fails: the session ends through ih_conn_on_ext_end like any other, 503");
+  starts_allowed = 0;
+  atomic_store(&ext_end_posted, 0);
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  /* Not released inline: the session's reference waits for its one end. */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 1);
+  IH_EQ_INT(atomic_load(&server.counters.isapi_sessions), 1);
+  IH_EQ_INT(fake.op, OP_NONE);
+  if (session_end_runs(c)) {
+    IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+    IH_EQ_INT(atomic_load(&server.counters.isapi_sessions), 0);
+    send_completes(c);
+  }
+  IH_CHECK(wire_has("HTTP/1.1 503 "));
+  IH_EQ_INT(fake.op, OP_RECV); /* the request was read whole: the connection stays usable */
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static void test_extension_start_failures_pipelined(void)
+{
+  IH_TEST("two pipelined calls that cannot start: each ends once, after the response before it");
+  starts_allowed = 0;
+  atomic_store(&ext_end_posted, 0);
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\nGET /app.isa?2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  if (session_end_runs(c))
+    send_completes(c); /* the first 503; its completion starts the second request */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 1);
+  if (session_end_runs(c))
+    send_completes(c);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+  const char *first = find_bytes(fake.wire, fake.wire_len, "503", 3);
+  IH_CHECK(first && find_bytes(first + 3, fake.wire_len - (size_t)(first + 3 - fake.wire), "503", 3));
+  client_closes(c);
+  expect_all_released(c);
+}
+
+static size_t async_bytes;
+static int async_calls;
+static void async_done(void *ctx, size_t bytes, int err)
+{
+  (void)ctx;
+  (void)err;
+  async_bytes = bytes;
+  async_calls++;
+}
+
+static void test_extension_start_failure_after_a_session(void)
+{
+  IH_TEST("a call that cannot start, pipelined after one that ran: its end follows the first's");
+  starts_allowed = 1;
+  atomic_store(&ext_end_posted, 0);
+  async_calls = 0;
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\nGET /app.isa?2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 1);
+  /* The first extension answers asynchronously and ends its session. */
+  ih_ext_head head = { .status = 200, .headers = "Content-Length: 2\r\n", .headers_len = 19, .body = "ok", .body_len = 2 };
+  ih_ext_done done = { async_done, NULL };
+  IH_EQ_INT(ih_conn_ext_send_head(c, &head, &done), IH_EXT_OK);
+  send_completes(c);
+  IH_EQ_INT(async_calls, 1);
+  ih_conn_ext_end(c, 2, 200);
+  /* Its end reads the second request, whose start fails: that session's
+   * end is asked for once the first one's has released the lock. */
+  if (session_end_runs(c)) {
+    IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 1);
+    if (session_end_runs(c))
+      send_completes(c);
+  }
+  IH_CHECK(wire_has("HTTP/1.1 200 "));
+  IH_CHECK(wire_has("HTTP/1.1 503 "));
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_ISAPI_SESSION), 0);
+  IH_EQ_INT(atomic_load(&server.counters.isapi_sessions), 0);
+  client_closes(c);
+  expect_all_released(c);
+}
+
 int main(void)
 {
   static const char ini[] = "[server]\n"
-                            "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read\n";
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
+                            "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
   char err[256];
   if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
     printf("config: %s\n", err);
     return 1;
   }
+  fake_platform.extension_start = f_extension_start;
   ih_server_init(&server, cfg, &fake_platform);
   ih_log_set_event_sink(event_sink, NULL);
   test_extra_timer_release_closes();
@@ -134,6 +239,9 @@ int main(void)
   test_extra_io_release_on_closed();
   test_generation_released_twice();
   test_live_count_never_negative();
+  test_extension_start_failure_is_a_completion();
+  test_extension_start_failures_pipelined();
+  test_extension_start_failure_after_a_session();
   ih_log_set_event_sink(NULL, NULL);
   free(fake.send_copy);
   ih_server_destroy(&server);
