@@ -232,6 +232,35 @@ static void conn_unref_locked(ih_conn *c, enum ih_holder h)
 
 int ih_conn_refs(ih_conn *c, enum ih_holder h) { return atomic_load(&c->refs[h]); }
 
+/* ---- what the platform may change, each through one named function ---- */
+
+bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all)
+{
+  uint64_t deadline = atomic_load(&c->deadline_ms);
+  if (!all && (deadline == 0 || now_ms < deadline))
+    return false;
+  if (atomic_exchange(&c->timer_pending, true))
+    return false; /* one notification at a time: the posted one has not run yet */
+  if (!ih_conn_try_ref(c, IH_HOLD_TIMER)) {
+    atomic_store(&c->timer_pending, false);
+    return false; /* its last reference is gone; it is about to be destroyed */
+  }
+  return true;
+}
+
+void ih_conn_expire_now(ih_conn *c) { atomic_store(&c->deadline_ms, 1); }
+
+void ih_conn_abandon(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  conn_close(c);
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_server_begin_drain(ih_server *s) { atomic_store(&s->draining, true); }
+
+void ih_server_count_client_abort(ih_server *s) { atomic_fetch_add(&s->counters.client_aborts, 1); }
+
 ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
                      const char *peer_addr, uint16_t peer_port)
 {
@@ -956,6 +985,16 @@ void conn_response_done(ih_conn *c)
   process_input(c); /* a pipelined request may already be buffered */
 }
 
+/* Any failed operation means the connection is gone, whatever the error;
+ * which one it was (ERROR_NETNAME_DELETED for a reset, ERROR_OPERATION_ABORTED
+ * for a cancellation, ...) is kept for the debug log rather than folded into
+ * one code. DEBUG: clients going away is normal traffic. */
+static void log_io_error(ih_conn *c, const char *what, int err)
+{
+  ih_log(IH_LOG_DEBUG, IH_EV_IO_ERROR, "connection from %s:%u: %s failed (Win32 error %d); closing it", c->peer_addr,
+         (unsigned)c->peer_port, what, err);
+}
+
 void ih_conn_start(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
@@ -972,6 +1011,8 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
   } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
   } else if (err || bytes == 0) {
+    if (err)
+      log_io_error(c, "receive", err);
     conn_close(c); /* EOF, reset, cancellation after a timeout: the connection is over */
   } else {
     atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
@@ -999,6 +1040,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
     conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
   } else if (c->state == IH_CONN_CLOSED) {
   } else if (err) {
+    log_io_error(c, "send", err);
     conn_close(c);
   } else if (c->state == IH_CONN_SEND_CONTINUE) {
     c->state = IH_CONN_READ_BODY;

@@ -369,9 +369,28 @@ bool ih_conn_try_ref(ih_conn *c, enum ih_holder h);
 void ih_conn_unref(ih_conn *c, enum ih_holder h);
 int ih_conn_refs(ih_conn *c, enum ih_holder h);
 
+/* What the platform changes in portable state, each through its one function
+ * (the platform never writes an ih_conn's or ih_server's fields itself). */
+/* The timer sweep: true when c's deadline passed (or `all`, for a drain) and
+ * no notification is pending; an IH_HOLD_TIMER reference is then taken for
+ * the notification the caller posts to ih_conn_on_timer. */
+bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all);
+/* Makes c's deadline pass now (a stop that ran out of drain time). */
+void ih_conn_expire_now(ih_conn *c);
+/* A connection the platform created but could not set up (its socket could
+ * not join the completion port): closed through the one close path, which
+ * closes the socket (platform->close_socket) and releases IH_HOLD_SOCKET. */
+void ih_conn_abandon(ih_conn *c);
+/* A graceful stop begins: idle connections close, kept ones close after
+ * their response. */
+void ih_server_begin_drain(ih_server *s);
+/* A client reset before its accept completed (the status page's client_aborts). */
+void ih_server_count_client_abort(ih_server *s);
+
 /* Completion handlers, called by the platform; each releases the reference
  * its operation or notification held. err != 0 means the operation failed
- * (any error: the connection is gone or was cancelled). */
+ * (any error: the connection is gone or was cancelled); the platform passes
+ * the operation's own Win32 error, which the debug log shows (IH_EV_IO_ERROR). */
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err);
 void ih_conn_on_sent(ih_conn *c, size_t bytes, int err);
 void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */

@@ -5,7 +5,9 @@
  * path, after which its real holders drain and it is destroyed once. Run
  * under ASan, a double free or a use after free here fails the test.
  * And an extension call that cannot start is not released where it fails:
- * its session ends through ih_conn_on_ext_end like any other. */
+ * its session ends through ih_conn_on_ext_end like any other; a failed
+ * operation's own Win32 error reaches the log; and what the platform's
+ * timer sweep changes goes through the functions the platform calls. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +25,18 @@ static struct {
   char last[512];
 } seen;
 
+static struct {
+  int count;
+  char last[512];
+} io_errors;
+
 static void event_sink(void *ctx, enum ih_log_level level, enum ih_event_id id, const char *message)
 {
   (void)ctx;
+  if (id == IH_EV_IO_ERROR) {
+    io_errors.count++;
+    snprintf(io_errors.last, sizeof io_errors.last, "%s", message);
+  }
   if (id != IH_EV_COUNT_UNDERFLOW)
     return;
   seen.underflows++;
@@ -221,6 +232,68 @@ static void test_extension_start_failure_after_a_session(void)
   expect_all_released(c);
 }
 
+/* ---- the real error of a failed operation ---- */
+
+static void test_failed_receive_keeps_its_error(void)
+{
+  IH_TEST("a receive that fails with ERROR_NETNAME_DELETED is logged as that, not as a reset");
+  memset(&io_errors, 0, sizeof io_errors);
+  ih_conn *c = connect_client();
+  pending_fails_with(c, 64); /* ERROR_NETNAME_DELETED: how IOCP reports a reset */
+  IH_EQ_INT(io_errors.count, 1);
+  IH_CHECK(strstr(io_errors.last, "receive failed (Win32 error 64)") != NULL);
+  IH_CHECK(strstr(io_errors.last, "127.0.0.1") != NULL);
+  expect_all_released(c);
+}
+
+static void test_failed_send_keeps_its_error(void)
+{
+  IH_TEST("a send that fails with ERROR_OPERATION_ABORTED is logged as that");
+  memset(&io_errors, 0, sizeof io_errors);
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  pending_fails_with(c, 995);
+  IH_EQ_INT(io_errors.count, 1);
+  IH_CHECK(strstr(io_errors.last, "send failed (Win32 error 995)") != NULL);
+  expect_all_released(c);
+}
+
+static void test_failure_after_our_close_is_quiet(void)
+{
+  IH_TEST("the failure of an operation our own close cancelled is not logged");
+  memset(&io_errors, 0, sizeof io_errors);
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\n"); /* a head in progress */
+  timer_fires(c);                             /* header timeout: closed by us */
+  IH_CHECK(fake.socket_closed);
+  pending_fails_with(c, 995);
+  IH_EQ_INT(io_errors.count, 0);
+  expect_all_released(c);
+}
+
+/* ---- the timer sweep's claim (the platform changes no field itself) ---- */
+
+static void test_timer_claim(void)
+{
+  IH_TEST("ih_conn_timer_claim: only past the deadline, one notification at a time, never after the last ref");
+  ih_conn *c = connect_client(); /* idle: the keep-alive deadline is set */
+  uint64_t now = ih_clock_ms();
+  IH_CHECK(!ih_conn_timer_claim(c, now, false));
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_TIMER), 0);
+  IH_CHECK(ih_conn_timer_claim(c, now, true)); /* a drain notifies every connection */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_TIMER), 1);
+  ih_conn_expire_now(c);
+  IH_CHECK(!ih_conn_timer_claim(c, now, false)); /* one is pending already */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_TIMER), 1);
+  ih_conn_on_timer(c); /* expired and idle: closes */
+  IH_CHECK(fake.socket_closed);
+  pending_fails(c);
+  IH_EQ_INT(fake.destroy_requests, 1);
+  IH_CHECK(!ih_conn_timer_claim(c, now, true)); /* queued for destruction: never revived */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_TIMER), 0);
+  expect_all_released(c);
+}
+
 int main(void)
 {
   static const char ini[] = "[server]\n"
@@ -234,6 +307,7 @@ int main(void)
   fake_platform.extension_start = f_extension_start;
   ih_server_init(&server, cfg, &fake_platform);
   ih_log_set_event_sink(event_sink, NULL);
+  ih_log_set_level(IH_LOG_DEBUG);
   test_extra_timer_release_closes();
   test_extra_request_release_closes();
   test_extra_io_release_on_closed();
@@ -242,6 +316,10 @@ int main(void)
   test_extension_start_failure_is_a_completion();
   test_extension_start_failures_pipelined();
   test_extension_start_failure_after_a_session();
+  test_failed_receive_keeps_its_error();
+  test_failed_send_keeps_its_error();
+  test_failure_after_our_close_is_quiet();
+  test_timer_claim();
   ih_log_set_event_sink(NULL, NULL);
   free(fake.send_copy);
   ih_server_destroy(&server);
