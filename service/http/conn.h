@@ -10,10 +10,13 @@
  *                    completion handler (ih_conn_on_recv / ih_conn_on_sent);
  *   IH_HOLD_REQUEST  a request between "head parsed" and "response done":
  *                    request_begin / request_end in conn.c;
- *   IH_HOLD_TIMER    a posted timer or drain notification: taken by the
- *                    platform when it posts one, released at the end of
- *                    ih_conn_on_timer;
- *   IH_HOLD_ISAPI_SESSION  an ISAPI session (issue 3).
+ *   IH_HOLD_TIMER    a posted timer or drain notification: taken by
+ *                    ih_conn_timer_claim when the platform posts one,
+ *                    released at the end of ih_conn_on_timer;
+ *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
+ *                    dispatch_extension, released at the end of
+ *                    ih_conn_on_ext_end, also when extension_start failed.
+ * docs/lifetime.md has the same list (a unit test compares them).
  * Return codes and HTTP semantics never touch these counts: they feed the one
  * keep-alive decision (keepalive.h). When the last reference goes, the
  * platform is asked to free the connection at a safe point (not inside a
@@ -366,6 +369,8 @@ void ih_conn_ref(ih_conn *c, enum ih_holder h);
  * queued for destruction). For holders that find connections through a
  * registry rather than through a reference of their own (the timer sweep). */
 bool ih_conn_try_ref(ih_conn *c, enum ih_holder h);
+/* Called without the connection's lock (it takes it to close the connection
+ * when h had no reference to release: IH_EV_COUNT_UNDERFLOW). */
 void ih_conn_unref(ih_conn *c, enum ih_holder h);
 int ih_conn_refs(ih_conn *c, enum ih_holder h);
 
