@@ -16,7 +16,8 @@
  *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
  *                    dispatch_extension, released at the end of
  *                    ih_conn_on_ext_end, also when extension_start failed.
- * docs/lifetime.md has the same list (a unit test compares them).
+ * docs/lifetime.md has the same list (test_lifetime_doc.c checks its table
+ * against enum ih_holder below).
  * Return codes and HTTP semantics never touch these counts: they feed the one
  * keep-alive decision (keepalive.h). When the last reference goes, the
  * platform is asked to free the connection at a safe point (not inside a
