@@ -26,6 +26,7 @@ enum ih_event_id {
   IH_EV_CONN_LIMIT = 1203,        /* max_connections reached: connection refused */
   IH_EV_IO_ERROR = 1204,          /* unexpected socket error (Win32 error) */
   IH_EV_CLIENT_ABORTS = 1205,     /* clients that reset before accept completed, counted over an interval */
+  IH_EV_COUNT_UNDERFLOW = 1206,   /* a reference or live count released more often than taken: refused, connection closed */
   IH_EV_BAD_REQUEST = 1301,       /* request rejected: status, reason, client */
   IH_EV_HEADER_TIMEOUT = 1302,    /* client dropped: request head not received in time */
   IH_EV_BODY_TIMEOUT = 1303,      /* client dropped: request body below min_body_rate */

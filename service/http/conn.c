@@ -91,8 +91,16 @@ ih_generation *ih_server_acquire(ih_server *s)
 
 void ih_generation_release(ih_generation *gen)
 {
-  int before = atomic_fetch_sub(&gen->refs, 1);
-  assert(before > 0 && "generation released more often than acquired");
+  int before = atomic_load(&gen->refs);
+  do {
+    if (before <= 0) {
+      /* Freed already, or about to be by its last real holder: freeing
+       * again would be a double free. */
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW,
+             "configuration generation %u released more often than acquired; the release is ignored", gen->number);
+      return;
+    }
+  } while (!atomic_compare_exchange_weak(&gen->refs, &before, before - 1));
   if (before == 1)
     ih_server_generation_free(gen);
 }
@@ -110,9 +118,7 @@ ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg)
 void ih_server_generation_free(ih_generation *gen)
 {
   if (gen) {
-    long long live = atomic_fetch_sub(&gen->server->counters.generations_live, 1);
-    assert(live > 0);
-    (void)live;
+    conn_counter_down(&gen->server->counters.generations_live, "generations_live");
     ih_filter_table_free(gen->filters);
     ih_config_free(gen->owned);
     free(gen);
@@ -160,16 +166,100 @@ bool ih_conn_try_ref(ih_conn *c, enum ih_holder h)
   return true;
 }
 
-void ih_conn_unref(ih_conn *c, enum ih_holder h)
+bool conn_counter_down(atomic_llong *count, const char *what)
 {
-  int before = atomic_fetch_sub(&c->refs[h], 1);
-  assert(before > 0 && "reference released by a holder that had none");
-  (void)before;
-  if (atomic_fetch_sub(&c->ref_total, 1) == 1)
+  long long before = atomic_load(count);
+  do {
+    if (before <= 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW, "%s released more often than taken; the release is ignored",
+             what);
+      return false;
+    }
+  } while (!atomic_compare_exchange_weak(count, &before, before - 1));
+  return true;
+}
+
+/* A holder's count that would go below zero is a release without a take: a
+ * defect of ours, never the client's doing. Decrementing anyway would make
+ * ref_total reach zero while real holders remain, and the connection would
+ * be freed under them (a double free in a release build, where assert is
+ * gone). So the release is refused, logged with its own event ID, and the
+ * connection is marked so that it is closed through the one close path:
+ * its real holders then drain and it is destroyed once. */
+static bool holder_count_down(ih_conn *c, enum ih_holder h)
+{
+  int before = atomic_load(&c->refs[h]);
+  do {
+    if (before <= 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_COUNT_UNDERFLOW,
+             "connection from %s:%u: holder %s released more often than taken; closing the connection",
+             c->peer_addr, (unsigned)c->peer_port, ih_holder_name(h));
+      atomic_store(&c->count_underflow, true);
+      return false;
+    }
+  } while (!atomic_compare_exchange_weak(&c->refs[h], &before, before - 1));
+  return true;
+}
+
+static void total_count_down(ih_conn *c)
+{
+  int before = atomic_fetch_sub(&c->ref_total, 1);
+  assert(before > 0 && "ref_total is the sum of the holders' counts, each checked above");
+  if (before == 1)
     c->server->platform->destroy_later(c);
 }
 
+/* Without the lock: the end of a completion handler, or the platform. */
+void ih_conn_unref(ih_conn *c, enum ih_holder h)
+{
+  if (!holder_count_down(c, h)) {
+    ih_mutex_lock(c->lock);
+    conn_close(c);
+    ih_mutex_unlock(c->lock);
+    return;
+  }
+  total_count_down(c);
+}
+
+/* With the lock held (conn_close, conn_request_end): the caller is inside
+ * the pipeline, so the close the underflow asks for is left to it
+ * (conn_response_done checks count_underflow; conn_close is closing). */
+static void conn_unref_locked(ih_conn *c, enum ih_holder h)
+{
+  if (holder_count_down(c, h))
+    total_count_down(c);
+}
+
 int ih_conn_refs(ih_conn *c, enum ih_holder h) { return atomic_load(&c->refs[h]); }
+
+/* ---- what the platform may change, each through one named function ---- */
+
+bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all)
+{
+  uint64_t deadline = atomic_load(&c->deadline_ms);
+  if (!all && (deadline == 0 || now_ms < deadline))
+    return false;
+  if (atomic_exchange(&c->timer_pending, true))
+    return false; /* one notification at a time: the posted one has not run yet */
+  if (!ih_conn_try_ref(c, IH_HOLD_TIMER)) {
+    atomic_store(&c->timer_pending, false);
+    return false; /* its last reference is gone; it is about to be destroyed */
+  }
+  return true;
+}
+
+void ih_conn_expire_now(ih_conn *c) { atomic_store(&c->deadline_ms, 1); }
+
+void ih_conn_abandon(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  conn_close(c);
+  ih_mutex_unlock(c->lock);
+}
+
+void ih_server_begin_drain(ih_server *s) { atomic_store(&s->draining, true); }
+
+void ih_server_count_client_abort(ih_server *s) { atomic_fetch_add(&s->counters.client_aborts, 1); }
 
 ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
                      const char *peer_addr, uint16_t peer_port)
@@ -227,9 +317,7 @@ void ih_conn_destroy(ih_conn *c)
   ih_mutex_lock(c->lock);
   conn_filter_end_of_session(c);
   ih_mutex_unlock(c->lock);
-  long long live = atomic_fetch_sub(&c->server->counters.connections_live, 1);
-  assert(live > 0);
-  (void)live;
+  conn_counter_down(&c->server->counters.connections_live, "connections_live");
   ih_filter_conn_free(c->filters);
   free(c->filter_send);
   free(c->req.own_text);
@@ -351,11 +439,9 @@ void conn_request_end(ih_conn *c)
     return;
   conn_filter_end_of_request(c); /* for every request, however it ended */
   r->active = false;
-  long long before = atomic_fetch_sub(&c->server->counters.requests_in_flight, 1);
-  assert(before > 0);
-  (void)before;
+  conn_counter_down(&c->server->counters.requests_in_flight, "requests_in_flight");
   atomic_fetch_add(&c->server->counters.requests_total, 1);
-  ih_conn_unref(c, IH_HOLD_REQUEST);
+  conn_unref_locked(c, IH_HOLD_REQUEST);
 }
 
 /* ---- closing: the only place IH_HOLD_SOCKET is released ---- */
@@ -378,7 +464,7 @@ void conn_close(ih_conn *c)
   } else {
     c->server->platform->close_socket(c);
   }
-  ih_conn_unref(c, IH_HOLD_SOCKET);
+  conn_unref_locked(c, IH_HOLD_SOCKET);
 }
 
 /* Graceful close after a final response: FIN first, then read and discard
@@ -392,6 +478,18 @@ static void conn_linger(ih_conn *c)
   c->in_len = c->in_start = 0;
   conn_set_deadline(c, IH_LINGER_MS);
   post_recv(c);
+}
+
+/* Every pipeline entry point leaves through here: a session whose start
+ * failed under the lock (dispatch_extension) is handed to its end now,
+ * without the lock, as platform->ext_end_later requires. */
+void conn_unlock(ih_conn *c)
+{
+  bool end_session = c->ext_start_failed;
+  c->ext_start_failed = false;
+  ih_mutex_unlock(c->lock);
+  if (end_session)
+    c->server->platform->ext_end_later(c);
 }
 
 /* ---- the pipeline ---- */
@@ -604,11 +702,16 @@ static void dispatch_extension(ih_conn *c)
   ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
   atomic_fetch_add(&c->server->counters.isapi_sessions, 1);
   if (!c->server->platform->extension_start(c)) {
-    r->ext_running = false;
-    atomic_fetch_sub(&c->server->counters.isapi_sessions, 1);
-    ih_conn_unref(c, IH_HOLD_ISAPI_SESSION); /* never the last: the socket and request hold it */
-    c->state = IH_CONN_READ_BODY;
-    fail_request(c, 503, "the extension host cannot take more calls");
+    /* A session that could not start ends like one that ran: through
+     * ih_conn_on_ext_end, which answers and releases IH_HOLD_ISAPI_SESSION
+     * in its one place, on another stack once the lock is released
+     * (conn_unlock). libuv queues a synchronous failure as a completion
+     * for the same reason: one path, whichever way the operation ends. */
+    ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", 503, "rejected", c->peer_addr,
+           (unsigned)c->peer_port, "the extension host cannot take more calls");
+    r->ext_hse_status = 1;   /* HSE_STATUS_SUCCESS: the end answers with ext_http_status */
+    r->ext_http_status = 503;
+    c->ext_start_failed = true;
   }
 }
 
@@ -868,6 +971,10 @@ void conn_response_done(ih_conn *c)
   bool keep = c->req.keep_alive;
   size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
   conn_request_end(c);
+  if (atomic_load(&c->count_underflow)) {
+    conn_close(c); /* a count went wrong (logged): no next request on this connection */
+    return;
+  }
   if (!keep) {
     conn_linger(c);
     return;
@@ -878,11 +985,21 @@ void conn_response_done(ih_conn *c)
   process_input(c); /* a pipelined request may already be buffered */
 }
 
+/* Any failed operation means the connection is gone, whatever the error;
+ * which one it was (ERROR_NETNAME_DELETED for a reset, ERROR_OPERATION_ABORTED
+ * for a cancellation, ...) is kept for the debug log rather than folded into
+ * one code. DEBUG: clients going away is normal traffic. */
+static void log_io_error(ih_conn *c, const char *what, int err)
+{
+  ih_log(IH_LOG_DEBUG, IH_EV_IO_ERROR, "connection from %s:%u: %s failed (Win32 error %d); closing it", c->peer_addr,
+         (unsigned)c->peer_port, what, err);
+}
+
 void ih_conn_start(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
   process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
 }
 
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
@@ -894,6 +1011,8 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
   } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
   } else if (err || bytes == 0) {
+    if (err)
+      log_io_error(c, "receive", err);
     conn_close(c); /* EOF, reset, cancellation after a timeout: the connection is over */
   } else {
     atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
@@ -907,7 +1026,7 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
         process_input(c);
     }
   }
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
   conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }
@@ -921,6 +1040,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
     conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
   } else if (c->state == IH_CONN_CLOSED) {
   } else if (err) {
+    log_io_error(c, "send", err);
     conn_close(c);
   } else if (c->state == IH_CONN_SEND_CONTINUE) {
     c->state = IH_CONN_READ_BODY;
@@ -931,7 +1051,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
     ih_respond_log(c);
     conn_response_done(c);
   }
-  ih_mutex_unlock(c->lock);
+  conn_unlock(c);
   conn_ext_run_after(c, &after);
   ih_conn_unref(c, IH_HOLD_IO);
 }

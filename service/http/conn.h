@@ -10,14 +10,19 @@
  *                    completion handler (ih_conn_on_recv / ih_conn_on_sent);
  *   IH_HOLD_REQUEST  a request between "head parsed" and "response done":
  *                    request_begin / request_end in conn.c;
- *   IH_HOLD_TIMER    a posted timer or drain notification: taken by the
- *                    platform when it posts one, released at the end of
- *                    ih_conn_on_timer;
- *   IH_HOLD_ISAPI_SESSION  an ISAPI session (issue 3).
+ *   IH_HOLD_TIMER    a posted timer or drain notification: taken by
+ *                    ih_conn_timer_claim when the platform posts one,
+ *                    released at the end of ih_conn_on_timer;
+ *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
+ *                    dispatch_extension, released at the end of
+ *                    ih_conn_on_ext_end, also when extension_start failed.
+ * docs/lifetime.md has the same list (test_lifetime_doc.c checks its table
+ * against enum ih_holder below).
  * Return codes and HTTP semantics never touch these counts: they feed the one
  * keep-alive decision (keepalive.h). When the last reference goes, the
  * platform is asked to free the connection at a safe point (not inside a
- * handler that still runs for it). Debug builds assert no count goes below 0.
+ * handler that still runs for it). A count that would go below 0 is refused in
+ * every build: logged (IH_EV_COUNT_UNDERFLOW) and the connection closed.
  *
  * Threading: completions for one connection may arrive on any worker thread;
  * every entry point below takes the connection's lock, so handlers for one
@@ -108,7 +113,9 @@ typedef struct ih_platform {
    * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
    * extension side calls ih_conn_ext_end exactly once, which releases it.
    * Returns false, without calling anything back, when the call cannot be
-   * started (out of memory, too many calls): the pipeline answers 503.
+   * started (out of memory, too many calls): the session then ends like any
+   * other, through ext_end_later and ih_conn_on_ext_end (the one release of
+   * IH_HOLD_ISAPI_SESSION), once the lock is released, and answers 503.
    * NULL where extensions are not supported. */
   bool (*extension_start)(ih_conn *c);
   /* Calls ih_conn_on_ext_end(c): at once on the server's own threads,
@@ -311,6 +318,7 @@ struct ih_conn {
   atomic_int ref_total;
   atomic_ullong deadline_ms;      /* 0 = none; read by the platform's timer sweep */
   atomic_bool timer_pending;      /* a timer notification is posted and not yet handled */
+  atomic_bool count_underflow;    /* a holder released more often than taken (logged): closing */
   char local_addr[48];
   uint16_t local_port;
   char peer_addr[48];
@@ -342,6 +350,7 @@ struct ih_conn {
   ih_ext_op ext_op;
   bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
+  bool ext_start_failed;          /* extension_start failed: the session ends at conn_unlock */
   /* A response head sent synchronously without a body is held back a moment
    * and goes out with the first body bytes (one send instead of two), when
    * the session ends, or when the deadline passes (conn_ext_on_deadline). */
@@ -361,12 +370,33 @@ void ih_conn_ref(ih_conn *c, enum ih_holder h);
  * queued for destruction). For holders that find connections through a
  * registry rather than through a reference of their own (the timer sweep). */
 bool ih_conn_try_ref(ih_conn *c, enum ih_holder h);
+/* Called without the connection's lock (it takes it to close the connection
+ * when h had no reference to release: IH_EV_COUNT_UNDERFLOW). */
 void ih_conn_unref(ih_conn *c, enum ih_holder h);
 int ih_conn_refs(ih_conn *c, enum ih_holder h);
 
+/* What the platform changes in portable state, each through its one function
+ * (the platform never writes an ih_conn's or ih_server's fields itself). */
+/* The timer sweep: true when c's deadline passed (or `all`, for a drain) and
+ * no notification is pending; an IH_HOLD_TIMER reference is then taken for
+ * the notification the caller posts to ih_conn_on_timer. */
+bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all);
+/* Makes c's deadline pass now (a stop that ran out of drain time). */
+void ih_conn_expire_now(ih_conn *c);
+/* A connection the platform created but could not set up (its socket could
+ * not join the completion port): closed through the one close path, which
+ * closes the socket (platform->close_socket) and releases IH_HOLD_SOCKET. */
+void ih_conn_abandon(ih_conn *c);
+/* A graceful stop begins: idle connections close, kept ones close after
+ * their response. */
+void ih_server_begin_drain(ih_server *s);
+/* A client reset before its accept completed (the status page's client_aborts). */
+void ih_server_count_client_abort(ih_server *s);
+
 /* Completion handlers, called by the platform; each releases the reference
  * its operation or notification held. err != 0 means the operation failed
- * (any error: the connection is gone or was cancelled). */
+ * (any error: the connection is gone or was cancelled); the platform passes
+ * the operation's own Win32 error, which the debug log shows (IH_EV_IO_ERROR). */
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err);
 void ih_conn_on_sent(ih_conn *c, size_t bytes, int err);
 void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */

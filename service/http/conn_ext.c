@@ -812,10 +812,8 @@ void ih_conn_on_ext_end(ih_conn *c)
     ih_respond_log(c);
     conn_response_done(c);
   }
-  ih_mutex_unlock(c->lock);
-  long long before = atomic_fetch_sub(&c->server->counters.isapi_sessions, 1);
-  assert(before > 0);
-  (void)before;
+  conn_unlock(c); /* a pipelined extension request may have failed to start */
+  conn_counter_down(&c->server->counters.isapi_sessions, "isapi_sessions");
   ih_conn_unref(c, IH_HOLD_ISAPI_SESSION);
 }
 

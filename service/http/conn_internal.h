@@ -16,12 +16,21 @@
 #define IH_ERR_INVALID_DATA 13   /* ERROR_INVALID_DATA: malformed request body */
 #define IH_ERR_CONN_RESET 10054  /* WSAECONNRESET: the client is gone */
 
+/* Decrements a live count unless it is already zero: a release without a
+ * take is logged (IH_EV_COUNT_UNDERFLOW, naming what) and ignored, in every
+ * build. False when it was refused. */
+bool conn_counter_down(atomic_llong *count, const char *what);
+
 /* Deadlines read by the platform's timer sweep. */
 void conn_set_deadline(ih_conn *c, uint64_t ms_from_now);
 void conn_clear_deadline(ih_conn *c);
 /* Grace period plus the time `bytes` take at min_body_rate. */
 uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes);
 
+/* Releases the lock taken by a pipeline entry point; then ends a session
+ * whose start failed meanwhile (platform->ext_end_later). Every entry point
+ * that can reach process_input leaves through it. */
+void conn_unlock(ih_conn *c);
 /* The one close path (releases IH_HOLD_SOCKET); ends the request unless an
  * extension still runs it. */
 void conn_close(ih_conn *c);

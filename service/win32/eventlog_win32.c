@@ -164,6 +164,7 @@ DWORD ih_eventlog_message_id(enum ih_event_id id)
   case IH_EV_CONN_LIMIT: return IH_MSG_CONN_LIMIT;
   case IH_EV_IO_ERROR: return IH_MSG_IO_ERROR;
   case IH_EV_CLIENT_ABORTS: return IH_MSG_CLIENT_ABORTS;
+  case IH_EV_COUNT_UNDERFLOW: return IH_MSG_COUNT_UNDERFLOW;
   case IH_EV_BAD_REQUEST: return IH_MSG_BAD_REQUEST;
   case IH_EV_HEADER_TIMEOUT: return IH_MSG_HEADER_TIMEOUT;
   case IH_EV_BODY_TIMEOUT: return IH_MSG_BODY_TIMEOUT;

@@ -116,8 +116,13 @@ static win_conn *wc_of(ih_conn *c) { return c->platform_data; }
 /* ---- posting failures as completions ---- */
 
 /* A post that failed at once is delivered like a completion, under its own
- * key: any error means the connection is gone. */
-static void post_failure(io_op *op) { PostQueuedCompletionStatus(g.port, 0, KEY_IO_FAILED, &op->ov); }
+ * key, with its Win32 error where a completion has its byte count (nothing
+ * was transferred): the pipeline closes the connection on any error, and
+ * logs the one it was. */
+static void post_failure(io_op *op, int err)
+{
+  PostQueuedCompletionStatus(g.port, (DWORD)(err ? err : WSAECONNRESET), KEY_IO_FAILED, &op->ov);
+}
 
 /* ---- platform table: I/O ---- */
 
@@ -128,9 +133,11 @@ static void pf_recv(ih_conn *c, char *buf, size_t cap)
   w->op.kind = OP_RECV;
   WSABUF wb = { .len = (ULONG)(cap > 0x7fffffff ? 0x7fffffff : cap), .buf = buf };
   DWORD flags = 0;
-  if (WSARecv(w->sock, &wb, 1, NULL, &flags, &w->op.ov, NULL) == SOCKET_ERROR &&
-      WSAGetLastError() != WSA_IO_PENDING)
-    post_failure(&w->op);
+  if (WSARecv(w->sock, &wb, 1, NULL, &flags, &w->op.ov, NULL) == SOCKET_ERROR) {
+    int err = WSAGetLastError();
+    if (err != WSA_IO_PENDING)
+      post_failure(&w->op, err);
+  }
 }
 
 static void post_send_rest(win_conn *w)
@@ -139,8 +146,11 @@ static void post_send_rest(win_conn *w)
   w->op.kind = OP_SEND;
   size_t left = w->send_len - w->send_done;
   WSABUF wb = { .len = (ULONG)(left > 0x7fffffff ? 0x7fffffff : left), .buf = (char *)w->send_data + w->send_done };
-  if (WSASend(w->sock, &wb, 1, NULL, 0, &w->op.ov, NULL) == SOCKET_ERROR && WSAGetLastError() != WSA_IO_PENDING)
-    post_failure(&w->op);
+  if (WSASend(w->sock, &wb, 1, NULL, 0, &w->op.ov, NULL) == SOCKET_ERROR) {
+    int err = WSAGetLastError();
+    if (err != WSA_IO_PENDING)
+      post_failure(&w->op, err);
+  }
 }
 
 static void pf_send(ih_conn *c, const char *data, size_t len)
@@ -163,9 +173,11 @@ static void post_transmit_chunk(win_conn *w)
   w->op.ov.OffsetHigh = (DWORD)(w->file_offset >> 32);
   DWORD count = (DWORD)(w->file_left > TRANSMIT_CHUNK ? TRANSMIT_CHUNK : w->file_left);
   TRANSMIT_FILE_BUFFERS tfb = { .Head = (void *)w->head, .HeadLength = (DWORD)w->head_len };
-  if (!g.transmit_file(w->sock, w->file, count, 0, &w->op.ov, w->head_len ? &tfb : NULL, 0) &&
-      WSAGetLastError() != WSA_IO_PENDING && WSAGetLastError() != ERROR_IO_PENDING)
-    post_failure(&w->op);
+  if (!g.transmit_file(w->sock, w->file, count, 0, &w->op.ov, w->head_len ? &tfb : NULL, 0)) {
+    int err = WSAGetLastError();
+    if (err != WSA_IO_PENDING && err != ERROR_IO_PENDING)
+      post_failure(&w->op, err);
+  }
 }
 
 static void pf_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len)
@@ -352,16 +364,8 @@ static void notify_connections(BOOL all)
   AcquireSRWLockExclusive(&g.registry_lock);
   for (win_conn *w = g.registry; w; w = w->next) {
     ih_conn *c = w->conn;
-    uint64_t deadline = atomic_load(&c->deadline_ms);
-    if (!all && (deadline == 0 || now < deadline))
-      continue;
-    if (atomic_exchange(&c->timer_pending, true))
-      continue;
-    if (!ih_conn_try_ref(c, IH_HOLD_TIMER)) {
-      atomic_store(&c->timer_pending, false);
-      continue; /* its last reference is gone; it is about to be destroyed */
-    }
-    PostQueuedCompletionStatus(g.port, 0, KEY_TIMER, (OVERLAPPED *)c);
+    if (ih_conn_timer_claim(c, now, all)) /* with an IH_HOLD_TIMER reference for the packet */
+      PostQueuedCompletionStatus(g.port, 0, KEY_TIMER, (OVERLAPPED *)c);
   }
   ReleaseSRWLockExclusive(&g.registry_lock);
 }
@@ -451,7 +455,7 @@ static void accept_failed(listener *l, DWORD err)
   static ih_log_throttle aborts_logged, errors_logged;
   uint64_t now = ih_clock_ms();
   if (client_gave_up(err)) {
-    atomic_fetch_add(&g.server.counters.client_aborts, 1);
+    ih_server_count_client_abort(&g.server);
     unsigned long long n = ih_log_throttle_hit(&aborts_logged, now, IH_LOG_FLOOD_INTERVAL_MS);
     if (n)
       ih_log(IH_LOG_INFO, IH_EV_CLIENT_ABORTS,
@@ -510,26 +514,24 @@ static void on_accept(accept_slot *slot, DWORD err)
   }
   win_conn *w = calloc(1, sizeof *w);
   ih_conn *c = w ? ih_conn_new(&g.server, w, local_text, local_port, peer_text, peer_port) : NULL;
-  if (!c || !CreateIoCompletionPort((HANDLE)s, g.port, KEY_IO, 0)) {
-    ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (out of memory or Win32 error %lu)",
-           peer_text, GetLastError());
+  if (!c) {
+    ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (out of memory)", peer_text);
     closesocket(s);
-    if (c) {
-      /* the connection owns w now: release its socket reference to free both */
-      c->socket_closed = true;
-      c->state = IH_CONN_CLOSED;
-      registry_add(w);
-      w->sock = INVALID_SOCKET;
-      w->conn = c;
-      ih_conn_unref(c, IH_HOLD_SOCKET);
-    } else {
-      free(w);
-    }
+    free(w);
     return;
   }
   w->sock = s;
   w->conn = c;
   registry_add(w);
+  if (!CreateIoCompletionPort((HANDLE)s, g.port, KEY_IO, 0)) {
+    ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (Win32 error %lu)", peer_text,
+           GetLastError());
+    /* The connection owns w and the socket now: its one close path closes
+     * the socket and releases IH_HOLD_SOCKET, and the destroy packet frees
+     * both, as for any other connection. */
+    ih_conn_abandon(c);
+    return;
+  }
   ih_conn_start(c);
 }
 
@@ -630,8 +632,10 @@ static DWORD WINAPI worker_main(LPVOID arg)
     DWORD err = 0;
     if (key == KEY_IO && !ok)
       err = GetLastError();
-    else if (key == KEY_IO_FAILED)
-      err = WSAECONNRESET;
+    else if (key == KEY_IO_FAILED) {
+      err = bytes; /* post_failure: the post's own error, nothing transferred */
+      bytes = 0;
+    }
     dispatch(key, ov, bytes, err);
   }
 }
@@ -875,7 +879,7 @@ int ih_iocp_stop(void)
          atomic_load(&g.server.counters.connections_live));
   AcquireSRWLockExclusive(&g.control_lock); /* a pause, continue or reload in progress finishes first */
   InterlockedExchange(&g.stopping, 1);
-  atomic_store(&g.server.draining, true);
+  ih_server_begin_drain(&g.server);
   for (unsigned i = 0; i < g.listener_count; i++)
     close_listener(&g.listeners[i]);
   ReleaseSRWLockExclusive(&g.control_lock);
@@ -887,7 +891,7 @@ int ih_iocp_stop(void)
            ih_server_current(&g.server)->config->server.drain_timeout, cancelled);
     AcquireSRWLockExclusive(&g.registry_lock);
     for (win_conn *w = g.registry; w; w = w->next)
-      atomic_store(&w->conn->deadline_ms, 1);
+      ih_conn_expire_now(w->conn);
     ReleaseSRWLockExclusive(&g.registry_lock);
     wait_until(no_connections, 10000);
   }

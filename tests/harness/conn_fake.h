@@ -72,7 +72,9 @@ ih_conn *connect_client(void);
 void client_sends(ih_conn *c, const char *data);
 /* Completes the pending send; the bytes land on the fake wire. */
 void send_completes(ih_conn *c);
+/* The pending operation fails with WSAECONNRESET (10054), or with err. */
 void pending_fails(ih_conn *c);
+void pending_fails_with(ih_conn *c, int err);
 void client_closes(ih_conn *c);
 void timer_fires(ih_conn *c);
 /* The connection must be gone: destroyed once, nothing live, no open file. */
