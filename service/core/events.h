@@ -24,7 +24,7 @@ enum ih_event_id {
   IH_EV_LISTEN_FAILED = 1201,     /* cannot bind/listen (address, Win32 error) */
   IH_EV_ACCEPT_FAILED = 1202,     /* AcceptEx failed (Win32 error) */
   IH_EV_CONN_LIMIT = 1203,        /* max_connections reached: connection refused */
-  IH_EV_IO_ERROR = 1204,          /* unexpected socket error (Win32 error) */
+  IH_EV_IO_ERROR = 1204,          /* a connection could not be set up; at DEBUG, a failed receive or send (Win32 error) */
   IH_EV_CLIENT_ABORTS = 1205,     /* clients that reset before accept completed, counted over an interval */
   IH_EV_COUNT_UNDERFLOW = 1206,   /* a reference or live count released more often than taken: refused, connection closed */
   IH_EV_BAD_REQUEST = 1301,       /* request rejected: status, reason, client */
