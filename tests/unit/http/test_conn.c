@@ -130,7 +130,26 @@ static void wait_async_calls(int n)
     ih_thread_yield();
 }
 
-static void *ext_thread(void *arg)
+/* Extension threads that have not yet returned: run_extension waits for
+ * them, so what a thread wrote after its session ended (a refused second
+ * operation's result) is seen by the checks that follow. */
+static atomic_int ext_threads_live;
+
+/* Spins until cond holds, reading it under the connection's lock: the
+ * extension's thread calls the platform under that lock, so this orders
+ * what it wrote before the test's next step, as the completion port does on
+ * the real platform. */
+#define WAIT_UNDER_LOCK(c, cond)                 \
+  for (int spins_ = 0; spins_ < 2000000; spins_++) { \
+    ih_mutex_lock((c)->lock);                    \
+    bool done_ = (cond);                         \
+    ih_mutex_unlock((c)->lock);                  \
+    if (done_)                                   \
+      break;                                     \
+    ih_thread_yield();                           \
+  }
+
+static void *ext_script(void *arg)
 {
   ih_conn *c = arg;
   ih_ext_done end_in_callback = { done_and_end, c }, record = { done_record, c };
@@ -256,12 +275,22 @@ static void *ext_thread(void *arg)
   return NULL;
 }
 
+static void *ext_thread(void *arg)
+{
+  ext_script(arg);
+  atomic_fetch_sub(&ext_threads_live, 1);
+  return NULL;
+}
+
 static bool f_extension_start(ih_conn *c)
 {
   atomic_store(&ext_finished, 0);
+  atomic_fetch_add(&ext_threads_live, 1);
   ih_thread *t = ih_thread_start(ext_thread, c);
-  if (!t)
+  if (!t) {
+    atomic_fetch_sub(&ext_threads_live, 1);
     return false;
+  }
   ih_thread_detach(t);
   return true;
 }
@@ -277,7 +306,7 @@ static void run_extension(ih_conn *c)
       send_completes(c);
     else if (atomic_exchange(&ext_end_posted, 0))
       ih_conn_on_ext_end(c); /* the pool's part of ending the session */
-    else if (atomic_load(&ext_finished) && !c->req.ext_running)
+    else if (atomic_load(&ext_finished) && !c->req.ext_running && atomic_load(&ext_threads_live) == 0)
       return;
     else
       ih_thread_yield();
@@ -468,8 +497,7 @@ static void test_extension_responses(void)
   ext_next = EXT_READ_BODY;
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   /* pre-read is 4 bytes in this config: the extension starts, then reads on */
-  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
-    ih_thread_yield();
+  WAIT_UNDER_LOCK(c, fake.op == OP_RECV);
   client_sends(c, "6\r\n world\r\n0\r\n\r\n");
   run_extension(c);
   IH_EQ_MEM(ext_read_buf, ext_read_len, "o world", 7);
@@ -542,8 +570,7 @@ static void test_extension_async(void)
   IH_TEST("async ReadClient waits for the client's bytes");
   start_async(EXT_ASYNC_READ);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
-    ih_thread_yield();
+  WAIT_UNDER_LOCK(c, fake.op == OP_RECV);
   client_sends(c, "efghi");
   run_extension(c);
   IH_EQ_MEM(ext_read_buf, ext_read_len, "efghi", 5);
@@ -556,8 +583,7 @@ static void test_extension_async(void)
   aborted = false;
   start_async(EXT_CLOSE_WHILE_READING);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 2000000 && !fake.socket_closed; i++)
-    ih_thread_yield();
+  WAIT_UNDER_LOCK(c, fake.socket_closed);
   IH_CHECK(aborted);
   pending_fails(c); /* what closing the socket does to the outstanding receive */
   run_extension(c);
@@ -570,8 +596,7 @@ static void test_extension_async(void)
   cancel_requests = 0;
   start_async(EXT_CANCEL_READ);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 2000000 && cancel_requests == 0; i++)
-    ih_thread_yield();
+  WAIT_UNDER_LOCK(c, cancel_requests != 0);
   IH_EQ_INT(cancel_requests, 1);
   pending_fails(c);
   run_extension(c);
@@ -1068,15 +1093,23 @@ static long long generations_live(void) { return atomic_load(&server.counters.ge
  * reader still holds it is a crash, and at the end only the current one is
  * left. */
 static atomic_bool readers_stop;
+/* Readers past their first acquire: the reloads start only when all are, so
+ * every reader races them however slowly threads start (Wine). */
+static atomic_int readers_running;
 
 static void *generation_reader(void *arg)
 {
   (void)arg;
   long long seen = 0;
+  bool announced = false;
   while (!atomic_load(&readers_stop)) {
     ih_generation *g = ih_server_acquire(&server);
     seen += g->config->server.max_connections + g->number; /* touches the configuration */
     ih_generation_release(g);
+    if (!announced) {
+      announced = true;
+      atomic_fetch_add(&readers_running, 1);
+    }
   }
   return (void *)(intptr_t)(seen != 0);
 }
@@ -1087,8 +1120,14 @@ static void test_reload_while_readers_acquire(const char *ini)
   enum { READERS = 3, RELOADS = 400 };
   ih_thread *readers[READERS];
   atomic_store(&readers_stop, false);
-  for (int i = 0; i < READERS; i++)
+  atomic_store(&readers_running, 0);
+  int started = 0;
+  for (int i = 0; i < READERS; i++) {
     readers[i] = ih_thread_start(generation_reader, NULL);
+    started += readers[i] != NULL;
+  }
+  while (atomic_load(&readers_running) < started)
+    ih_thread_yield();
   for (int i = 0; i < RELOADS; i++) {
     ih_generation *next = reload(ini);
     if (!next)
