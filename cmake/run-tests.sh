@@ -4,6 +4,7 @@
 # (docs/testing.md has the whole table):
 #   native             unit tests under ASan+UBSan, the scripts' tests, each
 #                      fuzz target for IH_FUZZ_SECONDS (30)
+#   native-tsan        unit tests under ThreadSanitizer (clang)
 #   native-gcc         unit and script tests built with gcc
 #   mingw-x64          Debug: unit, Win32 and integration tests under Wine;
 #                      the x64 MSI, installed/upgraded/uninstalled by integration/msi
@@ -75,6 +76,11 @@ if build native -DIH_FUZZ_SECONDS="$fuzz_seconds"; then
   run_ctest native-unit --preset native -L unit -j"$jobs"
   run_ctest native-scripts --preset native -L scripts -j"$jobs"
   run_ctest native-fuzz --preset native -L fuzz -j"$jobs"
+fi
+
+step "native-tsan (clang, ThreadSanitizer)"
+if build native-tsan; then
+  run_ctest native-tsan-unit --preset native-tsan -L unit -j"$jobs"
 fi
 
 step "native-gcc"

@@ -4,6 +4,7 @@
 #include "core/ih_thread.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -56,6 +57,36 @@ void ih_cond_free(ih_cond *c)
 
 void ih_cond_wait(ih_cond *c, ih_mutex *m) { pthread_cond_wait(&c->cv, &m->m); }
 void ih_cond_broadcast(ih_cond *c) { pthread_cond_broadcast(&c->cv); }
+
+struct ih_thread {
+  pthread_t id;
+};
+
+ih_thread *ih_thread_start(ih_thread_fn fn, void *arg)
+{
+  ih_thread *t = malloc(sizeof *t);
+  if (t && pthread_create(&t->id, NULL, fn, arg) != 0) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void *ih_thread_join(ih_thread *t)
+{
+  void *result = NULL;
+  pthread_join(t->id, &result);
+  free(t);
+  return result;
+}
+
+void ih_thread_detach(ih_thread *t)
+{
+  pthread_detach(t->id);
+  free(t);
+}
+
+void ih_thread_yield(void) { sched_yield(); }
 
 uint64_t ih_clock_ms(void)
 {

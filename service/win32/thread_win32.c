@@ -1,5 +1,6 @@
 /* Win32 implementation of core/ih_thread.h. */
 #include <windows.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "core/ih_thread.h"
@@ -39,6 +40,68 @@ ih_cond *ih_cond_new(void)
 void ih_cond_free(ih_cond *c) { free(c); }
 void ih_cond_wait(ih_cond *c, ih_mutex *m) { SleepConditionVariableSRW(&c->cv, &m->lock, INFINITE, 0); }
 void ih_cond_broadcast(ih_cond *c) { WakeAllConditionVariable(&c->cv); }
+
+/* Win32 threads return a DWORD, so fn's pointer result is kept here. The
+ * block has two owners, the thread and its handle's holder (join or
+ * detach): the last of the two to let go frees it, so a detached thread
+ * that finishes first, or last, never leaks or touches freed memory. */
+struct ih_thread {
+  HANDLE handle;
+  ih_thread_fn fn;
+  void *arg;
+  void *result;
+  atomic_int owners;
+};
+
+static void thread_release(ih_thread *t)
+{
+  if (atomic_fetch_sub(&t->owners, 1) == 1)
+    free(t);
+}
+
+static DWORD WINAPI thread_main(void *param)
+{
+  ih_thread *t = param;
+  t->result = t->fn(t->arg);
+  thread_release(t);
+  return 0;
+}
+
+ih_thread *ih_thread_start(ih_thread_fn fn, void *arg)
+{
+  ih_thread *t = malloc(sizeof *t);
+  if (!t)
+    return NULL;
+  t->fn = fn;
+  t->arg = arg;
+  t->result = NULL;
+  atomic_init(&t->owners, 2);
+  t->handle = CreateThread(NULL, 0, thread_main, t, 0, NULL);
+  if (!t->handle) {
+    free(t);
+    return NULL;
+  }
+  return t;
+}
+
+void *ih_thread_join(ih_thread *t)
+{
+  WaitForSingleObject(t->handle, INFINITE);
+  CloseHandle(t->handle);
+  void *result = t->result; /* written before the thread ended: the wait orders it */
+  thread_release(t);
+  return result;
+}
+
+void ih_thread_detach(ih_thread *t)
+{
+  CloseHandle(t->handle);
+  thread_release(t);
+}
+
+/* The Win32 counterpart of sched_yield (Microsoft Learn, "SwitchToThread
+ * function"); a spin-wait calling it keeps going when nothing else is ready. */
+void ih_thread_yield(void) { SwitchToThread(); }
 
 uint64_t ih_clock_ms(void) { return GetTickCount64(); }
 

@@ -2,12 +2,14 @@
 #include "ih_test.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 static const char *current_group = "";
-static int passed;
-static int failed;
+/* Atomic: threaded tests check from several threads at once. */
+static atomic_int passed;
+static atomic_int failed;
 
 void ih_test_begin(const char *name) { current_group = name; }
 
@@ -84,11 +86,11 @@ void ih_test_note(const char *fmt, ...)
   va_end(ap);
 }
 
-int ih_test_failures(void) { return failed; }
+int ih_test_failures(void) { return atomic_load(&failed); }
 
 int ih_test_finish(void)
 {
-  printf("%d passed, %d failed\n", passed, failed);
+  printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
   fflush(stdout);
   return failed ? 1 : 0;
 }

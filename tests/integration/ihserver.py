@@ -16,6 +16,7 @@ import atexit
 import ctypes
 import email.utils
 import json
+import math
 import os
 import re
 import shutil
@@ -26,9 +27,38 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-DEFAULT_TIMEOUT = 10.0   # seconds for one socket operation / one response
-START_TIMEOUT = 30.0     # until the server accepts TCP connections
-STOP_TIMEOUT = 30.0      # after SIGINT until the process must have exited
+
+def _time_scale():
+    """IH_TIME_SCALE (default 1): how much slower than usual this machine is.
+    Every timeout of this harness, and the waits and timer lengths of the
+    timer tests, are multiplied by it (README.md, "Slow machines"). Only
+    upper bounds grow: what must not happen before a time still must not."""
+    raw = os.environ.get("IH_TIME_SCALE", "1")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"IH_TIME_SCALE={raw!r} is not a number") from None
+    if not value >= 1.0:
+        raise SystemExit(f"IH_TIME_SCALE={raw!r}: must be at least 1 (it only lengthens waits)")
+    return value
+
+
+TIME_SCALE = _time_scale()
+
+
+def scaled(seconds):
+    """A wait or timeout of `seconds` on a normal machine, for this one."""
+    return seconds * TIME_SCALE
+
+
+def scaled_whole(seconds):
+    """scaled() rounded up to whole seconds, for the server's INI timers."""
+    return int(math.ceil(seconds * TIME_SCALE))
+
+
+DEFAULT_TIMEOUT = scaled(10.0)   # seconds for one socket operation / one response
+START_TIMEOUT = scaled(30.0)     # until the server accepts TCP connections
+STOP_TIMEOUT = scaled(30.0)      # after SIGINT until the process must have exited
 WINE_DLLOVERRIDES = "mscoree,mshtml=;winedbg.exe=d"
 KEEP_MAX_FILE = 8 << 20  # files above this size are not copied into kept logs
 
@@ -329,6 +359,47 @@ def copy_tree(src, dest):
         pass
 
 
+def read_log_lines(path):
+    """The lines of a log file (the server writes UTF-8); none if it does not exist yet."""
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def read_log_text(path):
+    """A log file's text (UTF-8); empty if it does not exist yet."""
+    return "\n".join(read_log_lines(path))
+
+
+def wait_for_log(path, until, what=None, timeout=10.0):
+    """Polls the log file at `path` until `until` holds, then returns its lines.
+    `until` is a text some line must contain, a compiled regular expression
+    some line must match (re.search), or a function of the list of lines.
+    The server's log writer is a thread of its own: a line about something
+    that just happened may reach the file a moment later. The timeout
+    (seconds) is scaled by IH_TIME_SCALE; past it, the assertion names `what`
+    (by default the text or pattern) and shows the log's end."""
+    if what is None:
+        what = repr(until if isinstance(until, str) else getattr(until, "pattern", until))
+    if isinstance(until, str):
+        text = until
+        until = lambda lines: any(text in line for line in lines)  # noqa: E731
+    elif isinstance(until, re.Pattern):
+        pattern = until
+        until = lambda lines: any(pattern.search(line) for line in lines)  # noqa: E731
+    limit = scaled(timeout)
+    deadline = time.monotonic() + limit
+    while True:
+        lines = read_log_lines(path)
+        if until(lines):
+            return lines
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{Path(path).name} never showed {what} within {limit:.0f} s; its end:\n"
+                                 + "\n".join(lines[-40:]))
+        time.sleep(0.1)
+
+
 class IHServer:
     """One isapihost.exe process under Wine, with its own work directory."""
 
@@ -362,22 +433,9 @@ class IHServer:
     def pid(self):
         return self.proc.pid if self.proc else None
 
-    def wait_for_log(self, until, what, timeout=10.0):
-        """Polls server.log until until(lines) is true, then returns the lines.
-        The log writer is a thread of its own: a line about something that
-        just happened may reach the file a moment later."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                lines = self.server_log.read_text(errors="replace").splitlines()
-            except FileNotFoundError:
-                lines = []
-            if until(lines):
-                return lines
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server.log never showed {what} within {timeout:.0f} s; its end:\n"
-                                     + "\n".join(lines[-40:]))
-            time.sleep(0.1)
+    def wait_for_log(self, until, what=None, timeout=10.0):
+        """wait_for_log() on this server's server.log."""
+        return wait_for_log(self.server_log, until, what, timeout)
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -519,7 +577,9 @@ class IHServer:
         return data
 
     def wait_status(self, predicate, timeout=10.0, what="condition"):
-        """Polls the status page until predicate(dict) holds; returns the dict."""
+        """Polls the status page until predicate(dict) holds; returns the dict.
+        The timeout is scaled by IH_TIME_SCALE."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         last = None
         while True:

@@ -6,7 +6,6 @@ DONE_WITH_SESSION (and a refused second DONE), stale ConnIDs, raw heads,
 HTTP/0.9, and a DLL that refuses to load."""
 
 import socket
-import time
 
 import pytest
 
@@ -215,13 +214,7 @@ def test_verbs_check_file_and_script_permission(srv):
 def test_dll_that_refuses_to_load_gives_500_and_a_logged_reason(srv):
     r = srv.fetch("/x.bad")
     expect_status(r, 500, "GetExtensionVersion returned FALSE")
-    deadline = time.monotonic() + 5
-    log = ""
-    while time.monotonic() < deadline:
-        log = srv.server_log.read_text(errors="replace")
-        if "IH2002" in log:
-            break
-        time.sleep(0.1)
+    log = "\n".join(srv.wait_for_log("IH2002", "IH2002 for the refusing DLL", timeout=5))
     assert "IH2002" in log and "ext_refuse.dll" in log and "Win32 error 5" in log, log[-2000:]
     expect_status(srv.fetch("/app.isa"), 200, "other extensions keep working")
 
@@ -253,22 +246,13 @@ def test_crash_in_extension_costs_one_request(srv):
     r = srv.fetch("/app.isa?rc=keep")
     expect_status(r, 200, "the same DLL keeps serving after its faults")
     expect_status(srv.fetch("/index.html"), 404, "static requests are unaffected")
-    deadline = time.monotonic() + 5
-    while "IH2006" not in srv.server_log.read_text(errors="replace") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    log = srv.server_log.read_text(errors="replace")
+    log = "\n".join(srv.wait_for_log("IH2006", "IH2006 for the faults", timeout=5))
     assert "IH2006" in log and "exception 0xc0000005" in log, log[-2000:]
 
 
 def test_crash_in_get_extension_version_costs_one_request(srv):
     for i in range(3):
         expect_status(srv.fetch(f"/x.ci?i={i}"), 500, "an access violation inside GetExtensionVersion")
-    deadline = time.monotonic() + 5
-    log = ""
-    while time.monotonic() < deadline:
-        log = srv.server_log.read_text(errors="replace")
-        if "GetExtensionVersion crashed" in log:
-            break
-        time.sleep(0.1)
+    log = "\n".join(srv.wait_for_log("GetExtensionVersion crashed", "the crash in GetExtensionVersion", timeout=5))
     assert "IH2002" in log and "ext_crashinit.dll" in log and "GetExtensionVersion crashed" in log, log[-2000:]
     expect_status(srv.fetch("/app.isa?rc=keep"), 200, "other extensions keep working")

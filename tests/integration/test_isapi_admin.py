@@ -24,7 +24,7 @@ import urllib.parse
 
 import pytest
 
-from ihserver import HttpConn, expect_status, win_path
+from ihserver import HttpConn, expect_status, read_log_text, scaled, win_path
 
 UNLOAD_TIMEOUT = 4       # isapi_unload_timeout of the server under test
 IN_FLIGHT_MS = 3000      # a request that finishes within the drain (long enough to see it, on a busy machine)
@@ -107,6 +107,7 @@ def entry(srv):
 
 
 def wait_entry(srv, predicate, what, timeout=15):
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while True:
         e = entry(srv)
@@ -152,21 +153,6 @@ def dll_log(srv):
 
 def terminations(srv):
     return [ln for ln in dll_log(srv) if ln.startswith("terminate ")]
-
-
-def server_log(srv):
-    return srv.server_log.read_text(errors="replace")
-
-
-def wait_log(srv, pattern, what, timeout=10):
-    deadline = time.monotonic() + timeout
-    while True:
-        log = server_log(srv)
-        if re.search(pattern, log):
-            return log
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server.log never showed {what}:\n{log[-3000:]}")
-        time.sleep(0.1)
 
 
 def settled(srv, what):
@@ -234,7 +220,7 @@ def test_refusals(srv):
     # The path matches as Windows paths do: either slash, any case (found: 409, not 404).
     r = post(srv, "start", srv.dll.upper().replace("\\", "/"))
     expect_status(r, 409, "start of the DLL named by another spelling of its path")
-    log = wait_log(srv, r"IH2011 .*refused", "the refusals logged")
+    log = "\n".join(srv.wait_for_log(re.compile(r"IH2011 .*refused"), "the refusals logged"))
     assert "other.dll" in log
 
 
@@ -264,7 +250,8 @@ def test_reload_serves_the_replaced_file_and_terminates_once(srv):
     added = terminations(srv)[len(before):]
     assert added == [f"terminate generation={gen} flags=2"], \
         f"TerminateExtension(HSE_TERM_MUST_UNLOAD) exactly once, by the old file: {added}"
-    log = wait_log(srv, r"IH2011 .*reload of extension .*gen\.dll done", "the reload's outcome")
+    log = "\n".join(srv.wait_for_log(re.compile(r"IH2011 .*reload of extension .*gen\.dll done"),
+                                     "the reload's outcome"))
     assert re.search(r"IH2003 .*gen\.dll terminated and unloaded \(operator reload\)", log), log[-3000:]
     assert re.search(r"IH2011 .*operator reload of extension .*gen\.dll: new requests are held", log)
 
@@ -323,7 +310,7 @@ def test_stop_answers_503_with_retry_after_until_start(srv):
     accepted(srv, "start")
     e = wait_entry(srv, lambda e: e["state"] == "ready" and e["action"] is None, "the DLL started")
     call(srv)
-    log = wait_log(srv, r"IH2011 .*operator start of extension", "the start logged")
+    log = "\n".join(srv.wait_for_log(re.compile(r"IH2011 .*operator start of extension"), "the start logged"))
     assert re.search(r"IH2011 .*stop of extension .*gen\.dll done: requests get 503 until start", log)
     assert re.search(r"IH2011 .*start of extension .*gen\.dll done: loaded, in service", log)
     settled(srv, "zero after stop and start")
@@ -360,7 +347,8 @@ def test_drain_that_cannot_finish_gives_up_and_the_dll_stays_in_service(srv):
         expect_status(r, 200, "the held request, once the drain gave up")
         assert answer(r) == (gen, instance), "served by the DLL that stayed loaded"
         assert time.monotonic() - started < TOO_LONG_MS / 1000, "released by the give-up, not by the slow request"
-        log = wait_log(srv, r"WARNING IH2011 .*unload of extension .*gen\.dll gave up", "the give-up warning")
+        log = "\n".join(srv.wait_for_log(re.compile(r"WARNING IH2011 .*unload of extension .*gen\.dll gave up"),
+                                         "the give-up warning"))
         assert re.search(r"gen\.dll gave up after %d s: 1 request\(s\) still in flight" % UNLOAD_TIMEOUT, log), \
             log[-3000:]
         e = entry(srv)
@@ -382,7 +370,7 @@ def test_graceful_stop_still_terminates_the_dll(srv):
     assert e["in_flight"] == 0 and e["held"] == 0, e
     before = len(terminations(srv))
     srv.stop()
-    log = server_log(srv)
+    log = read_log_text(srv.server_log)  # the process has exited: the log is complete
     assert re.search(r"IH2003 .*gen\.dll terminated and unloaded \(server stop\)", log), log[-3000:]
     assert "IH2004" not in log
     added = terminations(srv)[before:]

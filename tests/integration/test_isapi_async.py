@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ihserver import HttpConn, expect_status, win_path, write_files
+from ihserver import HttpConn, expect_status, scaled, win_path, write_files
 
 SCRIPT = bytes(range(48, 48 + 64)) * 64  # 4,096 bytes the DLL transmits
 
@@ -42,16 +42,6 @@ def settled(srv, what):
                            and s.get("isapi_sessions", 0) == 0, timeout=15, what=what)
 
 
-def log_has(srv, text, timeout=5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = srv.server_log.read_text(errors="replace")
-        if text in log:
-            return log
-        time.sleep(0.1)
-    return srv.server_log.read_text(errors="replace")
-
-
 def test_async_write_chain_of_10000_never_grows_the_stack(srv):
     n = 10000
     with HttpConn(srv.port, timeout=120) as c:
@@ -80,7 +70,7 @@ def test_async_read_client_reads_the_whole_body(srv):
 def test_one_async_operation_at_a_time(srv):
     with HttpConn(srv.port) as c:
         c.send(b"POST /t.asy?mode=busy HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2000\r\n\r\n" + b"a" * 1024)
-        time.sleep(0.5)  # the DLL's read is outstanding now
+        time.sleep(scaled(0.5))  # the DLL's read is outstanding now
         c.send(b"b" * 976)
         r = c.read_response()
     expect_status(r, 200, "response after the outstanding read completed")
@@ -159,7 +149,7 @@ def test_fault_in_completion_callback_costs_one_request(srv):
         data = c.read_until_eof(10)
     assert data.startswith(b"HTTP/1.1 200"), "the head went out before the fault"
     assert data.endswith(b"partial"), "the connection closes: the declared length was not met"
-    log = log_has(srv, "completion callback")
+    log = "\n".join(srv.wait_for_log("completion callback", "IH2006 for the fault in a completion callback", timeout=5))
     assert "IH2006" in log and "completion callback" in log, log[-2000:]
     expect_status(srv.fetch("/t.asy?mode=state"), 200, "the server and the DLL go on")
     settled(srv, "zero after a fault in a completion callback")
@@ -185,7 +175,7 @@ def test_wrong_pointers_get_errors_not_a_crash(srv):
         assert f["foreign"] == "0/87", "a ConnID that was never handed out"
         r = c.request("GET", "/t.asy?mode=state")
         expect_status(r, 200, "same connection afterwards")
-    log = log_has(srv, "IH2005")
+    log = "\n".join(srv.wait_for_log("IH2005", "IH2005 for the bogus pointers", timeout=5))
     assert "HSE_REQ_GET_CERT_INFO_EX" in log
     settled(srv, "zero after bogus pointers")
 
@@ -223,7 +213,7 @@ def test_connection_state_codes(srv):
     assert f["flush"] == "1" and f["unhealthy"] == "1"
     r = srv.fetch("/t.asy?mode=state", version="HTTP/1.0")
     assert fields(r.body)["keep"] == "0", "HTTP/1.0 without keep-alive: IS_KEEP_CONN is FALSE"
-    assert "IH2008" in log_has(srv, "IH2008")
+    srv.wait_for_log("IH2008", "IH2008", timeout=5)
 
 
 def test_log_parameters_reach_the_access_log(ih):

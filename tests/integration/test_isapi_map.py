@@ -7,7 +7,6 @@ gets), and NULL/bogus/read-only pointers. The site: a root (read, script) and
 two nested vdirs, /docs (read, a non-ASCII directory) and /docs/cgi
 (execute). Every expected path is built from the config the test writes."""
 
-import time
 from urllib.parse import quote
 
 import pytest
@@ -293,14 +292,8 @@ def test_null_bogus_and_read_only_pointers(srv):
         assert f["normalize_bogus_size"] == "1/0" and f["normalize_bogus_size_url"] == "/y.txt"
         g = ask(srv, mode="map", form="plain", url="/after.txt")
         assert g["ok"] == "1" and g["path"] == srv.phys["root"] + "\\after.txt", "the server and the DLL go on"
-    deadline = time.monotonic() + 5
-    log = ""
-    while time.monotonic() < deadline:
-        log = srv.server_log.read_text(encoding="utf-8", errors="replace")
-        if "IH2012" in log:
-            break
-        time.sleep(0.1)
-    lines = [line for line in log.splitlines() if "IH2012" in line and "ext_map.dll" in line]
+    log = srv.wait_for_log("IH2012", "IH2012 for the bad pointers", timeout=5)
+    lines = [line for line in log if "IH2012" in line and "ext_map.dll" in line]
     assert len(lines) == 1, f"one bad-pointer misuse report per DLL: {lines}"
     assert "HSE_REQ_MAP_URL_TO_PATH with an unreadable or unterminated URL" in lines[0]
     settled(srv)

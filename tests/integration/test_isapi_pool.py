@@ -4,7 +4,6 @@ requests stuck longer than isapi_stuck_timeout are reported (IH2007), and
 at the maximum further extension requests wait their turn while static
 files still flow."""
 
-import time
 
 import pytest
 
@@ -22,17 +21,6 @@ def srv(ih):
     cfg.section("scriptmap main .echo").update(dll=win_path(dlls / "ext_echo.dll"), check_file="off")
     with ih.start(cfg) as s:
         yield s
-
-
-def log_text(srv):
-    return srv.server_log.read_text(errors="replace")
-
-
-def wait_log(srv, text, timeout=10):
-    deadline = time.monotonic() + timeout
-    while text not in log_text(srv) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return log_text(srv)
 
 
 def start_blocked(srv, n, query="block"):
@@ -53,7 +41,7 @@ def test_pool_grows_other_work_goes_on_and_stuck_requests_are_reported(srv):
         r = srv.fetch("/e.echo?q=1")
         expect_status(r, 200, "another DLL while the first one blocks")
         assert b"query=q=1" in r.body
-        log = wait_log(srv, "IH2007")
+        log = "\n".join(srv.wait_for_log("IH2007", "IH2007 for the stuck requests"))
         assert "IH2007" in log and "ext_block.dll" in log and "/x.blk" in log, log[-3000:]
         assert "IH2010" in log and "grew" in log
         r = srv.fetch("/x.blk?release")
@@ -79,7 +67,7 @@ def test_at_the_maximum_extension_requests_wait_and_static_files_flow(srv):
         assert st["isapi_threads"] == 5, f"never beyond isapi_max_threads: {st}"
         waiting = HttpConn(srv.port, timeout=90)
         waiting.send(b"GET /e.echo?late=1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
-        log = wait_log(srv, "isapi_max_threads (5)")
+        log = "\n".join(srv.wait_for_log("isapi_max_threads (5)", "IH2010 for the pool at its maximum"))
         assert "IH2010" in log and "isapi_max_threads (5)" in log, log[-2000:]
         r = srv.fetch("/page.txt")
         expect_status(r, 200, "a static file with every extension thread blocked")

@@ -5,7 +5,6 @@ request), an invalid file is refused and the running configuration stays,
 an older configuration is freed once no connection uses it, and the command says clearly when nothing answers to the name."""
 
 import subprocess
-import time
 
 import pytest
 
@@ -21,18 +20,6 @@ def reload_cmd(ih, name):
                             stderr=err, env=wine_env(ih.prefix), timeout=60).returncode
     return rc, (out_dir / "stdout.txt").read_text(errors="replace"), (out_dir / "stderr.txt").read_text(
         errors="replace")
-
-
-def log_text(srv):
-    return srv.server_log.read_text(errors="replace") if srv.server_log.exists() else ""
-
-
-def wait_log(srv, text, timeout=20):
-    deadline = time.monotonic() + timeout
-    while text not in log_text(srv):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server.log never said {text!r}\n{srv.diagnostics()}")
-        time.sleep(0.2)
 
 
 def generations(srv):
@@ -55,7 +42,7 @@ def named(ih):
 
 def test_reload_reaches_a_foreground_server(ih, named):
     srv = named
-    wait_log(srv, f"running as {srv.reload_name}: isapihost reload --name {srv.reload_name}")
+    srv.wait_for_log(f"running as {srv.reload_name}: isapihost reload --name {srv.reload_name}", timeout=20)
     expect_status(srv.fetch("/docs/d.txt"), 404, "no /docs yet")
     assert generations(srv) == (1, 1)
     with HttpConn(srv.port) as kept:
@@ -65,7 +52,7 @@ def test_reload_reaches_a_foreground_server(ih, named):
         srv.config.write()
         rc, out, err = reload_cmd(ih, srv.reload_name)
         assert rc == 0 and f"the foreground server {srv.reload_name} was asked to reload" in out, (rc, out, err)
-        wait_log(srv, "configuration reloaded (generation 2)")
+        srv.wait_for_log("configuration reloaded (generation 2)", timeout=20)
         r = srv.fetch("/docs/d.txt")
         expect_status(r, 200, "the new vdir on a new connection")
         assert r.body == b"the new vdir"
@@ -84,7 +71,7 @@ def test_an_invalid_file_is_refused_and_the_running_configuration_stays(ih, name
     try:
         rc, out, err = reload_cmd(ih, srv.reload_name)
         assert rc == 0, (rc, out, err)
-        wait_log(srv, "reload refused, the running configuration stays")
+        srv.wait_for_log("reload refused, the running configuration stays", timeout=20)
     finally:
         srv.config.path.write_text(good)
     expect_status(srv.fetch("/docs/d.txt"), 200, "the running configuration after a refused reload")
@@ -96,8 +83,8 @@ def test_a_second_server_with_the_same_name_is_told(ih, named):
     twin = ih.server(cfg)
     twin.run_args = ["--name", named.reload_name]
     with twin.start():
-        wait_log(twin, f"another server already runs as {named.reload_name}")
-    assert "WARNING" in [ln for ln in log_text(twin).splitlines() if "another server already runs" in ln][0]
+        lines = twin.wait_for_log(f"another server already runs as {named.reload_name}", "the name taken", timeout=20)
+    assert "WARNING" in [ln for ln in lines if "another server already runs" in ln][0]
 
 
 def test_reload_of_a_name_nothing_answers_to(ih, named):

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from ihserver import (HttpConn, WinePrefix, build_request, expect_status, fetch, free_port, win_path, wine_env,
-                      write_files)
+from ihserver import (HttpConn, WinePrefix, build_request, expect_status, fetch, free_port, scaled, wait_for_log,
+                      win_path, wine_env, write_files)
 
 NAME = "IhSvcTest"
 EVENT_KEY = rf"HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\{NAME}"
@@ -51,16 +51,9 @@ class Svc:
     def cmd(self, *args, timeout=120):
         return self.prefix.wine(self.exe, *args, timeout=timeout)
 
-    def log(self):
-        path = self.dir / "logs" / "server.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def wait_log(self, text, timeout=20):
-        deadline = time.monotonic() + timeout
-        while text not in self.log():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server.log never said {text!r}:\n{self.log()[-3000:]}")
-            time.sleep(0.2)
+    @property
+    def server_log(self):
+        return self.dir / "logs" / "server.log"
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +103,7 @@ def test_install_and_start(svc):
     q = svc.prefix.wine("sc", "query", NAME)
     assert "RUNNING" in q.stdout, q.stdout
     assert svc.cmd("status", "--name", NAME).returncode == 0
-    svc.wait_log(f"IH1011 running as the service {NAME}")
+    wait_for_log(svc.server_log, f"IH1011 running as the service {NAME}", timeout=20)
 
 
 def test_pause_refuses_new_connections_and_continue_reopens(svc):
@@ -136,7 +129,7 @@ def generations(svc):
 
 
 def wait_generations(svc, want, timeout=10):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while (got := generations(svc)) != want:
         if time.monotonic() > deadline:
             raise AssertionError(f"(config_generation, config_generations_live) is {got}, not {want}")
@@ -151,7 +144,7 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
         svc.write_config(f"[vdir main /docs]\npath = {win_path(svc.dir / 'docs')}\npermissions = read\n")
         p = svc.cmd("reload", "--name", NAME)
         assert p.returncode == 0, (p.stdout, p.stderr)
-        svc.wait_log("configuration reloaded (generation 2)")
+        wait_for_log(svc.server_log, "configuration reloaded (generation 2)", timeout=20)
         r = fetch(svc.port, "/docs/d.txt")
         expect_status(r, 200, "the new vdir, on a new connection")
         assert r.body == b"the new vdir"
@@ -165,7 +158,7 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
     good = svc.config.read_text()
     svc.config.write_text(good + "[vdir main /bad]\n")  # no path: invalid
     assert svc.cmd("reload", "--name", NAME).returncode == 0
-    svc.wait_log("reload refused, the running configuration stays")
+    wait_for_log(svc.server_log, "reload refused, the running configuration stays", timeout=20)
     expect_status(fetch(svc.port, "/docs/d.txt"), 200, "the running configuration after a refused reload")
     svc.config.write_text(good)
 
@@ -173,11 +166,11 @@ def test_reload_adds_a_vdir_without_dropping_an_open_connection(svc):
     # lines still reach its one access log.
     for n in (3, 4, 5):
         assert svc.cmd("reload", "--name", NAME).returncode == 0
-        svc.wait_log(f"configuration reloaded (generation {n})")
+        wait_for_log(svc.server_log, f"configuration reloaded (generation {n})", timeout=20)
         expect_status(fetch(svc.port, f"/a.txt?after-reload-{n}"), 200, f"after reload {n}")
     wait_generations(svc, (5, 1))
     logs = list((svc.dir / "logs").glob("W3SVC*/u_ex*.log"))
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     while not all(f"after-reload-{n}" in "".join(f.read_text() for f in logs) for n in (3, 4, 5)):
         assert time.monotonic() < deadline, f"access lines after the reloads missing from {logs}"
         time.sleep(0.3)
@@ -212,7 +205,7 @@ def test_reloads_while_clients_keep_requesting(svc):
         reloads = 8
         for _ in range(reloads):
             assert svc.cmd("reload", "--name", NAME).returncode == 0
-        svc.wait_log(f"configuration reloaded (generation {start + reloads})")
+        wait_for_log(svc.server_log, f"configuration reloaded (generation {start + reloads})", timeout=20)
     finally:
         stop.set()
         for t in threads:
@@ -223,7 +216,7 @@ def test_reloads_while_clients_keep_requesting(svc):
 
 
 def wait_state(svc, state, timeout=60):
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         out = svc.prefix.wine("sc", "query", NAME).stdout
         if state in out:
@@ -243,14 +236,13 @@ def test_net_stop_lets_a_download_finish_and_net_start_starts(svc):
         # service's own state says whether it drains.
         p = svc.prefix.wine("net", "stop", NAME)
         assert p.returncode == 0, (p.stdout, p.stderr)
-        time.sleep(1.5)
-        out = svc.prefix.wine("sc", "query", NAME).stdout
+        out = wait_state(svc, "STOP_PENDING", timeout=10)  # not STOPPED while a download is in flight
         assert "STOP_PENDING" in out, f"not draining while a download is in flight: {out}"
         got += c.read_body(BIG_SIZE - len(got), timeout=60)
         assert hashlib.sha256(got).digest() == hashlib.sha256(svc.content).digest()
     wait_state(svc, "STOPPED")
-    svc.wait_log("IH1008 stop requested (service control STOP)")
-    svc.wait_log("IH1004 stopped")
+    wait_for_log(svc.server_log, "IH1008 stop requested (service control STOP)", timeout=20)
+    wait_for_log(svc.server_log, "IH1004 stopped", timeout=20)
     assert refused(svc.port)
     p = svc.prefix.wine("net", "start", NAME)
     assert p.returncode == 0, (p.stdout, p.stderr)

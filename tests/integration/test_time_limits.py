@@ -26,11 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from ihserver import WinePrefix, expect_status, fetch, free_port, win_path, write_files
+from ihserver import (WinePrefix, expect_status, fetch, free_port, read_log_lines, read_log_text, scaled, win_path,
+                      write_files)
 
 EXIT_STOP_TIME_LIMIT = 124  # docs/operations.md
 LIMIT = 3                   # shutdown_time_limit and startup_time_limit of the servers here
-BOUND = LIMIT + 30          # seconds within which what the limit bounds must have happened
+BOUND_S = LIMIT + 30        # seconds within which what the limit bounds must have happened
+BOUND = scaled(BOUND_S)     # the same on this machine (IH_TIME_SCALE); wait_for_log scales BOUND_S itself
 FILTER_RETRY_S = 10         # IH_FILTER_RETRY_MS
 
 
@@ -50,28 +52,13 @@ def hang_copy(ih, workdir, source, name):
     return dest
 
 
-def log_text(path):
-    return Path(path).read_text(errors="replace") if Path(path).exists() else ""
-
-
-def lines_with(text, event):
-    return [line for line in text.splitlines() if f" {event} " in line]
+def lines_with(lines, event):
+    return [line for line in lines if f" {event} " in line]
 
 
 def names(line, dll):
     """The log line names the DLL by its path as configured (any case)."""
     return win_path(dll).lower() in line.lower()
-
-
-def wait_log(path, event, what, timeout=BOUND):
-    deadline = time.monotonic() + timeout
-    while True:
-        found = lines_with(log_text(path), event)
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"server.log never showed {what} ({event}):\n{log_text(path)[-3000:]}")
-        time.sleep(0.2)
 
 
 def limited_config(ih, name):
@@ -96,12 +83,12 @@ def test_sigint_ends_a_stop_stuck_in_terminate_extension(ih):
     s.signal_stop()
     rc = s.wait_exit(timeout=BOUND)  # kills it and fails if it has not ended
     assert rc == EXIT_STOP_TIME_LIMIT, f"exit code {rc}\n{s.diagnostics()}"
-    stuck = lines_with(log_text(s.server_log), "IH1012")
+    stuck = lines_with(read_log_lines(s.server_log), "IH1012")
     assert len(stuck) == 1, f"server.log has no IH1012 (or several):\n{s.diagnostics()}"
     line = stuck[0]
     assert " ERROR IH1012 " in line and "TerminateExtension of extension" in line and names(line, dll), line
     assert f"shutdown_time_limit ({LIMIT} s)" in line and f"exit code {EXIT_STOP_TIME_LIMIT}" in line, line
-    assert "IH2003" not in log_text(s.server_log), "TerminateExtension never returned: no unload was logged"
+    assert "IH2003" not in read_log_text(s.server_log), "TerminateExtension never returned: no unload was logged"
 
 
 def test_sigint_ends_a_stop_stuck_in_terminate_filter(ih):
@@ -115,7 +102,7 @@ def test_sigint_ends_a_stop_stuck_in_terminate_filter(ih):
     s.signal_stop()
     rc = s.wait_exit(timeout=BOUND)
     assert rc == EXIT_STOP_TIME_LIMIT, f"exit code {rc}\n{s.diagnostics()}"
-    stuck = lines_with(log_text(s.server_log), "IH1012")
+    stuck = lines_with(read_log_lines(s.server_log), "IH1012")
     assert len(stuck) == 1, f"server.log has no IH1012 (or several):\n{s.diagnostics()}"
     assert "TerminateFilter of filter" in stuck[0] and names(stuck[0], dll), stuck[0]
 
@@ -130,7 +117,8 @@ def test_extension_stuck_in_get_extension_version_gets_503_and_the_server_goes_o
     with ih.start(cfg) as s:
         r = fetch(s.port, "/x.hang", timeout=BOUND)
         expect_status(r, 503, "an extension whose GetExtensionVersion never returns")
-        stuck = wait_log(s.server_log, "IH2013", "the stuck GetExtensionVersion")
+        stuck = lines_with(s.wait_for_log(lambda lines: lines_with(lines, "IH2013"),
+                                          "the stuck GetExtensionVersion (IH2013)", timeout=BOUND_S), "IH2013")
         assert " ERROR IH2013 " in stuck[0] and "GetExtensionVersion" in stuck[0] and names(stuck[0], dll), stuck
         assert f"startup_time_limit ({LIMIT} s)" in stuck[0], stuck[0]
         # Never called again: a second request does not start a second load
@@ -146,9 +134,9 @@ def test_extension_stuck_in_get_extension_version_gets_503_and_the_server_goes_o
         listing = s.fetch(s.config.status_path + "/extensions")
         expect_status(listing, 200, "the extension listing")
         assert '"stuck"' in listing.body.decode(), listing.describe()
-        assert len(lines_with(log_text(s.server_log), "IH2013")) == 1, "GetExtensionVersion was called again"
+        assert len(lines_with(read_log_lines(s.server_log), "IH2013")) == 1, "GetExtensionVersion was called again"
     # `with` stopped it with SIGINT and asserted exit code 0 (IHServer.stop).
-    assert "IH1012" not in log_text(s.server_log)
+    assert "IH1012" not in read_log_text(s.server_log)
 
 
 def test_filter_stuck_in_get_filter_version_does_not_hold_the_start(ih):
@@ -162,7 +150,8 @@ def test_filter_stuck_in_get_filter_version_does_not_hold_the_start(ih):
     s = ih.server(cfg)
     s.start(timeout=BOUND)  # listening although neither filter ever returns from GetFilterVersion
     with s:
-        stuck = wait_log(s.server_log, "IH3006", "the stuck GetFilterVersion")
+        stuck = lines_with(s.wait_for_log(lambda lines: len(lines_with(lines, "IH3006")) >= 2,
+                                          "the two stuck GetFilterVersion calls (IH3006)", timeout=BOUND_S), "IH3006")
         assert len(stuck) == 2, stuck
         by_name = {("fail" if "stuck_fail" in line else "skip"): line for line in stuck}
         assert names(by_name["fail"], fail_dll) and "GetFilterVersion" in by_name["fail"], by_name
@@ -174,11 +163,11 @@ def test_filter_stuck_in_get_filter_version_does_not_hold_the_start(ih):
         assert r.header("X-Hang-Filter") is None and r.body == b"AAAA", r.describe()
         # Not tried again: past a retry period (and the limit a retry would
         # wait), still one IH3006 each and no IH3002.
-        time.sleep(FILTER_RETRY_S + LIMIT + 2)
-        text = log_text(s.server_log)
-        assert len(lines_with(text, "IH3006")) == 2 and not lines_with(text, "IH3002"), text[-3000:]
+        time.sleep(FILTER_RETRY_S + LIMIT + scaled(2))
+        lines = read_log_lines(s.server_log)
+        assert len(lines_with(lines, "IH3006")) == 2 and not lines_with(lines, "IH3002"), "\n".join(lines[-40:])
         expect_status(s.fetch("/a.txt"), 503, "still 503")
-    assert "IH1012" not in log_text(s.server_log)
+    assert "IH1012" not in read_log_text(s.server_log)
 
 
 # ---------------------------------------------------------------- the NT service
@@ -227,13 +216,14 @@ def test_net_stop_ends_a_service_stuck_in_terminate_extension(ih, tmp_path):
         p = prefix.wine("net", "stop", SERVICE, timeout=BOUND + 60)
         deadline = time.monotonic() + BOUND
         while service_processes(config):
-            assert time.monotonic() < deadline, f"the service process is still there:\n{log_text(server_log)[-3000:]}"
+            assert time.monotonic() < deadline, \
+                f"the service process is still there:\n{read_log_text(server_log)[-3000:]}"
             time.sleep(0.3)
         q = prefix.wine("sc", "query", SERVICE)
         assert "STOPPED" in q.stdout, q.stdout
-        stuck = lines_with(log_text(server_log), "IH1012")
+        stuck = lines_with(read_log_lines(server_log), "IH1012")
         assert len(stuck) == 1 and "TerminateExtension of extension" in stuck[0] and names(stuck[0], dll), \
-            log_text(server_log)[-3000:]
+            read_log_text(server_log)[-3000:]
         # a clean stop from the SCM's point of view: not a crash, and not a
         # stop with an error that failure actions would answer with a restart
         assert re.search(r"WIN32_EXIT_CODE\s*:\s*0\b", q.stdout), q.stdout

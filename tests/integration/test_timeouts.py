@@ -6,15 +6,19 @@ import time
 
 import pytest
 
-from ihserver import HttpConn, check_common_headers, expect_status, write_files
+from ihserver import HttpConn, check_common_headers, expect_status, scaled, scaled_whole, write_files
 
 HELLO = b"hello from the timeout tests\n"
-HEADER_TIMEOUT = 2
-KEEPALIVE_TIMEOUT = 5   # different from HEADER_TIMEOUT so a mix-up shows
-BODY_TIMEOUT = 3        # grace before the minimum body rate applies
-MIN_BODY_RATE = 2000    # bytes/second
-EARLY = 0.5             # timers may fire this much early (clock granularity)
-LATE = 2.5              # ... and this much late (sweep interval, loaded CI box)
+# The timers and every wait below grow with IH_TIME_SCALE (README.md), so
+# their proportions, and what each test proves, stay the same on a slow
+# machine; only EARLY does not grow (firing early is never excused).
+HEADER_TIMEOUT = scaled_whole(2)
+KEEPALIVE_TIMEOUT = scaled_whole(5)   # different from HEADER_TIMEOUT so a mix-up shows
+BODY_TIMEOUT = scaled_whole(3)        # grace before the minimum body rate applies
+MIN_BODY_RATE = 2000                  # bytes/second
+EARLY = 0.5                           # timers may fire this much early (clock granularity)
+LATE = scaled(2.5)                    # ... and this much late (sweep interval, loaded CI box)
+REQUEST_PERIOD = scaled(1.5)          # an active keep-alive client's pause between requests
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,7 @@ def dropped_without_response(conn, what):
 
 
 def test_stalled_head_dropped_after_header_timeout_while_others_are_served(srv):
-    slow = HttpConn(srv.port, timeout=30)
+    slow = HttpConn(srv.port, timeout=scaled(30))
     try:
         slow.send(b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Stalled: ")
         t0 = time.monotonic()
@@ -66,7 +70,7 @@ def test_slowloris_dripping_head_dropped_after_header_timeout(srv):
     """One byte every 0.25 s keeps the connection busy but never completes the
     head; header_timeout counts from the first byte, not from the last."""
     payload = b"GET /hello.txt HTTP/1.1\r\nHost: localhost\r\nX-Drip: " + b"d" * 400
-    c = HttpConn(srv.port, timeout=30)
+    c = HttpConn(srv.port, timeout=scaled(30))
     try:
         t0 = time.monotonic()
         closed = False
@@ -91,7 +95,7 @@ def test_slowloris_dripping_head_dropped_after_header_timeout(srv):
 
 
 def test_idle_keepalive_connection_closed_after_keepalive_timeout(srv):
-    with HttpConn(srv.port, timeout=30) as c:
+    with HttpConn(srv.port, timeout=scaled(30)) as c:
         r = c.request("GET", "/hello.txt")
         expect_status(r, 200, "first request")
         assert "close" not in r.tokens("Connection")
@@ -107,33 +111,33 @@ def test_idle_keepalive_connection_closed_after_keepalive_timeout(srv):
 
 
 def test_active_keepalive_connection_outlives_keepalive_timeout(srv):
-    """Each request restarts the idle timer: requests every 1.5 s keep the
-    connection up well past keepalive_timeout."""
-    with HttpConn(srv.port, timeout=15) as c:
+    """Each request restarts the idle timer: requests every 1.5 s (scaled)
+    keep the connection up well past keepalive_timeout."""
+    with HttpConn(srv.port, timeout=scaled(15)) as c:
         t0 = time.monotonic()
         n = 0
-        while time.monotonic() - t0 < KEEPALIVE_TIMEOUT + 1.5:
+        while time.monotonic() - t0 < KEEPALIVE_TIMEOUT + REQUEST_PERIOD:
             r = c.request("GET", "/hello.txt")
             n += 1
             expect_status(r, 200, f"request {n} at {time.monotonic() - t0:.1f} s on one connection")
             assert r.body == HELLO
-            time.sleep(1.5)
+            time.sleep(REQUEST_PERIOD)
         assert n >= 4
 
 
 def test_fresh_connection_without_bytes_uses_keepalive_timeout(srv):
     """A connection that sends nothing is idle (keepalive_timeout), not a
     stalled head (header_timeout): it must survive header_timeout."""
-    with HttpConn(srv.port, timeout=30) as c:
+    with HttpConn(srv.port, timeout=scaled(30)) as c:
         t0 = time.monotonic()
-        assert not c.wait_closed(HEADER_TIMEOUT + 1.0), \
+        assert not c.wait_closed(HEADER_TIMEOUT + scaled(1.0)), \
             f"silent new connection closed after {time.monotonic() - t0:.1f} s (< keepalive_timeout)"
         r = c.request("GET", "/hello.txt")
         expect_status(r, 200, f"first request after {time.monotonic() - t0:.1f} s of silence")
 
 
 def test_stalled_body_dropped_below_min_body_rate_while_others_are_served(srv):
-    slow = HttpConn(srv.port, timeout=30)
+    slow = HttpConn(srv.port, timeout=scaled(30))
     try:
         slow.send(b"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100000\r\n\r\n" + b"x" * 10)
         t0 = time.monotonic()
@@ -151,16 +155,12 @@ def test_stalled_body_dropped_below_min_body_rate_while_others_are_served(srv):
         dropped_without_response(slow, "stalled body")
     finally:
         slow.close()
-    deadline = time.monotonic() + 5   # the server log is written by a background thread
-    while "IH1303" not in srv.server_log.read_text(errors="replace") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert "IH1303" in srv.server_log.read_text(errors="replace"), \
-        "the body-rate drop is logged with its event ID (IH1303)"
+    srv.wait_for_log("IH1303", "the body-rate drop logged with its event ID (IH1303)", timeout=5)
 
 
 def test_body_sent_faster_than_min_body_rate_is_accepted(srv):
     size = 3 * MIN_BODY_RATE * 4     # takes ~1.5 s at 4x the minimum rate: past the grace is not needed
-    with HttpConn(srv.port, timeout=30) as c:
+    with HttpConn(srv.port, timeout=scaled(30)) as c:
         c.send(f"POST /hello.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: {size}\r\n\r\n".encode())
         chunk = MIN_BODY_RATE // 2
         for _ in range(size // chunk):

@@ -17,12 +17,11 @@
 
 static bool f_extension_start(ih_conn *c);
 
-/* ---- a scripted extension on its own thread (native builds) ----
+/* ---- a scripted extension on its own thread ----
  * The extension calls the blocking ih_conn_ext_* entry points; the test's
- * main thread plays the I/O pool and completes what they post. */
-#ifndef _WIN32
-#include <pthread.h>
-#include <sched.h>
+ * main thread plays the I/O pool and completes what they post. Threads go
+ * through core/ih_thread.h, so these scenarios run under Wine too. */
+#include "core/ih_thread.h"
 
 /* send_now: the extension's thread sends by itself; the test decides when
  * (and how) it returns. */
@@ -40,7 +39,7 @@ static int f_send_now(ih_conn *c, const char *data, size_t len)
   atomic_fetch_add(&now.calls, 1);
   atomic_store(&now.inside, 1);
   while (atomic_load(&now.release) == 0)
-    sched_yield();
+    ih_thread_yield();
   atomic_store(&now.inside, 0);
   if (atomic_load(&now.release) == 2)
     return 995; /* cancelled */
@@ -128,10 +127,29 @@ static void done_record(void *ctx, size_t bytes, int err)
 static void wait_async_calls(int n)
 {
   for (int i = 0; i < 2000000 && atomic_load(&async_seen.calls) < n; i++)
-    sched_yield();
+    ih_thread_yield();
 }
 
-static void *ext_thread(void *arg)
+/* Extension threads that have not yet returned: run_extension waits for
+ * them, so what a thread wrote after its session ended (a refused second
+ * operation's result) is seen by the checks that follow. */
+static atomic_int ext_threads_live;
+
+/* Spins until cond holds, reading it under the connection's lock: the
+ * extension's thread calls the platform under that lock, so this orders
+ * what it wrote before the test's next step, as the completion port does on
+ * the real platform. */
+#define WAIT_UNDER_LOCK(c, cond)                 \
+  for (int spins_ = 0; spins_ < 2000000; spins_++) { \
+    ih_mutex_lock((c)->lock);                    \
+    bool done_ = (cond);                         \
+    ih_mutex_unlock((c)->lock);                  \
+    if (done_)                                   \
+      break;                                     \
+    ih_thread_yield();                           \
+  }
+
+static void *ext_script(void *arg)
 {
   ih_conn *c = arg;
   ih_ext_done end_in_callback = { done_and_end, c }, record = { done_record, c };
@@ -145,9 +163,9 @@ static void *ext_thread(void *arg)
     break;
   case EXT_PENDING_DONE: { /* HttpExtensionProc returned PENDING; another thread finishes */
     head(c, hdrs, "hello");
-    pthread_t t;
-    pthread_create(&t, NULL, ext_done_thread, c);
-    pthread_detach(t);
+    ih_thread *t = ih_thread_start(ext_done_thread, c);
+    if (IH_CHECK(t != NULL))
+      ih_thread_detach(t);
     return NULL;
   }
   case EXT_SILENT:
@@ -210,7 +228,7 @@ static void *ext_thread(void *arg)
     head(c, hdrs, "");
     atomic_store(&ext_finished, 2); /* the head call returned */
     while (!atomic_load(&ext_go_on))
-      sched_yield();
+      ih_thread_yield();
     ih_conn_ext_write(c, "hello", 5, NULL);
     ih_conn_ext_end(c, 2, 200);
     break;
@@ -257,13 +275,23 @@ static void *ext_thread(void *arg)
   return NULL;
 }
 
+static void *ext_thread(void *arg)
+{
+  ext_script(arg);
+  atomic_fetch_sub(&ext_threads_live, 1);
+  return NULL;
+}
+
 static bool f_extension_start(ih_conn *c)
 {
   atomic_store(&ext_finished, 0);
-  pthread_t t;
-  if (pthread_create(&t, NULL, ext_thread, c) != 0)
+  atomic_fetch_add(&ext_threads_live, 1);
+  ih_thread *t = ih_thread_start(ext_thread, c);
+  if (!t) {
+    atomic_fetch_sub(&ext_threads_live, 1);
     return false;
-  pthread_detach(t);
+  }
+  ih_thread_detach(t);
   return true;
 }
 
@@ -278,10 +306,10 @@ static void run_extension(ih_conn *c)
       send_completes(c);
     else if (atomic_exchange(&ext_end_posted, 0))
       ih_conn_on_ext_end(c); /* the pool's part of ending the session */
-    else if (atomic_load(&ext_finished) && !c->req.ext_running)
+    else if (atomic_load(&ext_finished) && !c->req.ext_running && atomic_load(&ext_threads_live) == 0)
       return;
     else
-      sched_yield();
+      ih_thread_yield();
   }
   IH_CHECK(!"the extension did not finish");
 }
@@ -469,8 +497,7 @@ static void test_extension_responses(void)
   ext_next = EXT_READ_BODY;
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
   /* pre-read is 4 bytes in this config: the extension starts, then reads on */
-  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
-    sched_yield();
+  WAIT_UNDER_LOCK(c, fake.op == OP_RECV);
   client_sends(c, "6\r\n world\r\n0\r\n\r\n");
   run_extension(c);
   IH_EQ_MEM(ext_read_buf, ext_read_len, "o world", 7);
@@ -504,7 +531,7 @@ static void test_extension_send_now(void)
   start_async(EXT_KEEP_CONN);
   client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
   for (int i = 0; i < 2000000 && !atomic_load(&now.inside); i++)
-    sched_yield();
+    ih_thread_yield();
   cancel_requests = 0;
   timer_fires(c);
   IH_EQ_INT(cancel_requests, 1);   /* the send is stopped ... */
@@ -543,8 +570,7 @@ static void test_extension_async(void)
   IH_TEST("async ReadClient waits for the client's bytes");
   start_async(EXT_ASYNC_READ);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 200000 && fake.op != OP_RECV; i++)
-    sched_yield();
+  WAIT_UNDER_LOCK(c, fake.op == OP_RECV);
   client_sends(c, "efghi");
   run_extension(c);
   IH_EQ_MEM(ext_read_buf, ext_read_len, "efghi", 5);
@@ -557,8 +583,7 @@ static void test_extension_async(void)
   aborted = false;
   start_async(EXT_CLOSE_WHILE_READING);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 2000000 && !fake.socket_closed; i++)
-    sched_yield();
+  WAIT_UNDER_LOCK(c, fake.socket_closed);
   IH_CHECK(aborted);
   pending_fails(c); /* what closing the socket does to the outstanding receive */
   run_extension(c);
@@ -571,8 +596,7 @@ static void test_extension_async(void)
   cancel_requests = 0;
   start_async(EXT_CANCEL_READ);
   client_sends(c, "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabcd");
-  for (int i = 0; i < 2000000 && cancel_requests == 0; i++)
-    sched_yield();
+  WAIT_UNDER_LOCK(c, cancel_requests != 0);
   IH_EQ_INT(cancel_requests, 1);
   pending_fails(c);
   run_extension(c);
@@ -593,7 +617,7 @@ static void test_extension_async(void)
     ih_mutex_unlock(c->lock);
     if (sending)
       break;
-    sched_yield();
+    ih_thread_yield();
   }
   IH_CHECK(find_bytes(fake.send_copy, fake.send_len, "\r\n\r\nhello", 9) != NULL);
   run_extension(c);
@@ -605,7 +629,7 @@ static void test_extension_async(void)
   size_t before = fake.wire_len;
   client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
   for (int i = 0; i < 2000000 && atomic_load(&ext_finished) != 2; i++)
-    sched_yield();
+    ih_thread_yield();
   ih_mutex_lock(c->lock);
   IH_EQ_INT(fake.op, OP_NONE); /* held, nothing sent yet */
   ih_mutex_unlock(c->lock);
@@ -633,13 +657,6 @@ static void test_extension_async(void)
   client_closes(c);
   expect_all_released(c);
 }
-#else
-static bool f_extension_start(ih_conn *c)
-{
-  (void)c;
-  return false; /* no extension threads in the Windows build of this test */
-}
-#endif
 
 /* ---- scenarios ---- */
 
@@ -1071,21 +1088,28 @@ static ih_generation *reload(const char *ini)
 
 static long long generations_live(void) { return atomic_load(&server.counters.generations_live); }
 
-#ifndef _WIN32
 /* Readers take and drop references to the current generation while the
  * main thread publishes new ones: under ASan a generation freed while a
  * reader still holds it is a crash, and at the end only the current one is
  * left. */
 static atomic_bool readers_stop;
+/* Readers past their first acquire: the reloads start only when all are, so
+ * every reader races them however slowly threads start (Wine). */
+static atomic_int readers_running;
 
 static void *generation_reader(void *arg)
 {
   (void)arg;
   long long seen = 0;
+  bool announced = false;
   while (!atomic_load(&readers_stop)) {
     ih_generation *g = ih_server_acquire(&server);
     seen += g->config->server.max_connections + g->number; /* touches the configuration */
     ih_generation_release(g);
+    if (!announced) {
+      announced = true;
+      atomic_fetch_add(&readers_running, 1);
+    }
   }
   return (void *)(intptr_t)(seen != 0);
 }
@@ -1094,10 +1118,16 @@ static void test_reload_while_readers_acquire(const char *ini)
 {
   IH_TEST("reload: publishing while other threads acquire and release the current generation");
   enum { READERS = 3, RELOADS = 400 };
-  pthread_t readers[READERS];
+  ih_thread *readers[READERS];
   atomic_store(&readers_stop, false);
-  for (int i = 0; i < READERS; i++)
-    pthread_create(&readers[i], NULL, generation_reader, NULL);
+  atomic_store(&readers_running, 0);
+  int started = 0;
+  for (int i = 0; i < READERS; i++) {
+    readers[i] = ih_thread_start(generation_reader, NULL);
+    started += readers[i] != NULL;
+  }
+  while (atomic_load(&readers_running) < started)
+    ih_thread_yield();
   for (int i = 0; i < RELOADS; i++) {
     ih_generation *next = reload(ini);
     if (!next)
@@ -1105,15 +1135,11 @@ static void test_reload_while_readers_acquire(const char *ini)
     ih_server_generation_publish(&server, next);
   }
   atomic_store(&readers_stop, true);
-  for (int i = 0; i < READERS; i++) {
-    void *ok = NULL;
-    pthread_join(readers[i], &ok);
-    IH_CHECK(ok != NULL);
-  }
+  for (int i = 0; i < READERS; i++)
+    IH_CHECK(readers[i] != NULL && ih_thread_join(readers[i]) != NULL);
   IH_EQ_INT(generations_live(), 1);
   IH_EQ_INT(atomic_load(&ih_server_current(&server)->refs), 1);
 }
-#endif
 
 static void test_reload_generations(void)
 {
@@ -1203,9 +1229,7 @@ static void test_reload_generations(void)
   ih_server_generation_free(refused);
   IH_EQ_INT(generations_live(), 1);
   IH_EQ_INT(atomic_load(&ih_server_current(&server)->refs), 1);
-#ifndef _WIN32
   test_reload_while_readers_acquire(with_docs);
-#endif
 }
 
 int main(void)
@@ -1243,7 +1267,6 @@ int main(void)
   test_ranges_and_conditional();
   test_large_file_in_chunks();
   test_small_file_cache();
-#ifndef _WIN32
   test_extension_status_sequence();
   test_extension_windows_paths();
   test_extension_responses();
@@ -1252,7 +1275,6 @@ int main(void)
   fake_platform_now = fake_platform;
   fake_platform_now.send_now = f_send_now;
   test_extension_send_now();
-#endif
   test_reload_generations(); /* last: the later configurations lack the script map */
   free(fake.send_copy);
   ih_server_destroy(&server);

@@ -2,7 +2,7 @@
  * HttpExtensionProc call (KB Q142658). Every return code; PENDING then
  * DONE_WITH_SESSION with each status; DONE before the return (Apache PR
  * 11918); repeated and late DONE calls refused; every ordering of one return
- * and two DONE calls; and, natively, three threads racing return against two
+ * and two DONE calls; and three threads racing return against two
  * DONE calls on 100,000 sessions, checking exactly one end per session. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,10 +10,7 @@
 #include "ih_test.h"
 #include "isapi/isapi_session.h"
 
-#ifndef _WIN32
-#include <pthread.h>
-#include <sched.h>
-#endif
+#include "core/ih_thread.h"
 
 static void test_return_codes(void)
 {
@@ -167,7 +164,6 @@ static void test_all_orders(void)
     }
 }
 
-#ifndef _WIN32
 /* ---- three threads in lockstep: one returns, two call DONE ---- */
 
 #define STRESS_N 100000
@@ -194,7 +190,7 @@ static void lockstep(stress *st, int id, size_t i)
     unsigned spins = 0;
     while (atomic_load(&st->arrived[p]) < i + 1)
       if (++spins % 64 == 0)
-        sched_yield();
+        ih_thread_yield();
   }
 }
 
@@ -243,14 +239,16 @@ static void test_stress(void)
   for (int p = 0; p < PARTIES; p++)
     atomic_init(&st.arrived[p], 0);
 
-  pthread_t threads[PARTIES];
+  ih_thread *threads[PARTIES];
   party parties[PARTIES];
   for (int p = 0; p < PARTIES; p++) {
     parties[p] = (party){ &st, p };
-    IH_EQ_INT(pthread_create(&threads[p], NULL, party_main, &parties[p]), 0);
+    threads[p] = ih_thread_start(party_main, &parties[p]);
+    IH_CHECK(threads[p] != NULL);
   }
   for (int p = 0; p < PARTIES; p++)
-    pthread_join(threads[p], NULL);
+    if (threads[p])
+      ih_thread_join(threads[p]);
 
   size_t bad = 0, early = 0, late = 0, by_return = 0;
   for (size_t i = 0; i < STRESS_N; i++) {
@@ -294,7 +292,6 @@ static void test_stress(void)
   free(st.done[0]);
   free(st.done[1]);
 }
-#endif
 
 int main(void)
 {
@@ -303,10 +300,6 @@ int main(void)
   test_done_early();
   test_keep_alive_mapping();
   test_all_orders();
-#ifndef _WIN32
   test_stress();
-#else
-  ih_test_note("threaded stress test skipped on Windows (pthreads only); the ordering tests above still run");
-#endif
   return ih_test_finish();
 }
