@@ -19,6 +19,7 @@
 #include "core/server_log.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
+#include "http/http_status.h"
 #include "http/keepalive.h"
 #include "http/respond.h"
 #include "isapi/isapi_response.h"
@@ -330,7 +331,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   }
   bool chunked;
   r->ext_declared_length = declared_length(h->headers, h->headers_len, &chunked);
-  bool bodiless = h->status < 200 || h->status == 204 || h->status == 304 || r->head_only;
+  bool bodiless = ih_http_response_has_no_body(h->status, r->head_only);
   bool delimited =
       bodiless || r->ext_declared_length < UINT64_MAX - 1 || (chunked && r->head.version == IH_HTTP_11);
   /* A response the extension wants closed counts as undelimited: the one
@@ -355,11 +356,12 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   /* One send when the body fits the output buffer; else a second buffer. */
   const char *second = NULL;
   size_t second_len = 0;
-  if (h->body_len && !ih_respond_out_append(c, h->body, h->body_len)) {
+  size_t body_len = bodiless ? 0 : h->body_len; /* RFC 9110 6.4.1: never sent */
+  if (body_len && !ih_respond_out_append(c, h->body, body_len)) {
     second = h->body;
-    second_len = h->body_len;
+    second_len = body_len;
   }
-  r->ext_body_sent += h->body_len;
+  r->ext_body_sent += body_len;
   if (c->out_len == 0 && second_len == 0) {
     if (done)
       complete_now(done, 0, &after);
@@ -405,8 +407,8 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
     begin_raw_response(r, p, n);
   if (r->head.version == IH_HTTP_09 && r->ext_raw)
     n = skip_head_for_09(r, &p, n);
-  else if (r->head_only && !r->ext_raw)
-    n = 0; /* HEAD: the body many DLLs write anyway is dropped (RFC 9110 9.3.2), as http.sys does */
+  else if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+    n = 0; /* HEAD, 1xx, 204, 304: the body many DLLs write anyway is dropped (RFC 9110 6.4.1), as http.sys does */
   else if (!r->ext_raw)
     r->ext_body_sent += n;
   if (n == 0) {
@@ -472,8 +474,8 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
   if (!r->ext_head_sent)
     begin_raw_response(r, NULL, 0);
   size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
-  if (r->head_only && !r->ext_raw)
-    length = 0; /* HEAD: no body */
+  if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+    length = 0; /* HEAD, 1xx, 204, 304: no body (RFC 9110 6.4.1) */
   if (!r->ext_raw)
     r->ext_body_sent += length;
   if (length == 0) {
@@ -796,7 +798,7 @@ void ih_conn_on_ext_end(ih_conn *c)
     conn_start_response(c, &plan);
   } else {
     bool delimited = !r->ext_raw && r->ext_delimited &&
-                     (r->head_only || r->ext_declared_length >= UINT64_MAX - 1 ||
+                     (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
                       r->ext_body_sent == r->ext_declared_length);
     ih_keepalive_inputs in = {
       .version = r->head.version,

@@ -12,6 +12,7 @@
 #include "filters/filter_chain.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
+#include "http/http_status.h"
 #include "http/respond.h"
 
 /* The chain for the connection's current request (the global one before
@@ -391,8 +392,9 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     return false;
   ih_request *r = &c->req;
   c->out_len = c->out_head_len = 0;
+  bool bodiless = r->head_only;
   if (fc->head_pending) {
-    bool bodiless = fc->head_status < 200 || fc->head_status == 204 || fc->head_status == 304 || r->head_only;
+    bodiless = ih_http_response_has_no_body(fc->head_status, r->head_only);
     bool delimited = !fc->head_close && (bodiless || (fc->head_length != UINT64_MAX && fc->head_length == fc->out_len) ||
                                          (fc->head_chunked && r->head.version == IH_HTTP_11));
     /* FINISHED closes; FINISHED_KEEP_CONN keeps the connection when the
@@ -410,7 +412,7 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     ih_conn_decide_keep_alive(c, false);
     c->head_filtered = true;
   }
-  if (fc->out_len && !r->head_only && !ih_respond_out_append(c, fc->out, fc->out_len))
+  if (fc->out_len && !bodiless && !ih_respond_out_append(c, fc->out, fc->out_len))
     c->out_incomplete = true; /* never sent short: conn_start_response answers 500 */
   fc->out_len = 0;
   return true;

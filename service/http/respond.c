@@ -905,7 +905,8 @@ void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)
   }
   memset(plan, 0, sizeof *plan);
   head_begin(c, status);
-  head_field(c, "Content-Length", "0");
+  if (!ih_http_status_has_no_body(status))
+    head_field(c, "Content-Length", "0"); /* none in 1xx, 204, 304 (RFC 9110 8.6; http_status.h) */
   head_end(c, true);
 }
 
