@@ -500,49 +500,17 @@ enum ih_isapi_raw_kind ih_isapi_sniff_raw_head(const char *data, size_t len, ih_
 
   /* the status line, then the LF-terminated empty line that ends the head */
   lines it = { data, len, 0 };
-  ih_slice line, status_line;
+  ih_slice line;
   bool terminated;
-  next_line(&it, &status_line, &terminated);
+  next_line(&it, &line, &terminated);
   if (!terminated)
     return IH_ISAPI_RAW_PARTIAL;
-  size_t fields_begin = it.pos, fields_end = 0;
-  bool found = false;
   for (;;) {
-    size_t line_start = it.pos;
     if (!next_line(&it, &line, &terminated))
+      return IH_ISAPI_RAW_PARTIAL;
+    if (line.n == 0 && terminated)
       break;
-    if (line.n == 0 && terminated) {
-      fields_end = line_start;
-      found = true;
-      break;
-    }
   }
-  if (!found)
-    return IH_ISAPI_RAW_PARTIAL;
   out->head_len = it.pos;
-
-  analysis a;
-  memset(&a, 0, sizeof a);
-  walk(data + fields_begin, fields_end - fields_begin, false, &a, NULL, NULL);
-  out->well_formed = value_ok(status_line) && a.dropped == 0 && a.folds == 0;
-  out->content_length_valid = cl_valid(&a);
-  out->content_length = out->content_length_valid ? a.cl : 0;
-  out->transfer_encoding = a.te;
-  out->chunked = te_chunked(&a);
-  out->conn_close = a.close;
-  out->conn_keep_alive = a.keep_alive;
-
-  bool no_body = out->status == 204 || out->status == 304;
-  bool framed;
-  if (out->status < 200)
-    framed = false;
-  else if (no_body)
-    framed = true;
-  else if (a.te)
-    framed = out->chunked && out->version == 11 && !a.cl_present; /* never both (RFC 9112 6.1) */
-  else
-    framed = out->content_length_valid;
-  out->delimited = out->well_formed && framed;
-  out->keep_alive_ok = out->delimited && !out->conn_close && (out->version == 11 || out->conn_keep_alive);
   return IH_ISAPI_RAW_COMPLETE;
 }

@@ -283,8 +283,12 @@ static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
 }
 
 /* Body bytes before any header call: the extension writes its own head, so
- * they pass through untouched. We cannot vouch for their framing, so the
- * connection closes after this response. */
+ * they pass through untouched, and the connection closes after this
+ * response. Its head is read for the status only (the access log): keeping
+ * the connection would mean trusting a DLL's Content-Length over bytes we
+ * never frame, counted across writes whose head may itself span writes, and
+ * a DLL wrong about it would have its surplus read as the next response.
+ * DLLs that want a kept connection use SEND_RESPONSE_HEADER(_EX). */
 static void begin_raw_response(ih_request *r, const char *p, size_t len)
 {
   r->ext_head_sent = true;
