@@ -23,6 +23,7 @@
 #include "http/keepalive.h"
 #include "http/respond.h"
 #include "isapi/isapi_response.h"
+#include "isapi/isapi_session.h"
 
 /* SEND: up to two buffers, then a file range; RECV: body bytes; NOW: a
  * synchronous write the extension's thread sends itself (send_now). */
@@ -785,9 +786,9 @@ void ih_conn_on_ext_end(ih_conn *c)
   int http_status = r->ext_http_status;
   r->ext_running = false;
   conn_ext_release(c); /* a head still held here had nowhere to go: the client is gone */
-  /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
-   * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
-  bool status_ok = hse_status <= 2;
+  /* The extension host's one rule (isapi_session.h): SUCCESS, KEEP_CONN
+   * and 0 may keep the connection; ERROR and unknown values close it. */
+  bool status_ok = ih_isapi_status_allows_keep_alive(hse_status);
   if (c->socket_closed) {
     conn_request_end(c);
   } else if (!r->ext_head_sent) {
