@@ -116,37 +116,23 @@ static void complete_now(const ih_ext_done *done, size_t bytes, conn_ext_after *
   after->err = 0;
 }
 
-/* ---- posting: each takes the IH_HOLD_IO its completion releases ---- */
+/* ---- posting: through conn.c's functions, the only ones that take the
+ * IH_HOLD_IO a completion releases (conn_internal.h) ---- */
 
 static void post_send(ih_conn *c, const char *data, size_t len) { conn_post_data(c, data, len); }
 
 static void post_recv(ih_conn *c)
 {
   conn_set_deadline(c, conn_rate_deadline_ms(c, 0));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
+  conn_post_recv(c);
 }
 
+/* c->out is free once the operation's buffers have gone out, so a chunk
+ * SEND_RAW_DATA filters must see can be read into it. */
 static void post_file_chunk(ih_conn *c)
 {
   ih_ext_op *op = &c->ext_op;
-  uint64_t chunk = op->file_left < IH_CONN_FILE_CHUNK ? op->file_left : IH_CONN_FILE_CHUNK;
-  if (conn_filter_sends_through(c)) {
-    /* SEND_RAW_DATA filters see the file's bytes: read into c->out, which
-     * is free once the operation's buffers have gone out. */
-    c->out_len = 0;
-    if (!conn_read_file_chunk(c, op->file, op->file_offset, (size_t)chunk))
-      conn_close(c); /* the send then fails: one completion */
-    op->file_offset += chunk;
-    op->file_left -= chunk;
-    post_send(c, c->out, c->out_len);
-    return;
-  }
-  conn_set_deadline(c, conn_rate_deadline_ms(c, chunk));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send_file(c, op->file, op->file_offset, chunk, NULL, 0);
-  op->file_offset += chunk;
-  op->file_left -= chunk;
+  conn_post_file_chunk(c, op->file, &op->file_offset, &op->file_left, NULL, 0);
 }
 
 /* Starts the SEND operation already set up in c->ext_op: a held head goes
