@@ -19,6 +19,7 @@
 #include "core/server_log.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
+#include "http/header_lines.h"
 #include "http/http_status.h"
 #include "http/keepalive.h"
 #include "http/respond.h"
@@ -227,23 +228,17 @@ static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
 {
   uint64_t n = UINT64_MAX;
   *chunked = false;
-  const char *p = headers, *end = headers + len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    const char *colon = memchr(p, ':', line_len);
-    if (colon) {
-      ih_slice name = ih_slice_trim_ows((ih_slice){ p, (size_t)(colon - p) });
-      ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line_len - colon - 1) });
-      if (value.n && value.p[value.n - 1] == '\r')
-        value.n--;
-      uint64_t v;
-      if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(value, &v))
-        n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
-      else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(value, "chunked"))
-        *chunked = true;
-    }
-    p += line_len + (eol ? 1 : 0);
+  ih_header_lines it = ih_header_lines_of(headers, len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line)) {
+    ih_slice name = ih_slice_trim_ows(line.name);
+    uint64_t v;
+    if (!line.has_colon)
+      continue;
+    if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(line.value, &v))
+      n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
+    else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(line.value, "chunked"))
+      *chunked = true;
   }
   return n;
 }
@@ -544,15 +539,11 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
 /* Whether header text has a field line named name (any case). */
 static bool has_field(const char *text, size_t len, const char *name)
 {
-  size_t name_len = strlen(name);
-  for (size_t i = 0; i < len;) {
-    if (len - i > name_len && text[i + name_len] == ':' && ih_slice_ieq_cstr((ih_slice){ text + i, name_len }, name))
+  ih_header_lines it = ih_header_lines_of(text, len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line))
+    if (line.has_colon && ih_slice_ieq_cstr(line.name, name))
       return true;
-    const char *eol = memchr(text + i, '\n', len - i);
-    if (!eol)
-      break;
-    i = (size_t)(eol - text) + 1;
-  }
   return false;
 }
 
