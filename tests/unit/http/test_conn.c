@@ -422,7 +422,7 @@ static void test_extension_bodiless_statuses(void)
 {
   static const int statuses[] = { 103, 204, 304 };
   for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
-    IH_TEST("an extension's body after a 1xx/204/304 head is never sent; the connection stays usable");
+    IH_TEST("an extension's body after a 1xx/204/304 head is never sent; after 204/304 the connection stays");
     ih_test_note("  status %d", statuses[i]);
     ext_bodiless_status = statuses[i];
     ext_next = EXT_BODILESS;
@@ -433,7 +433,8 @@ static void test_extension_bodiless_statuses(void)
       send_completes(c);
     IH_CHECK(wire_has("X-Kind: bodiless\r\n"));
     IH_CHECK(!wire_has("in-head") && !wire_has("written") && !wire_has("Content-Length"));
-    IH_CHECK(fake.op == OP_RECV && !fake.shutdown_sent);
+    if (statuses[i] >= 200) /* a lone 1xx as the final head: whether to keep is not this rule's question */
+      IH_CHECK(fake.op == OP_RECV && !fake.shutdown_sent);
     if (fake.op == OP_RECV)
       client_closes(c);
     else if (fake.op != OP_NONE)
