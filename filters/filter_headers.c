@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/header_lines.h"
 #include "http/http_status.h"
 #include "isapi/isapi_response.h"
 
@@ -174,17 +175,15 @@ enum ih_hdr_status ih_hdr_load_response(ih_hdr_block *b, const char *head, size_
   b->response = true;
   b->http09 = http09;
   b->status = 200;
-  const char *p = head, *end = head ? head + len : head;
+  ih_header_lines it = ih_header_lines_of(head, len);
+  ih_header_line line;
   bool first = true;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    size_t line = n && p[n - 1] == '\r' ? n - 1 : n;
-    if (line == 0)
+  while (ih_header_lines_next(&it, &line)) {
+    if (line.text.n == 0)
       break; /* the empty line ends the head */
     if (first) {
       char reason[128];
-      int code = ih_isapi_parse_status(p, line, reason, sizeof reason);
+      int code = ih_isapi_parse_status(line.text.p, line.text.n, reason, sizeof reason);
       if (code > 0) {
         b->status = code;
         b->reason = dup_n(reason, strlen(reason));
@@ -192,16 +191,10 @@ enum ih_hdr_status ih_hdr_load_response(ih_hdr_block *b, const char *head, size_
           goto oom;
       }
       first = false;
-    } else {
-      const char *colon = memchr(p, ':', line);
-      if (colon && field_ok((ih_slice){ p, (size_t)(colon - p) },
-                            ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line - colon - 1) }))) {
-        ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line - colon - 1) });
-        if (append_field(b, p, (size_t)(colon - p), value.p, value.n) != IH_HDR_OK)
-          goto oom;
-      }
+    } else if (line.has_colon && field_ok(line.name, line.value) &&
+               append_field(b, line.name.p, line.name.n, line.value.p, line.value.n) != IH_HDR_OK) {
+      goto oom;
     }
-    p += n + (eol ? 1 : 0);
   }
   if (!b->reason && !(b->reason = dup_n(ih_http_reason(b->status), strlen(ih_http_reason(b->status)))))
     goto oom;

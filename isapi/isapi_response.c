@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "http/header_lines.h"
 #include "http/http_status.h"
 
 /* ---- small helpers ---- */
@@ -106,30 +107,20 @@ int ih_isapi_parse_status(const char *status, size_t len, char *reason_out, size
   return code;
 }
 
-/* ---- lines and fields ---- */
+/* ---- lines and fields: split by the one header-block reader ---- */
 
-typedef struct lines {
-  const char *p;
-  size_t end;
-  size_t pos;
-} lines;
+typedef ih_header_lines lines;
 
-/* Next physical line without its LF and the CRs before it. *terminated
+/* Next physical line without its line end (header_lines.h). *terminated
  * says whether an LF ended it. */
 static bool next_line(lines *it, ih_slice *line, bool *terminated)
 {
-  if (it->pos >= it->end)
+  ih_header_line l;
+  if (!ih_header_lines_next(it, &l))
     return false;
-  const char *start = it->p + it->pos;
-  size_t avail = it->end - it->pos;
-  const char *lf = memchr(start, '\n', avail);
-  size_t n = lf ? (size_t)(lf - start) : avail;
-  it->pos += lf ? n + 1 : n;
-  while (n && start[n - 1] == '\r')
-    n--;
-  *line = (ih_slice){ start, n };
+  *line = l.text;
   if (terminated)
-    *terminated = lf != NULL;
+    *terminated = l.terminated;
   return true;
 }
 
@@ -172,7 +163,7 @@ static bool next_piece(const lines *text, const field *f, size_t *pos, ih_slice 
 
 /* Parses the field whose first line is `line`; it->pos is just past it and
  * is advanced over any continuation lines. */
-static void read_field(lines *it, ih_slice line, field *f)
+static void read_field(lines *it, const ih_header_line *line, field *f)
 {
   memset(f, 0, sizeof *f);
   f->kind = F_BAD;
@@ -191,10 +182,9 @@ static void read_field(lines *it, ih_slice line, field *f)
     f->cont_end = it->pos;
   }
 
-  const char *colon = memchr(line.p, ':', line.n);
-  if (!colon)
+  if (!line->has_colon)
     return;
-  ih_slice name = { line.p, (size_t)(colon - line.p) };
+  ih_slice name = line->name; /* lenient: "Content-Length : 3" is read too */
   while (name.n && is_ows(name.p[name.n - 1]))
     name.n--;
   if (!name.n)
@@ -204,8 +194,7 @@ static void read_field(lines *it, ih_slice line, field *f)
       return;
   f->name = name;
   f->named = kind_of(name);
-  size_t after = (size_t)(colon - line.p) + 1;
-  f->value = ih_slice_trim_ows((ih_slice){ colon + 1, line.n - after });
+  f->value = line->value;
   if (!value_ok(f->value))
     return;
   lines text = { it->p, it->end, 0 };
@@ -385,8 +374,9 @@ static void walk(const char *p, size_t end, bool allow_status_line, analysis *a,
   lines text = { p, end, 0 };
   bool first = true;
   bool cl_written = false;
-  ih_slice line;
-  while (next_line(&it, &line, NULL)) {
+  ih_header_line hl;
+  while (ih_header_lines_next(&it, &hl)) {
+    ih_slice line = hl.text;
     if (line.n == 0) {
       if (!o) {
         a->has_body = true;
@@ -403,7 +393,7 @@ static void walk(const char *p, size_t end, bool allow_status_line, analysis *a,
     if (first && allow_status_line && starts_with_i(line.p, line.n, "HTTP/")) {
       first = false;
       field f;
-      read_field(&it, line, &f); /* only to step over continuation lines */
+      read_field(&it, &hl, &f); /* only to step over continuation lines */
       if (!o) {
         int code = ih_isapi_parse_status(line.p, line.n, NULL, 0);
         if (code > 0 && !a->status && !f.ncont) {
@@ -417,7 +407,7 @@ static void walk(const char *p, size_t end, bool allow_status_line, analysis *a,
     }
     first = false;
     field f;
-    read_field(&it, line, &f);
+    read_field(&it, &hl, &f);
     if (!o) {
       analyse_field(a, &text, &f);
       continue;
@@ -500,49 +490,17 @@ enum ih_isapi_raw_kind ih_isapi_sniff_raw_head(const char *data, size_t len, ih_
 
   /* the status line, then the LF-terminated empty line that ends the head */
   lines it = { data, len, 0 };
-  ih_slice line, status_line;
+  ih_slice line;
   bool terminated;
-  next_line(&it, &status_line, &terminated);
+  next_line(&it, &line, &terminated);
   if (!terminated)
     return IH_ISAPI_RAW_PARTIAL;
-  size_t fields_begin = it.pos, fields_end = 0;
-  bool found = false;
   for (;;) {
-    size_t line_start = it.pos;
     if (!next_line(&it, &line, &terminated))
+      return IH_ISAPI_RAW_PARTIAL;
+    if (line.n == 0 && terminated)
       break;
-    if (line.n == 0 && terminated) {
-      fields_end = line_start;
-      found = true;
-      break;
-    }
   }
-  if (!found)
-    return IH_ISAPI_RAW_PARTIAL;
   out->head_len = it.pos;
-
-  analysis a;
-  memset(&a, 0, sizeof a);
-  walk(data + fields_begin, fields_end - fields_begin, false, &a, NULL, NULL);
-  out->well_formed = value_ok(status_line) && a.dropped == 0 && a.folds == 0;
-  out->content_length_valid = cl_valid(&a);
-  out->content_length = out->content_length_valid ? a.cl : 0;
-  out->transfer_encoding = a.te;
-  out->chunked = te_chunked(&a);
-  out->conn_close = a.close;
-  out->conn_keep_alive = a.keep_alive;
-
-  bool no_body = out->status == 204 || out->status == 304;
-  bool framed;
-  if (out->status < 200)
-    framed = false;
-  else if (no_body)
-    framed = true;
-  else if (a.te)
-    framed = out->chunked && out->version == 11 && !a.cl_present; /* never both (RFC 9112 6.1) */
-  else
-    framed = out->content_length_valid;
-  out->delimited = out->well_formed && framed;
-  out->keep_alive_ok = out->delimited && !out->conn_close && (out->version == 11 || out->conn_keep_alive);
   return IH_ISAPI_RAW_COMPLETE;
 }

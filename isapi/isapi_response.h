@@ -13,7 +13,8 @@
  *    CRLF; real DLLs forget that CRLF, use bare LF, put a body after the empty
  *    line (mod_isapi sends it as body), or pass a "Status:" line.
  *  - ih_isapi_sniff_raw_head: the first WriteClient of a DLL that never called
- *    a header function and writes its own "HTTP/1.x NNN ..." response.
+ *    a header function and writes its own "HTTP/1.x NNN ..." response: its
+ *    status (for the log) and where its head ends, nothing about framing.
  *
  * Line breaks everywhere: LF, with any CRs directly before it removed; the
  * last line may lack its line break. A CR anywhere else in a line makes the
@@ -121,37 +122,24 @@ bool ih_isapi_parse_headers(const char *text, size_t len, char *out, size_t cap,
 enum ih_isapi_raw_kind {
   IH_ISAPI_RAW_NOT_HTTP = 0, /* does not start with "HTTP/1.d NNN": treat the bytes as body */
   IH_ISAPI_RAW_PARTIAL,      /* a status line, but the empty line ending the head is not in
-                                this write: framing unknown, so not delimited */
-  IH_ISAPI_RAW_COMPLETE,     /* the whole head is in this write: see the flags */
+                                this write */
+  IH_ISAPI_RAW_COMPLETE,     /* the whole head is in this write */
 };
 
 typedef struct ih_isapi_raw_head {
   int status;            /* NNN (PARTIAL, COMPLETE) */
   int version;           /* 10 for HTTP/1.0, 11 for HTTP/1.1-1.9 */
   size_t head_len;       /* COMPLETE: bytes up to and including the empty line */
-  bool well_formed;      /* COMPLETE: every field line parsed, no obs-fold */
-  bool content_length_valid;
-  uint64_t content_length;
-  bool transfer_encoding;
-  bool chunked;
-  bool conn_close;
-  bool conn_keep_alive;
-  bool delimited;        /* COMPLETE and well_formed and: status 204/304 (no body), or
-                            Transfer-Encoding with chunked final on HTTP/1.1, or (no
-                            Transfer-Encoding) a valid Content-Length. 1xx never counts:
-                            the real response follows and its framing is unknown. */
-  bool keep_alive_ok;    /* delimited, no "close", and HTTP/1.1 or "keep-alive"
-                            (a 1.0 response without keep-alive makes the client close) */
 } ih_isapi_raw_head;
 
-/* Examines only this one write, data[0..len) (raw bytes; NUL is an ordinary,
- * malformed byte here), up to its end of head. The detection is not
- * incremental: a DLL that writes its status line and its fields in separate
- * WriteClient calls gets PARTIAL, and the caller must then treat the
- * response as not self-delimiting (close the connection after it). The bytes
- * are sent unchanged by the caller; nothing here rewrites them. A HEAD
- * request never has a body whatever the flags say (the caller knows the
- * method). out is always fully initialised. */
+/* Examines only this one write, data[0..len) (raw bytes; NUL is an ordinary
+ * byte here), up to its end of head. The detection is not incremental: a DLL
+ * that writes its status line and its fields in separate WriteClient calls
+ * gets PARTIAL. The bytes are sent unchanged by the caller; nothing here
+ * rewrites them, and nothing here judges their framing: the server never
+ * keeps a connection after a response it did not frame itself
+ * (service/http/conn_ext.c, begin_raw_response). out is always fully
+ * initialised. */
 enum ih_isapi_raw_kind ih_isapi_sniff_raw_head(const char *data, size_t len, ih_isapi_raw_head *out);
 
 #endif

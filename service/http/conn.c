@@ -348,13 +348,16 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
   return (uint64_t)sc->body_timeout * 1000u + bytes * 1000u / rate;
 }
 
-/* ---- I/O posting: the only places IH_HOLD_IO is taken ---- */
+/* ---- I/O posting: the only places IH_HOLD_IO is taken, for the pipeline
+ * and for an extension's operations (conn_ext.c) alike ---- */
 
-static void post_recv(ih_conn *c)
+void conn_post_recv(ih_conn *c)
 {
   ih_conn_ref(c, IH_HOLD_IO);
   c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
 }
+
+static void post_recv(ih_conn *c) { conn_post_recv(c); }
 
 /* Sends data through the SEND_RAW_DATA filters (and what filters wrote
  * before it); a filter that fails or crashes closes the connection, and
@@ -390,24 +393,28 @@ bool conn_read_file_chunk(ih_conn *c, void *file, uint64_t offset, size_t n)
  * file's size. The head rides with the first chunk. SEND_RAW_DATA filters
  * see every outgoing byte, so for them the chunk is read into memory
  * (after the head) instead of going out with TransmitFile. */
-static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
+void conn_post_file_chunk(ih_conn *c, void *file, uint64_t *offset, uint64_t *left, const char *head, size_t head_len)
 {
-  ih_request *r = &c->req;
-  uint64_t chunk = r->file_left < IH_CONN_FILE_CHUNK ? r->file_left : IH_CONN_FILE_CHUNK;
+  uint64_t chunk = *left < IH_CONN_FILE_CHUNK ? *left : IH_CONN_FILE_CHUNK;
   if (conn_filter_sends_through(c)) {
     c->out_len = head ? head_len : 0; /* head is c->out's own */
-    if (!conn_read_file_chunk(c, r->file, r->file_offset, (size_t)chunk))
+    if (!conn_read_file_chunk(c, file, *offset, (size_t)chunk))
       conn_close(c); /* the send below then fails: one completion, as always */
-    r->file_offset += chunk;
-    r->file_left -= chunk;
+    *offset += chunk;
+    *left -= chunk;
     post_send(c);
     return;
   }
   conn_set_deadline(c, conn_rate_deadline_ms(c, head_len + chunk));
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send_file(c, r->file, r->file_offset, chunk, head, head_len);
-  r->file_offset += chunk;
-  r->file_left -= chunk;
+  c->server->platform->send_file(c, file, *offset, chunk, head, head_len);
+  *offset += chunk;
+  *left -= chunk;
+}
+
+static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
+{
+  conn_post_file_chunk(c, c->req.file, &c->req.file_offset, &c->req.file_left, head, head_len);
 }
 
 /* ---- requests: the only places IH_HOLD_REQUEST is taken and released ---- */

@@ -19,9 +19,12 @@
 #include "core/server_log.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
+#include "http/header_lines.h"
+#include "http/http_status.h"
 #include "http/keepalive.h"
 #include "http/respond.h"
 #include "isapi/isapi_response.h"
+#include "isapi/isapi_session.h"
 
 /* SEND: up to two buffers, then a file range; RECV: body bytes; NOW: a
  * synchronous write the extension's thread sends itself (send_now). */
@@ -114,37 +117,23 @@ static void complete_now(const ih_ext_done *done, size_t bytes, conn_ext_after *
   after->err = 0;
 }
 
-/* ---- posting: each takes the IH_HOLD_IO its completion releases ---- */
+/* ---- posting: through conn.c's functions, the only ones that take the
+ * IH_HOLD_IO a completion releases (conn_internal.h) ---- */
 
 static void post_send(ih_conn *c, const char *data, size_t len) { conn_post_data(c, data, len); }
 
 static void post_recv(ih_conn *c)
 {
   conn_set_deadline(c, conn_rate_deadline_ms(c, 0));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
+  conn_post_recv(c);
 }
 
+/* c->out is free once the operation's buffers have gone out, so a chunk
+ * SEND_RAW_DATA filters must see can be read into it. */
 static void post_file_chunk(ih_conn *c)
 {
   ih_ext_op *op = &c->ext_op;
-  uint64_t chunk = op->file_left < IH_CONN_FILE_CHUNK ? op->file_left : IH_CONN_FILE_CHUNK;
-  if (conn_filter_sends_through(c)) {
-    /* SEND_RAW_DATA filters see the file's bytes: read into c->out, which
-     * is free once the operation's buffers have gone out. */
-    c->out_len = 0;
-    if (!conn_read_file_chunk(c, op->file, op->file_offset, (size_t)chunk))
-      conn_close(c); /* the send then fails: one completion */
-    op->file_offset += chunk;
-    op->file_left -= chunk;
-    post_send(c, c->out, c->out_len);
-    return;
-  }
-  conn_set_deadline(c, conn_rate_deadline_ms(c, chunk));
-  ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send_file(c, op->file, op->file_offset, chunk, NULL, 0);
-  op->file_offset += chunk;
-  op->file_left -= chunk;
+  conn_post_file_chunk(c, op->file, &op->file_offset, &op->file_left, NULL, 0);
 }
 
 /* Starts the SEND operation already set up in c->ext_op: a held head goes
@@ -239,23 +228,17 @@ static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
 {
   uint64_t n = UINT64_MAX;
   *chunked = false;
-  const char *p = headers, *end = headers + len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    const char *colon = memchr(p, ':', line_len);
-    if (colon) {
-      ih_slice name = ih_slice_trim_ows((ih_slice){ p, (size_t)(colon - p) });
-      ih_slice value = ih_slice_trim_ows((ih_slice){ colon + 1, (size_t)(p + line_len - colon - 1) });
-      if (value.n && value.p[value.n - 1] == '\r')
-        value.n--;
-      uint64_t v;
-      if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(value, &v))
-        n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
-      else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(value, "chunked"))
-        *chunked = true;
-    }
-    p += line_len + (eol ? 1 : 0);
+  ih_header_lines it = ih_header_lines_of(headers, len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line)) {
+    ih_slice name = ih_slice_trim_ows(line.name);
+    uint64_t v;
+    if (!line.has_colon)
+      continue;
+    if (ih_slice_ieq_cstr(name, "Content-Length") && ih_parse_u64(line.value, &v))
+      n = (n == UINT64_MAX || n == v) ? v : UINT64_MAX - 1; /* conflicting lengths: never delimited */
+    else if (ih_slice_ieq_cstr(name, "Transfer-Encoding") && ih_slice_list_has_token(line.value, "chunked"))
+      *chunked = true;
   }
   return n;
 }
@@ -282,8 +265,12 @@ static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
 }
 
 /* Body bytes before any header call: the extension writes its own head, so
- * they pass through untouched. We cannot vouch for their framing, so the
- * connection closes after this response. */
+ * they pass through untouched, and the connection closes after this
+ * response. Its head is read for the status only (the access log): keeping
+ * the connection would mean trusting a DLL's Content-Length over bytes we
+ * never frame, counted across writes whose head may itself span writes, and
+ * a DLL wrong about it would have its surplus read as the next response.
+ * DLLs that want a kept connection use SEND_RESPONSE_HEADER(_EX). */
 static void begin_raw_response(ih_request *r, const char *p, size_t len)
 {
   r->ext_head_sent = true;
@@ -330,7 +317,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   }
   bool chunked;
   r->ext_declared_length = declared_length(h->headers, h->headers_len, &chunked);
-  bool bodiless = h->status < 200 || h->status == 204 || h->status == 304 || r->head_only;
+  bool bodiless = ih_http_response_has_no_body(h->status, r->head_only);
   bool delimited =
       bodiless || r->ext_declared_length < UINT64_MAX - 1 || (chunked && r->head.version == IH_HTTP_11);
   /* A response the extension wants closed counts as undelimited: the one
@@ -355,11 +342,12 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   /* One send when the body fits the output buffer; else a second buffer. */
   const char *second = NULL;
   size_t second_len = 0;
-  if (h->body_len && !ih_respond_out_append(c, h->body, h->body_len)) {
+  size_t body_len = bodiless ? 0 : h->body_len; /* RFC 9110 6.4.1: never sent */
+  if (body_len && !ih_respond_out_append(c, h->body, body_len)) {
     second = h->body;
-    second_len = h->body_len;
+    second_len = body_len;
   }
-  r->ext_body_sent += h->body_len;
+  r->ext_body_sent += body_len;
   if (c->out_len == 0 && second_len == 0) {
     if (done)
       complete_now(done, 0, &after);
@@ -405,8 +393,8 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
     begin_raw_response(r, p, n);
   if (r->head.version == IH_HTTP_09 && r->ext_raw)
     n = skip_head_for_09(r, &p, n);
-  else if (r->head_only && !r->ext_raw)
-    n = 0; /* HEAD: the body many DLLs write anyway is dropped (RFC 9110 9.3.2), as http.sys does */
+  else if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+    n = 0; /* HEAD, 1xx, 204, 304: the body many DLLs write anyway is dropped (RFC 9110 6.4.1), as http.sys does */
   else if (!r->ext_raw)
     r->ext_body_sent += n;
   if (n == 0) {
@@ -472,8 +460,8 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
   if (!r->ext_head_sent)
     begin_raw_response(r, NULL, 0);
   size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
-  if (r->head_only && !r->ext_raw)
-    length = 0; /* HEAD: no body */
+  if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+    length = 0; /* HEAD, 1xx, 204, 304: no body (RFC 9110 6.4.1) */
   if (!r->ext_raw)
     r->ext_body_sent += length;
   if (length == 0) {
@@ -551,15 +539,11 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
 /* Whether header text has a field line named name (any case). */
 static bool has_field(const char *text, size_t len, const char *name)
 {
-  size_t name_len = strlen(name);
-  for (size_t i = 0; i < len;) {
-    if (len - i > name_len && text[i + name_len] == ':' && ih_slice_ieq_cstr((ih_slice){ text + i, name_len }, name))
+  ih_header_lines it = ih_header_lines_of(text, len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line))
+    if (line.has_colon && ih_slice_ieq_cstr(line.name, name))
       return true;
-    const char *eol = memchr(text + i, '\n', len - i);
-    if (!eol)
-      break;
-    i = (size_t)(eol - text) + 1;
-  }
   return false;
 }
 
@@ -779,9 +763,9 @@ void ih_conn_on_ext_end(ih_conn *c)
   int http_status = r->ext_http_status;
   r->ext_running = false;
   conn_ext_release(c); /* a head still held here had nowhere to go: the client is gone */
-  /* HSE_STATUS_SUCCESS (1), _AND_KEEP_CONN (2) and 0 may keep the connection
-   * (IIS 4+: the two are identical); ERROR (4) and unknown values close it. */
-  bool status_ok = hse_status <= 2;
+  /* The extension host's one rule (isapi_session.h): SUCCESS, KEEP_CONN
+   * and 0 may keep the connection; ERROR and unknown values close it. */
+  bool status_ok = ih_isapi_status_allows_keep_alive(hse_status);
   if (c->socket_closed) {
     conn_request_end(c);
   } else if (!r->ext_head_sent) {
@@ -796,7 +780,7 @@ void ih_conn_on_ext_end(ih_conn *c)
     conn_start_response(c, &plan);
   } else {
     bool delimited = !r->ext_raw && r->ext_delimited &&
-                     (r->head_only || r->ext_declared_length >= UINT64_MAX - 1 ||
+                     (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
                       r->ext_body_sent == r->ext_declared_length);
     ih_keepalive_inputs in = {
       .version = r->head.version,

@@ -12,6 +12,8 @@
 #include "filters/filter_chain.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
+#include "http/header_lines.h"
+#include "http/http_status.h"
 #include "http/respond.h"
 
 /* The chain for the connection's current request (the global one before
@@ -257,30 +259,21 @@ static enum ih_chain_result access_denied(ih_conn *c, int status, bool *replaced
 static bool add_header_lines(ih_hdr_block *b, const char *p, size_t len)
 {
   bool changed = false;
-  const char *end = p ? p + len : NULL;
-  while (p && p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    size_t line = eol ? (size_t)(eol - p) : (size_t)(end - p);
-    const char *colon = memchr(p, ':', line);
-    if (colon) {
-      char name[256], value[8192];
-      size_t nl = (size_t)(colon - p) + 1, vl = line - nl;
-      while (vl && p[nl + vl - 1] == '\r')
-        vl--;
-      ih_slice v = ih_slice_trim_ows((ih_slice){ colon + 1, vl });
-      if (nl < sizeof name && v.n < sizeof value) {
-        memcpy(name, p, nl);
-        name[nl] = '\0';
-        memcpy(value, v.p, v.n);
-        value[v.n] = '\0';
-        /* Server and Date have one value each (RFC 9110 10.2.4, 6.6.1):
-         * the filter's replaces ours rather than following it. */
-        bool single = ih_slice_ieq_cstr((ih_slice){ name, nl }, "Server:") ||
-                      ih_slice_ieq_cstr((ih_slice){ name, nl }, "Date:");
-        changed |= (single ? ih_hdr_set(b, name, value) : ih_hdr_add(b, name, value)) == IH_HDR_OK;
-      }
-    }
-    p += line + (eol ? 1 : 0);
+  ih_header_lines it = ih_header_lines_of(p, len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line)) {
+    char name[256], value[8192];
+    size_t nl = line.name.n + 1; /* the colon too: the header objects' "Name:" form */
+    if (!line.has_colon || nl >= sizeof name || line.value.n >= sizeof value)
+      continue;
+    memcpy(name, line.name.p, nl);
+    name[nl] = '\0';
+    memcpy(value, line.value.p, line.value.n);
+    value[line.value.n] = '\0';
+    /* Server and Date have one value each (RFC 9110 10.2.4, 6.6.1): the
+     * filter's replaces ours rather than following it. */
+    bool single = ih_slice_ieq_cstr(line.name, "Server") || ih_slice_ieq_cstr(line.name, "Date");
+    changed |= (single ? ih_hdr_set(b, name, value) : ih_hdr_add(b, name, value)) == IH_HDR_OK;
   }
   return changed;
 }
@@ -391,8 +384,9 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     return false;
   ih_request *r = &c->req;
   c->out_len = c->out_head_len = 0;
+  bool bodiless = r->head_only;
   if (fc->head_pending) {
-    bool bodiless = fc->head_status < 200 || fc->head_status == 204 || fc->head_status == 304 || r->head_only;
+    bodiless = ih_http_response_has_no_body(fc->head_status, r->head_only);
     bool delimited = !fc->head_close && (bodiless || (fc->head_length != UINT64_MAX && fc->head_length == fc->out_len) ||
                                          (fc->head_chunked && r->head.version == IH_HTTP_11));
     /* FINISHED closes; FINISHED_KEEP_CONN keeps the connection when the
@@ -410,7 +404,7 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     ih_conn_decide_keep_alive(c, false);
     c->head_filtered = true;
   }
-  if (fc->out_len && !r->head_only && !ih_respond_out_append(c, fc->out, fc->out_len))
+  if (fc->out_len && !bodiless && !ih_respond_out_append(c, fc->out, fc->out_len))
     c->out_incomplete = true; /* never sent short: conn_start_response answers 500 */
   fc->out_len = 0;
   return true;

@@ -45,9 +45,18 @@ void conn_response_done(ih_conn *c);
  * req.body_complete at the end. */
 long conn_body_pull(ih_conn *c, char *dst, size_t cap);
 
-/* Sends data[0..len) as the connection's one operation, through the
- * SEND_RAW_DATA filters; the completion comes to ih_conn_on_sent. */
+/* The connection's one operation, posted with the IH_HOLD_IO its completion
+ * releases (conn.c's posting functions are the only places it is taken).
+ * conn_post_recv: a receive into c->in's free space (the caller sets the
+ * deadline). conn_post_data: data[0..len) through the SEND_RAW_DATA
+ * filters; the completion comes to ih_conn_on_sent. conn_post_file_chunk:
+ * the next chunk of file[*offset, *offset + *left), head (c->out's own, or
+ * NULL) in front, advancing *offset and *left; read into c->out and sent as
+ * data when SEND_RAW_DATA filters must see it. */
+void conn_post_recv(ih_conn *c);
 void conn_post_data(ih_conn *c, const char *data, size_t len);
+void conn_post_file_chunk(ih_conn *c, void *file, uint64_t *offset, uint64_t *left, const char *head,
+                          size_t head_len);
 /* Appends file[offset, offset + n) to c->out; false when it cannot. */
 bool conn_read_file_chunk(ih_conn *c, void *file, uint64_t offset, size_t n);
 

@@ -99,3 +99,10 @@ size_t ih_http_error_body(int status, char *out, size_t cap)
   }
   return (size_t)n;
 }
+
+bool ih_http_status_has_no_body(int status) { return (status >= 100 && status <= 199) || status == 204 || status == 304; }
+
+bool ih_http_response_has_no_body(int status, bool head_request)
+{
+  return head_request || ih_http_status_has_no_body(status);
+}

@@ -22,6 +22,7 @@
 #include "filters/filter_chain.h"
 #include "http/conn_internal.h"
 #include "http/file_cache.h"
+#include "http/header_lines.h"
 #include "http/http_status.h"
 #include "http/static_rules.h"
 #include "http/url_canon.h"
@@ -808,27 +809,6 @@ enum ih_chain_result ih_respond_url_map(ih_conn *c)
   return fr;
 }
 
-/* The next line of a header block that is already in "Name: value\r\n"
- * form (ih_isapi_parse_headers, a filter's SEND_RESPONSE_HEADER), its line
- * end included. */
-static bool next_header_line(ih_slice *rest, ih_slice *line)
-{
-  if (!rest->n)
-    return false;
-  const char *eol = memchr(rest->p, '\n', rest->n);
-  size_t n = eol ? (size_t)(eol - rest->p) + 1 : rest->n;
-  *line = (ih_slice){ rest->p, n };
-  *rest = (ih_slice){ rest->p + n, rest->n - n };
-  return true;
-}
-
-/* Its field name: what precedes the colon ("" without one). */
-static ih_slice header_line_name(ih_slice line)
-{
-  const char *colon = memchr(line.p, ':', line.n);
-  return colon ? (ih_slice){ line.p, (size_t)(colon - line.p) } : (ih_slice){ "", 0 };
-}
-
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
                          bool delimited)
 {
@@ -843,11 +823,14 @@ void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char 
   }
   /* Server and Date have one value each (RFC 9110 10.2.4, 6.6.1): a DLL
    * that sends its own gets its value out, and ours stays away. */
+  /* The block is already in "Name: value\r\n" form (ih_isapi_parse_headers,
+   * a filter's SEND_RESPONSE_HEADER); its lines go out as written. */
   bool dll_server = false, dll_date = false;
-  ih_slice rest = { headers, headers_len }, line;
-  while (next_header_line(&rest, &line)) {
-    dll_server |= ih_slice_ieq_cstr(header_line_name(line), "Server");
-    dll_date |= ih_slice_ieq_cstr(header_line_name(line), "Date");
+  ih_header_lines it = ih_header_lines_of(headers, headers_len);
+  ih_header_line line;
+  while (ih_header_lines_next(&it, &line)) {
+    dll_server |= ih_slice_ieq_cstr(line.name, "Server");
+    dll_date |= ih_slice_ieq_cstr(line.name, "Date");
   }
   out_printf(c, "HTTP/1.1 %d %s\r\n", status, reason && reason[0] ? reason : ih_http_reason(status));
   if (!dll_server)
@@ -857,11 +840,11 @@ void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char 
     ih_http_date_format(ih_wall_seconds(), date);
     out_printf(c, "Date: %s\r\n", date);
   }
-  rest = (ih_slice){ headers, headers_len };
-  while (next_header_line(&rest, &line)) {
+  it = ih_header_lines_of(headers, headers_len);
+  while (ih_header_lines_next(&it, &line)) {
     /* Connection is ours: the one keep-alive decision writes it below. */
-    if (!ih_slice_ieq_cstr(header_line_name(line), "Connection") && line.n > 2)
-      out_append(c, line.p, line.n);
+    if (!ih_slice_ieq_cstr(line.name, "Connection") && line.text.n)
+      out_append(c, line.raw.p, line.raw.n);
   }
   head_end(c, delimited);
 }
@@ -905,7 +888,8 @@ void ih_respond_ext_default(ih_conn *c, int status, ih_body_plan *plan)
   }
   memset(plan, 0, sizeof *plan);
   head_begin(c, status);
-  head_field(c, "Content-Length", "0");
+  if (!ih_http_status_has_no_body(status))
+    head_field(c, "Content-Length", "0"); /* none in 1xx, 204, 304 (RFC 9110 8.6; http_status.h) */
   head_end(c, true);
 }
 

@@ -4,6 +4,8 @@
  *                  DONE_WITH_SESSION twice (the second must fail)
  *   rc=raw         writes its own "HTTP/1.0 200 OK" head with WriteClient
  *   rc=silent      sends nothing, sets dwHttpStatusCode = 204
+ *   rc=nocontent   a 204 head with a body after its blank line, then a WriteClient
+ *                  body too (neither may reach the client: RFC 9110 6.4.1)
  *   rc=stale       uses the ConnID of the previous request (must fail)
  *   rc=legacy      SEND_RESPONSE_HEADER, NULL status, "Status:" line, body after the blank line
  *   rc=close       a Content-Length response whose headers say "Connection: close"
@@ -149,6 +151,11 @@ IH_EXPORT DWORD WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
       return HSE_STATUS_ERROR;
     CloseHandle(t);
     return HSE_STATUS_PENDING;
+  }
+  if (query_is(ecb, "nocontent")) {
+    ih_send_headers(ecb, "204 No Content", "X-Kind: bodiless\r\n\r\nin-head body", TRUE);
+    ih_write(ecb, "written body");
+    return HSE_STATUS_SUCCESS_AND_KEEP_CONN;
   }
   if (query_is(ecb, "silent")) {
     ecb->dwHttpStatusCode = 204;

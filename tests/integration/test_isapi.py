@@ -201,6 +201,23 @@ def test_extension_that_sends_nothing_answers_its_status(srv):
     expect_status(r, 204, "dwHttpStatusCode of an extension that sent nothing")
 
 
+def test_no_body_after_204_and_the_connection_stays_in_step(srv):
+    """RFC 9110 6.4.1: a 204 has no content. What the DLL writes for it anyway
+    (after the blank line of its head, and with WriteClient) is dropped, so the
+    next response on the connection is read as itself; the ECB's 204 of a
+    silent extension carries no Content-Length (RFC 9110 8.6)."""
+    with HttpConn(srv.port) as c:
+        r = c.request("GET", "/app.isa?rc=nocontent")
+        expect_status(r, 204, "a 204 head from the extension")
+        assert r.header("X-Kind") == "bodiless"
+        r = c.request("GET", "/app.isa?rc=silent")
+        expect_status(r, 204, "the next response on the same connection")
+        assert r.header("Content-Length") is None, "no Content-Length in a 204"
+        r = c.request("GET", "/app.isa?rc=keep")
+        expect_status(r, 200, "and the one after")
+        assert fields(r.body)["query"] == "rc=keep"
+
+
 def test_verbs_check_file_and_script_permission(srv):
     r = srv.fetch("/v.get", method="POST", body=b"x")
     expect_status(r, 405, "verb not in the script map")

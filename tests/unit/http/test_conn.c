@@ -55,8 +55,9 @@ static ih_platform fake_platform_now; /* fake_platform plus send_now */
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
   EXT_ASYNC_WRITE, EXT_END_WHILE_PENDING, EXT_ASYNC_READ, EXT_CLOSE_WHILE_READING, EXT_CANCEL_READ, EXT_FILE,
-  EXT_HEAD_THEN_WAIT, EXT_ROW, EXT_OWN_DATE_SERVER, EXT_HUGE_HEAD,
+  EXT_HEAD_THEN_WAIT, EXT_ROW, EXT_OWN_DATE_SERVER, EXT_HUGE_HEAD, EXT_BODILESS,
 };
+static int ext_bodiless_status; /* EXT_BODILESS: the status it answers with a body anyway */
 static int ext_head_result; /* what ih_conn_ext_send_head returned to EXT_HUGE_HEAD */
 
 /* One row of the extension keep-alive table (docs/keep-alive.md): what the
@@ -264,6 +265,14 @@ static void *ext_script(void *arg)
     ih_conn_ext_end(c, 2, 200);
     break;
   }
+  case EXT_BODILESS: { /* a status without content, with a body in the head call, a write and a file */
+    ih_ext_head h = { ext_bodiless_status, "", "X-Kind: bodiless\r\n", 18, "in-head", 7, false };
+    IH_EQ_INT(ih_conn_ext_send_head(c, &h, NULL), IH_EXT_OK);
+    ih_conn_ext_write(c, "written", 7, NULL);
+    IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
+    ih_conn_ext_end(c, 2, ext_bodiless_status);
+    break;
+  }
   case EXT_FILE: /* TRANSMIT_FILE-style: head, the extension's file, a tail */
     head(c, "Content-Length: 24\r\n", "");
     IH_EQ_INT(ih_conn_ext_send_file(c, (void *)&fs[5], 0, 20, NULL), IH_EXT_OK);
@@ -429,6 +438,48 @@ static void test_extension_status_sequence(void)
       IH_EQ_INT(fake.op, OP_RECV); /* kept alive: waiting for the next request */
   }
   IH_CHECK(fake.shutdown_sent); /* ERROR closes after its response */
+  client_closes(c);
+  expect_all_released(c);
+}
+
+/* RFC 9110 6.4.1: 1xx, 204 and 304 have no content. Before the one rule
+ * (http_status.h) only HEAD dropped what the DLL wrote, so a 204 head,
+ * announced as delimited, was followed by body bytes the client reads as
+ * the next response; and a default 204 carried a Content-Length (8.6). */
+static void test_extension_bodiless_statuses(void)
+{
+  static const int statuses[] = { 103, 204, 304 };
+  for (size_t i = 0; i < sizeof statuses / sizeof statuses[0]; i++) {
+    IH_TEST("an extension's body after a 1xx/204/304 head is never sent; after 204/304 the connection stays");
+    ih_test_note("  status %d", statuses[i]);
+    ext_bodiless_status = statuses[i];
+    ext_next = EXT_BODILESS;
+    ih_conn *c = connect_client();
+    client_sends(c, GET11);
+    run_extension(c);
+    for (int k = 0; k < 1000 && (fake.op == OP_SEND || fake.op == OP_SEND_FILE); k++)
+      send_completes(c);
+    IH_CHECK(wire_has("X-Kind: bodiless\r\n"));
+    IH_CHECK(!wire_has("in-head") && !wire_has("written") && !wire_has("Content-Length"));
+    if (statuses[i] >= 200) /* a lone 1xx as the final head: whether to keep is not this rule's question */
+      IH_CHECK(fake.op == OP_RECV && !fake.shutdown_sent);
+    if (fake.op == OP_RECV)
+      client_closes(c);
+    else if (fake.op != OP_NONE)
+      pending_fails(c);
+    expect_all_released(c);
+  }
+
+  IH_TEST("an extension that sends nothing and leaves 204: no Content-Length (RFC 9110 8.6)");
+  ih_conn *c = connect_client();
+  ext_next = EXT_SILENT;
+  client_sends(c, GET11);
+  run_extension(c);
+  for (int i = 0; i < 1000 && fake.op == OP_SEND; i++)
+    send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 204 No Content\r\n"));
+  IH_CHECK(!wire_has("Content-Length"));
+  IH_CHECK(fake.op == OP_RECV && !fake.shutdown_sent);
   client_closes(c);
   expect_all_released(c);
 }
@@ -1271,6 +1322,7 @@ int main(void)
   test_extension_windows_paths();
   test_extension_responses();
   test_extension_keep_alive_table();
+  test_extension_bodiless_statuses();
   test_extension_async();
   fake_platform_now = fake_platform;
   fake_platform_now.send_now = f_send_now;

@@ -339,6 +339,18 @@ static uint32_t finish_keep(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, 
   return IH_SF_STATUS_REQ_FINISHED_KEEP_CONN;
 }
 
+/* A 103/204/304 head and a body anyway (RFC 9110 6.4.1: none may go out). */
+static const char *finish_bodiless_status;
+static uint32_t finish_keep_bodiless(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
+{
+  (void)f, (void)payload;
+  if (type != IH_SF_NOTIFY_PREPROC_HEADERS)
+    return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
+  IH_EQ_INT(ih_filter_cb_send_response_header(c, fc, finish_bodiless_status, "X-Kind: bodiless\r\n"), 0);
+  IH_EQ_INT(ih_filter_cb_write(fc, "written", 7), 0);
+  return IH_SF_STATUS_REQ_FINISHED_KEEP_CONN;
+}
+
 static uint32_t error_in_preproc(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
 {
   (void)c, (void)fc, (void)f, (void)payload;
@@ -627,6 +639,24 @@ static void test_return_codes(void)
   send_completes(c);
   IH_EQ_STR(wire_body(), "AAAA");
   finish(c);
+
+  static const char *const bodiless[] = { "103 Early Hints", "204 No Content", "304 Not Modified" };
+  for (size_t i = 0; i < sizeof bodiless / sizeof bodiless[0]; i++) {
+    IH_TEST("FINISHED_KEEP_CONN with a 1xx/204/304 head: what the filter wrote is not sent");
+    ih_test_note("  %s", bodiless[i]);
+    filters_are(IH_SF_NOTIFY_PREPROC_HEADERS, 0, 0);
+    behaviour[0] = finish_keep_bodiless;
+    finish_bodiless_status = bodiless[i];
+    c = request("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    IH_CHECK(wire_has("X-Kind: bodiless\r\n"));
+    IH_CHECK(!wire_has("written"));
+    if (bodiless[i][0] != '1') { /* a lone 1xx as the final head: whether to keep is not this rule's question */
+      IH_CHECK(!fake.shutdown_sent);
+      IH_EQ_INT(fake.op, OP_RECV);
+    }
+    behaviour[0] = NULL;
+    finish(c);
+  }
 
   IH_TEST("ERROR: 500, then close");
   filters_are(IH_SF_NOTIFY_PREPROC_HEADERS | IH_SF_NOTIFY_LOG, 0, 0);

@@ -144,9 +144,26 @@ static void test_bodies(void)
   IH_EQ_INT(ih_http_error_body(500, NULL, 0), 0);
 }
 
+/* RFC 9110 6.4.1: 1xx, 204, 304 and every response to HEAD have no content. */
+static void test_no_body(void)
+{
+  IH_TEST("ih_http_status_has_no_body / ih_http_response_has_no_body");
+  for (int s = 100; s <= 999; s++) {
+    bool none = s < 200 || s == 204 || s == 304;
+    if (ih_http_status_has_no_body(s) != none || ih_http_response_has_no_body(s, false) != none ||
+        !ih_http_response_has_no_body(s, true)) {
+      IH_CHECK(!"wrong body rule");
+      ih_test_note("  status %d", s);
+    }
+  }
+  IH_CHECK(ih_http_status_has_no_body(101) && ih_http_status_has_no_body(103));
+  IH_CHECK(!ih_http_status_has_no_body(200) && !ih_http_status_has_no_body(205) && !ih_http_status_has_no_body(206));
+}
+
 int main(void)
 {
   test_reasons();
   test_bodies();
+  test_no_body();
   return ih_test_finish();
 }
