@@ -805,8 +805,9 @@ enum ih_chain_result ih_respond_url_map(ih_conn *c)
     return IH_CHAIN_CONTINUE; /* refused later, whatever a filter would say */
   enum ih_chain_result fr = conn_filter_url_map(c, r->path, physical, sizeof physical);
   free(r->filter_physical);
-  r->filter_physical = ih_strdup(physical); /* served instead (NULL when out of memory: unmapped) */
-  return fr;
+  r->filter_physical = ih_strdup(physical); /* served instead */
+  /* Out of memory: never serve the unmapped path the filter overruled; 500. */
+  return r->filter_physical || fr != IH_CHAIN_CONTINUE ? fr : IH_CHAIN_ERROR;
 }
 
 /* The next line of a header block that is already in "Name: value\r\n"

@@ -1,0 +1,345 @@
+/* Allocation failures in the connection pipeline (conn.c and what it calls:
+ * respond.c, conn_filters.c, file_cache.c, the filter chain), on the fake
+ * platform. SQLite's fault injection is the model: each scenario runs once
+ * without faults (the baseline), then again with the 1st allocation
+ * failing, the 2nd, ... until a run completes without reaching the armed
+ * failure. After every run: no crash, every holder released and every file
+ * closed (expect_all_released), no leak (LeakSanitizer, native builds), and
+ * the client got what the baseline got, cut at a response boundary and
+ * followed by nothing, or by one complete 500/503 with Connection: close,
+ * or (a transfer whose head went out whole) by a closed connection; never a
+ * half-built head or a body shorter than its head announced and then more. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn_fake.h"
+#include "core/ih_alloc.h"
+#include "filters/filter_chain.h"
+#include "filters/filter_headers.h"
+#include "ih_test.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IH_HAVE_LSAN 1
+#endif
+#elif defined(__SANITIZE_ADDRESS__)
+#define IH_HAVE_LSAN 1
+#endif
+#ifdef IH_HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+typedef struct scenario {
+  const char *name;
+  const char *peer;         /* NULL: 127.0.0.1 */
+  const char *segments[6];  /* what the client sends, one receive each, then it closes */
+  bool http09;              /* answers have no head */
+} scenario;
+
+static const scenario scenarios[] = {
+  { .name = "keep-alive GET", .segments = { "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "pipelined", .segments = { "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "HTTP/1.0 close", .segments = { "GET /a.txt HTTP/1.0\r\n\r\n" } },
+  { .name = "HTTP/1.0 keep-alive", .segments = { "GET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" } },
+  { .name = "HTTP/0.9 found", .segments = { "GET /a.txt\r\n" }, .http09 = true },
+  { .name = "HTTP/0.9 missing", .segments = { "GET /nothing.txt\r\n" }, .http09 = true },
+  { .name = "400 framing", .segments = { "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc" } },
+  { .name = "400 request line", .segments = { "GET  /a.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "Expect: 100-continue", .segments = { "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n", "hello" } },
+  { .name = "chunked body then pipelined", .segments = { "POST /a.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+      "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "directory, default document, listing", .segments = { "GET /sub HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+      "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "status page", .segments = { "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "ranges and conditional", .segments = { "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n",
+      "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=50-\r\n\r\n",
+      "GET /big.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Sun, 06 Nov 2033 08:49:37 GMT\r\n\r\n" } },
+  { .name = "large file in chunks", .segments = { "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "extension preread, no extension host", .segments = { "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef" } },
+};
+
+/* ---- one run ---- */
+
+#define MAX_UNITS 16
+typedef struct outcome {
+  char wire[1 << 19];
+  size_t wire_len;
+  size_t unit_end[MAX_UNITS]; /* the wire's length when each request ended */
+  int units;
+  bool server_closed; /* the server closed (or sent its FIN) before the client did */
+  bool refused;       /* the connection could not even be created */
+} outcome;
+
+static outcome baseline, run;
+static bool with_filters;
+static ih_filter_table *table;
+
+/* What differs from run to run, or with a filter's edits that could not
+ * allocate, is taken out: Date values (blanked, same length) and the
+ * test filter's own header lines. */
+static void normalise(outcome *o)
+{
+  static const char date[] = "\r\nDate: ";
+  for (const char *p = o->wire; (p = find_bytes(p, o->wire_len - (size_t)(p - o->wire), date, sizeof date - 1));) {
+    char *v = (char *)p + sizeof date - 1;
+    while ((size_t)(v - o->wire) < o->wire_len && *v != '\r')
+      *v++ = 'X';
+    p = v;
+  }
+  static const char *const lines[] = { "X-Early: 1\r\n", "X-Filter: on\r\n" };
+  for (size_t l = 0; l < 2; l++) {
+    size_t n = strlen(lines[l]);
+    const char *p;
+    while ((p = find_bytes(o->wire, o->wire_len, lines[l], n)) != NULL) {
+      size_t at = (size_t)(p - o->wire);
+      memmove(o->wire + at, o->wire + at + n, o->wire_len - at - n);
+      o->wire_len -= n;
+      for (int u = 0; u < o->units; u++)
+        if (o->unit_end[u] > at)
+          o->unit_end[u] -= n;
+    }
+  }
+}
+
+static void converse(const scenario *s, outcome *o)
+{
+  memset(o, 0, sizeof *o);
+  free(fake.send_copy);
+  memset(&fake, 0, sizeof fake);
+  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, s->peer ? s->peer : "127.0.0.1", 50000);
+  if (!c) {
+    o->refused = true; /* the platform closes the accepted socket: the client sees a close */
+    return;
+  }
+  ih_conn_start(c);
+  size_t next = 0;
+  bool client_closed = false;
+  long long ended = 0;
+  for (int steps = 0; steps < 1000 && fake.op != OP_NONE; steps++) {
+    if ((fake.socket_closed || fake.shutdown_sent) && !client_closed)
+      o->server_closed = true; /* a FIN (lingering close) or the socket */
+    if (fake.socket_closed) {
+      pending_fails(c); /* what is pending on a closed socket completes with an error */
+    } else if (fake.op == OP_SEND || fake.op == OP_SEND_FILE) {
+      send_completes(c);
+    } else if (next < sizeof s->segments / sizeof s->segments[0] && s->segments[next]) {
+      client_sends(c, s->segments[next++]);
+    } else {
+      client_closed = true;
+      client_closes(c);
+    }
+    long long now = atomic_load(&server.counters.requests_total);
+    if (now != ended && o->units < MAX_UNITS)
+      o->unit_end[o->units++] = fake.wire_len;
+    ended = now;
+  }
+  if (fake.socket_closed && !client_closed)
+    o->server_closed = true;
+  IH_EQ_INT(fake.op, OP_NONE);
+  expect_all_released(c);
+  memcpy(o->wire, fake.wire, fake.wire_len);
+  o->wire_len = fake.wire_len;
+  normalise(o);
+}
+
+/* ---- what the client may see ---- */
+
+typedef struct span {
+  const char *p;
+  size_t n;
+} span;
+
+static span unit(const outcome *o, int u)
+{
+  size_t from = u ? o->unit_end[u - 1] : 0;
+  size_t to = u < o->units ? o->unit_end[u] : o->wire_len;
+  return (span){ o->wire + from, to - from };
+}
+
+/* One whole 500 or 503: head, Content-Length, exactly that many body bytes. */
+static bool whole_failure_response(span r)
+{
+  static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n"; /* may have gone before */
+  if (r.n >= sizeof cont - 1 && memcmp(r.p, cont, sizeof cont - 1) == 0)
+    r = (span){ r.p + sizeof cont - 1, r.n - (sizeof cont - 1) };
+  if (r.n < 13 || (memcmp(r.p, "HTTP/1.1 500 ", 13) != 0 && memcmp(r.p, "HTTP/1.1 503 ", 13) != 0))
+    return false;
+  const char *end = find_bytes(r.p, r.n, "\r\n\r\n", 4);
+  if (!end)
+    return false;
+  size_t head_len = (size_t)(end - r.p) + 4;
+  const char *cl = find_bytes(r.p, head_len, "\r\nContent-Length: ", 18);
+  return cl && strtoull(cl + 18, NULL, 10) == r.n - head_len;
+}
+
+static bool same_span(span a, span b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
+
+static bool acceptable(const scenario *s, char *why, size_t why_len)
+{
+  if (run.refused)
+    return true;
+  int j = 0;
+  for (int i = 0; i < run.units; i++, j++) {
+    span r = unit(&run, i);
+    span b = j < baseline.units ? unit(&baseline, j) : (span){ "", 0 };
+    if (same_span(r, b))
+      continue;
+    if (s->http09 ? !find_bytes(r.p, r.n, "HTTP/", 5) : whole_failure_response(r))
+      continue; /* this request failed whole: 0.9 answers have no head */
+    if (run.server_closed && i == run.units - 1 && unit(&run, run.units).n == 0 &&
+        (r.n == 0 || same_span(r, (span){ "HTTP/1.1 100 Continue\r\n\r\n", 25 })))
+      continue; /* nothing final, then the close */
+    snprintf(why, why_len, "response %d is neither the baseline's nor a whole 500/503: \"%.*s\"", i,
+             (int)(r.n < 200 ? r.n : 200), r.p);
+    return false;
+  }
+  span t = unit(&run, run.units);
+  if (t.n == 0 && (run.server_closed || j >= baseline.units))
+    return true;
+  if (!run.server_closed) {
+    snprintf(why, why_len, "the connection stayed open with %d of %d requests answered", j, baseline.units);
+    return false;
+  }
+  /* A response cut by a close after its head went out whole: the client
+   * sees fewer bytes than Content-Length, then the close (an incomplete
+   * message, RFC 9112 8). */
+  span b = j < baseline.units ? unit(&baseline, j) : (span){ "", 0 };
+  if (t.n <= b.n && memcmp(t.p, b.p, t.n) == 0 && (s->http09 || find_bytes(t.p, t.n, "\r\n\r\n", 4)))
+    return true;
+  snprintf(why, why_len, "after %d responses, a close after \"%.*s\"", run.units, (int)(t.n < 200 ? t.n : 200), t.p);
+  return false;
+}
+
+/* ---- the server, fresh for every run (an empty small-file cache) ---- */
+
+static uint32_t filter_flags;
+
+static void server_up(void)
+{
+  IH_EQ_INT(ih_server_init(&server, cfg, &fake_platform), 0);
+  if (with_filters) {
+    table = ih_filter_table_new(cfg);
+    IH_CHECK(table != NULL);
+    table->filters[0].flags = filter_flags;
+    table->filters[0].loaded = true;
+    IH_EQ_INT(ih_filter_table_build(table), 0);
+    ih_server_current(&server)->filters = table; /* freed with the server */
+  }
+}
+
+static void server_down(void) { ih_server_destroy(&server); }
+
+static int leaks(void)
+{
+#ifdef IH_HAVE_LSAN
+  return __lsan_do_recoverable_leak_check();
+#else
+  return 0;
+#endif
+}
+
+static unsigned long total_runs;
+
+static void fail_each_allocation(const scenario *s)
+{
+  char title[160];
+  snprintf(title, sizeof title, "%s%s: every allocation fails once", s->name, with_filters ? " (filters)" : "");
+  IH_TEST(title);
+  server_up();
+  converse(s, &baseline);
+  server_down();
+  IH_CHECK(!baseline.refused && baseline.wire_len > 0);
+  for (unsigned long n = 1;; n++) {
+    server_up();
+    ih_alloc_fail_nth(n);
+    converse(s, &run);
+    bool injected = ih_alloc_faults_off();
+    server_down();
+    total_runs++;
+    char why[512] = "";
+    if (!IH_CHECK(acceptable(s, why, sizeof why))) {
+      ih_test_note("  allocation %lu failed: %s", n, why);
+      if (getenv("IH_FAULTS_VERBOSE"))
+        ih_test_note("  wire (%d units, server closed %d): %.*s", run.units, run.server_closed, (int)run.wire_len,
+                     run.wire);
+    }
+    if (!IH_CHECK(leaks() == 0))
+      ih_test_note("  allocation %lu failed: leak", n);
+    if (ih_test_failures() > 50)
+      return;
+    if (!injected)
+      break; /* the scenario made fewer than n allocations: every one has failed once */
+  }
+}
+
+/* ---- a filter that uses what allocates: header edits, AddResponseHeaders,
+ * AllocMem, a URL_MAP edit, and SEND_RAW_DATA (file bodies read into
+ * memory). A real filter sees FALSE from a callback that could not
+ * allocate and goes on: so does this one. */
+static uint32_t f_filter_call(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
+{
+  (void)c, (void)f;
+  switch (type) {
+  case IH_SF_NOTIFY_PREPROC_HEADERS: {
+    ih_fn_headers *h = payload;
+    (void)ih_hdr_add(h->block, "X-Added:", "yes");
+    (void)ih_filter_cb_add_response_headers(fc, "X-Early: 1\r\n");
+    (void)ih_filter_cb_alloc(fc, 100);
+    break;
+  }
+  case IH_SF_NOTIFY_URL_MAP: {
+    ih_fn_url_map *m = payload;
+    if (strcmp(m->url, "/mapped.txt") == 0)
+      snprintf(m->physical, m->cap, "C:\\site\\b.txt");
+    break;
+  }
+  case IH_SF_NOTIFY_SEND_RESPONSE: {
+    ih_fn_headers *h = payload;
+    (void)ih_hdr_set(h->block, "X-Filter:", "on");
+    break;
+  }
+  default: break;
+  }
+  return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
+static const scenario filter_scenarios[] = {
+  { .name = "filters: URL_MAP to another file", .segments = { "GET /mapped.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
+};
+
+int main(void)
+{
+  static const char ini[] = "[server]\nmax_header_bytes = 2048\nisapi_preread = 4\n"
+                            "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
+                            "directory_listing = on\n[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n"
+                            "[filter A]\ndll = a.dll\non_load_error = skip\n";
+  char err[256];
+  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
+    printf("config: %s\n", err);
+    return 1;
+  }
+  /* no extension_start: an extension request gets 503 from the pipeline */
+  fake_platform.filter_call = f_filter_call;
+  for (int i = 0; i < HUGE_SIZE; i++)
+    huge_data[i] = (char)('a' + i % 26);
+
+  with_filters = false; /* no filter table: the pipeline without filters */
+  for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+    fail_each_allocation(&scenarios[i]);
+
+  filter_flags = IH_SF_NOTIFY_READ_RAW_DATA | IH_SF_NOTIFY_PREPROC_HEADERS | IH_SF_NOTIFY_URL_MAP |
+                 IH_SF_NOTIFY_AUTHENTICATION | IH_SF_NOTIFY_SEND_RESPONSE | IH_SF_NOTIFY_SEND_RAW_DATA |
+                 IH_SF_NOTIFY_LOG | IH_SF_NOTIFY_END_OF_REQUEST | IH_SF_NOTIFY_END_OF_NET_SESSION;
+  with_filters = true;
+  for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
+    fail_each_allocation(&scenarios[i]);
+  for (size_t i = 0; i < sizeof filter_scenarios / sizeof filter_scenarios[0]; i++)
+    fail_each_allocation(&filter_scenarios[i]);
+
+  ih_test_note("%lu runs with one allocation failing", total_runs);
+  free(fake.send_copy);
+  ih_config_free(cfg);
+  return ih_test_finish();
+}
