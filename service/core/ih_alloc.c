@@ -7,11 +7,12 @@
 atomic_bool ih_alloc_faults_armed;
 
 static unsigned long counted, fail_at;
-static bool injected;
+static bool injected, and_after;
 
 bool ih_alloc_fault_now(void)
 {
-  if (++counted != fail_at)
+  ++counted;
+  if (counted < fail_at || (counted > fail_at && !and_after))
     return false;
   injected = true;
   return true;
@@ -26,13 +27,17 @@ char *ih_strdup(const char *s)
   return p;
 }
 
-void ih_alloc_fail_nth(unsigned long n)
+static void arm(unsigned long n, bool persistent)
 {
   counted = 0;
   fail_at = n;
+  and_after = persistent;
   injected = false;
   atomic_store(&ih_alloc_faults_armed, n != 0);
 }
+
+void ih_alloc_fail_nth(unsigned long n) { arm(n, false); }
+void ih_alloc_fail_from(unsigned long n) { arm(n, true); }
 
 bool ih_alloc_faults_off(void)
 {

@@ -35,7 +35,9 @@ char *ih_strdup(const char *s);
 /* Arms fault injection: the nth allocation from now (1 for the next one)
  * returns NULL, once; the ones before and after it succeed. */
 void ih_alloc_fail_nth(unsigned long n);
-/* Disarms it. Returns true if the armed failure was injected. */
+/* The same, and every allocation after it fails too (memory stays short). */
+void ih_alloc_fail_from(unsigned long n);
+/* Disarms it. Returns true if a failure was injected. */
 bool ih_alloc_faults_off(void);
 /* Allocations counted since ih_alloc_fail_nth. */
 unsigned long ih_alloc_counted(void);

@@ -1,6 +1,7 @@
 /* The allocation seam (core/ih_alloc.h): disarmed, every call is the C
  * library's; armed with n, exactly the nth allocation from then fails, once,
- * whichever function makes it, and a failed realloc leaves the block as it
+ * whichever function makes it (or, armed "from", every one after it too),
+ * and a failed realloc leaves the block as it
  * was. */
 #include <stdlib.h>
 #include <string.h>
@@ -43,9 +44,23 @@ static void test_nth_fails_once(void)
   IH_CHECK(!ih_alloc_faults_off());
 }
 
+static void test_from_nth_on(void)
+{
+  IH_TEST("armed from 2 on: the first succeeds, every later one fails");
+  ih_alloc_fail_from(2);
+  char *a = ih_malloc(1);
+  char *b = ih_strdup("b");
+  void *c = ih_calloc(1, 1);
+  char *d = ih_realloc(a, 16);
+  IH_CHECK(a && !b && !c && !d);
+  IH_CHECK(ih_alloc_faults_off());
+  free(a);
+}
+
 int main(void)
 {
   test_disarmed();
   test_nth_fails_once();
+  test_from_nth_on();
   return ih_test_finish();
 }
