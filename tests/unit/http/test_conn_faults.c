@@ -36,6 +36,7 @@ typedef struct scenario {
   const char *segments[6];  /* what the client sends, one receive each, then it closes */
   bool http09;              /* answers have no head */
   const char *expect;       /* in the fault-free run's wire, so the scenario does what it says */
+  bool head;                /* a HEAD request: its 500 has a Content-Length and no body (RFC 9110 9.3.2) */
 } scenario;
 
 static const scenario scenarios[] = {
@@ -54,6 +55,12 @@ static const scenario scenarios[] = {
   { .name = "directory, default document, listing", .segments = { "GET /sub HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
       "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n" } },
   { .name = "status page", .segments = { "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\n\r\n" } },
+  { .name = "extension admin page", .segments = { "GET /_isapihost/status/extensions HTTP/1.1\r\nHost: x\r\n\r\n",
+                                                  "POST /_isapihost/status/extensions?action=unload&dll=a.dll HTTP/1.1\r\n"
+                                                  "Host: x\r\nContent-Length: 0\r\n\r\n" },
+    .expect = "{\"dlls\":[]}" },
+  { .name = "HEAD and OPTIONS", .segments = { "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n" },
+    .expect = "Allow: ", .head = true },
   { .name = "ranges and conditional", .segments = { "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n",
       "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=50-\r\n\r\n",
       "GET /big.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Sun, 06 Nov 2033 08:49:37 GMT\r\n\r\n" } },
@@ -159,8 +166,9 @@ static span unit(const outcome *o, int u)
   return (span){ o->wire + from, to - from };
 }
 
-/* One whole 500 or 503: head, Content-Length, exactly that many body bytes. */
-static bool whole_failure_response(span r)
+/* One whole 500 or 503: head, Content-Length, exactly that many body bytes
+ * (none to HEAD). */
+static bool whole_failure_response(span r, bool head)
 {
   static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n"; /* may have gone before */
   if (r.n >= sizeof cont - 1 && memcmp(r.p, cont, sizeof cont - 1) == 0)
@@ -172,7 +180,7 @@ static bool whole_failure_response(span r)
     return false;
   size_t head_len = (size_t)(end - r.p) + 4;
   const char *cl = find_bytes(r.p, head_len, "\r\nContent-Length: ", 18);
-  return cl && strtoull(cl + 18, NULL, 10) == r.n - head_len;
+  return cl && (strtoull(cl + 18, NULL, 10) == r.n - head_len || (head && r.n == head_len));
 }
 
 static bool same_span(span a, span b) { return a.n == b.n && memcmp(a.p, b.p, a.n) == 0; }
@@ -209,7 +217,7 @@ static bool acceptable(const scenario *s, char *why, size_t why_len)
     span b = j < baseline.units ? unit(&baseline, j) : (span){ "", 0 };
     if (same_span(r, b))
       continue;
-    if (s->http09 ? !find_bytes(r.p, r.n, "HTTP/", 5) : whole_failure_response(r))
+    if (s->http09 ? !find_bytes(r.p, r.n, "HTTP/", 5) : whole_failure_response(r, s->head))
       continue; /* this request failed whole: 0.9 answers have no head */
     bool last = run.server_closed && i == run.units - 1 && unit(&run, run.units).n == 0;
     if (last && (r.n == 0 || same_span(r, (span){ "HTTP/1.1 100 Continue\r\n\r\n", 25 }) || same_but_closing(r, b)))
@@ -361,6 +369,16 @@ static const scenario filter_scenarios[] = {
   { .name = "filters: SF_STATUS_REQ_ERROR", .segments = { "GET /error HTTP/1.1\r\nHost: x\r\n\r\n" } },
 };
 
+static int f_ext_admin(const char *action, const char *dll, char *json, size_t cap)
+{
+  if (!action) {
+    snprintf(json, cap, "{\"dlls\":[]}\n");
+    return 200;
+  }
+  snprintf(json, cap, "{\"action\":\"%s\",\"dll\":\"%s\"}\n", action, dll);
+  return 200;
+}
+
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 2048\nisapi_preread = 4\n"
@@ -376,6 +394,7 @@ int main(void)
   }
   /* no extension_start: an extension request gets 503 from the pipeline */
   fake_platform.filter_call = f_filter_call;
+  fake_platform.ext_admin = f_ext_admin;
   for (int i = 0; i < HUGE_SIZE; i++)
     huge_data[i] = (char)('a' + i % 26);
 
