@@ -1,20 +1,23 @@
 /* The allocation seam (ih_alloc.h). The counters are touched only while a
- * test has armed it, from the test's one thread. */
+ * test has armed it; atomic, for a test whose scripted extension allocates
+ * on its own thread. */
 #include "core/ih_alloc.h"
 
 #include <string.h>
 
 atomic_bool ih_alloc_faults_armed;
 
-static unsigned long counted, fail_at;
-static bool injected, and_after;
+static atomic_ulong counted;
+static unsigned long fail_at;
+static bool and_after;
+static atomic_bool injected;
 
 bool ih_alloc_fault_now(void)
 {
-  ++counted;
-  if (counted < fail_at || (counted > fail_at && !and_after))
+  unsigned long n = atomic_fetch_add(&counted, 1) + 1;
+  if (n < fail_at || (n > fail_at && !and_after))
     return false;
-  injected = true;
+  atomic_store(&injected, true);
   return true;
 }
 
@@ -29,10 +32,10 @@ char *ih_strdup(const char *s)
 
 static void arm(unsigned long n, bool persistent)
 {
-  counted = 0;
+  atomic_store(&counted, 0);
   fail_at = n;
   and_after = persistent;
-  injected = false;
+  atomic_store(&injected, false);
   atomic_store(&ih_alloc_faults_armed, n != 0);
 }
 
@@ -42,7 +45,7 @@ void ih_alloc_fail_from(unsigned long n) { arm(n, true); }
 bool ih_alloc_faults_off(void)
 {
   atomic_store(&ih_alloc_faults_armed, false);
-  return injected;
+  return atomic_load(&injected);
 }
 
-unsigned long ih_alloc_counted(void) { return counted; }
+unsigned long ih_alloc_counted(void) { return atomic_load(&counted); }

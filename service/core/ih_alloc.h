@@ -5,7 +5,8 @@
  * and releases what it held (docs/testing.md, "Allocation failures").
  *
  * In production nothing arms it: the cost is one relaxed load of a flag and
- * a branch that is never taken. Arming is for single-threaded tests. */
+ * a branch that is never taken. A test arms and disarms it while no other
+ * thread allocates. */
 #ifndef IH_ALLOC_H
 #define IH_ALLOC_H
 
