@@ -452,6 +452,49 @@ static const scenario filter_scenarios[] = {
   { .name = "filters: SF_STATUS_REQ_ERROR", .segments = { "GET /error HTTP/1.1\r\nHost: x\r\n\r\n" } },
 };
 
+/* A reload (a new configuration, its generation and filter table) while
+ * memory runs short: it either fails whole, with "out of memory" for a
+ * configuration that could not be read, and the server keeps the
+ * generation it had, or it is published whole; nothing leaks. */
+static void reload_under_faults(const char *ini)
+{
+  for (int and_after = 0; and_after < 2; and_after++) {
+    IH_TEST(and_after ? "reload: every allocation fails with every one after it" : "reload: every allocation fails once");
+    for (unsigned long n = 1;; n++) {
+      server_up();
+      ih_generation *before = ih_server_current(&server);
+      if (and_after)
+        ih_alloc_fail_from(n);
+      else
+        ih_alloc_fail_nth(n);
+      ih_config *next = NULL;
+      char err[256] = "";
+      ih_generation *gen = NULL;
+      int rc = ih_config_parse(ini, strlen(ini), "reload.ini", "", &next, err, sizeof err);
+      if (rc == 0 && (gen = ih_server_generation_new(&server, next)) == NULL)
+        ih_config_free(next);
+      ih_filter_table *t = gen ? ih_filter_table_new(next) : NULL;
+      if (t) {
+        gen->filters = t;
+        ih_server_generation_publish(&server, gen);
+      } else if (gen) {
+        ih_server_generation_free(gen); /* frees next with it */
+      }
+      bool injected = ih_alloc_faults_off();
+      if (rc != 0 && !IH_CHECK(strstr(err, "out of memory") != NULL))
+        ih_test_note("  allocation %lu failed: %s", n, err);
+      IH_CHECK(t ? ih_server_current(&server) == gen : ih_server_current(&server) == before);
+      server_down();
+      IH_EQ_INT(atomic_load(&server.counters.generations_live), 0);
+      total_runs++;
+      if (!injected)
+        break;
+    }
+    if (!IH_CHECK(leaks() == 0))
+      ih_test_note("  a reload leaked");
+  }
+}
+
 static int f_ext_admin(const char *action, const char *dll, char *json, size_t cap)
 {
   if (!action) {
@@ -499,6 +542,7 @@ int main(void)
     for (int and_after = 0; and_after < 2; and_after++)
       fail_each_allocation(&filter_scenarios[i], and_after);
 
+  reload_under_faults(ini);
   ih_test_note("%lu runs with allocations failing", total_runs);
   free(fake.send_copy);
   ih_config_free(cfg);
