@@ -1,14 +1,15 @@
 /* Allocation failures in the connection pipeline (conn.c and what it calls:
- * respond.c, conn_filters.c, file_cache.c, the filter chain), on the fake
- * platform. SQLite's fault injection is the model: each scenario runs once
- * without faults (the baseline), then again with the 1st allocation
- * failing, the 2nd, ... until a run completes without reaching the armed
- * failure. After every run: no crash, every holder released and every file
- * closed (expect_all_released), no leak (LeakSanitizer, native builds), and
- * the client got what the baseline got, cut at a response boundary and
- * followed by nothing, or by one complete 500/503 with Connection: close,
- * or (a transfer whose head went out whole) by a closed connection; never a
- * half-built head or a body shorter than its head announced and then more. */
+ * respond.c, conn_ext.c, conn_filters.c, file_cache.c, the filter chain),
+ * on the fake platform. SQLite's fault injection is the model: each
+ * scenario runs once without faults (the baseline), then with the 1st
+ * allocation failing, the 2nd, ... (once, and from there on) until a run
+ * completes without reaching the armed failure. After every run: no crash,
+ * every holder released and every file closed (expect_all_released), and
+ * the client got the baseline's responses, where one may be replaced by a
+ * whole 500/503 (Content-Length and that many bytes), and the last may be
+ * followed by a close instead (nothing, the same answer closing, or a body
+ * cut after its whole head): never a half-built head. LeakSanitizer checks
+ * each scenario (native builds). docs/testing.md, "Allocation failures". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
