@@ -76,6 +76,11 @@ static const scenario scenarios[] = {
     .expect = "\r\n\r\nhello" },
   { .name = "extension: HSE_REQ_EXEC_URL of a file", .segments = { "GET /child.isa HTTP/1.1\r\nHost: x\r\n\r\n" },
     .expect = "\r\n\r\nAAAA" },
+  { .name = "extension: HSE_REQ_SEND_CUSTOM_ERROR", .segments = { "GET /status.isa HTTP/1.1\r\nHost: x\r\n\r\n" },
+    .expect = "404 Not Found" },
+  { .name = "extension: ReadClient, then a head and TransmitFile",
+    .segments = { "POST /file.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcd", "efghij" },
+    .expect = "\r\n\r\n0123456789abcdefghij" },
 #endif
   { .name = "large file in chunks", .segments = { "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n" } },
   { .name = "extension pre-read", .segments = { "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef" } },
@@ -147,6 +152,19 @@ static void *ext_thread(void *arg)
         hse = 4;
       ih_conn_ext_child_free(child);
     }
+  } else if (strcmp(c->req.path, "/status.isa") == 0) {
+    /* HSE_REQ_SEND_CUSTOM_ERROR: the site's error page, built by the server */
+    if (ih_conn_ext_send_status(c, 404, false, NULL) != IH_EXT_OK)
+      hse = 4;
+  } else if (strcmp(c->req.path, "/file.isa") == 0) {
+    /* the body read past the pre-read, then HSE_REQ_TRANSMIT_FILE after a head */
+    char body[16];
+    size_t n = sizeof body;
+    static const char hdrs[] = "Content-Length: 20\r\n";
+    ih_ext_head h = { 200, "OK", hdrs, strlen(hdrs), "", 0, false };
+    if (ih_conn_ext_read(c, body, &n, NULL) != IH_EXT_OK || ih_conn_ext_send_head(c, &h, NULL) != IH_EXT_OK ||
+        ih_conn_ext_send_file(c, &fs[5], 0, 20, NULL) != IH_EXT_OK)
+      hse = 4;
   } else {
     static const char hdrs[] = "Content-Type: text/plain\r\nContent-Length: 5\r\n";
     ih_ext_head h = { 200, "OK", hdrs, strlen(hdrs), "", 0, false };
@@ -193,12 +211,13 @@ static void converse(const scenario *s, outcome *o)
   long long ended = 0;
   atomic_store(&ext_started, 0);
   atomic_store(&ext_end_posted, 0);
-  for (long spins = 0; spins < 20000000; spins++) {
+  for (long spins = 0; spins < 2000000; spins++) {
     ih_mutex_lock(c->lock); /* an extension's thread may be posting */
     enum fake_op op = fake.op;
     bool closed = fake.socket_closed, fin = fake.shutdown_sent;
     ih_mutex_unlock(c->lock);
     bool ext_busy = extension_busy();
+    bool more_to_send = next < sizeof s->segments / sizeof s->segments[0] && s->segments[next];
     if (op == OP_NONE && !ext_busy)
       break;
     if ((closed || fin) && !client_closed)
@@ -209,12 +228,12 @@ static void converse(const scenario *s, outcome *o)
       send_completes(c);
     } else if (atomic_exchange(&ext_end_posted, 0)) {
       ih_conn_on_ext_end(c); /* the pool's part of ending the session */
-    } else if (ext_busy) {
+    } else if (ext_busy && !(op == OP_RECV && more_to_send)) {
 #ifndef _WIN32
       sched_yield(); /* the extension is working */
 #endif
       continue;
-    } else if (next < sizeof s->segments / sizeof s->segments[0] && s->segments[next]) {
+    } else if (more_to_send) { /* to the pipeline, or to an extension's ReadClient */
       client_sends(c, s->segments[next++]);
     } else {
       client_closed = true;
