@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "http/conn.h"
 #include "isapi/isapi_request_info.h"
 #include "isapi/isapi_response.h"
@@ -56,7 +57,7 @@ static int compare_filters(const void *a, const void *b)
 
 ih_filter_table *ih_filter_table_new(const ih_config *cfg)
 {
-  ih_filter_table *t = calloc(1, sizeof *t);
+  ih_filter_table *t = ih_calloc(1, sizeof *t);
   if (!t)
     return NULL;
   t->cfg = cfg;
@@ -64,7 +65,7 @@ ih_filter_table *ih_filter_table_new(const ih_config *cfg)
   t->site_count = cfg->site_count;
   atomic_init(&t->current, NULL);
   if (t->count) {
-    t->filters = calloc(t->count, sizeof *t->filters);
+    t->filters = ih_calloc(t->count, sizeof *t->filters);
     if (!t->filters) {
       free(t);
       return NULL;
@@ -83,7 +84,7 @@ static int build_chain(const ih_filter_table *t, const ih_site *site, ih_filter_
   memset(out, 0, sizeof *out);
   if (!t->count)
     return 0;
-  out->filters = calloc(t->count, sizeof *out->filters);
+  out->filters = ih_calloc(t->count, sizeof *out->filters);
   if (!out->filters)
     return -1;
   for (size_t i = 0; i < t->count; i++) {
@@ -115,10 +116,10 @@ static void free_generation(generation *g, size_t site_count)
 
 int ih_filter_table_build(ih_filter_table *t)
 {
-  generation *g = calloc(1, sizeof *g);
+  generation *g = ih_calloc(1, sizeof *g);
   if (!g)
     return -1;
-  g->sites = calloc(t->site_count ? t->site_count : 1, sizeof *g->sites);
+  g->sites = ih_calloc(t->site_count ? t->site_count : 1, sizeof *g->sites);
   if (!g->sites || build_chain(t, NULL, &g->global) != 0) {
     free_generation(g, t->site_count);
     return -1;
@@ -164,12 +165,12 @@ const ih_filter_chain *ih_filter_chain_for(const ih_filter_table *t, const ih_si
 
 ih_filter_conn *ih_filter_conn_new(const ih_filter_table *t)
 {
-  ih_filter_conn *fc = calloc(1, sizeof *fc);
+  ih_filter_conn *fc = ih_calloc(1, sizeof *fc);
   if (!fc)
     return NULL;
   fc->table = t;
-  fc->contexts = calloc(t->count ? t->count : 1, sizeof *fc->contexts);
-  fc->disabled = calloc(t->count ? t->count : 1, sizeof *fc->disabled);
+  fc->contexts = ih_calloc(t->count ? t->count : 1, sizeof *fc->contexts);
+  fc->disabled = ih_calloc(t->count ? t->count : 1, sizeof *fc->disabled);
   if (!fc->contexts || !fc->disabled) {
     ih_filter_conn_free(fc);
     return NULL;
@@ -266,7 +267,7 @@ static int append(char **buf, size_t *len, size_t *cap, const void *data, size_t
     size_t want = *cap ? *cap : 1024;
     while (want < *len + n)
       want *= 2;
-    char *p = realloc(*buf, want);
+    char *p = ih_realloc(*buf, want);
     if (!p)
       return -1;
     *buf = p;
@@ -289,7 +290,7 @@ static int add_lines(char **buf, size_t *len, const char *text)
 {
   size_t n = strlen(text);
   size_t cap = IH_ISAPI_HEADERS_OUT_MAX(n);
-  char *norm = malloc(cap);
+  char *norm = ih_malloc(cap);
   ih_isapi_header_info hi;
   if (!norm)
     return -1;
@@ -315,7 +316,7 @@ void *ih_filter_cb_alloc(ih_filter_conn *fc, size_t size)
 {
   if (size > IH_FILTER_ALLOC_MAX - fc->alloc_bytes)
     return NULL;
-  ih_filter_alloc *a = calloc(1, sizeof *a + (size ? size : 1));
+  ih_filter_alloc *a = ih_calloc(1, sizeof *a + (size ? size : 1));
   if (!a)
     return NULL;
   a->size = size;
@@ -338,7 +339,7 @@ int ih_filter_cb_send_response_header(ih_conn *c, ih_filter_conn *fc, const char
     return -1;
   size_t n = headers ? strlen(headers) : 0;
   size_t cap = IH_ISAPI_HEADERS_OUT_MAX(n);
-  char *norm = malloc(cap);
+  char *norm = ih_malloc(cap);
   ih_isapi_header_info hi;
   if (!norm || !ih_isapi_parse_headers(headers ? headers : "", n, norm, cap, &hi)) {
     free(norm);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
 #include "isapi/isapi_response.h"
@@ -13,7 +14,7 @@
 
 static char *dup_n(const char *s, size_t n)
 {
-  char *p = malloc(n + 1);
+  char *p = ih_malloc(n + 1);
   if (p) {
     memcpy(p, s, n);
     p[n] = '\0';
@@ -114,7 +115,7 @@ static enum ih_hdr_status append_field(ih_hdr_block *b, const char *name, size_t
     return IH_HDR_NO_MEMORY; /* a request is parsed again from the block: the parser's ceiling */
   if (b->count == b->cap) {
     size_t cap = b->cap ? 2 * b->cap : FIELDS_MIN;
-    ih_hdr_field *f = realloc(b->fields, cap * sizeof *f);
+    ih_hdr_field *f = ih_realloc(b->fields, cap * sizeof *f);
     if (!f)
       return IH_HDR_NO_MEMORY;
     b->fields = f;
@@ -278,7 +279,7 @@ enum ih_hdr_status ih_hdr_get(const ih_hdr_block *b, const char *name, char *buf
     for (size_t i = 0; i < b->count; i++)
       if (name_is(&b->fields[i], name, name_len))
         return put(b->fields[i].value, total, buf, size);
-  char *joined = malloc(total + 1);
+  char *joined = ih_malloc(total + 1);
   if (!joined)
     return IH_HDR_NO_MEMORY;
   size_t at = 0, joined_count = 0;

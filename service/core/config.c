@@ -10,6 +10,7 @@
  * run in finish() after the last line. Any error frees everything, so no
  * partial config escapes. */
 #include "core/config.h"
+#include "core/ih_alloc.h"
 #include "core/ih_compiler.h"
 #include "core/physical_path.h"
 
@@ -135,7 +136,7 @@ static int oom(parser *p) { return fail(p, p->line, "out of memory"); }
 
 static char *dup_slice(ih_slice s)
 {
-  char *d = malloc(s.n + 1);
+  char *d = ih_malloc(s.n + 1);
   if (d) {
     if (s.n)
       memcpy(d, s.p, s.n);
@@ -161,7 +162,7 @@ static bool grow(void **arr, size_t *cap, size_t count, size_t elem)
   if (count < *cap)
     return true;
   size_t ncap = *cap ? *cap * 2 : 4;
-  void *n = realloc(*arr, ncap * elem);
+  void *n = ih_realloc(*arr, ncap * elem);
   if (!n)
     return false;
   *arr = n;
@@ -184,7 +185,7 @@ static char *join_path(const char *base, ih_slice rel)
   if (bn == 0 || is_absolute(rel))
     return dup_slice(rel);
   bool sep = base[bn - 1] == '/' || base[bn - 1] == '\\';
-  char *d = malloc(bn + !sep + rel.n + 1);
+  char *d = ih_malloc(bn + !sep + rel.n + 1);
   if (!d)
     return NULL;
   memcpy(d, base, bn);
@@ -708,7 +709,7 @@ static int open_site(parser *p, const ih_slice *args)
   memset(s, 0, sizeof *s);
   p->meta[p->cur] = (site_meta){ .line = p->line };
   s->name = dup_slice(args[0]);
-  s->vdirs = calloc(1, sizeof *s->vdirs);
+  s->vdirs = ih_calloc(1, sizeof *s->vdirs);
   if (!s->name || !s->vdirs)
     return oom(p);
   s->vdir_count = 1;
@@ -735,7 +736,7 @@ static int site_other_key(parser *p, ih_slice key, ih_slice v)
     if (s->error_pages[i].status == (int)status)
       return fail(p, p->line, "duplicate key 'error_page.%d' in %s", (int)status, p->label);
   /* Exact-size growth: sites have few error pages. */
-  ih_error_page *n = realloc(s->error_pages, (s->error_page_count + 1) * sizeof *n);
+  ih_error_page *n = ih_realloc(s->error_pages, (s->error_page_count + 1) * sizeof *n);
   if (!n)
     return oom(p);
   s->error_pages = n;
@@ -1122,7 +1123,7 @@ static int attach_vdirs(parser *p)
     for (size_t k = 0; k < c->site_count && !s; k++)
       if (ih_slice_ieq_cstr(ih_slice_from_cstr(pv->site_name), c->sites[k].name))
         s = &c->sites[k];
-    ih_vdir *n = realloc(s->vdirs, (s->vdir_count + 1) * sizeof *n);
+    ih_vdir *n = ih_realloc(s->vdirs, (s->vdir_count + 1) * sizeof *n);
     if (!n)
       return oom(p);
     s->vdirs = n;
@@ -1146,7 +1147,7 @@ static int attach_scriptmaps(parser *p)
                   pm->m.extension);
     if (pm->m.url_path) {
       /* Wildcard maps: several per site, even for one path; file order kept. */
-      ih_script_map *n = realloc(s->wildcard_maps, (s->wildcard_map_count + 1) * sizeof *n);
+      ih_script_map *n = ih_realloc(s->wildcard_maps, (s->wildcard_map_count + 1) * sizeof *n);
       if (!n)
         return oom(p);
       s->wildcard_maps = n;
@@ -1156,7 +1157,7 @@ static int attach_scriptmaps(parser *p)
     }
     if (ih_site_script_map(s, ih_slice_from_cstr(pm->m.extension)))
       return fail(p, pm->line, "duplicate [scriptmap %s %s]", pm->site_name, pm->m.extension);
-    ih_script_map *n = realloc(s->script_maps, (s->script_map_count + 1) * sizeof *n);
+    ih_script_map *n = ih_realloc(s->script_maps, (s->script_map_count + 1) * sizeof *n);
     if (!n)
       return oom(p);
     s->script_maps = n;
@@ -1185,7 +1186,7 @@ static int attach_filters(parser *p)
       return fail(p, pf->site_line, "unknown site '%s' in [filter %s]", pf->site_name, pf->f.name);
   }
   /* One allocation, after every check: either all filters move or none. */
-  ih_filter_conf *list = malloc(p->filter_count * sizeof *list);
+  ih_filter_conf *list = ih_malloc(p->filter_count * sizeof *list);
   if (!list)
     return oom(p);
   for (size_t i = 0; i < p->filter_count; i++) {
@@ -1282,7 +1283,7 @@ int ih_config_parse(const char *text, size_t len, const char *file_name, const c
     len = 0;
 
   int rc = -1;
-  p.cfg = calloc(1, sizeof *p.cfg);
+  p.cfg = ih_calloc(1, sizeof *p.cfg);
   if (!p.cfg) {
     oom(&p);
     goto done;
@@ -1345,7 +1346,7 @@ int ih_config_load_file(const char *path, ih_config **out, char *err, size_t err
       size_t ncap = cap ? cap * 2 : 4096;
       if (ncap > MAX_FILE_BYTES + 1)
         ncap = MAX_FILE_BYTES + 1;
-      char *n = realloc(buf, ncap);
+      char *n = ih_realloc(buf, ncap);
       if (!n) {
         if (err && err_cap)
           snprintf(err, err_cap, "%s: out of memory", path);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "core/server_log.h"
 #include "http/file_cache.h"
 #include "http/keepalive.h"
@@ -32,7 +33,7 @@ const char *ih_holder_name(enum ih_holder h)
 
 static ih_generation *generation_new(ih_server *s, const ih_config *cfg)
 {
-  ih_generation *g = calloc(1, sizeof *g);
+  ih_generation *g = ih_calloc(1, sizeof *g);
   if (!g)
     return NULL;
   g->config = cfg;
@@ -264,15 +265,15 @@ void ih_server_count_client_abort(ih_server *s) { atomic_fetch_add(&s->counters.
 ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
                      const char *peer_addr, uint16_t peer_port)
 {
-  ih_conn *c = calloc(1, sizeof *c);
+  ih_conn *c = ih_calloc(1, sizeof *c);
   if (!c)
     return NULL;
   c->gen = ih_server_acquire(s);
   const ih_server_config *sc = &c->gen->config->server;
   c->in_cap = sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
   c->out_cap = 8192;
-  c->in = malloc(c->in_cap);
-  c->out = malloc(c->out_cap);
+  c->in = ih_malloc(c->in_cap);
+  c->out = ih_malloc(c->out_cap);
   c->lock = ih_mutex_new();
   c->ext_cond = ih_cond_new();
   bool wants_filters = c->gen->filters && c->gen->filters->count;
@@ -729,7 +730,7 @@ static bool preread_extension_body(ih_conn *c)
   ih_request *r = &c->req;
   size_t cap = c->gen->config->server.isapi_preread;
   if (!r->ext_preread) {
-    r->ext_preread = malloc(cap + 1);
+    r->ext_preread = ih_malloc(cap + 1);
     if (!r->ext_preread) {
       fail_request(c, 503, "out of memory for the request body");
       return false;

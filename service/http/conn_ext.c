@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "core/server_log.h"
 #include "http/conn.h"
 #include "http/conn_internal.h"
@@ -158,7 +159,7 @@ static void start_send(ih_conn *c, const char *data, size_t n)
   assert(!op->second_len); /* only a head carries a second buffer, and a held head is one */
   op->owned = held;
   if (n && n <= COALESCE_MAX) {
-    char *joined = realloc(held, held_len + n);
+    char *joined = ih_realloc(held, held_len + n);
     if (joined) {
       memcpy(joined + held_len, data, n);
       op->owned = joined;
@@ -185,7 +186,7 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
   size_t held_len = c->ext_held_head_len;
   c->ext_held_head = NULL;
   c->ext_held_head_len = 0;
-  if (held && n <= COALESCE_MAX && (joined = realloc(held, held_len + n)) != NULL) {
+  if (held && n <= COALESCE_MAX && (joined = ih_realloc(held, held_len + n)) != NULL) {
     memcpy(joined + held_len, data, n);
     held = NULL;
   }
@@ -351,7 +352,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   if (c->out_len == 0 && second_len == 0) {
     if (done)
       complete_now(done, 0, &after);
-  } else if (!done && h->body_len == 0 && (c->ext_held_head = malloc(c->out_len)) != NULL) {
+  } else if (!done && h->body_len == 0 && (c->ext_held_head = ih_malloc(c->out_len)) != NULL) {
     /* Held: most extensions write the body right after the head, and one
      * send instead of two is most of an extension's cost under Wine. */
     memcpy(c->ext_held_head, c->out, c->out_len);
@@ -563,8 +564,8 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   }
   bool host_given = false;
   size_t cap = strlen(method) + strlen(target) + headers_len + parent->framing.host.n + 64;
-  ih_request *child = calloc(1, sizeof *child);
-  char *text = malloc(cap);
+  ih_request *child = ih_calloc(1, sizeof *child);
+  char *text = ih_malloc(cap);
   *status = 503;
   if (!child || !text) {
     free(child);
@@ -727,7 +728,7 @@ void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len)
   ih_request *r = &c->req;
   if (len > EXT_LOG_MAX - r->ext_log_len)
     len = EXT_LOG_MAX - r->ext_log_len;
-  char *p = len ? realloc(r->ext_log, r->ext_log_len + len + 1) : NULL;
+  char *p = len ? ih_realloc(r->ext_log, r->ext_log_len + len + 1) : NULL;
   if (p) {
     memcpy(p + r->ext_log_len, text, len);
     r->ext_log_len += len;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "core/ih_base64.h"
 #include "filters/filter_chain.h"
 #include "http/conn.h"
@@ -81,7 +82,7 @@ static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
   ih_request *r = &c->req;
   /* HTTP/0.9 has a method and a url, nothing else a filter can change */
   size_t len = b->http09 ? strlen(b->method) + strlen(b->url) + 3 : ih_hdr_serialize(b, NULL, 0);
-  char *text = malloc(len + 1);
+  char *text = ih_malloc(len + 1);
   if (!text)
     return -1;
   if (b->http09)
@@ -124,7 +125,7 @@ static enum ih_chain_result request_headers(ih_conn *c, uint32_t type, bool *url
   ih_hdr_block b;
   if (ih_hdr_load_request(&b, &c->req.head) != IH_HDR_OK)
     return IH_CHAIN_ERROR;
-  char *url_before = strdup(b.url);
+  char *url_before = ih_strdup(b.url);
   ih_fn_headers payload = { &b, 0 };
   enum ih_chain_result r = notify(c, type, &payload);
   if (b.changed && r != IH_CHAIN_FAULT) {
@@ -315,7 +316,7 @@ enum ih_chain_result conn_filter_send_response(ih_conn *c, int status, bool *rep
     c->req.status = b.status; /* 0.9 too: the log keeps the status though nothing reaches the wire */
     if (!http09) {
       size_t len = ih_hdr_serialize(&b, NULL, 0);
-      char *head = malloc(len);
+      char *head = ih_malloc(len);
       if (!head || !ih_respond_replace_head(c, head, ih_hdr_serialize(&b, head, len)))
         r = IH_CHAIN_ERROR;
       free(head);
@@ -338,7 +339,7 @@ enum ih_chain_result conn_filter_raw_send(ih_conn *c, const char *data, size_t l
    * meanwhile (WriteClient) goes in front of it. */
   size_t queued = fc ? fc->out_len : 0;
   if (c->filter_send_cap < queued + len + 1) {
-    char *p = realloc(c->filter_send, queued + len + 1);
+    char *p = ih_realloc(c->filter_send, queued + len + 1);
     if (!p)
       return IH_CHAIN_ERROR;
     c->filter_send = p;
@@ -355,7 +356,7 @@ enum ih_chain_result conn_filter_raw_send(ih_conn *c, const char *data, size_t l
   size_t total = queued + raw.len + fc->out_len;
   if (raw.data != c->filter_send + queued || total + 1 > c->filter_send_cap) {
     /* replaced by a buffer of the filter's own (or grown): assemble anew */
-    char *p = malloc(total + 1);
+    char *p = ih_malloc(total + 1);
     if (!p)
       return IH_CHAIN_ERROR;
     memcpy(p, c->filter_send, queued);

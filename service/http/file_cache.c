@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "core/ih_thread.h"
 
 typedef struct entry {
@@ -51,7 +52,7 @@ static bool same_path(const char *a, const char *b)
 
 ih_file_cache *ih_file_cache_new(size_t max_entries, uint64_t ttl_ms)
 {
-  ih_file_cache *fc = calloc(1, sizeof *fc);
+  ih_file_cache *fc = ih_calloc(1, sizeof *fc);
   if (!fc)
     return NULL;
   fc->max_entries = ttl_ms ? max_entries : 0;
@@ -59,7 +60,7 @@ ih_file_cache *ih_file_cache_new(size_t max_entries, uint64_t ttl_ms)
   fc->bucket_count = 64;
   while (fc->bucket_count < fc->max_entries)
     fc->bucket_count *= 2;
-  fc->buckets = calloc(fc->bucket_count, sizeof *fc->buckets);
+  fc->buckets = ih_calloc(fc->bucket_count, sizeof *fc->buckets);
   fc->lock = ih_mutex_new();
   if (!fc->buckets || !fc->lock) {
     free(fc->buckets);
@@ -155,8 +156,8 @@ const ih_cached_file *ih_file_cache_put(ih_file_cache *fc, const char *path, uin
 {
   if (!fc || !fc->max_entries || len > IH_FILE_CACHE_MAX_FILE || (kind != IH_CACHED_FILE && len))
     return NULL;
-  entry *e = malloc(sizeof *e + len);
-  char *path_copy = malloc(strlen(path) + 1);
+  entry *e = ih_malloc(sizeof *e + len);
+  char *path_copy = ih_malloc(strlen(path) + 1);
   if (!e || !path_copy) {
     free(e);
     free(path_copy);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ih_alloc.h"
 #include "core/ih_compiler.h"
 #include "core/mime.h"
 #include "core/physical_path.h"
@@ -46,7 +47,7 @@ static bool out_reserve(ih_conn *c, size_t more)
     cap *= 2;
   if (cap > IH_OUT_MAX)
     return false;
-  char *p = realloc(c->out, cap);
+  char *p = ih_realloc(c->out, cap);
   if (!p)
     return false;
   c->out = p;
@@ -334,7 +335,7 @@ static void ext_admin_page(ih_conn *c, ih_body_plan *plan)
     error_response(c, 405, "Allow", "GET, HEAD, POST", plan);
     return;
   }
-  char *json = malloc(IH_EXT_ADMIN_JSON_MAX);
+  char *json = ih_malloc(IH_EXT_ADMIN_JSON_MAX);
   if (!json) {
     error_response(c, 503, NULL, NULL, plan);
     return;
@@ -424,7 +425,7 @@ static void directory_listing(ih_conn *c, const char *physical)
     return;
   }
   size_t body_len = c->out_len;
-  char *body = malloc(body_len);
+  char *body = ih_malloc(body_len);
   if (!body) {
     ih_body_plan ignored;
     error_response(c, 500, NULL, NULL, &ignored);
@@ -499,7 +500,7 @@ static void file_ref_open(ih_conn *c, const char *path, file_ref *f)
     return;
   }
   if (f->info.size <= IH_FILE_CACHE_MAX_FILE) {
-    char *data = malloc(f->info.size ? (size_t)f->info.size : 1);
+    char *data = ih_malloc(f->info.size ? (size_t)f->info.size : 1);
     size_t got = 0;
     if (data && pf->file_read(f->file, 0, data, (size_t)f->info.size, &got) == IH_FS_OK && got == f->info.size) {
       f->cached = ih_file_cache_put(cache, path, now, IH_CACHED_FILE, &f->info, data, got);
@@ -805,8 +806,9 @@ enum ih_chain_result ih_respond_url_map(ih_conn *c)
     return IH_CHAIN_CONTINUE; /* refused later, whatever a filter would say */
   enum ih_chain_result fr = conn_filter_url_map(c, r->path, physical, sizeof physical);
   free(r->filter_physical);
-  r->filter_physical = strdup(physical); /* served instead (NULL when out of memory: unmapped) */
-  return fr;
+  r->filter_physical = ih_strdup(physical); /* served instead */
+  /* Out of memory: never serve the unmapped path the filter overruled; 500. */
+  return r->filter_physical || fr != IH_CHAIN_CONTINUE ? fr : IH_CHAIN_ERROR;
 }
 
 void ih_respond_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
@@ -1069,7 +1071,7 @@ static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
   const ih_slice from[5] = { ih_slice_from_cstr(rec->c_ip), rec->username, rec->method, rec->uri_stem,
                              rec->uri_query };
   for (int i = 0; i < 5; i++) {
-    k->text[i] = malloc(from[i].n + 1);
+    k->text[i] = ih_malloc(from[i].n + 1);
     if (!k->text[i]) {
       log_copies_free(k);
       memset(k, 0, sizeof *k);
