@@ -14,13 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef _WIN32
-#include <pthread.h>
-#include <sched.h>
-#endif
-
 #include "conn_fake.h"
 #include "core/ih_alloc.h"
+#include "core/ih_thread.h"
 #include "filters/filter_chain.h"
 #include "filters/filter_headers.h"
 #include "ih_test.h"
@@ -70,7 +66,6 @@ static const scenario scenarios[] = {
   { .name = "ranges and conditional", .segments = { "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n",
       "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=50-\r\n\r\n",
       "GET /big.txt HTTP/1.1\r\nHost: x\r\nIf-Modified-Since: Sun, 06 Nov 2033 08:49:37 GMT\r\n\r\n" } },
-#ifndef _WIN32
   { .name = "extension: head and two writes", .segments = { "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n",
                                                            "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n" },
     .expect = "\r\n\r\nhello" },
@@ -81,7 +76,6 @@ static const scenario scenarios[] = {
   { .name = "extension: ReadClient, then a head and TransmitFile",
     .segments = { "POST /file.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabcd", "efghij" },
     .expect = "\r\n\r\n0123456789abcdefghij" },
-#endif
   { .name = "large file in chunks", .segments = { "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n" } },
   { .name = "extension pre-read", .segments = { "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef" } },
 };
@@ -129,13 +123,12 @@ static void normalise(outcome *o)
   }
 }
 
-/* ---- a scripted extension on its own thread (native builds), as in
+/* ---- a scripted extension on its own thread (ih_thread.h), as in
  * test_conn.c: it calls the blocking ih_conn_ext_* entry points while the
  * pump below plays the I/O pool. A careful DLL: a call that fails ends the
  * session with HSE_STATUS_ERROR. ---- */
 static atomic_int ext_started, ext_finished;
 
-#ifndef _WIN32
 static void *ext_thread(void *arg)
 {
   ih_conn *c = arg;
@@ -180,15 +173,14 @@ static void *ext_thread(void *arg)
 
 static bool f_extension_start(ih_conn *c)
 {
-  pthread_t t;
   atomic_store(&ext_finished, 0);
-  if (pthread_create(&t, NULL, ext_thread, c) != 0)
+  ih_thread *t = ih_thread_start(ext_thread, c);
+  if (!t)
     return false;
   atomic_store(&ext_started, 1);
-  pthread_detach(t);
+  ih_thread_detach(t);
   return true;
 }
-#endif
 
 static bool extension_busy(void)
 {
@@ -229,9 +221,7 @@ static void converse(const scenario *s, outcome *o)
     } else if (atomic_exchange(&ext_end_posted, 0)) {
       ih_conn_on_ext_end(c); /* the pool's part of ending the session */
     } else if (ext_busy && !(op == OP_RECV && more_to_send)) {
-#ifndef _WIN32
-      sched_yield(); /* the extension is working */
-#endif
+      ih_thread_yield(); /* the extension is working */
       continue;
     } else if (more_to_send) { /* to the pipeline, or to an extension's ReadClient */
       client_sends(c, s->segments[next++]);
@@ -538,9 +528,7 @@ int main(void)
     printf("config: %s\n", err);
     return 1;
   }
-#ifndef _WIN32
   fake_platform.extension_start = f_extension_start;
-#endif
   fake_platform.filter_call = f_filter_call;
   fake_platform.ext_admin = f_ext_admin;
   for (int i = 0; i < HUGE_SIZE; i++)
