@@ -112,10 +112,12 @@ int ih_isapi_parse_status(const char *status, size_t len, char *reason_out, size
 typedef ih_header_lines lines;
 
 /* Next physical line without its line end (header_lines.h). *terminated
- * says whether an LF ended it. */
+ * says whether an LF ended it (false when there is no line at all). */
 static bool next_line(lines *it, ih_slice *line, bool *terminated)
 {
   ih_header_line l;
+  if (terminated)
+    *terminated = false;
   if (!ih_header_lines_next(it, &l))
     return false;
   *line = l.text;
