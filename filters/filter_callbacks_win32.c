@@ -16,7 +16,7 @@
 
 #include "core/server_log.h"
 #include "filters/filter_headers.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/isapi_map.h"
 #include "isapi/isapi_vars.h"
 

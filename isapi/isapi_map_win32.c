@@ -45,7 +45,7 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/isapi_map.h"
 #include "isapi/isapi_ssf_win32.h"
 
