@@ -49,6 +49,10 @@
 #include "isapi/isapi_map.h"
 #include "isapi/isapi_ssf_win32.h"
 
+/* The portable mapper's path buffer size is the SDK structure's. */
+_Static_assert(IH_ISAPI_MAX_PATH == sizeof(((HSE_URL_MAPEX_INFO *)0)->lpszPath),
+               "IH_ISAPI_MAX_PATH differs from HSE_URL_MAPEX_INFO.lpszPath");
+
 /* Longest URL string read from a DLL (query included). The mapped part is
  * at most IH_ISAPI_URL_MAX bytes once canonical; this only bounds the scan
  * for the NUL of a string that has none. */
