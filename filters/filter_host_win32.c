@@ -29,7 +29,6 @@
  * else uses, so a reload's table (take_load_state) keeps knowing it. */
 #include "filters/filter_host_win32.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,93 +49,6 @@ static struct {
   volatile LONG retrying;
   BOOL stopped;
 } host = { SRWLOCK_INIT, NULL, 0, 0, FALSE };
-
-/* ---- words for messages ---- */
-
-static const struct {
-  uint32_t bit;
-  const char *name;
-} notifications[] = {
-  /* in the order a request meets them (reference section 2.7) */
-  { IH_SF_NOTIFY_READ_RAW_DATA, "READ_RAW_DATA" },
-  { IH_SF_NOTIFY_PREPROC_HEADERS, "PREPROC_HEADERS" },
-  { IH_SF_NOTIFY_URL_MAP, "URL_MAP" },
-  { IH_SF_NOTIFY_AUTHENTICATION, "AUTHENTICATION" },
-  { IH_SF_NOTIFY_AUTH_COMPLETE, "AUTH_COMPLETE" },
-  { IH_SF_NOTIFY_ACCESS_DENIED, "ACCESS_DENIED" },
-  { IH_SF_NOTIFY_SEND_RESPONSE, "SEND_RESPONSE" },
-  { IH_SF_NOTIFY_SEND_RAW_DATA, "SEND_RAW_DATA" },
-  { IH_SF_NOTIFY_END_OF_REQUEST, "END_OF_REQUEST" },
-  { IH_SF_NOTIFY_LOG, "LOG" },
-  { IH_SF_NOTIFY_END_OF_NET_SESSION, "END_OF_NET_SESSION" },
-};
-
-const char *ih_filter_notification_name(uint32_t type)
-{
-  for (size_t i = 0; i < sizeof notifications / sizeof notifications[0]; i++)
-    if (notifications[i].bit == type)
-      return notifications[i].name;
-  return "?";
-}
-
-/* Appends s to out[0..cap) after what is there (always NUL-terminated). */
-static void append(char *out, size_t cap, const char *s)
-{
-  size_t n = strlen(out);
-  if (n + 1 < cap)
-    snprintf(out + n, cap - n, "%s", s);
-}
-
-/* "PREPROC_HEADERS URL_MAP ...; ports: NONSECURE; priority HIGH" from
- * GetFilterVersion's dwFlags. */
-static void describe_flags(uint32_t flags, char *out, size_t cap)
-{
-  out[0] = '\0';
-  uint32_t known = IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT | IH_SF_NOTIFY_ORDER_MASK;
-  append(out, cap, "notifications:");
-  for (size_t i = 0; i < sizeof notifications / sizeof notifications[0]; i++) {
-    known |= notifications[i].bit;
-    if (flags & notifications[i].bit) {
-      append(out, cap, " ");
-      append(out, cap, notifications[i].name);
-    }
-  }
-  if (!(flags & ~(IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT | IH_SF_NOTIFY_ORDER_MASK)))
-    append(out, cap, " none");
-  append(out, cap, "; ports:");
-  if (flags & IH_SF_NOTIFY_SECURE_PORT)
-    append(out, cap, " SECURE");
-  if (flags & IH_SF_NOTIFY_NONSECURE_PORT)
-    append(out, cap, " NONSECURE");
-  if (!(flags & (IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT)))
-    append(out, cap, " none named");
-  /* No order bit: such a filter runs before every prioritised one
-   * (KB Q237471), not at SF_NOTIFY_ORDER_DEFAULT. */
-  append(out, cap, "; priority ");
-  if (!(flags & IH_SF_NOTIFY_ORDER_MASK))
-    append(out, cap, "none (runs before HIGH, KB Q237471)");
-  else {
-    const char *sep = "";
-    if (flags & IH_SF_NOTIFY_ORDER_HIGH) {
-      append(out, cap, "HIGH");
-      sep = "+";
-    }
-    if (flags & IH_SF_NOTIFY_ORDER_MEDIUM) {
-      append(out, cap, sep);
-      append(out, cap, "MEDIUM");
-      sep = "+";
-    }
-    if (flags & IH_SF_NOTIFY_ORDER_LOW) {
-      append(out, cap, sep);
-      append(out, cap, "LOW");
-    }
-  }
-  if (flags & ~known) {
-    char extra[40];
-    snprintf(extra, sizeof extra, "; unknown bits 0x%08lx", (unsigned long)(flags & ~known));
-    append(out, cap, extra);
-  }
-}
 
 static const char *scope_of(const ih_filter *f, char *buf, size_t cap)
 {
@@ -279,7 +191,7 @@ static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
     return FALSE;
   }
   char words[400];
-  describe_flags(ver.dwFlags, words, sizeof words);
+  flt_describe_flags(ver.dwFlags, words, sizeof words);
   f->flags = ver.dwFlags;
   f->handle = d;
   f->error[0] = '\0';
@@ -528,24 +440,6 @@ HMODULE ih_filter_host_module(const ih_filter *f)
 {
   const flt_dll *d = f->loaded ? f->handle : NULL;
   return d ? d->module : NULL;
-}
-
-/* ---- misuse ---- */
-
-void flt_misuse(const flt_call *k, unsigned kind, const char *fmt, ...)
-{
-  if (kind > 31)
-    kind = FLT_MISUSE_SSF_OTHER;
-  LONG bit = (LONG)(1UL << kind);
-  if (InterlockedOr(&k->dll->logged, bit) & bit)
-    return;
-  char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  ih_log(IH_LOG_WARNING, IH_EV_FILTER_MISUSE, "filter %s (%s) in %s: %s (reported once per filter and kind)",
-         k->f->conf->name, k->f->conf->dll_path, ih_filter_notification_name(k->type), what);
 }
 
 /* ---- one call ---- */
