@@ -18,7 +18,7 @@
 #include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/isapi_handle.h"
 #include "isapi/isapi_host_win32.h"
-#include "isapi/isapi_request_info.h"
+#include "isapi/shared/isapi_request_info.h"
 #include "isapi/isapi_ssf_win32.h"
 
 #define MAX_CALLS IH_ISAPI_HANDLE_SLOTS /* more simultaneous sessions get 503 */
