@@ -17,7 +17,7 @@
 #include "core/server_log.h"
 #include "filters/filter_headers.h"
 #include "isapi/shared/isapi_guard_win32.h"
-#include "isapi/isapi_map.h"
+#include "isapi/shared/isapi_map.h"
 #include "isapi/shared/isapi_vars.h"
 
 #define NAME_MAX_LEN 1024            /* longest variable or header name looked at */

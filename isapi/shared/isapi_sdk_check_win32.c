@@ -1,4 +1,4 @@
-/* Every portable copy of an SDK value (isapi_sdk.h, and IH_ISAPI_MAX_PATH)
+/* Every portable copy of an SDK value (isapi_sdk.h; IH_ISAPI_MAX_PATH, isapi_map.h)
  * against httpext.h and httpfilt.h themselves: a value copied wrong, or an
  * SDK that disagrees, fails the MinGW build here rather than a DLL at run
  * time. Nothing to run: compile-time checks only. Win32 only. */
@@ -6,6 +6,7 @@
 #include <httpext.h>
 #include <httpfilt.h>
 
+#include "isapi/shared/isapi_map.h"
 #include "isapi/shared/isapi_sdk.h"
 
 #define SAME(portable, sdk) _Static_assert((portable) == (sdk), #portable " differs from the SDK's " #sdk)
@@ -20,6 +21,8 @@ SAME(IH_HSE_URL_FLAGS_WRITE, HSE_URL_FLAGS_WRITE);
 SAME(IH_HSE_URL_FLAGS_EXECUTE, HSE_URL_FLAGS_EXECUTE);
 SAME(IH_HSE_URL_FLAGS_SSL, HSE_URL_FLAGS_SSL);
 SAME(IH_HSE_URL_FLAGS_SCRIPT, HSE_URL_FLAGS_SCRIPT);
+/* the portable mapper's path buffer is HSE_URL_MAPEX_INFO's (isapi_map.h) */
+SAME(IH_ISAPI_MAX_PATH, sizeof(((HSE_URL_MAPEX_INFO *)0)->lpszPath));
 
 /* httpfilt.h */
 SAME(IH_SF_NOTIFY_SECURE_PORT, SF_NOTIFY_SECURE_PORT);
