@@ -1,5 +1,5 @@
 /* Internal to the filter host's Win32 files (filter_host_win32.c,
- * filter_callbacks_win32.c): a loaded filter DLL, one HttpFilterProc call
+ * filter_callbacks_win32.c, filter_messages_win32.c): a loaded filter DLL, one HttpFilterProc call
  * in progress, and the callbacks handed to filters. */
 #ifndef IH_FILTER_CALL_WIN32_H
 #define IH_FILTER_CALL_WIN32_H
@@ -62,6 +62,10 @@ enum flt_misuse_kind {
   FLT_MISUSE_SSF_OTHER = 30,
 };
 void flt_misuse(const flt_call *k, unsigned kind, const char *fmt, ...) IH_PRINTF(3, 4);
+
+/* "notifications: PREPROC_HEADERS URL_MAP; ports: NONSECURE; priority HIGH"
+ * from GetFilterVersion's dwFlags, into out (always NUL-terminated). */
+void flt_describe_flags(uint32_t flags, char *out, size_t cap);
 
 /* The callbacks of HTTP_FILTER_CONTEXT and of the notification structures
  * (httpfilt.h signatures). */

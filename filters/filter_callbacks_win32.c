@@ -16,9 +16,9 @@
 
 #include "core/server_log.h"
 #include "filters/filter_headers.h"
-#include "isapi/isapi_guard_win32.h"
-#include "isapi/isapi_map.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_guard_win32.h"
+#include "isapi/shared/isapi_map.h"
+#include "isapi/shared/isapi_vars.h"
 
 #define NAME_MAX_LEN 1024            /* longest variable or header name looked at */
 #define TEXT_MAX_LEN IH_HDR_BYTES_MAX /* longest header text or value looked at */

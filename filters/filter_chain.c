@@ -7,9 +7,9 @@
 
 #include "core/ih_alloc.h"
 #include "http/conn.h"
-#include "isapi/isapi_request_info.h"
-#include "isapi/isapi_response.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_request_info.h"
+#include "isapi/shared/isapi_response.h"
+#include "isapi/shared/isapi_vars.h"
 
 #define OUT_MAX (16u << 20)       /* what filters may queue for one response */
 #define HEADER_TEXT_MAX 65536u    /* AddResponseHeaders / ADD_HEADERS_ON_DENIAL per request */

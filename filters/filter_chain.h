@@ -22,45 +22,12 @@
 
 #include "core/config.h"
 #include "filters/filter_headers.h"
+#include "isapi/shared/isapi_sdk.h"
 
-/* ---- httpfilt.h values, repeated so portable code needs no Windows header ---- */
-
-#define IH_SF_NOTIFY_SECURE_PORT 0x00000001u
-#define IH_SF_NOTIFY_NONSECURE_PORT 0x00000002u
-#define IH_SF_NOTIFY_READ_RAW_DATA 0x00008000u
-#define IH_SF_NOTIFY_PREPROC_HEADERS 0x00004000u
-#define IH_SF_NOTIFY_AUTHENTICATION 0x00002000u
-#define IH_SF_NOTIFY_URL_MAP 0x00001000u
-#define IH_SF_NOTIFY_ACCESS_DENIED 0x00000800u
-#define IH_SF_NOTIFY_SEND_RESPONSE 0x00000040u
-#define IH_SF_NOTIFY_SEND_RAW_DATA 0x00000400u
-#define IH_SF_NOTIFY_LOG 0x00000200u
-#define IH_SF_NOTIFY_END_OF_REQUEST 0x00000080u
-#define IH_SF_NOTIFY_END_OF_NET_SESSION 0x00000100u
-#define IH_SF_NOTIFY_AUTH_COMPLETE 0x04000000u
-#define IH_SF_NOTIFY_ORDER_HIGH 0x00080000u
-#define IH_SF_NOTIFY_ORDER_MEDIUM 0x00040000u
-#define IH_SF_NOTIFY_ORDER_LOW 0x00020000u
-#define IH_SF_NOTIFY_ORDER_MASK (IH_SF_NOTIFY_ORDER_HIGH | IH_SF_NOTIFY_ORDER_MEDIUM | IH_SF_NOTIFY_ORDER_LOW)
-
-#define IH_SF_STATUS_REQ_FINISHED 0x8000000u
-#define IH_SF_STATUS_REQ_FINISHED_KEEP_CONN 0x8000001u
-#define IH_SF_STATUS_REQ_NEXT_NOTIFICATION 0x8000002u
-#define IH_SF_STATUS_REQ_HANDLED_NOTIFICATION 0x8000003u
-#define IH_SF_STATUS_REQ_ERROR 0x8000004u
-#define IH_SF_STATUS_REQ_READ_NEXT 0x8000005u
-/* Not an SDK value: platform->filter_call's answer when the filter faulted
- * (the platform has logged it); the connection is closed. */
+/* httpfilt.h values (IH_SF_*): isapi/shared/isapi_sdk.h. Not an SDK value:
+ * platform->filter_call's answer when the filter faulted (the platform has
+ * logged it); the connection is closed. */
 #define IH_SF_STATUS_FAULTED 0xFFFFFFFFu
-
-#define IH_SF_DENIED_LOGON 0x00000001u
-#define IH_SF_DENIED_RESOURCE 0x00000002u
-#define IH_SF_DENIED_FILTER 0x00000004u
-#define IH_SF_DENIED_APPLICATION 0x00000008u
-#define IH_SF_DENIED_BY_CONFIG 0x00010000u
-
-#define IH_SF_MAX_USERNAME 257u
-#define IH_SF_MAX_PASSWORD 257u
 
 /* ---- filters and their order ---- */
 

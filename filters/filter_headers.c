@@ -8,7 +8,7 @@
 #include "core/ih_alloc.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_response.h"
 
 #define FIELDS_MIN 16
 

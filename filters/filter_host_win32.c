@@ -19,7 +19,8 @@
  * name of the same file (an 8.3 name, a hard link, a \\?\ form) could map a
  * second, separate copy, so neither host ever does.
  *
- * LoadLibraryEx and GetFilterVersion run on a thread of their own, waited
+ * LoadLibraryEx and GetFilterVersion run on a thread of their own (the
+ * loader both hosts share, isapi/shared/isapi_dll_load_win32.h), waited
  * for up to startup_time_limit (dll_entry_win32.h), so a filter that never
  * returns cannot hold the start (or a retry, or the stop waiting for the
  * retry) for ever. Such a filter is STUCK: not loaded, its sites answer 503
@@ -28,7 +29,6 @@
  * else uses, so a reload's table (take_load_state) keeps knowing it. */
 #include "filters/filter_host_win32.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,8 @@
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
 #include "filters/filter_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
-#include "win32_util.h"
+#include "isapi/shared/isapi_dll_load_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 /* Longest string accepted back from a filter in HTTP_FILTER_LOG. */
 #define LOG_FIELD_MAX (64u * 1024u)
@@ -49,93 +49,6 @@ static struct {
   volatile LONG retrying;
   BOOL stopped;
 } host = { SRWLOCK_INIT, NULL, 0, 0, FALSE };
-
-/* ---- words for messages ---- */
-
-static const struct {
-  uint32_t bit;
-  const char *name;
-} notifications[] = {
-  /* in the order a request meets them (reference section 2.7) */
-  { IH_SF_NOTIFY_READ_RAW_DATA, "READ_RAW_DATA" },
-  { IH_SF_NOTIFY_PREPROC_HEADERS, "PREPROC_HEADERS" },
-  { IH_SF_NOTIFY_URL_MAP, "URL_MAP" },
-  { IH_SF_NOTIFY_AUTHENTICATION, "AUTHENTICATION" },
-  { IH_SF_NOTIFY_AUTH_COMPLETE, "AUTH_COMPLETE" },
-  { IH_SF_NOTIFY_ACCESS_DENIED, "ACCESS_DENIED" },
-  { IH_SF_NOTIFY_SEND_RESPONSE, "SEND_RESPONSE" },
-  { IH_SF_NOTIFY_SEND_RAW_DATA, "SEND_RAW_DATA" },
-  { IH_SF_NOTIFY_END_OF_REQUEST, "END_OF_REQUEST" },
-  { IH_SF_NOTIFY_LOG, "LOG" },
-  { IH_SF_NOTIFY_END_OF_NET_SESSION, "END_OF_NET_SESSION" },
-};
-
-const char *ih_filter_notification_name(uint32_t type)
-{
-  for (size_t i = 0; i < sizeof notifications / sizeof notifications[0]; i++)
-    if (notifications[i].bit == type)
-      return notifications[i].name;
-  return "?";
-}
-
-/* Appends s to out[0..cap) after what is there (always NUL-terminated). */
-static void append(char *out, size_t cap, const char *s)
-{
-  size_t n = strlen(out);
-  if (n + 1 < cap)
-    snprintf(out + n, cap - n, "%s", s);
-}
-
-/* "PREPROC_HEADERS URL_MAP ...; ports: NONSECURE; priority HIGH" from
- * GetFilterVersion's dwFlags. */
-static void describe_flags(uint32_t flags, char *out, size_t cap)
-{
-  out[0] = '\0';
-  uint32_t known = IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT | IH_SF_NOTIFY_ORDER_MASK;
-  append(out, cap, "notifications:");
-  for (size_t i = 0; i < sizeof notifications / sizeof notifications[0]; i++) {
-    known |= notifications[i].bit;
-    if (flags & notifications[i].bit) {
-      append(out, cap, " ");
-      append(out, cap, notifications[i].name);
-    }
-  }
-  if (!(flags & ~(IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT | IH_SF_NOTIFY_ORDER_MASK)))
-    append(out, cap, " none");
-  append(out, cap, "; ports:");
-  if (flags & IH_SF_NOTIFY_SECURE_PORT)
-    append(out, cap, " SECURE");
-  if (flags & IH_SF_NOTIFY_NONSECURE_PORT)
-    append(out, cap, " NONSECURE");
-  if (!(flags & (IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT)))
-    append(out, cap, " none named");
-  /* No order bit: such a filter runs before every prioritised one
-   * (KB Q237471), not at SF_NOTIFY_ORDER_DEFAULT. */
-  append(out, cap, "; priority ");
-  if (!(flags & IH_SF_NOTIFY_ORDER_MASK))
-    append(out, cap, "none (runs before HIGH, KB Q237471)");
-  else {
-    const char *sep = "";
-    if (flags & IH_SF_NOTIFY_ORDER_HIGH) {
-      append(out, cap, "HIGH");
-      sep = "+";
-    }
-    if (flags & IH_SF_NOTIFY_ORDER_MEDIUM) {
-      append(out, cap, sep);
-      append(out, cap, "MEDIUM");
-      sep = "+";
-    }
-    if (flags & IH_SF_NOTIFY_ORDER_LOW) {
-      append(out, cap, sep);
-      append(out, cap, "LOW");
-    }
-  }
-  if (flags & ~known) {
-    char extra[40];
-    snprintf(extra, sizeof extra, "; unknown bits 0x%08lx", (unsigned long)(flags & ~known));
-    append(out, cap, extra);
-  }
-}
 
 static const char *scope_of(const ih_filter *f, char *buf, size_t cap)
 {
@@ -159,18 +72,6 @@ static void set_error(ih_filter *f, const char *text)
 
 /* ---- guarded entry points ---- */
 
-typedef struct version_call {
-  flt_get_version_fn fn;
-  HTTP_FILTER_VERSION *ver;
-  BOOL ok;
-} version_call;
-
-static void run_version(void *arg)
-{
-  version_call *v = arg;
-  v->ok = v->fn(v->ver);
-}
-
 typedef struct terminate_call {
   flt_terminate_fn fn;
 } terminate_call;
@@ -193,155 +94,52 @@ static void run_proc(void *arg)
 
 /* ---- loading ---- */
 
-/* What the loader thread did (on its own copy), handed back to the thread
- * that waits for it; see load_dll. */
-typedef struct load_call {
-  char path[MAX_PATH * 3];
-  char name[128]; /* the filter's, for a late message */
-  enum { STEP_BAD_PATH, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
-  DWORD code; /* GetLastError after the step that failed, or after GetFilterVersion */
-  HMODULE module;
-  flt_get_version_fn get_version;
-  flt_proc_fn proc;
-  flt_terminate_fn terminate;
-  HTTP_FILTER_VERSION ver;
-  DWORD fault;
-  void *fault_at;
-  BOOL ok;
-} load_call;
-
-/* On the loader thread: LoadLibraryEx and GetFilterVersion, nothing else
- * (what follows is decided by the waiter, or by late_load). */
-static void run_load(ih_dll_entry *e, void *arg)
+/* GetFilterVersion is told the server's filter revision (ms525465). */
+static BOOL call_version(FARPROC entry, ih_dll_version_info *info)
 {
-  load_call *c = arg;
-  wchar_t *w = ih_win32_path(c->path);
-  if (!w) {
-    c->step = STEP_BAD_PATH;
-    c->code = ERROR_INVALID_NAME;
-    return;
-  }
-  /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
-   * dependencies, as for extensions; the same call and path form as
-   * isapi_dll_win32.c, so a DLL that is both is one module (see top). */
-  HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-  c->code = GetLastError();
-  free(w);
-  if (!m) {
-    c->step = STEP_NOT_LOADED;
-    return;
-  }
-  c->module = m;
-  c->get_version = (flt_get_version_fn)(void (*)(void))GetProcAddress(m, "GetFilterVersion");
-  c->proc = (flt_proc_fn)(void (*)(void))GetProcAddress(m, "HttpFilterProc");
-  c->terminate = (flt_terminate_fn)(void (*)(void))GetProcAddress(m, "TerminateFilter");
-  if (!c->get_version || !c->proc) {
-    c->step = STEP_NO_EXPORT;
-    return;
-  }
-  c->step = STEP_CALLED;
-  ih_dll_entry_set(e, "GetFilterVersion");
-  memset(&c->ver, 0, sizeof c->ver);
-  c->ver.dwServerFilterVersion = HTTP_FILTER_REVISION;
-  version_call v = { c->get_version, &c->ver, FALSE };
-  SetLastError(0);
-  c->fault = ih_isapi_guarded(run_version, &v, &c->fault_at);
-  c->code = GetLastError();
-  c->ok = v.ok;
+  info->filter.dwServerFilterVersion = HTTP_FILTER_REVISION;
+  return ((flt_get_version_fn)(void (*)(void))entry)(&info->filter);
 }
 
-/* On the loader thread, when it returns after its waiter gave up: the DLL
- * stays as it is (mapped, never called, never unloaded). */
-static void late_load(ih_dll_entry *e, void *arg)
-{
-  const load_call *c = arg;
-  ih_log(IH_LOG_WARNING, IH_EV_FILTER_STARTUP_TIME_LIMIT,
-         "filter %s (%s): %s returned after %llu s, past startup_time_limit%s; the filter stays unloaded until the "
-         "server restarts",
-         c->name, c->path, e->entry, (unsigned long long)((GetTickCount64() - e->since) / 1000u),
-         c->step != STEP_CALLED ? "" : c->fault ? " (it crashed)" : c->ok ? " (TRUE)" : " (FALSE)");
-}
+static const ih_dll_load_kind filter_kind = {
+  .kind = "filter",
+  .version_entry = "GetFilterVersion",
+  .proc_entry = "HttpFilterProc",
+  .terminate_entry = "TerminateFilter",
+  .call_version = call_version,
+  /* SetLastError(0) before FALSE asks IIS not to log an error event
+   * (ms525465); the filter still does not load. */
+  .declined = "the filter declined to load",
+  .late_event = IH_EV_FILTER_STARTUP_TIME_LIMIT,
+  .late_consequence = "the filter stays unloaded until the server restarts",
+};
 
-/* One attempt at f's DLL, waited for up to limit_ms. On success *out is the
- * loaded filter and ver its GetFilterVersion answer; else why (for
- * f->error) and *code, and *stuck when the DLL did not return in time. */
+/* One attempt at f's DLL (isapi/shared/isapi_dll_load_win32.h), waited for
+ * up to limit_ms. On success *out is the loaded filter and ver its
+ * GetFilterVersion answer; else why (for f->error) and *code, and *stuck
+ * when the DLL did not return in time. */
 static flt_dll *load_dll(const ih_filter *f, DWORD limit_ms, HTTP_FILTER_VERSION *ver, char *why, size_t cap,
                          DWORD *code, BOOL *stuck)
 {
-  const char *path = f->conf->dll_path;
-  *stuck = FALSE;
-  load_call c;
-  memset(&c, 0, sizeof c);
-  snprintf(c.path, sizeof c.path, "%s", path);
-  snprintf(c.name, sizeof c.name, "%s", f->conf->name);
-  const char *where = NULL;
-  enum ih_bounded_result r =
-      ih_dll_entry_bounded("filter", path, "LoadLibraryEx (DllMain)", run_load, late_load, &c, sizeof c, limit_ms,
-                           &where, code);
-  if (r == IH_BOUNDED_NOT_STARTED) {
-    /* nothing of the DLL ran: an ordinary failure, tried again */
-    if (*code == WAIT_TIMEOUT) {
-      *code = ERROR_TIMEOUT;
-      snprintf(why, cap, "its loading thread did not get to run within startup_time_limit (the Windows loader is "
-               "busy, e.g. with another DLL's DllMain; Win32 error %lu)", *code);
-    } else {
-      snprintf(why, cap, "cannot start a thread to load it (Win32 error %lu)", *code);
-    }
+  char who[MAX_PATH * 3 + 160];
+  snprintf(who, sizeof who, "filter %s (%s)", f->conf->name, f->conf->dll_path);
+  ih_dll_loaded m;
+  enum ih_dll_load_outcome r = ih_dll_load(&filter_kind, f->conf->dll_path, who, limit_ms, &m, why, cap, code);
+  *stuck = r == IH_DLL_LOAD_STUCK;
+  if (r != IH_DLL_LOAD_OK)
     return NULL;
-  }
-  if (r == IH_BOUNDED_ABANDONED) {
-    *stuck = TRUE;
-    *code = ERROR_TIMEOUT;
-    snprintf(why, cap, "%s did not return within startup_time_limit (%lu s)", where, (unsigned long)(limit_ms / 1000u));
-    return NULL;
-  }
-  *code = c.code;
-  switch (c.step) {
-  case STEP_BAD_PATH:
-    snprintf(why, cap, "the path is not valid UTF-8 (Win32 error %lu)", *code);
-    return NULL;
-  case STEP_NOT_LOADED:
-    snprintf(why, cap, "cannot load the DLL (Win32 error %lu)", *code);
-    return NULL;
-  case STEP_NO_EXPORT:
-    *code = ERROR_PROC_NOT_FOUND;
-    snprintf(why, cap, "does not export %s (Win32 error %lu)", c.get_version ? "HttpFilterProc" : "GetFilterVersion",
-             *code);
-    FreeLibrary(c.module);
-    return NULL;
-  case STEP_CALLED:
-    break;
-  }
-  *ver = c.ver;
-  if (c.fault) {
-    *code = ERROR_DLL_INIT_FAILED;
-    snprintf(why, cap, "GetFilterVersion crashed (exception 0x%08lx at %p; Win32 error %lu)", c.fault, c.fault_at,
-             *code);
-    /* not FreeLibrary: the DLL may be in any state; leave it mapped (as
-     * the extension host does after a crash in GetExtensionVersion) */
-    return NULL;
-  }
-  if (!c.ok) {
-    /* SetLastError(0) before FALSE asks IIS not to log an error event
-     * (ms525465); the filter still does not load. */
-    if (*code == 0)
-      snprintf(why, cap, "GetFilterVersion returned FALSE (Win32 error 0: the filter declined to load)");
-    else
-      snprintf(why, cap, "GetFilterVersion returned FALSE (Win32 error %lu)", *code);
-    FreeLibrary(c.module);
-    return NULL;
-  }
+  *ver = m.info.filter;
   flt_dll *d = calloc(1, sizeof *d);
   if (!d) {
     *code = ERROR_NOT_ENOUGH_MEMORY;
     snprintf(why, cap, "out of memory (Win32 error %lu)", *code);
-    FreeLibrary(c.module); /* GetFilterVersion ran: the SDK offers no way back but TerminateFilter */
+    FreeLibrary(m.module); /* GetFilterVersion ran: the SDK offers no way back but TerminateFilter */
     return NULL;
   }
   ver->lpszFilterDesc[SF_MAX_FILTER_DESC_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
-  d->module = c.module;
-  d->proc = c.proc;
-  d->terminate = c.terminate;
+  d->module = m.module;
+  d->proc = (flt_proc_fn)(void (*)(void))m.proc;
+  d->terminate = (flt_terminate_fn)(void (*)(void))m.terminate;
   d->filter_version = ver->dwFilterVersion;
   memcpy(d->description, ver->lpszFilterDesc, sizeof d->description);
   return d;
@@ -393,7 +191,7 @@ static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
     return FALSE;
   }
   char words[400];
-  describe_flags(ver.dwFlags, words, sizeof words);
+  flt_describe_flags(ver.dwFlags, words, sizeof words);
   f->flags = ver.dwFlags;
   f->handle = d;
   f->error[0] = '\0';
@@ -642,24 +440,6 @@ HMODULE ih_filter_host_module(const ih_filter *f)
 {
   const flt_dll *d = f->loaded ? f->handle : NULL;
   return d ? d->module : NULL;
-}
-
-/* ---- misuse ---- */
-
-void flt_misuse(const flt_call *k, unsigned kind, const char *fmt, ...)
-{
-  if (kind > 31)
-    kind = FLT_MISUSE_SSF_OTHER;
-  LONG bit = (LONG)(1UL << kind);
-  if (InterlockedOr(&k->dll->logged, bit) & bit)
-    return;
-  char what[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(what, sizeof what, fmt, ap);
-  va_end(ap);
-  ih_log(IH_LOG_WARNING, IH_EV_FILTER_MISUSE, "filter %s (%s) in %s: %s (reported once per filter and kind)",
-         k->f->conf->name, k->f->conf->dll_path, ih_filter_notification_name(k->type), what);
 }
 
 /* ---- one call ---- */

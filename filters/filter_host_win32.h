@@ -2,7 +2,7 @@
  * entry points (GetFilterVersion, HttpFilterProc, TerminateFilter; IIS 6 SDK
  * ms525465, ms525878, ms525148) and turns one portable notification
  * (filters/filter_chain.h) into one HttpFilterProc call with the httpfilt.h
- * structures, under the crash guard (isapi/isapi_guard_win32.h). The order
+ * structures, under the crash guard (isapi/shared/isapi_guard_win32.h). The order
  * of filters, what their callbacks do to the connection and when each
  * notification fires are the portable half's. Win32 only.
  *

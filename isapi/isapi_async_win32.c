@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 enum { PHASE_STARTING, PHASE_RUNNING, PHASE_DONE_INLINE };
 

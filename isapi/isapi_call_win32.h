@@ -26,7 +26,7 @@
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_pool_win32.h"
 #include "isapi/isapi_session.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 
 typedef struct isapi_call isapi_call;
 

@@ -31,8 +31,8 @@
 
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
-#include "isapi/isapi_guard_win32.h"
-#include "win32_util.h"
+#include "isapi/shared/isapi_dll_load_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 #define MAX_DLLS 256
 #define NO_ACTION (-1)
@@ -142,76 +142,21 @@ void ih_isapi_dll_configure(const ih_config *cfg)
 
 /* ---- loading ---- */
 
-static void fail(char *err, size_t cap, const char *path, const char *what, DWORD code)
+static BOOL call_version(FARPROC entry, ih_dll_version_info *info)
 {
-  snprintf(err, cap, "%s: %s (Win32 error %lu)", path, what, code);
-  ih_log(IH_LOG_ERROR, IH_EV_EXT_LOAD_FAILED, "extension %s", err);
+  return ((PFN_GETEXTENSIONVERSION)(void (*)(void))entry)(&info->extension);
 }
 
-/* What the loader thread did (on its own copy), handed back to the thread
- * that waits for it; see load_module. */
-typedef struct load_call {
-  char path[MAX_PATH * 3];
-  enum { STEP_BAD_PATH, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
-  DWORD code; /* GetLastError after the step that failed, or after GetExtensionVersion */
-  HMODULE module;
-  PFN_GETEXTENSIONVERSION get_version;
-  PFN_HTTPEXTENSIONPROC proc;
-  PFN_TERMINATEEXTENSION terminate;
-  BOOL ok;
-  DWORD fault;
-  void *fault_at;
-  HSE_VERSION_INFO info;
-} load_call;
-
-/* On the loader thread: LoadLibraryEx and GetExtensionVersion, nothing
- * else (what follows is decided by the waiter, or by late_load). */
-static void run_load(ih_dll_entry *e, void *arg)
-{
-  load_call *c = arg;
-  wchar_t *w = ih_win32_path(c->path);
-  if (!w) {
-    c->step = STEP_BAD_PATH;
-    c->code = ERROR_INVALID_NAME;
-    return;
-  }
-  /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
-   * dependencies, as IIS does for extensions. */
-  HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
-  c->code = GetLastError();
-  free(w);
-  if (!m) {
-    c->step = STEP_NOT_LOADED;
-    return;
-  }
-  c->module = m;
-  c->get_version = (PFN_GETEXTENSIONVERSION)(void (*)(void))GetProcAddress(m, "GetExtensionVersion");
-  c->proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))GetProcAddress(m, "HttpExtensionProc");
-  c->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))GetProcAddress(m, "TerminateExtension");
-  if (!c->get_version || !c->proc) {
-    c->step = STEP_NO_EXPORT;
-    return;
-  }
-  c->step = STEP_CALLED;
-  ih_dll_entry_set(e, "GetExtensionVersion");
-  memset(&c->info, 0, sizeof c->info);
-  SetLastError(0);
-  ih_isapi_guard_install();
-  c->ok = ih_isapi_guarded_version(c->get_version, &c->info, &c->fault, &c->fault_at);
-  c->code = GetLastError();
-}
-
-/* On the loader thread, when it returns after its waiter gave up: the DLL
- * stays as it is (mapped, never called, never unloaded). */
-static void late_load(ih_dll_entry *e, void *arg)
-{
-  const load_call *c = arg;
-  ih_log(IH_LOG_WARNING, IH_EV_EXT_STARTUP_TIME_LIMIT,
-         "extension %s: %s returned after %llu s, past startup_time_limit%s; the DLL stays out of service until the "
-         "server restarts",
-         c->path, e->entry, (unsigned long long)((GetTickCount64() - e->since) / 1000u),
-         c->step != STEP_CALLED ? "" : c->fault ? " (it crashed)" : c->ok ? " (TRUE)" : " (FALSE)");
-}
+static const ih_dll_load_kind extension_kind = {
+  .kind = "extension",
+  .version_entry = "GetExtensionVersion",
+  .proc_entry = "HttpExtensionProc",
+  .terminate_entry = "TerminateExtension",
+  .call_version = call_version,
+  .declined = NULL,
+  .late_event = IH_EV_EXT_STARTUP_TIME_LIMIT,
+  .late_consequence = "the DLL stays out of service until the server restarts",
+};
 
 /* What a successful load yields, committed to the entry under its lock. */
 typedef struct loaded {
@@ -221,82 +166,46 @@ typedef struct loaded {
   HSE_VERSION_INFO info;
 } loaded;
 
-enum load_outcome { LOAD_OK, LOAD_FAILED, LOAD_STUCK };
-
-static enum load_outcome load_module(const char *path, loaded *out, char *err, size_t cap)
+/* One load (isapi/shared/isapi_dll_load_win32.h), logged when it fails:
+ * IH2002 (tried again on a later request) or IH2013 when stuck. */
+static enum ih_dll_load_outcome load_module(const char *path, loaded *out, char *err, size_t cap)
 {
-  load_call c;
-  memset(&c, 0, sizeof c);
-  snprintf(c.path, sizeof c.path, "%s", path);
-  DWORD limit = startup_limit_ms, error = 0;
-  const char *where = NULL;
-  enum ih_bounded_result r = ih_dll_entry_bounded("extension", path, "LoadLibraryEx (DllMain)", run_load, late_load,
-                                                  &c, sizeof c, limit, &where, &error);
-  if (r == IH_BOUNDED_NOT_STARTED) {
-    /* nothing of the DLL ran: an ordinary failure, tried again later */
-    if (error == WAIT_TIMEOUT)
-      fail(err, cap, path,
-           "its loading thread did not get to run within startup_time_limit (the Windows loader is busy, e.g. with "
-           "another DLL's DllMain)",
-           ERROR_TIMEOUT);
-    else
-      fail(err, cap, path, "cannot start a thread to load it", error);
-    return LOAD_FAILED;
-  }
-  if (r == IH_BOUNDED_ABANDONED) {
-    snprintf(err, cap, "%s: %s did not return within startup_time_limit (%lu s)", path, where,
-             (unsigned long)(limit / 1000u));
+  char who[MAX_PATH * 3 + 16], why[512];
+  snprintf(who, sizeof who, "extension %s", path);
+  DWORD limit = startup_limit_ms, code = 0;
+  ih_dll_loaded m;
+  enum ih_dll_load_outcome r = ih_dll_load(&extension_kind, path, who, limit, &m, why, sizeof why, &code);
+  if (r == IH_DLL_LOAD_STUCK) {
+    snprintf(err, cap, "%s: %s", path, why);
     ih_log(IH_LOG_ERROR, IH_EV_EXT_STARTUP_TIME_LIMIT,
            "extension %s; the DLL is out of service until the server restarts (its requests get 503) and is never "
            "called or unloaded again",
            err);
-    return LOAD_STUCK;
+    return r;
   }
-  switch (c.step) {
-  case STEP_BAD_PATH:
-    fail(err, cap, path, "path is not valid UTF-8", c.code);
-    return LOAD_FAILED;
-  case STEP_NOT_LOADED:
-    fail(err, cap, path, "cannot load the DLL", c.code);
-    return LOAD_FAILED;
-  case STEP_NO_EXPORT:
-    fail(err, cap, path, c.get_version ? "does not export HttpExtensionProc" : "does not export GetExtensionVersion",
-         ERROR_PROC_NOT_FOUND);
-    FreeLibrary(c.module);
-    return LOAD_FAILED;
-  case STEP_CALLED:
-    break;
+  if (r == IH_DLL_LOAD_FAILED) {
+    snprintf(err, cap, "%s: %s", path, why);
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_LOAD_FAILED, "extension %s", err);
+    return r;
   }
-  if (!c.ok) {
-    if (c.fault) {
-      char what[96];
-      snprintf(what, sizeof what, "GetExtensionVersion crashed (exception 0x%08lx at %p)", c.fault, c.fault_at);
-      fail(err, cap, path, what, ERROR_DLL_INIT_FAILED);
-      /* not FreeLibrary: the DLL may be in any state; leave it mapped */
-      return LOAD_FAILED;
-    }
-    fail(err, cap, path, "GetExtensionVersion returned FALSE", c.code);
-    FreeLibrary(c.module);
-    return LOAD_FAILED;
-  }
-  out->info = c.info;
+  out->info = m.info.extension;
   out->info.lpszExtensionDesc[HSE_MAX_EXT_DLL_NAME_LEN - 1] = '\0'; /* never trust the DLL to terminate it */
-  out->module = c.module;
-  out->proc = c.proc;
-  out->terminate = c.terminate;
-  return LOAD_OK;
+  out->module = m.module;
+  out->proc = (PFN_HTTPEXTENSIONPROC)(void (*)(void))m.proc;
+  out->terminate = (PFN_TERMINATEEXTENSION)(void (*)(void))m.terminate;
+  return r;
 }
 
 /* Loads d, whose state the caller moved to LOADING (its lock not held):
  * LOADING makes everyone else wait, so this thread alone decides the
  * outcome. READY on success; STUCK when the DLL did not return within
  * startup_time_limit; else UNLOADED (a later request tries again). */
-static enum load_outcome load_owned(ih_isapi_dll *d, char *err, size_t cap)
+static enum ih_dll_load_outcome load_owned(ih_isapi_dll *d, char *err, size_t cap)
 {
   loaded m;
-  enum load_outcome outcome = load_module(d->path, &m, err, cap);
+  enum ih_dll_load_outcome outcome = load_module(d->path, &m, err, cap);
   AcquireSRWLockExclusive(&d->lock);
-  if (outcome == LOAD_OK) {
+  if (outcome == IH_DLL_LOAD_OK) {
     d->module = m.module;
     d->proc = m.proc;
     d->terminate = m.terminate;
@@ -304,11 +213,11 @@ static enum load_outcome load_owned(ih_isapi_dll *d, char *err, size_t cap)
     d->loads++;
     d->state = DLL_READY;
   } else {
-    d->state = outcome == LOAD_STUCK ? DLL_STUCK : DLL_UNLOADED;
+    d->state = outcome == IH_DLL_LOAD_STUCK ? DLL_STUCK : DLL_UNLOADED;
   }
   ReleaseSRWLockExclusive(&d->lock);
   changed(d);
-  if (outcome == LOAD_OK)
+  if (outcome == IH_DLL_LOAD_OK)
     ih_log(IH_LOG_INFO, IH_EV_EXT_LOADED, "extension %s loaded: \"%s\", ISAPI %u.%u", d->path,
            m.info.lpszExtensionDesc, (unsigned)HIWORD(m.info.dwExtensionVersion),
            (unsigned)LOWORD(m.info.dwExtensionVersion));
@@ -365,9 +274,9 @@ ih_isapi_dll *ih_isapi_dll_acquire_status(const char *path, BOOL nested, int *ht
     if (d->state == DLL_UNLOADED) {
       d->state = DLL_LOADING;
       ReleaseSRWLockExclusive(&d->lock);
-      enum load_outcome outcome = load_owned(d, err, err_cap);
+      enum ih_dll_load_outcome outcome = load_owned(d, err, err_cap);
       AcquireSRWLockExclusive(&d->lock);
-      if (outcome == LOAD_FAILED)
+      if (outcome == IH_DLL_LOAD_FAILED)
         break;
       continue; /* READY (unless an operator's drain began meanwhile) or STUCK */
     }
@@ -644,10 +553,10 @@ static void load_for_operator(ih_isapi_dll *d, const char *name)
     return;
   }
   char err[600];
-  enum load_outcome outcome = load_owned(d, err, sizeof err);
-  if (outcome == LOAD_OK)
+  enum ih_dll_load_outcome outcome = load_owned(d, err, sizeof err);
+  if (outcome == IH_DLL_LOAD_OK)
     ih_log(IH_LOG_INFO, IH_EV_EXT_ADMIN, "%s of extension %s done: loaded, in service", name, d->path);
-  else if (outcome == LOAD_STUCK)
+  else if (outcome == IH_DLL_LOAD_STUCK)
     ih_log(IH_LOG_ERROR, IH_EV_EXT_ADMIN, "%s of extension %s failed: %s; out of service until the server restarts",
            name, d->path, err);
   else

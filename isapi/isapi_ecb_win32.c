@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 #define NAME_MAX_LEN 1024 /* longest variable name we look at */
 

@@ -22,8 +22,8 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_guard_win32.h"
+#include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_ssf_win32.h"
 
 #define URL_MAX 8192      /* longest child URL we take from a DLL */

@@ -15,10 +15,10 @@
 #include "core/server_log.h"
 #include "isapi/isapi_call_win32.h"
 #include "filters/filter_chain.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/isapi_handle.h"
 #include "isapi/isapi_host_win32.h"
-#include "isapi/isapi_request_info.h"
+#include "isapi/shared/isapi_request_info.h"
 #include "isapi/isapi_ssf_win32.h"
 
 #define MAX_CALLS IH_ISAPI_HANDLE_SLOTS /* more simultaneous sessions get 503 */

@@ -2,7 +2,7 @@
  * HSE_REQ_MAP_URL_TO_PATH (1001, ms525532), HSE_REQ_MAP_URL_TO_PATH_EX (1012,
  * ms524961, HSE_URL_MAPEX_INFO ms524968), their Unicode forms (1023,
  * ms525683; 1024, ms524933, HSE_UNICODE_URL_MAPEX_INFO ms525973) and
- * HSE_REQ_NORMALIZE_URL (1033, ms525993), on the portable core isapi_map.c
+ * HSE_REQ_NORMALIZE_URL (1033, ms525993), on the portable core isapi/shared/isapi_map.c
  * (which holds the URL rules and the status -> error table).
  *
  * Every form maps into a private UTF-8 buffer first, hands it to the
@@ -45,8 +45,8 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
-#include "isapi/isapi_map.h"
+#include "isapi/shared/isapi_guard_win32.h"
+#include "isapi/shared/isapi_map.h"
 #include "isapi/isapi_ssf_win32.h"
 
 /* Longest URL string read from a DLL (query included). The mapped part is

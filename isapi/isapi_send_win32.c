@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_guard_win32.h"
+#include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_ssf_win32.h"
 
 #define TEXT_MAX (1u << 20) /* longest status or header text we read from a DLL */

@@ -34,12 +34,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* HttpExtensionProc return codes / DONE_WITH_SESSION statuses (httpext.h
- * values, repeated here so portable code needs no Windows header). */
-#define IH_HSE_STATUS_SUCCESS 1u
-#define IH_HSE_STATUS_SUCCESS_AND_KEEP_CONN 2u
-#define IH_HSE_STATUS_PENDING 3u
-#define IH_HSE_STATUS_ERROR 4u
+#include "isapi/shared/isapi_sdk.h"
+
+/* HttpExtensionProc return codes / DONE_WITH_SESSION statuses
+ * (IH_HSE_STATUS_*): isapi/shared/isapi_sdk.h. */
 
 enum ih_isapi_state {
   IH_SESSION_IN_PROC = 0, /* HttpExtensionProc is running */

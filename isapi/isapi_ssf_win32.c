@@ -9,7 +9,7 @@
 
 #include "core/server_log.h"
 #include "isapi/isapi_call_win32.h"
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/isapi_ssf_codes.h"
 #include "isapi/isapi_ssf_win32.h"
 

@@ -24,7 +24,7 @@
 #include "http/http_status.h"
 #include "http/keepalive.h"
 #include "http/respond.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_session.h"
 
 /* SEND: up to two buffers, then a file range; RECV: body bytes; NOW: a

@@ -1,4 +1,4 @@
-/* libFuzzer target for isapi/isapi_map.c (HSE_REQ_MAP_URL_TO_PATH(_EX),
+/* libFuzzer target for isapi/shared/isapi_map.c (HSE_REQ_MAP_URL_TO_PATH(_EX),
  * HSE_REQ_NORMALIZE_URL).
  *
  * Input: byte 0 picks one of three configurations, byte 1 the output
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "isapi/isapi_map.h"
+#include "isapi/shared/isapi_map.h"
 
 #define REQUIRE(cond)                                                                  \
   do {                                                                                 \

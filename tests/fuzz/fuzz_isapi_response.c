@@ -1,4 +1,4 @@
-/* libFuzzer target for isapi/isapi_response.c. The same bytes are read as a
+/* libFuzzer target for isapi/shared/isapi_response.c. The same bytes are read as a
  * status string, as SEND_RESPONSE_HEADER header text and as a first
  * WriteClient. Properties:
  * - status: code is -1 or 100..999; the reason is one clean line (no CR/LF,
@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "core/ih_str.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_response.h"
 
 #define REQUIRE(c) \
   do {             \

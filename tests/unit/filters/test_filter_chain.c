@@ -21,7 +21,7 @@
 #include "filters/filter_chain.h"
 #include "http/conn.h"
 #include "ih_test.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 
 #define ALL_NOTIFICATIONS                                                                                     \
   (IH_SF_NOTIFY_READ_RAW_DATA | IH_SF_NOTIFY_PREPROC_HEADERS | IH_SF_NOTIFY_AUTHENTICATION |                 \

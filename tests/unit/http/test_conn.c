@@ -12,8 +12,8 @@
 #include "core/config.h"
 #include "http/conn.h"
 #include "ih_test.h"
-#include "isapi/isapi_map.h"
-#include "isapi/isapi_request_info.h"
+#include "isapi/shared/isapi_map.h"
+#include "isapi/shared/isapi_request_info.h"
 
 static bool f_extension_start(ih_conn *c);
 

@@ -13,7 +13,7 @@
 
 #include "conn_fake.h"
 #include "filters/filter_chain.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 #include "ih_test.h"
 
 /* ---- fake filters ---- */

@@ -1,4 +1,4 @@
-/* Unit tests for isapi/isapi_map.c: HSE_REQ_MAP_URL_TO_PATH(_EX) against
+/* Unit tests for isapi/shared/isapi_map.c: HSE_REQ_MAP_URL_TO_PATH(_EX) against
  * configs parsed from text (root and nested vdirs, drive and UNC roots,
  * relative paths), the canonicaliser's refusals and their Win32 classes,
  * the size contract (required size, no partial write, MAX_PATH, in place),
@@ -8,7 +8,7 @@
 
 #include "core/physical_path.h"
 #include "ih_test.h"
-#include "isapi/isapi_map.h"
+#include "isapi/shared/isapi_map.h"
 
 static const char config_text[] = "[site a]\n"
                                   "bindings = *:80\n"

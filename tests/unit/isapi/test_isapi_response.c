@@ -1,4 +1,4 @@
-/* Unit tests for isapi/isapi_response.c: status strings, header text of
+/* Unit tests for isapi/shared/isapi_response.c: status strings, header text of
  * SEND_RESPONSE_HEADER(_EX), and raw heads written by WriteClient.
  * Table-driven, with the inputs real DLLs send (Apache PR 29098 status lines,
  * missing final CRLF, bodies after the blank line, "Status:") and hostile ones
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "ih_test.h"
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_response.h"
 
 #define L(lit) lit, sizeof(lit) - 1
 

@@ -1,4 +1,4 @@
-/* Unit tests for isapi/isapi_vars.c: every server variable against a fixed
+/* Unit tests for isapi/shared/isapi_vars.c: every server variable against a fixed
  * request, the GetServerVariable size contract (IIS 6 SDK ms525335: size
  * counts the NUL, a short buffer is never written, the required size comes
  * back), unknown and empty names, header lookups, UNICODE_ values and the
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ih_test.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 
 #define S(lit) IH_SLICE_LIT(lit)
 

@@ -21,8 +21,6 @@ DWORD ih_isapi_guarded(void (*fn)(void *arg), void *arg, void **fault_address);
  * HSE_STATUS_ERROR and set *fault_code (else 0). */
 DWORD ih_isapi_guarded_proc(PFN_HTTPEXTENSIONPROC proc, EXTENSION_CONTROL_BLOCK *ecb, DWORD *fault_code,
                             void **fault_address);
-BOOL ih_isapi_guarded_version(PFN_GETEXTENSIONVERSION fn, HSE_VERSION_INFO *info, DWORD *fault_code,
-                              void **fault_address);
 DWORD ih_isapi_guarded_completion(PFN_HSE_IO_COMPLETION fn, EXTENSION_CONTROL_BLOCK *ecb, void *ctx, DWORD bytes,
                                   DWORD error, void **fault_address);
 BOOL ih_isapi_guarded_terminate(PFN_TERMINATEEXTENSION fn, DWORD flags, DWORD *fault_code);

@@ -42,14 +42,9 @@
 
 #include "core/config.h"
 #include "http/url_canon.h"
+#include "isapi/shared/isapi_sdk.h"
 
-/* HSE_URL_MAPEX_INFO.dwFlags (httpext.h values; they equal the metabase
- * AccessPerm bits MD_ACCESS_READ/WRITE/EXECUTE/SSL/SCRIPT they come from). */
-#define IH_HSE_URL_FLAGS_READ 0x1u
-#define IH_HSE_URL_FLAGS_WRITE 0x2u
-#define IH_HSE_URL_FLAGS_EXECUTE 0x4u
-#define IH_HSE_URL_FLAGS_SSL 0x8u
-#define IH_HSE_URL_FLAGS_SCRIPT 0x200u
+/* HSE_URL_MAPEX_INFO.dwFlags (IH_HSE_URL_FLAGS_*): isapi/shared/isapi_sdk.h. */
 
 /* MAX_PATH: size of HSE_URL_MAPEX_INFO.lpszPath, NUL included. The _EX
  * forms pass this as path_cap; IIS 6 reports ERROR_INSUFFICIENT_BUFFER for a

@@ -7,7 +7,7 @@
  * so a Content-Length is only ever copied once the whole text is known to
  * agree with it. Both walks share one field reader, so they can never
  * disagree about where a field starts or ends. */
-#include "isapi/isapi_response.h"
+#include "isapi/shared/isapi_response.h"
 
 #include <string.h>
 

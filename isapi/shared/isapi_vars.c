@@ -6,7 +6,7 @@
  * more into the buffer. So nothing is allocated, and a short buffer is never
  * touched. The UNICODE_ form runs the same producers through a sink that
  * converts to UTF-16LE on the way. */
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 
 #include <string.h>
 

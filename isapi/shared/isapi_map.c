@@ -3,7 +3,7 @@
  * silent). Every URL goes through ih_url_canonicalize first, into a stack
  * buffer the size of the router's, so the caller's buffer is written only
  * once the whole result is known to fit, and may be the URL's own buffer. */
-#include "isapi/isapi_map.h"
+#include "isapi/shared/isapi_map.h"
 
 #include <stdbool.h>
 #include <string.h>

@@ -8,7 +8,7 @@
  * recovered on 4 threads) and the same mechanism works on Windows. Faults
  * outside guarded calls are not ours to handle. Guarded code must not hold
  * locks of ours: they would stay held. */
-#include "isapi/isapi_guard_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 #include <stdint.h>
 
@@ -92,26 +92,6 @@ DWORD ih_isapi_guarded_proc(PFN_HTTPEXTENSIONPROC proc, EXTENSION_CONTROL_BLOCK 
   proc_call p = { proc, ecb, HSE_STATUS_ERROR };
   *fault_code = ih_isapi_guarded(run_proc, &p, fault_address);
   return *fault_code ? HSE_STATUS_ERROR : p.rc;
-}
-
-typedef struct version_call {
-  PFN_GETEXTENSIONVERSION fn;
-  HSE_VERSION_INFO *info;
-  BOOL ok;
-} version_call;
-
-static void run_version(void *arg)
-{
-  version_call *v = arg;
-  v->ok = v->fn(v->info);
-}
-
-BOOL ih_isapi_guarded_version(PFN_GETEXTENSIONVERSION fn, HSE_VERSION_INFO *info, DWORD *fault_code,
-                              void **fault_address)
-{
-  version_call v = { fn, info, FALSE };
-  *fault_code = ih_isapi_guarded(run_version, &v, fault_address);
-  return *fault_code ? FALSE : v.ok;
 }
 
 typedef struct completion_call {

@@ -1,5 +1,5 @@
 /* Server-variable facts of a request (see isapi_request_info.h). */
-#include "isapi/isapi_request_info.h"
+#include "isapi/shared/isapi_request_info.h"
 
 #include <string.h>
 

@@ -6,7 +6,7 @@
 #define IH_ISAPI_REQUEST_INFO_H
 
 #include "http/conn.h"
-#include "isapi/isapi_vars.h"
+#include "isapi/shared/isapi_vars.h"
 
 /* Fills ri (zeroed first) from c and r. Slices point into r and c, which
  * must outlive every use of ri. Script mapping comes from r->ext when the

@@ -1,0 +1,61 @@
+/* The httpext.h and httpfilt.h values portable code needs, repeated here so
+ * it needs no Windows header; both hosts' portable halves use them.
+ * isapi_sdk_check_win32.c checks every one against the SDK headers at
+ * compile time (a MinGW build fails if one differs). Portable: no
+ * windows.h. Values: shared/reference/isapi-surface.md section 1. */
+#ifndef IH_ISAPI_SDK_H
+#define IH_ISAPI_SDK_H
+
+/* ---- httpext.h ---- */
+
+/* HttpExtensionProc return codes / DONE_WITH_SESSION statuses. */
+#define IH_HSE_STATUS_SUCCESS 1u
+#define IH_HSE_STATUS_SUCCESS_AND_KEEP_CONN 2u
+#define IH_HSE_STATUS_PENDING 3u
+#define IH_HSE_STATUS_ERROR 4u
+
+/* HSE_URL_MAPEX_INFO.dwFlags (they equal the metabase AccessPerm bits
+ * MD_ACCESS_READ/WRITE/EXECUTE/SSL/SCRIPT they come from). */
+#define IH_HSE_URL_FLAGS_READ 0x1u
+#define IH_HSE_URL_FLAGS_WRITE 0x2u
+#define IH_HSE_URL_FLAGS_EXECUTE 0x4u
+#define IH_HSE_URL_FLAGS_SSL 0x8u
+#define IH_HSE_URL_FLAGS_SCRIPT 0x200u
+
+/* ---- httpfilt.h ---- */
+
+#define IH_SF_NOTIFY_SECURE_PORT 0x00000001u
+#define IH_SF_NOTIFY_NONSECURE_PORT 0x00000002u
+#define IH_SF_NOTIFY_READ_RAW_DATA 0x00008000u
+#define IH_SF_NOTIFY_PREPROC_HEADERS 0x00004000u
+#define IH_SF_NOTIFY_AUTHENTICATION 0x00002000u
+#define IH_SF_NOTIFY_URL_MAP 0x00001000u
+#define IH_SF_NOTIFY_ACCESS_DENIED 0x00000800u
+#define IH_SF_NOTIFY_SEND_RESPONSE 0x00000040u
+#define IH_SF_NOTIFY_SEND_RAW_DATA 0x00000400u
+#define IH_SF_NOTIFY_LOG 0x00000200u
+#define IH_SF_NOTIFY_END_OF_REQUEST 0x00000080u
+#define IH_SF_NOTIFY_END_OF_NET_SESSION 0x00000100u
+#define IH_SF_NOTIFY_AUTH_COMPLETE 0x04000000u
+#define IH_SF_NOTIFY_ORDER_HIGH 0x00080000u
+#define IH_SF_NOTIFY_ORDER_MEDIUM 0x00040000u
+#define IH_SF_NOTIFY_ORDER_LOW 0x00020000u
+#define IH_SF_NOTIFY_ORDER_MASK (IH_SF_NOTIFY_ORDER_HIGH | IH_SF_NOTIFY_ORDER_MEDIUM | IH_SF_NOTIFY_ORDER_LOW)
+
+#define IH_SF_STATUS_REQ_FINISHED 0x8000000u
+#define IH_SF_STATUS_REQ_FINISHED_KEEP_CONN 0x8000001u
+#define IH_SF_STATUS_REQ_NEXT_NOTIFICATION 0x8000002u
+#define IH_SF_STATUS_REQ_HANDLED_NOTIFICATION 0x8000003u
+#define IH_SF_STATUS_REQ_ERROR 0x8000004u
+#define IH_SF_STATUS_REQ_READ_NEXT 0x8000005u
+
+#define IH_SF_DENIED_LOGON 0x00000001u
+#define IH_SF_DENIED_RESOURCE 0x00000002u
+#define IH_SF_DENIED_FILTER 0x00000004u
+#define IH_SF_DENIED_APPLICATION 0x00000008u
+#define IH_SF_DENIED_BY_CONFIG 0x00010000u
+
+#define IH_SF_MAX_USERNAME 257u
+#define IH_SF_MAX_PASSWORD 257u
+
+#endif
