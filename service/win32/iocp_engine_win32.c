@@ -11,6 +11,19 @@
  * as a completion (libuv's rule), so the reference taken for the operation
  * is always released in the one completion handler.
  *
+ * Connection sockets are in FILE_SKIP_COMPLETION_PORT_ON_SUCCESS mode where
+ * that is safe (MSDN "SetFileCompletionNotificationModes"): an operation
+ * that completes at once, as most sends do, queues no packet, which under
+ * Wine saves the wineserver round trips of queueing and dequeuing it
+ * (wine-notes: "skip-on-success ... saves 2 requests per keep-alive
+ * exchange"). Its completion still never runs inside the call that posted
+ * it (the pipeline holds the connection's lock there): on an I/O worker it
+ * waits on the worker's ready list until the packet being handled is done,
+ * on an extension pool thread until the session's end it is running
+ * (pf_ext_end_later) returns; from any other thread (an extension's, which
+ * may be about to wait for this very completion) it goes to the port as a
+ * packet of our own.
+ *
  * Wine notes (shared/reference/wine-notes.md): sockets are never reused
  * (DisconnectEx/TF_REUSE_SOCKET break under Wine), TF_DISCONNECT is never
  * used (ignored by Wine): the pipeline shuts the socket down itself. */
@@ -51,6 +64,9 @@ typedef struct win_conn {
   /* an extension thread's own synchronous send (pf_send_now) */
   OVERLAPPED direct_ov;
   HANDLE direct_event;
+  BOOL skip_on_success;        /* FILE_SKIP_COMPLETION_PORT_ON_SUCCESS is set on sock */
+  struct win_conn *ready_next; /* on a thread's ready list: completed at once */
+  DWORD ready_bytes;
 } win_conn;
 
 static struct {
@@ -58,6 +74,7 @@ static struct {
   HANDLE *workers;
   unsigned worker_count;
   LPFN_TRANSMITFILE transmit_file;
+  BOOL skip_on_success; /* every TCP provider hands out IFS handles */
   SRWLOCK registry_lock;
   win_conn *registry;
 } g;
@@ -72,6 +89,39 @@ static void begin_op(win_conn *w, enum op_kind kind)
   memset(&w->op.ov, 0, sizeof w->op.ov);
   w->op.complete = on_conn_io;
   w->kind = kind;
+}
+
+/* ---- operations that complete at once ---- */
+
+/* Set while this thread runs code that never waits for a completion and
+ * delivers its ready list when that code returns: always on an I/O
+ * worker (after each packet), on a pool thread while it ends a session. */
+static __thread BOOL ready_scope;
+static __thread win_conn *ready_list;
+
+/* The operation in w's slot completed at once with bytes, and no packet
+ * was queued for it. */
+static void completed_at_once(win_conn *w, DWORD bytes)
+{
+  if (ready_scope) {
+    w->ready_bytes = bytes;
+    w->ready_next = ready_list;
+    ready_list = w;
+  } else {
+    PostQueuedCompletionStatus(g.port, bytes, KEY_IO, &w->op.ov);
+  }
+}
+
+/* Delivers what completed at once, including what that delivery posts and
+ * completes at once in turn (one operation per connection at a time, so a
+ * connection is on the list at most once). */
+static void deliver_ready(void)
+{
+  while (ready_list) {
+    win_conn *w = ready_list;
+    ready_list = w->ready_next;
+    w->op.complete(&w->op, w->ready_bytes, 0);
+  }
 }
 
 /* ---- posting failures as completions ---- */
@@ -92,11 +142,13 @@ static void pf_recv(ih_conn *c, char *buf, size_t cap)
   win_conn *w = wc_of(c);
   begin_op(w, OP_RECV);
   WSABUF wb = { .len = (ULONG)(cap > 0x7fffffff ? 0x7fffffff : cap), .buf = buf };
-  DWORD flags = 0;
-  if (WSARecv(w->sock, &wb, 1, NULL, &flags, &w->op.ov, NULL) == SOCKET_ERROR) {
+  DWORD flags = 0, n = 0;
+  if (WSARecv(w->sock, &wb, 1, &n, &flags, &w->op.ov, NULL) == SOCKET_ERROR) {
     int err = WSAGetLastError();
     if (err != WSA_IO_PENDING)
       post_failure(&w->op, err);
+  } else if (w->skip_on_success) {
+    completed_at_once(w, n);
   }
 }
 
@@ -105,10 +157,13 @@ static void post_send_rest(win_conn *w)
   begin_op(w, OP_SEND);
   size_t left = w->send_len - w->send_done;
   WSABUF wb = { .len = (ULONG)(left > 0x7fffffff ? 0x7fffffff : left), .buf = (char *)w->send_data + w->send_done };
-  if (WSASend(w->sock, &wb, 1, NULL, 0, &w->op.ov, NULL) == SOCKET_ERROR) {
+  DWORD n = 0;
+  if (WSASend(w->sock, &wb, 1, &n, 0, &w->op.ov, NULL) == SOCKET_ERROR) {
     int err = WSAGetLastError();
     if (err != WSA_IO_PENDING)
       post_failure(&w->op, err);
+  } else if (w->skip_on_success) {
+    completed_at_once(w, n);
   }
 }
 
@@ -135,6 +190,13 @@ static void post_transmit_chunk(win_conn *w)
     int err = WSAGetLastError();
     if (err != WSA_IO_PENDING && err != ERROR_IO_PENDING)
       post_failure(&w->op, err);
+  } else if (w->skip_on_success) {
+    /* TransmitFile reports no count: the finished operation has it */
+    DWORD n = 0, flags = 0;
+    if (WSAGetOverlappedResult(w->sock, &w->op.ov, &n, FALSE, &flags))
+      completed_at_once(w, n);
+    else
+      post_failure(&w->op, WSAGetLastError());
   }
 }
 
@@ -180,9 +242,21 @@ static __thread BOOL on_io_thread;
  * returns, it hops to an I/O worker. */
 static void pf_ext_end_later(ih_conn *c)
 {
-  if (on_io_thread || ih_isapi_pool_is_pool_thread())
+  if (on_io_thread) {
+    ih_conn_on_ext_end(c); /* the worker delivers its ready list after the packet */
+  } else if (ih_isapi_pool_is_pool_thread()) {
+    /* What the session's end posts runs as on an I/O worker, which never
+     * waits for a completion (it may be one), so what completes at once
+     * can wait for the end of the call here: the next request, often
+     * already there when the receive is posted, costs no packet. */
+    BOOL outer = !ready_scope;
+    ready_scope = TRUE;
     ih_conn_on_ext_end(c);
-  else
+    if (outer) {
+      deliver_ready();
+      ready_scope = FALSE;
+    }
+  } else
     PostQueuedCompletionStatus(g.port, 0, KEY_EXT_END, (OVERLAPPED *)c);
 }
 
@@ -354,6 +428,8 @@ void ih_iocp_engine_adopt(ih_server *server, SOCKET s, const char *local_text, u
     ih_conn_abandon(c);
     return;
   }
+  w->skip_on_success =
+      g.skip_on_success && SetFileCompletionNotificationModes((HANDLE)s, FILE_SKIP_COMPLETION_PORT_ON_SUCCESS);
   ih_conn_start(c);
 }
 
@@ -432,6 +508,7 @@ static DWORD WINAPI worker_main(LPVOID arg)
 {
   (void)arg;
   on_io_thread = TRUE;
+  ready_scope = TRUE;
   for (;;) {
     DWORD bytes = 0;
     ULONG_PTR key = 0;
@@ -457,6 +534,7 @@ static DWORD WINAPI worker_main(LPVOID arg)
       bytes = 0;
     }
     dispatch(key, ov, bytes, err);
+    deliver_ready();
   }
 }
 
@@ -496,8 +574,29 @@ static BOOL load_transmit_file(void)
   return ok;
 }
 
+/* Skipping the packet is safe for sockets only when every TCP provider
+ * hands out IFS handles: a layered provider that does not may still queue
+ * one, and the operation would complete twice (MSDN
+ * "SetFileCompletionNotificationModes"; libuv checks the same). */
+static BOOL providers_are_ifs(void)
+{
+  INT protocols[] = { IPPROTO_TCP, 0 };
+  DWORD size = 0;
+  if (WSAEnumProtocolsW(protocols, NULL, &size) != SOCKET_ERROR || WSAGetLastError() != WSAENOBUFS)
+    return FALSE;
+  WSAPROTOCOL_INFOW *info = malloc(size);
+  int n = info ? WSAEnumProtocolsW(protocols, info, &size) : SOCKET_ERROR;
+  BOOL ifs = n > 0;
+  for (int i = 0; i < n; i++)
+    if (!(info[i].dwServiceFlags1 & XP1_IFS_HANDLES))
+      ifs = FALSE;
+  free(info);
+  return ifs;
+}
+
 int ih_iocp_engine_start(unsigned requested_workers)
 {
+  g.skip_on_success = providers_are_ifs();
   if (!load_transmit_file()) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot load the Winsock extension functions (Win32 error %d)",
            WSAGetLastError());
