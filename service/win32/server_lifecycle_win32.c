@@ -93,8 +93,8 @@ int ih_lifecycle_stop(void)
          atomic_load(&g.server.counters.connections_live));
   AcquireSRWLockExclusive(&g.control_lock); /* a pause, continue or reload in progress finishes first */
   InterlockedExchange(&g.stopping, 1);
+  ih_listeners_stop(); /* first: no accept that completes from now on becomes a connection */
   ih_server_begin_drain(&g.server);
-  ih_listeners_stop();
   ReleaseSRWLockExclusive(&g.control_lock);
   ih_iocp_engine_notify_timers(TRUE); /* idle keep-alive connections close now */
   DWORD drain_ms = ih_server_current(&g.server)->config->server.drain_timeout * 1000u;
