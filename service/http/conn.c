@@ -321,8 +321,6 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   if (!c)
     return NULL;
   c->gen = ih_server_acquire(s);
-  c->out_cap = 8192;
-  c->out = ih_malloc(c->out_cap);
   c->lock = ih_mutex_new();
   c->ext_cond = ih_cond_new();
   bool wants_filters = c->gen->filters && c->gen->filters->count;
@@ -330,10 +328,9 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
     c->filters = ih_filter_conn_new(c->gen->filters);
   c->in_cap = in_stays_full(c) ? in_full_cap(c) : IH_IN_IDLE;
   c->in = ih_malloc(c->in_cap);
-  if (!c->in || !c->out || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
+  if (!c->in || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
     ih_filter_conn_free(c->filters);
     free(c->in);
-    free(c->out);
     ih_mutex_free(c->lock);
     ih_cond_free(c->ext_cond);
     ih_generation_release(c->gen); /* the only reference it took */
@@ -471,13 +468,37 @@ static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
 
 /* ---- requests: the only places IH_HOLD_REQUEST is taken and released ---- */
 
-static void request_begin(ih_conn *c)
+/* The output buffer a request's answer is built in (IH_CONN_OUT_FIRST).
+ * False when out of memory: nothing can be answered then, so the caller
+ * closes the connection (logged here). */
+static bool request_begin(ih_conn *c)
 {
   ih_request *r = &c->req;
+  if (!c->out) {
+    c->out = ih_malloc(IH_CONN_OUT_FIRST);
+    if (!c->out) {
+      ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+             "no memory for the response to %s:%u: connection closed without one", c->peer_addr,
+             (unsigned)c->peer_port);
+      return false;
+    }
+    c->out_cap = IH_CONN_OUT_FIRST;
+    c->out_len = c->out_head_len = 0;
+  }
   r->active = true;
   r->started_ms = ih_clock_ms();
   ih_conn_ref(c, IH_HOLD_REQUEST);
   atomic_fetch_add(&c->server->counters.requests_in_flight, 1);
+  return true;
+}
+
+/* The response has gone out whole (no send is in flight): the output
+ * buffer goes, so a connection waiting for its next request holds none. */
+static void out_release(ih_conn *c)
+{
+  free(c->out);
+  c->out = NULL;
+  c->out_cap = c->out_len = c->out_head_len = 0;
 }
 
 void conn_request_end(ih_conn *c)
@@ -644,8 +665,10 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan)
 static void fail_request(ih_conn *c, int status, const char *reason)
 {
   ih_body_plan plan = { 0 };
-  if (!c->req.active)
-    request_begin(c);
+  if (!c->req.active && !request_begin(c)) {
+    conn_close(c);
+    return;
+  }
   c->req.framing_ok = false;
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
@@ -873,8 +896,10 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
     conn_close(c);
     return true;
   }
-  if (!r->active)
-    request_begin(c);
+  if (!r->active && !request_begin(c)) {
+    conn_close(c);
+    return true;
+  }
   /* A body not yet read leaves the connection unusable after this answer. */
   r->framing_ok = r->head.method.n && !r->framing.chunked && r->framing.content_length == 0;
   if (fr == IH_CHAIN_ERROR)
@@ -992,7 +1017,10 @@ static void process_input(ih_conn *c)
         wait_for_input(c);
         return;
       }
-      request_begin(c);
+      if (!request_begin(c)) {
+        conn_close(c);
+        return;
+      }
       if (st != IH_PARSE_DONE) {
         fail_request(c, parse_status(st), r->head.error_reason);
         return;
@@ -1069,6 +1097,7 @@ void conn_response_done(ih_conn *c)
   bool keep = c->req.keep_alive;
   size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
   conn_request_end(c);
+  out_release(c);
   if (atomic_load(&c->count_underflow)) {
     conn_close(c); /* a count went wrong (logged): no next request on this connection */
     return;

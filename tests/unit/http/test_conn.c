@@ -759,6 +759,12 @@ static void test_idle_input_buffer(void)
   IH_CHECK(c->in_cap <= 4096);
   IH_EQ_INT(fake.op, OP_RECV);
   IH_CHECK(fake.recv_cap <= 4096);
+  IH_TEST("an idle keep-alive connection holds no output buffer; a request takes one until its response went out");
+  IH_CHECK(c->out == NULL && c->out_cap == 0);
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_CHECK(c->out != NULL && c->out_cap >= 8192); /* ih_respond_finish's fixed 500 fits without allocating */
+  send_completes(c);
+  IH_CHECK(c->out == NULL && c->out_cap == 0 && c->out_len == 0);
 
   IH_TEST("a head longer than the idle buffer grows it (within the limits), is answered, and it shrinks back");
   static char req[16384];
@@ -785,6 +791,7 @@ static void test_idle_input_buffer(void)
   IH_CHECK(a && b && a < b);
   IH_CHECK(!wire_has("Connection: close")); /* the whole body was read: the connection stays */
   IH_CHECK(c->in_cap <= 4096);
+  IH_CHECK(c->out == NULL);
   client_closes(c);
   expect_all_released(c);
 }
