@@ -493,9 +493,8 @@ enum ih_isapi_raw_kind ih_isapi_sniff_raw_head(const char *data, size_t len, ih_
   /* the status line, then the LF-terminated empty line that ends the head */
   lines it = { data, len, 0 };
   ih_slice line;
-  bool terminated;
-  next_line(&it, &line, &terminated);
-  if (!terminated)
+  bool terminated = false;
+  if (!next_line(&it, &line, &terminated) || !terminated)
     return IH_ISAPI_RAW_PARTIAL;
   for (;;) {
     if (!next_line(&it, &line, &terminated))

@@ -486,7 +486,7 @@ static int set_status_path(parser *p, const key_def *k, void *obj, ih_slice v)
 static const key_def server_keys[] = {
   NUM(worker_threads, 0, 256, "0"),
   NUM(accepts_per_listener, 1, 256, "8"),
-  NUM(max_connections, 0, UINT32_MAX, "0"),
+  NUM(max_connections, 0, UINT32_MAX, "10000"),
   { "status_path", set_status_path, offsetof(ih_server_config, status_path), 0, 0, 0, "/_isapihost/status", false },
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
   TIMEOUT(drain_timeout, "30"),

@@ -24,6 +24,12 @@
 
 #define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
+/* The input buffer a connection holds between requests. Most request heads
+ * fit in it; a longer one grows it on demand up to in_full_cap, and it goes
+ * back to this size once a request is over and nothing is buffered, so an
+ * idle keep-alive connection costs little (nginx's client_header_buffer_size
+ * idea). The parser's limits, not the buffer's size, decide 414 and 431. */
+#define IH_IN_IDLE 4096u
 
 const char *ih_holder_name(enum ih_holder h)
 {
@@ -262,6 +268,52 @@ void ih_server_begin_drain(ih_server *s) { atomic_store(&s->draining, true); }
 
 void ih_server_count_client_abort(ih_server *s) { atomic_fetch_add(&s->counters.client_aborts, 1); }
 
+/* The most input a request can need buffered at once: the largest head the
+ * limits allow, plus room for body reads. */
+static size_t in_full_cap(const ih_conn *c)
+{
+  const ih_server_config *sc = &c->gen->config->server;
+  return sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
+}
+
+/* READ_RAW_DATA filters are given the input buffer's free space to write
+ * into (cbInBuffer, ms525498); for them it keeps its full size. */
+static bool in_stays_full(ih_conn *c)
+{
+  return c->filters && ih_filter_wants(ih_filter_chain_for(c->gen->filters, NULL), IH_SF_NOTIFY_READ_RAW_DATA);
+}
+
+/* Grows the input buffer to at least want bytes (never past in_full_cap).
+ * Only where no parsed slice points into it: realloc may move it. False
+ * when out of memory (the buffer is then unchanged). */
+static bool in_grow(ih_conn *c, size_t want)
+{
+  size_t full = in_full_cap(c);
+  if (want > full)
+    want = full;
+  if (c->in_cap >= want)
+    return true;
+  char *p = ih_realloc(c->in, want);
+  if (!p)
+    return false;
+  c->in = p;
+  c->in_cap = want;
+  return true;
+}
+
+/* Between requests, with nothing buffered: back to the idle size. A
+ * failed shrink keeps the larger buffer, which works as well. */
+static void in_shrink_idle(ih_conn *c)
+{
+  if (c->in_cap <= IH_IN_IDLE || in_stays_full(c))
+    return;
+  char *p = ih_realloc(c->in, IH_IN_IDLE);
+  if (p) {
+    c->in = p;
+    c->in_cap = IH_IN_IDLE;
+  }
+}
+
 ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
                      const char *peer_addr, uint16_t peer_port)
 {
@@ -269,20 +321,16 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
   if (!c)
     return NULL;
   c->gen = ih_server_acquire(s);
-  const ih_server_config *sc = &c->gen->config->server;
-  c->in_cap = sc->max_request_line + sc->max_header_bytes + 2 * sc->max_headers + 64 + IH_BODY_BUFFER;
-  c->out_cap = 8192;
-  c->in = ih_malloc(c->in_cap);
-  c->out = ih_malloc(c->out_cap);
   c->lock = ih_mutex_new();
   c->ext_cond = ih_cond_new();
   bool wants_filters = c->gen->filters && c->gen->filters->count;
   if (wants_filters)
     c->filters = ih_filter_conn_new(c->gen->filters);
-  if (!c->in || !c->out || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
+  c->in_cap = in_stays_full(c) ? in_full_cap(c) : IH_IN_IDLE;
+  c->in = ih_malloc(c->in_cap);
+  if (!c->in || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
     ih_filter_conn_free(c->filters);
     free(c->in);
-    free(c->out);
     ih_mutex_free(c->lock);
     ih_cond_free(c->ext_cond);
     ih_generation_release(c->gen); /* the only reference it took */
@@ -420,13 +468,37 @@ static void post_file_chunk(ih_conn *c, const char *head, size_t head_len)
 
 /* ---- requests: the only places IH_HOLD_REQUEST is taken and released ---- */
 
-static void request_begin(ih_conn *c)
+/* The output buffer a request's answer is built in (IH_CONN_OUT_FIRST).
+ * False when out of memory: nothing can be answered then, so the caller
+ * closes the connection (logged here). */
+static bool request_begin(ih_conn *c)
 {
   ih_request *r = &c->req;
+  if (!c->out) {
+    c->out = ih_malloc(IH_CONN_OUT_FIRST);
+    if (!c->out) {
+      ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+             "no memory for the response to %s:%u: connection closed without one", c->peer_addr,
+             (unsigned)c->peer_port);
+      return false;
+    }
+    c->out_cap = IH_CONN_OUT_FIRST;
+    c->out_len = c->out_head_len = 0;
+  }
   r->active = true;
   r->started_ms = ih_clock_ms();
   ih_conn_ref(c, IH_HOLD_REQUEST);
   atomic_fetch_add(&c->server->counters.requests_in_flight, 1);
+  return true;
+}
+
+/* The response has gone out whole (no send is in flight): the output
+ * buffer goes, so a connection waiting for its next request holds none. */
+static void out_release(ih_conn *c)
+{
+  free(c->out);
+  c->out = NULL;
+  c->out_cap = c->out_len = c->out_head_len = 0;
 }
 
 void conn_request_end(ih_conn *c)
@@ -514,8 +586,8 @@ static const ih_site *site_named(const ih_config *cfg, const char *name)
  * a reload reaches connections that stay open (a proxy's, say) from their
  * next request on, as an IIS metabase change does; the request in flight
  * during the reload finished under the one it started with. The input
- * buffer keeps the size it was given: a head larger than it (a reload that
- * raised the header limits) is refused with 431 on this connection. */
+ * buffer grows up to what the adopted configuration's limits allow
+ * (in_full_cap), so raised header limits apply here too. */
 static void adopt_newest_generation(ih_conn *c)
 {
   if (atomic_load(&c->server->current) == c->gen)
@@ -593,8 +665,10 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan)
 static void fail_request(ih_conn *c, int status, const char *reason)
 {
   ih_body_plan plan = { 0 };
-  if (!c->req.active)
-    request_begin(c);
+  if (!c->req.active && !request_begin(c)) {
+    conn_close(c);
+    return;
+  }
   c->req.framing_ok = false;
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
@@ -775,6 +849,34 @@ static void wait_for_input(ih_conn *c)
   post_recv(c);
 }
 
+/* A request with a body reads it through the input buffer, after its head:
+ * the buffer takes its full size first (what it always had before it
+ * started small), so body reads, chunk lines and an extension's ReadClient
+ * have the room they always had. The head's slices point into the buffer,
+ * so after it moved the head (moved to the front) is parsed again: the same
+ * bytes under the same limits give the same result. False when out of
+ * memory (nothing moved then). */
+static bool body_room(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  if (c->in_cap >= in_full_cap(c))
+    return true;
+  if (!in_grow(c, in_full_cap(c)))
+    return false;
+  size_t avail = c->in_len - c->in_start;
+  memmove(c->in, c->in + c->in_start, avail);
+  c->in_len = avail;
+  c->in_start = 0;
+  c->parse_last_len = 0;
+  enum ih_http_parse_status again = ih_http_parse_request(c->in, avail, 0, &c->gen->limits, &r->head);
+  enum ih_http_framing_status fs =
+      ih_http_framing_analyse(&r->head, c->gen->config->server.max_body, &r->framing);
+  assert(again == IH_PARSE_DONE && fs == IH_FRAMING_OK);
+  (void)again;
+  (void)fs;
+  return true;
+}
+
 /* ---- ISAPI filters between the head and the handler ---- */
 
 /* A notification's answer before the handler runs. FAULT closes the
@@ -794,8 +896,10 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
     conn_close(c);
     return true;
   }
-  if (!r->active)
-    request_begin(c);
+  if (!r->active && !request_begin(c)) {
+    conn_close(c);
+    return true;
+  }
   /* A body not yet read leaves the connection unusable after this answer. */
   r->framing_ok = r->head.method.n && !r->framing.chunked && r->framing.content_length == 0;
   if (fr == IH_CHAIN_ERROR)
@@ -878,6 +982,7 @@ static void process_input(ih_conn *c)
        * bound (RFC 9112 2.2; http_parse.h): they begin a request's head. */
       if (c->in_start == c->in_len) {
         c->in_start = c->in_len = 0;
+        in_shrink_idle(c); /* no request, nothing buffered: idle */
         if (atomic_load(&c->server->draining)) {
           conn_close(c); /* idle during a graceful stop: nothing is lost */
           return;
@@ -903,10 +1008,19 @@ static void process_input(ih_conn *c)
           c->in_len = avail;
           c->in_start = 0;
         }
+        /* The parser starts again from the buffer's start on every call, so
+         * nothing points into the buffer yet: it may move. */
+        if (c->in_len == c->in_cap && !in_grow(c, c->in_cap * 2)) {
+          fail_request(c, 503, "out of memory for the request head");
+          return;
+        }
         wait_for_input(c);
         return;
       }
-      request_begin(c);
+      if (!request_begin(c)) {
+        conn_close(c);
+        return;
+      }
       if (st != IH_PARSE_DONE) {
         fail_request(c, parse_status(st), r->head.error_reason);
         return;
@@ -914,6 +1028,10 @@ static void process_input(ih_conn *c)
       enum ih_http_framing_status fs = ih_http_framing_analyse(&r->head, sc->max_body, &r->framing);
       if (fs != IH_FRAMING_OK) {
         fail_request(c, framing_status(fs), r->framing.error_reason);
+        return;
+      }
+      if ((r->framing.chunked || r->framing.content_length > 0) && !body_room(c)) {
+        fail_request(c, 503, "out of memory for the request body");
         return;
       }
       r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
@@ -979,6 +1097,7 @@ void conn_response_done(ih_conn *c)
   bool keep = c->req.keep_alive;
   size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
   conn_request_end(c);
+  out_release(c);
   if (atomic_load(&c->count_underflow)) {
     conn_close(c); /* a count went wrong (logged): no next request on this connection */
     return;

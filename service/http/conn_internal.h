@@ -11,6 +11,12 @@
  * deadline, so a transfer that stops moving is cancelled whatever its size. */
 #define IH_CONN_FILE_CHUNK 65536u
 
+/* The output buffer's size when a request takes it (request_begin in
+ * conn.c); it grows from there (respond.c) and goes when the response has
+ * been sent, so an idle connection holds none. A request never has less:
+ * ih_respond_finish writes its fixed 500 into it without allocating. */
+#define IH_CONN_OUT_FIRST 8192u
+
 /* Errors the connection reports itself (Win32 values, which is what the
  * platform reports too, so an extension sees familiar codes). */
 #define IH_ERR_INVALID_DATA 13   /* ERROR_INVALID_DATA: malformed request body */

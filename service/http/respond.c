@@ -42,7 +42,7 @@ static bool out_reserve(ih_conn *c, size_t more)
 {
   if (c->out_len + more + 1 <= c->out_cap)
     return true;
-  size_t cap = c->out_cap;
+  size_t cap = c->out_cap ? c->out_cap : IH_CONN_OUT_FIRST;
   while (cap < c->out_len + more + 1)
     cap *= 2;
   if (cap > IH_OUT_MAX)
@@ -868,9 +868,9 @@ bool ih_respond_finish(ih_conn *c, ih_body_plan *plan)
   r->keep_alive = false;
   c->out_incomplete = false;
   c->out_len = 0;
-  if (head_wanted(c)) {
-    /* Written into the buffer we have (never below its first 8 KB): no
-     * allocation can fail here. */
+  if (head_wanted(c) && c->out_cap >= IH_CONN_OUT_FIRST) {
+    /* Written into the buffer the request has (never below its first
+     * IH_CONN_OUT_FIRST bytes, request_begin): no allocation can fail here. */
     char date[IH_HTTP_DATE_LEN + 1];
     ih_http_date_format(ih_wall_seconds(), date);
     int n = snprintf(c->out, c->out_cap,

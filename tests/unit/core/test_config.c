@@ -53,7 +53,7 @@ static void test_defaults(void)
   const ih_server_config *s = &c->server;
   IH_EQ_INT(s->worker_threads, 0);
   IH_EQ_INT(s->accepts_per_listener, 8);
-  IH_EQ_INT(s->max_connections, 0);
+  IH_EQ_INT(s->max_connections, 10000);
   IH_EQ_STR(s->status_path, "/_isapihost/status");
   IH_EQ_STR(s->log_dir, "base/logs");
   IH_EQ_INT(s->drain_timeout, 30);

@@ -731,6 +731,71 @@ static void test_keep_alive_get(void)
   expect_all_released(c);
 }
 
+/* Sends data in receives no larger than the one posted (the input buffer's
+ * free space), as a client's bytes arrive over TCP. */
+static void client_sends_in_pieces(ih_conn *c, const char *data)
+{
+  size_t len = strlen(data);
+  static char piece[1 << 16];
+  while (len && fake.op == OP_RECV) {
+    size_t n = len < fake.recv_cap ? len : fake.recv_cap;
+    memcpy(piece, data, n);
+    piece[n] = 0;
+    client_sends(c, piece);
+    data += n;
+    len -= n;
+  }
+  IH_EQ_INT((int)len, 0);
+}
+
+static void test_idle_input_buffer(void)
+{
+  IH_TEST("an idle keep-alive connection holds a small input buffer, whatever its last head needed");
+  ih_conn *c = connect_client();
+  IH_CHECK(c->in_cap <= 4096);
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  IH_CHECK(c->in_cap <= 4096);
+  IH_EQ_INT(fake.op, OP_RECV);
+  IH_CHECK(fake.recv_cap <= 4096);
+  IH_TEST("an idle keep-alive connection holds no output buffer; a request takes one until its response went out");
+  IH_CHECK(c->out == NULL && c->out_cap == 0);
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_CHECK(c->out != NULL && c->out_cap >= 8192); /* ih_respond_finish's fixed 500 fits without allocating */
+  send_completes(c);
+  IH_CHECK(c->out == NULL && c->out_cap == 0 && c->out_len == 0);
+
+  IH_TEST("a head longer than the idle buffer grows it (within the limits), is answered, and it shrinks back");
+  static char req[16384];
+  int n = snprintf(req, sizeof req, "GET /a.txt?%0*d HTTP/1.1\r\nHost: x\r\n\r\n", 9000, 7);
+  IH_CHECK(n > 9000 && (size_t)n < sizeof req);
+  size_t wire_before = fake.wire_len;
+  client_sends_in_pieces(c, req);
+  IH_CHECK(c->in_cap > 9000);
+  send_completes(c);
+  IH_CHECK(find_bytes(fake.wire + wire_before, fake.wire_len - wire_before, "200 OK", 6) != NULL);
+  IH_CHECK(c->in_cap <= 4096);
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 0);
+
+  IH_TEST("a body behind a pipelined head in the small buffer: the head is read again after the buffer grew");
+  wire_before = fake.wire_len;
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                  "POST /b.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel");
+  send_completes(c);
+  IH_EQ_INT(fake.op, OP_RECV); /* the rest of the POST's body */
+  client_sends(c, "lo");
+  send_completes(c);
+  const char *a = find_bytes(fake.wire + wire_before, fake.wire_len - wire_before, "AAAA", 4);
+  const char *b = find_bytes(fake.wire + wire_before, fake.wire_len - wire_before, "405 Method Not Allowed", 22);
+  IH_CHECK(a && b && a < b);
+  IH_CHECK(!wire_has("Connection: close")); /* the whole body was read: the connection stays */
+  IH_CHECK(c->in_cap <= 4096);
+  IH_CHECK(c->out == NULL);
+  client_closes(c);
+  expect_all_released(c);
+}
+
 static void test_pipelined(void)
 {
   IH_TEST("pipelined requests are answered in order, one send at a time");
@@ -1298,6 +1363,7 @@ int main(void)
   for (int i = 0; i < HUGE_SIZE; i++)
     huge_data[i] = (char)('a' + i % 26);
   test_keep_alive_get();
+  test_idle_input_buffer();
   test_pipelined();
   test_http10_close();
   test_http10_keep_alive();

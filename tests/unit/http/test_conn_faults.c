@@ -41,6 +41,16 @@ typedef struct scenario {
   bool head;                /* a HEAD request: its 500 has a Content-Length and no body (RFC 9110 9.3.2) */
 } scenario;
 
+/* A request line that fills the 4 KB idle input buffer exactly: the buffer
+ * must grow for the rest of the head, and again (to its full size, the
+ * head parsed again) before the body is read. */
+#define Q16 "qqqqqqqqqqqqqqqq"
+#define Q64 Q16 Q16 Q16 Q16
+#define Q1024 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64
+#define FILLS_IDLE_BUFFER "POST /a.txt?" Q1024 Q1024 Q1024 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 Q64 \
+  Q16 Q16 Q16 "qqqq"
+_Static_assert(sizeof FILLS_IDLE_BUFFER - 1 == 4096, "one byte less than a full idle input buffer would not grow it");
+
 static const scenario scenarios[] = {
   { .name = "keep-alive GET", .segments = { "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n" } },
   { .name = "pipelined", .segments = { "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -78,6 +88,10 @@ static const scenario scenarios[] = {
     .expect = "\r\n\r\n0123456789abcdefghij" },
   { .name = "large file in chunks", .segments = { "GET /huge.bin HTTP/1.1\r\nHost: x\r\n\r\n" } },
   { .name = "extension pre-read", .segments = { "POST /app.isa HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef" } },
+  { .name = "a head longer than the idle input buffer, with a body",
+    .segments = { FILLS_IDLE_BUFFER, Q64 " HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel", "lo",
+                  "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n" },
+    .expect = "405 Method Not Allowed" },
 };
 
 /* ---- one run ---- */
