@@ -33,7 +33,7 @@ enum ih_event_id {
   IH_EV_IDLE_TIMEOUT = 1304,      /* keep-alive connection closed after idle timeout (debug) */
   IH_EV_FILE_ERROR = 1305,        /* file could not be opened (path, Win32 error) */
   IH_EV_URL_REJECTED = 1306,      /* URL refused by canonicalisation (reason) */
-  IH_EV_RESPONSE_INCOMPLETE = 1307, /* a response could not be built in memory: 500 instead, connection closed */
+  IH_EV_RESPONSE_INCOMPLETE = 1307, /* a response could not be built in memory: 500 instead (or a close), connection closed */
   IH_EV_LOG_WRITE_FAILED = 1401,  /* log file cannot be written (path, error) */
   IH_EV_EXT_LOADED = 2001,        /* extension DLL loaded (path, description, version) */
   IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */
