@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *current_group = "";
@@ -93,4 +94,21 @@ int ih_test_finish(void)
   printf("%d passed, %d failed\n", atomic_load(&passed), atomic_load(&failed));
   fflush(stdout);
   return failed ? 1 : 0;
+}
+
+char *ih_test_read_source(const char *source_dir, const char *rel)
+{
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", source_dir, rel);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    ih_test_note("cannot open %s", path);
+    return NULL;
+  }
+  char *text = malloc(1 << 20);
+  size_t len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
+  fclose(f);
+  if (text)
+    text[len] = '\0';
+  return text;
 }

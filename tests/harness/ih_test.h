@@ -22,6 +22,11 @@ int ih_test_check_mem(const void *got, size_t got_len, const void *want, size_t 
 void ih_test_note(const char *fmt, ...) IH_PRINTF(1, 2);
 int ih_test_failures(void);
 int ih_test_finish(void); /* prints the summary; returns the exit code */
+/* A file of the source tree (IH_SOURCE_DIR, which every unit test gets)
+ * read whole and NUL-terminated, for tests that hold a document against
+ * the code; NULL (and a note) when it cannot be read. Up to 1 MB; the
+ * caller frees it. */
+char *ih_test_read_source(const char *source_dir, const char *rel);
 
 #define IH_TEST(name) ih_test_begin(name)
 #define IH_CHECK(cond) ih_test_check(!!(cond), __FILE__, __LINE__, #cond)

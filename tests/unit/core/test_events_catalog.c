@@ -18,22 +18,7 @@
 
 #define MAX_EVENTS 256
 
-static char *read_text(const char *rel)
-{
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", IH_SOURCE_DIR, rel);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    ih_test_note("cannot open %s", path);
-    return NULL;
-  }
-  char *text = malloc(1 << 20);
-  size_t len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
-  fclose(f);
-  if (text)
-    text[len] = '\0';
-  return text;
-}
+static char *read_text(const char *rel) { return ih_test_read_source(IH_SOURCE_DIR, rel); }
 
 /* Copies the rest of the line at p (without "\r\n") into out. */
 static void line_at(const char *p, char *out, size_t cap)

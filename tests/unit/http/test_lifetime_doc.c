@@ -18,22 +18,7 @@
 
 #define MAX_HOLDERS 32
 
-static char *read_text(const char *rel)
-{
-  char path[1024];
-  snprintf(path, sizeof path, "%s/%s", IH_SOURCE_DIR, rel);
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    ih_test_note("cannot open %s", path);
-    return NULL;
-  }
-  char *text = malloc(1 << 20);
-  size_t len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
-  fclose(f);
-  if (text)
-    text[len] = '\0';
-  return text;
-}
+static char *read_text(const char *rel) { return ih_test_read_source(IH_SOURCE_DIR, rel); }
 
 static const char UPPER[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_";
 

@@ -15,14 +15,8 @@
 
 static char *read_doc(size_t *len)
 {
-  FILE *f = fopen(IH_SOURCE_DIR "/docs/compatibility.md", "rb");
-  if (!f)
-    return NULL;
-  char *text = malloc(1 << 20);
-  *len = text ? fread(text, 1, (1 << 20) - 1, f) : 0;
-  fclose(f);
-  if (text)
-    text[*len] = '\0';
+  char *text = ih_test_read_source(IH_SOURCE_DIR, "docs/compatibility.md");
+  *len = text ? strlen(text) : 0;
   return text;
 }
 
