@@ -10,7 +10,7 @@
 
 #include "core/ih_compiler.h"
 #include "filters/filter_chain.h"
-#include "http/conn.h"
+#include "server/conn.h"
 
 /* httpfilt.h declares the entry points but names no pointer types. */
 typedef BOOL(WINAPI *flt_get_version_fn)(HTTP_FILTER_VERSION *ver);

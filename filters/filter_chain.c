@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "core/ih_alloc.h"
-#include "http/conn.h"
+#include "server/conn.h"
 #include "isapi/shared/isapi_request_info.h"
 #include "isapi/shared/isapi_response.h"
 #include "isapi/shared/isapi_vars.h"

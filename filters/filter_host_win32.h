@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "filters/filter_chain.h"
-#include "http/conn.h"
+#include "server/conn.h"
 
 #define IH_FILTER_RETRY_MS 10000u
 
@@ -60,7 +60,7 @@ int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size
  * gen would load it a second time). */
 void ih_filter_host_publish(ih_server *server, ih_generation *gen);
 
-/* The platform's filter_call hook (http/conn.h): one HttpFilterProc call
+/* The platform's filter_call hook (server/conn.h): one HttpFilterProc call
  * for notification type (IH_SF_NOTIFY_*) with its portable payload, on the
  * calling thread, the connection's lock held. Returns the filter's
  * SF_STATUS_* (an unknown value becomes IH_SF_STATUS_REQ_NEXT_NOTIFICATION,

@@ -22,7 +22,7 @@
 #include <httpext.h>
 #include <stdint.h>
 
-#include "http/conn.h"
+#include "server/conn.h"
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_pool_win32.h"
 #include "isapi/isapi_session.h"

@@ -102,7 +102,7 @@ void ih_isapi_dll_run(ih_isapi_dll *dll, enum ih_isapi_dll_action action);
 /* Gives a claimed action back without running it (IH2011). */
 void ih_isapi_dll_abandon(ih_isapi_dll *dll, enum ih_isapi_dll_action action, const char *why);
 
-/* The platform's ext_admin hook (http/conn.h): action NULL lists the DLLs;
+/* The platform's ext_admin hook (server/conn.h): action NULL lists the DLLs;
  * "unload", "reload", "stop" or "start" starts that action on dll on a
  * thread of its own. Writes a JSON body and returns the HTTP status. */
 int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap);

@@ -1,14 +1,14 @@
 /* The ISAPI extension host: runs HttpExtensionProc on its own thread pool
  * (so a slow or blocked DLL never stalls the I/O threads) with a real
  * EXTENSION_CONTROL_BLOCK whose callbacks lead into the connection pipeline
- * (http/conn.h ih_conn_ext_*). Win32 only. */
+ * (server/conn.h ih_conn_ext_*). Win32 only. */
 #ifndef IH_ISAPI_HOST_WIN32_H
 #define IH_ISAPI_HOST_WIN32_H
 
 #include <stddef.h>
 
 #include "core/config.h"
-#include "http/conn.h"
+#include "server/conn.h"
 
 /* Starts the pool (isapi_threads). Returns 0 or -1 (logged). */
 int ih_isapi_host_start(const ih_config *cfg);

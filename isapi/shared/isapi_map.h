@@ -51,7 +51,7 @@
  * longer path (ms524968), and here nothing is written in that case. */
 #define IH_ISAPI_MAX_PATH 260u
 /* Longest canonical URL path plus NUL: the router's ih_request.path buffer
- * (service/http/conn.h); longer paths get 414 there, BAD_URL here. */
+ * (service/server/conn.h); longer paths get 414 there, BAD_URL here. */
 #define IH_ISAPI_URL_MAX 2048u
 
 enum ih_isapi_map_status {

@@ -5,7 +5,7 @@
 #ifndef IH_ISAPI_REQUEST_INFO_H
 #define IH_ISAPI_REQUEST_INFO_H
 
-#include "http/conn.h"
+#include "server/conn.h"
 #include "isapi/shared/isapi_vars.h"
 
 /* Fills ri (zeroed first) from c and r. Slices point into r and c, which

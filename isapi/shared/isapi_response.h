@@ -138,7 +138,7 @@ typedef struct ih_isapi_raw_head {
  * gets PARTIAL. The bytes are sent unchanged by the caller; nothing here
  * rewrites them, and nothing here judges their framing: the server never
  * keeps a connection after a response it did not frame itself
- * (service/http/conn_ext.c, begin_raw_response). out is always fully
+ * (service/server/conn_ext.c, begin_raw_response). out is always fully
  * initialised. */
 enum ih_isapi_raw_kind ih_isapi_sniff_raw_head(const char *data, size_t len, ih_isapi_raw_head *out);
 

@@ -1,8 +1,8 @@
-/* File-system half of the platform table (see http/conn.h). */
+/* File-system half of the platform table (see server/conn.h). */
 #ifndef IH_FILE_WIN32_H
 #define IH_FILE_WIN32_H
 
-#include "http/conn.h"
+#include "server/conn.h"
 
 enum ih_fs_status ih_win32_file_open(const char *path, void **file, ih_file_info *info);
 enum ih_fs_status ih_win32_file_read(void *file, uint64_t offset, char *buf, size_t len, size_t *got);

@@ -24,7 +24,7 @@
 #include "core/server_log.h"
 #include "file_win32.h"
 #include "filters/filter_host_win32.h"
-#include "http/conn.h"
+#include "server/conn.h"
 #include "iocp_server.h"
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"

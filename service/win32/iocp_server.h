@@ -1,7 +1,7 @@
 /* The IOCP engine: one completion port, a pool of worker threads, listeners
  * with several outstanding AcceptEx each, overlapped WSARecv / WSASend /
  * TransmitFile for connections, a timer sweep, and graceful stop. It
- * implements the platform table of http/conn.h; all HTTP logic is portable. */
+ * implements the platform table of server/conn.h; all HTTP logic is portable. */
 #ifndef IH_IOCP_SERVER_H
 #define IH_IOCP_SERVER_H
 

@@ -1,9 +1,9 @@
 /* Process figures for the status page: private bytes, handles, and the
- * extension pool's threads (see ih_process_stats in http/conn.h). */
+ * extension pool's threads (see ih_process_stats in server/conn.h). */
 #ifndef IH_PROCESS_STATS_WIN32_H
 #define IH_PROCESS_STATS_WIN32_H
 
-#include "http/conn.h"
+#include "server/conn.h"
 
 void ih_win32_process_stats(ih_process_stats *out);
 

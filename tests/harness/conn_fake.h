@@ -1,4 +1,4 @@
-/* A fake, in-memory platform for the connection pipeline (http/conn.h)
+/* A fake, in-memory platform for the connection pipeline (server/conn.h)
  * and the driver the pipeline's unit tests share: a test plays the client
  * (client_sends, client_closes) and the I/O threads (send_completes,
  * pending_fails, timer_fires) on one connection at a time, and ends with
@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
-#include "http/conn.h"
+#include "server/conn.h"
 
 enum fake_op { OP_NONE, OP_RECV, OP_SEND, OP_SEND_FILE };
 

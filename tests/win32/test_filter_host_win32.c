@@ -17,7 +17,7 @@
 #include "filters/filter_chain.h"
 #include "filters/filter_headers.h"
 #include "filters/filter_host_win32.h"
-#include "http/conn.h"
+#include "server/conn.h"
 #include "http/http_parse.h"
 #include "ih_test.h"
 #include "isapi/isapi_dll_win32.h"

@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "filters/filter_chain.h"
-#include "http/conn.h"
+#include "server/conn.h"
 #include "ih_test.h"
 #include "isapi/shared/isapi_vars.h"
 

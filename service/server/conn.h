@@ -182,7 +182,7 @@ typedef struct ih_generation {
 struct ih_server {
   _Atomic(ih_generation *) current;
   atomic_flag current_lock;         /* taking a reference to current vs replacing it */
-  struct ih_file_cache *file_cache; /* small-file cache (http/file_cache.h), shared by generations */
+  struct ih_file_cache *file_cache; /* small-file cache (server/file_cache.h), shared by generations */
   const ih_platform *platform;
   ih_counters counters;
   atomic_bool draining;

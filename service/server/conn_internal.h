@@ -4,8 +4,8 @@
 #ifndef IH_CONN_INTERNAL_H
 #define IH_CONN_INTERNAL_H
 
-#include "http/conn.h"
-#include "http/respond.h"
+#include "server/conn.h"
+#include "server/respond.h"
 
 /* File bytes per TransmitFile call: each chunk gets its own minimum-rate
  * deadline, so a transfer that stops moving is cancelled whatever its size. */

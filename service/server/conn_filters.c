@@ -11,11 +11,11 @@
 #include "core/ih_alloc.h"
 #include "core/ih_base64.h"
 #include "filters/filter_chain.h"
-#include "http/conn.h"
-#include "http/conn_internal.h"
+#include "server/conn.h"
+#include "server/conn_internal.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
-#include "http/respond.h"
+#include "server/respond.h"
 
 /* The chain for the connection's current request (the global one before
  * its site is known). */

@@ -6,7 +6,7 @@
 #define IH_RESPOND_H
 
 #include "filters/filter_chain.h"
-#include "http/conn.h"
+#include "server/conn.h"
 
 typedef struct ih_body_plan {
   void *file;        /* NULL: the body (if any) is in c->out after the head */

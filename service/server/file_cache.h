@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/conn.h"
+#include "server/conn.h"
 
 #define IH_FILE_CACHE_MAX_FILE 65536u
 

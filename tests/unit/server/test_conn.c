@@ -10,7 +10,7 @@
 
 #include "conn_fake.h"
 #include "core/config.h"
-#include "http/conn.h"
+#include "server/conn.h"
 #include "ih_test.h"
 #include "isapi/shared/isapi_map.h"
 #include "isapi/shared/isapi_request_info.h"

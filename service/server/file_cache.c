@@ -1,7 +1,7 @@
 /* Small-file cache (see file_cache.h): a hash table of entries with an LRU
  * list, under one mutex. Critical sections are a lookup and a link update;
  * content is shared by reference, never copied under the lock. */
-#include "http/file_cache.h"
+#include "server/file_cache.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -18,12 +18,12 @@
 
 #include "core/ih_alloc.h"
 #include "core/server_log.h"
-#include "http/conn.h"
-#include "http/conn_internal.h"
+#include "server/conn.h"
+#include "server/conn_internal.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
 #include "http/keepalive.h"
-#include "http/respond.h"
+#include "server/respond.h"
 #include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_session.h"
 

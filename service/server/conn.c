@@ -8,8 +8,8 @@
  * Every state that waits for the client has a deadline (header wait, idle
  * keep-alive, minimum body rate, send rate, lingering close); the platform's
  * timer sweep calls ih_conn_on_timer when it passes. */
-#include "http/conn.h"
-#include "http/conn_internal.h"
+#include "server/conn.h"
+#include "server/conn_internal.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -18,9 +18,9 @@
 
 #include "core/ih_alloc.h"
 #include "core/server_log.h"
-#include "http/file_cache.h"
+#include "server/file_cache.h"
 #include "http/keepalive.h"
-#include "http/respond.h"
+#include "server/respond.h"
 
 #define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */

@@ -15,8 +15,8 @@
 #include "conn_fake.h"
 #include "core/config.h"
 #include "core/server_log.h"
-#include "http/conn.h"
-#include "http/conn_internal.h"
+#include "server/conn.h"
+#include "server/conn_internal.h"
 #include "ih_test.h"
 
 static struct {

@@ -7,7 +7,7 @@
  * permissions are checked before the file is opened; unknown extensions are
  * not served (IIS 404.3); directories redirect to their slash form, then use
  * a default document, then a listing only where enabled (else 403.14). */
-#include "http/respond.h"
+#include "server/respond.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,8 +21,8 @@
 #include "core/server_log.h"
 #include "core/w3c_log.h"
 #include "filters/filter_chain.h"
-#include "http/conn_internal.h"
-#include "http/file_cache.h"
+#include "server/conn_internal.h"
+#include "server/file_cache.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
 #include "http/static_rules.h"

@@ -1,5 +1,5 @@
 /* docs/lifetime.md's holder table against the code's holder list:
- *   service/http/conn.h  enum ih_holder (IH_HOLD_<NAME>, then IH_HOLD__COUNT)
+ *   service/server/conn.h  enum ih_holder (IH_HOLD_<NAME>, then IH_HOLD__COUNT)
  *   ih_holder_name       the name each holder has in logs (event 1206)
  *   docs/lifetime.md     under "## Holders", one row
  *                        "| `IH_HOLD_<NAME>` | `<name>` | taken | released |"
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/conn.h"
+#include "server/conn.h"
 #include "ih_test.h"
 
 #ifndef IH_SOURCE_DIR
@@ -76,7 +76,7 @@ static size_t parse_doc(const char *md, row *rows)
 int main(void)
 {
   IH_TEST("docs/lifetime.md documents every holder of enum ih_holder, with its log name, and no other");
-  char *h = read_text("service/http/conn.h");
+  char *h = read_text("service/server/conn.h");
   char *md = read_text("docs/lifetime.md");
   if (!IH_CHECK(h && md)) {
     free(h);

@@ -1,7 +1,7 @@
-/* Unit tests for service/http/file_cache.c. */
+/* Unit tests for service/server/file_cache.c. */
 #include <string.h>
 
-#include "http/file_cache.h"
+#include "server/file_cache.h"
 #include "ih_test.h"
 
 static const ih_file_info info5 = { 5, 1700000000, false };
