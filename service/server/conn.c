@@ -6,7 +6,7 @@
  *                                               close: LINGER -> CLOSED
  *
  * Every state that waits for the client has a deadline (header wait, idle
- * keep-alive, minimum body rate, send rate, lingering close); the platform's
+ * keep-alive, minimum body rate, send rate, lingering close); the transport's
  * timer sweep calls ih_conn_on_timer when it passes. */
 #include "server/conn.h"
 #include "server/conn_internal.h"
@@ -213,7 +213,7 @@ static void total_count_down(ih_conn *c)
   int before = atomic_fetch_sub(&c->ref_total, 1);
   assert(before > 0 && "ref_total is the sum of the holders' counts, each checked above");
   if (before == 1)
-    c->server->platform->destroy_later(c);
+    c->transport->destroy_later(c);
 }
 
 /* Without the lock: the end of a completion handler, or the platform. */
@@ -314,8 +314,8 @@ static void in_shrink_idle(ih_conn *c)
   }
 }
 
-ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
-                     const char *peer_addr, uint16_t peer_port)
+ih_conn *ih_conn_new(ih_server *s, const ih_transport *t, void *transport_data, const char *local_addr,
+                     uint16_t local_port, const char *peer_addr, uint16_t peer_port)
 {
   ih_conn *c = ih_calloc(1, sizeof *c);
   if (!c)
@@ -338,7 +338,8 @@ ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, 
     return NULL;
   }
   c->server = s;
-  c->platform_data = platform_data;
+  c->transport = t;
+  c->transport_data = transport_data;
   snprintf(c->local_addr, sizeof c->local_addr, "%s", local_addr);
   snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer_addr);
   c->local_port = local_port;
@@ -403,7 +404,7 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
 void conn_post_recv(ih_conn *c)
 {
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
+  c->transport->recv(c, c->in + c->in_len, conn_filter_read_size(c, c->in_cap - c->in_len));
 }
 
 static void post_recv(ih_conn *c) { conn_post_recv(c); }
@@ -422,7 +423,7 @@ void conn_post_data(ih_conn *c, const char *data, size_t len)
   }
   conn_set_deadline(c, conn_rate_deadline_ms(c, out_len));
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send(c, out, out_len);
+  c->transport->send(c, out, out_len);
 }
 
 static void post_send(ih_conn *c) { conn_post_data(c, c->out, c->out_len); }
@@ -456,7 +457,7 @@ void conn_post_file_chunk(ih_conn *c, void *file, uint64_t *offset, uint64_t *le
   }
   conn_set_deadline(c, conn_rate_deadline_ms(c, head_len + chunk));
   ih_conn_ref(c, IH_HOLD_IO);
-  c->server->platform->send_file(c, file, *offset, chunk, head, head_len);
+  c->transport->send_file(c, file, *offset, chunk, head, head_len);
   *offset += chunk;
   *left -= chunk;
 }
@@ -540,9 +541,9 @@ void conn_close(ih_conn *c)
      * send, and close when it returns, so the handle cannot be reused under
      * it. */
     c->close_deferred = true;
-    c->server->platform->cancel_io(c);
+    c->transport->cancel_io(c);
   } else {
-    c->server->platform->close_socket(c);
+    c->transport->close_socket(c);
   }
   conn_unref_locked(c, IH_HOLD_SOCKET);
 }
@@ -553,7 +554,7 @@ void conn_close(ih_conn *c)
  * (RFC 9112 §9.6). */
 static void conn_linger(ih_conn *c)
 {
-  c->server->platform->shutdown_send(c);
+  c->transport->shutdown_send(c);
   c->state = IH_CONN_LINGER;
   c->in_len = c->in_start = 0;
   conn_set_deadline(c, IH_LINGER_MS);

@@ -6,12 +6,12 @@
  *   IH_HOLD_SOCKET   the open socket: taken by ih_conn_new, released by the
  *                    one close path (conn_close in conn.c);
  *   IH_HOLD_IO       each posted overlapped operation: taken just before the
- *                    platform call, released as the last statement of the
+ *                    transport call, released as the last statement of the
  *                    completion handler (ih_conn_on_recv / ih_conn_on_sent);
  *   IH_HOLD_REQUEST  a request between "head parsed" and "response done":
  *                    request_begin / request_end in conn.c;
  *   IH_HOLD_TIMER    a posted timer or drain notification: taken by
- *                    ih_conn_timer_claim when the platform posts one,
+ *                    ih_conn_timer_claim when the transport posts one,
  *                    released at the end of ih_conn_on_timer;
  *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
  *                    dispatch_extension, released at the end of
@@ -20,7 +20,7 @@
  * against enum ih_holder below).
  * Return codes and HTTP semantics never touch these counts: they feed the one
  * keep-alive decision (keepalive.h). When the last reference goes, the
- * platform is asked to free the connection at a safe point (not inside a
+ * transport is asked to free the connection at a safe point (not inside a
  * handler that still runs for it). A count that would go below 0 is refused in
  * every build: logged (IH_EV_COUNT_UNDERFLOW) and the connection closed.
  *
@@ -40,8 +40,8 @@
 #include "core/ih_thread.h"
 #include "http/http_chunked.h"
 #include "http/http_parse.h"
+#include "server/transport.h"
 
-typedef struct ih_conn ih_conn;
 typedef struct ih_server ih_server;
 struct ih_filter_table; /* filters/filter_chain.h */
 struct ih_filter_conn;
@@ -88,19 +88,11 @@ enum ih_fs_status { IH_FS_OK, IH_FS_NOT_FOUND, IH_FS_DENIED, IH_FS_ERROR };
 
 typedef void (*ih_dir_entry_fn)(void *arg, const char *name, bool is_dir, uint64_t size, int64_t mtime_unix);
 
-/* What the pipeline needs from the platform (IOCP on Windows, an in-memory
- * fake in tests). I/O calls are made with the connection lock held and an
- * IH_HOLD_IO reference taken; each one produces exactly one completion call
- * later, on another stack, even when posting fails (then with an error). */
+/* The host services the pipeline needs from the platform (Win32, or an
+ * in-memory fake in tests): files, the access log, the extension and filter
+ * hosts, process figures. How a connection's bytes move is its transport's
+ * business (server/transport.h), not the platform's. */
 typedef struct ih_platform {
-  void (*recv)(ih_conn *c, char *buf, size_t cap);
-  void (*send)(ih_conn *c, const char *data, size_t len);
-  /* head (may be empty) then length bytes of file from offset */
-  void (*send_file)(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len);
-  void (*shutdown_send)(ih_conn *c); /* send FIN after the data already sent */
-  void (*close_socket)(ih_conn *c);  /* once; outstanding I/O completes with an error */
-  void (*destroy_later)(ih_conn *c); /* refs are zero: call ih_conn_destroy from a safe point */
-
   enum ih_fs_status (*file_open)(const char *path, void **file, ih_file_info *info);
   enum ih_fs_status (*file_read)(void *file, uint64_t offset, char *buf, size_t len, size_t *got);
   void (*file_close)(void *file);
@@ -124,21 +116,6 @@ typedef struct ih_platform {
    * may be cancelled with it, so what follows the session (the next
    * receive) is never issued from a DLL's thread. Called without the lock. */
   void (*ext_end_later)(ih_conn *c);
-  /* Cancels the outstanding operation (HSE_REQ_CANCEL_IO); it completes
-   * with an error as usual. */
-  void (*cancel_io)(ih_conn *c);
-  /* Makes the coming close_socket abortive (RST; HSE_REQ_ABORTIVE_CLOSE). */
-  void (*abort_socket)(ih_conn *c);
-  /* Whether the peer still looks connected (no FIN or RST received), without
-   * consuming input (HSE_REQ_IS_CONNECTED). NULL: assume connected. */
-  bool (*peer_alive)(ih_conn *c);
-  /* Sends data from the calling thread (an extension's synchronous write)
-   * without a completion packet, waiting if the socket cannot take it at
-   * once; returns 0 or an error. Called without the lock; the connection
-   * marks the operation slot busy meanwhile and never closes the socket
-   * underneath it: close_socket is deferred and cancel_io (which must also
-   * cancel this send) used instead. NULL: writes go through send. */
-  int (*send_now)(ih_conn *c, const char *data, size_t len);
   /* Calls one ISAPI filter's HttpFilterProc for notification type with its
    * portable payload (filters/filter_chain.h), lock held; returns the
    * SF_STATUS_* it answered, or IH_SF_STATUS_FAULTED when it crashed (the
@@ -312,11 +289,12 @@ typedef struct ih_request {
 
 struct ih_conn {
   ih_server *server;
-  void *platform_data;            /* socket and OVERLAPPED state, owned by the platform */
+  const ih_transport *transport;  /* how its bytes move (server/transport.h) */
+  void *transport_data;           /* the transport's own state (a socket and its OVERLAPPED), owned by it */
   ih_mutex *lock;
   atomic_int refs[IH_HOLD__COUNT];
   atomic_int ref_total;
-  atomic_ullong deadline_ms;      /* 0 = none; read by the platform's timer sweep */
+  atomic_ullong deadline_ms;      /* 0 = none; read by the transport's timer sweep */
   atomic_bool timer_pending;      /* a timer notification is posted and not yet handled */
   atomic_bool count_underflow;    /* a holder released more often than taken (logged): closing */
   char local_addr[48];
@@ -358,10 +336,12 @@ struct ih_conn {
   size_t ext_held_head_len;
 };
 
-/* Creates a connection for an accepted socket (holder: IH_HOLD_SOCKET) and
- * counts it as live. Returns NULL when out of memory. */
-ih_conn *ih_conn_new(ih_server *s, void *platform_data, const char *local_addr, uint16_t local_port,
-                     const char *peer_addr, uint16_t peer_port);
+/* Creates a connection on transport t (its per-connection data:
+ * transport_data), for an accepted socket or another transport's stream
+ * (holder: IH_HOLD_SOCKET), and counts it as live. Returns NULL when out of
+ * memory. */
+ih_conn *ih_conn_new(ih_server *s, const ih_transport *t, void *transport_data, const char *local_addr,
+                     uint16_t local_port, const char *peer_addr, uint16_t peer_port);
 /* Starts the pipeline: posts the first receive. */
 void ih_conn_start(ih_conn *c);
 
@@ -375,17 +355,18 @@ bool ih_conn_try_ref(ih_conn *c, enum ih_holder h);
 void ih_conn_unref(ih_conn *c, enum ih_holder h);
 int ih_conn_refs(ih_conn *c, enum ih_holder h);
 
-/* What the platform changes in portable state, each through its one function
- * (the platform never writes an ih_conn's or ih_server's fields itself). */
+/* What the transport (or the platform) changes in portable state, each
+ * through its one function (neither ever writes an ih_conn's or
+ * ih_server's fields itself). */
 /* The timer sweep: true when c's deadline passed (or `all`, for a drain) and
  * no notification is pending; an IH_HOLD_TIMER reference is then taken for
  * the notification the caller posts to ih_conn_on_timer. */
 bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all);
 /* Makes c's deadline pass now (a stop that ran out of drain time). */
 void ih_conn_expire_now(ih_conn *c);
-/* A connection the platform created but could not set up (its socket could
+/* A connection the transport created but could not set up (its socket could
  * not join the completion port): closed through the one close path, which
- * closes the socket (platform->close_socket) and releases IH_HOLD_SOCKET. */
+ * closes the socket (transport->close_socket) and releases IH_HOLD_SOCKET. */
 void ih_conn_abandon(ih_conn *c);
 /* A graceful stop begins: idle connections close, kept ones close after
  * their response. */
@@ -393,9 +374,9 @@ void ih_server_begin_drain(ih_server *s);
 /* A client reset before its accept completed (the status page's client_aborts). */
 void ih_server_count_client_abort(ih_server *s);
 
-/* Completion handlers, called by the platform; each releases the reference
+/* Completion handlers, called by the transport (transport.h); each releases the reference
  * its operation or notification held. err != 0 means the operation failed
- * (any error: the connection is gone or was cancelled); the platform passes
+ * (any error: the connection is gone or was cancelled); the transport passes
  * the operation's own Win32 error, which the debug log shows (IH_EV_IO_ERROR). */
 void ih_conn_on_recv(ih_conn *c, size_t bytes, int err);
 void ih_conn_on_sent(ih_conn *c, size_t bytes, int err);
@@ -496,7 +477,7 @@ void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status);
 /* Continuation of ih_conn_ext_end on a pool thread (platform->ext_end_later). */
 void ih_conn_on_ext_end(ih_conn *c);
 
-/* Frees the connection; only from platform->destroy_later's safe point. */
+/* Frees the connection; only from transport->destroy_later's safe point. */
 void ih_conn_destroy(ih_conn *c);
 
 #endif

@@ -174,7 +174,7 @@ static void start_send(ih_conn *c, const char *data, size_t n)
   post_send(c, held, held_len);
 }
 
-/* A synchronous write, sent by the calling thread itself (platform
+/* A synchronous write, sent by the calling thread itself (transport
  * send_now): no completion packet, no I/O thread woken, no wait when the
  * socket takes the bytes at once, which is most of an extension's cost
  * under Wine. A held head goes in front. Lock held on entry and on return;
@@ -196,21 +196,21 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
   ih_mutex_unlock(c->lock);
   int err = 0;
   if (joined) {
-    err = c->server->platform->send_now(c, joined, held_len + n);
+    err = c->transport->send_now(c, joined, held_len + n);
   } else {
     if (held)
-      err = c->server->platform->send_now(c, held, held_len);
+      err = c->transport->send_now(c, held, held_len);
     if (!err && n)
-      err = c->server->platform->send_now(c, data, n);
+      err = c->transport->send_now(c, data, n);
   }
   if (!err && n2)
-    err = c->server->platform->send_now(c, data2, n2);
+    err = c->transport->send_now(c, data2, n2);
   ih_mutex_lock(c->lock);
   if (!err)
     atomic_fetch_add(&c->server->counters.bytes_sent, (long long)(held_len + n + n2));
   if (c->close_deferred) {
     c->close_deferred = false;
-    c->server->platform->close_socket(c);
+    c->transport->close_socket(c);
   }
   op_finish(c, report, err ? err : (c->socket_closed ? IH_ERR_CONN_RESET : 0), after);
   if (err && !c->socket_closed)
@@ -358,7 +358,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
     memcpy(c->ext_held_head, c->out, c->out_len);
     c->ext_held_head_len = c->out_len;
     conn_set_deadline(c, HOLD_HEAD_MS);
-  } else if (!done && c->server->platform->send_now && !conn_filter_sends_through(c)) {
+  } else if (!done && c->transport->send_now && !conn_filter_sends_through(c)) {
     rc = send_now(c, c->out, c->out_len, second, second_len, 0, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, 0);
@@ -401,7 +401,7 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   if (n == 0) {
     if (done)
       complete_now(done, len, &after);
-  } else if (!done && c->server->platform->send_now && !conn_filter_sends_through(c)) {
+  } else if (!done && c->transport->send_now && !conn_filter_sends_through(c)) {
     rc = send_now(c, p, n, NULL, 0, len, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, len);
@@ -680,8 +680,8 @@ void ih_conn_ext_cancel(ih_conn *c)
     /* A send stopped half-way leaves the response unframed: close after it. */
     c->ext_op.cancelled = true;
     c->req.ext_must_close = true;
-    if (c->server->platform->cancel_io)
-      c->server->platform->cancel_io(c);
+    if (c->transport->cancel_io)
+      c->transport->cancel_io(c);
   }
   ih_mutex_unlock(c->lock);
 }
@@ -690,8 +690,8 @@ void ih_conn_ext_close(ih_conn *c, bool abortive)
 {
   ih_mutex_lock(c->lock);
   if (!c->socket_closed) {
-    if (abortive && c->server->platform->abort_socket)
-      c->server->platform->abort_socket(c);
+    if (abortive && c->transport->abort_socket)
+      c->transport->abort_socket(c);
     conn_close(c); /* the request stays with the extension until its session ends */
   }
   ih_mutex_unlock(c->lock);
@@ -707,7 +707,7 @@ void ih_conn_ext_close_after(ih_conn *c)
 bool ih_conn_ext_connected(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  bool alive = !c->socket_closed && (!c->server->platform->peer_alive || c->server->platform->peer_alive(c));
+  bool alive = !c->socket_closed && (!c->transport->peer_alive || c->transport->peer_alive(c));
   ih_mutex_unlock(c->lock);
   return alive;
 }

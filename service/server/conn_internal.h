@@ -27,7 +27,7 @@
  * build. False when it was refused. */
 bool conn_counter_down(atomic_llong *count, const char *what);
 
-/* Deadlines read by the platform's timer sweep. */
+/* Deadlines read by the transport's timer sweep. */
 void conn_set_deadline(ih_conn *c, uint64_t ms_from_now);
 void conn_clear_deadline(ih_conn *c);
 /* Grace period plus the time `bytes` take at min_body_rate. */
@@ -120,7 +120,7 @@ void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after);
  * response head if nothing else is in flight. True when it did (the
  * deadline was not a timeout). */
 bool conn_ext_on_deadline(ih_conn *c);
-/* True while an extension's thread is in platform->send_now. */
+/* True while an extension's thread is in transport->send_now. */
 bool conn_ext_sending_now(const ih_conn *c);
 /* Frees what an extension left on the connection (a held head). */
 void conn_ext_release(ih_conn *c);

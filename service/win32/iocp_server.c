@@ -111,7 +111,7 @@ static struct {
   BOOL conn_limit_logged;
 } g;
 
-static win_conn *wc_of(ih_conn *c) { return c->platform_data; }
+static win_conn *wc_of(ih_conn *c) { return c->transport_data; }
 
 /* ---- posting failures as completions ---- */
 
@@ -308,13 +308,22 @@ static bool pf_peer_alive(ih_conn *c)
 }
 
 
-static const ih_platform win32_platform = {
+/* The socket transport (server/transport.h), given to every accepted
+ * connection. */
+static const ih_transport win32_socket_transport = {
   .recv = pf_recv,
   .send = pf_send,
   .send_file = pf_send_file,
   .shutdown_send = pf_shutdown_send,
   .close_socket = pf_close_socket,
   .destroy_later = pf_destroy_later,
+  .cancel_io = pf_cancel_io,
+  .abort_socket = pf_abort_socket,
+  .peer_alive = pf_peer_alive,
+  .send_now = pf_send_now,
+};
+
+static const ih_platform win32_platform = {
   .file_open = ih_win32_file_open,
   .file_read = ih_win32_file_read,
   .file_close = ih_win32_file_close,
@@ -322,10 +331,6 @@ static const ih_platform win32_platform = {
   .access_log = ih_logwriter_access_line,
   .extension_start = ih_isapi_host_extension_start,
   .ext_end_later = pf_ext_end_later,
-  .cancel_io = pf_cancel_io,
-  .abort_socket = pf_abort_socket,
-  .peer_alive = pf_peer_alive,
-  .send_now = pf_send_now,
   .filter_call = ih_filter_host_call,
   .process_stats = ih_win32_process_stats,
   .ext_admin = ih_isapi_admin,
@@ -513,7 +518,7 @@ static void on_accept(accept_slot *slot, DWORD err)
     return;
   }
   win_conn *w = calloc(1, sizeof *w);
-  ih_conn *c = w ? ih_conn_new(&g.server, w, local_text, local_port, peer_text, peer_port) : NULL;
+  ih_conn *c = w ? ih_conn_new(&g.server, &win32_socket_transport, w, local_text, local_port, peer_text, peer_port) : NULL;
   if (!c) {
     ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (out of memory)", peer_text);
     closesocket(s);

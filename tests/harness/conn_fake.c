@@ -1,4 +1,4 @@
-/* The fake platform and driver of the pipeline's unit tests (conn_fake.h). */
+/* The fake transport and platform and the driver of the pipeline's unit tests (conn_fake.h). */
 #include "conn_fake.h"
 
 #include <stdio.h>
@@ -16,7 +16,7 @@ const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size
   return NULL;
 }
 
-/* ---- fake platform ---- */
+/* ---- fake transport and platform ---- */
 
 char huge_data[HUGE_SIZE + 1];
 
@@ -154,21 +154,25 @@ static void f_abort_socket(ih_conn *c)
   aborted = true;
 }
 
-ih_platform fake_platform = {
+ih_transport fake_transport = {
   .recv = f_recv,
   .send = f_send,
   .send_file = f_send_file,
   .shutdown_send = f_shutdown,
   .close_socket = f_close,
   .destroy_later = f_destroy_later,
+  .cancel_io = f_cancel_io,
+  .abort_socket = f_abort_socket,
+};
+const ih_transport *fake_conn_transport = &fake_transport;
+
+ih_platform fake_platform = {
   .file_open = f_open,
   .file_read = f_read,
   .file_close = f_file_close,
   .dir_list = f_dir_list,
   .access_log = f_access_log,
   .ext_end_later = f_ext_end_later,
-  .cancel_io = f_cancel_io,
-  .abort_socket = f_abort_socket,
 };
 
 /* ---- driver ---- */
@@ -180,7 +184,7 @@ ih_conn *connect_from(const char *peer)
 {
   free(fake.send_copy);
   memset(&fake, 0, sizeof fake);
-  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, peer, 50000);
+  ih_conn *c = ih_conn_new(&server, fake_conn_transport, NULL, "127.0.0.1", 80, peer, 50000);
   ih_conn_start(c);
   return c;
 }

@@ -1,5 +1,6 @@
-/* A fake, in-memory platform for the connection pipeline (server/conn.h)
- * and the driver the pipeline's unit tests share: a test plays the client
+/* A fake, in-memory transport (server/transport.h) and platform for the
+ * connection pipeline (server/conn.h), and the driver the pipeline's unit
+ * tests share: a test plays the client
  * (client_sends, client_closes) and the I/O threads (send_completes,
  * pending_fails, timer_fires) on one connection at a time, and ends with
  * expect_all_released, which proves every holder's count is back to zero,
@@ -59,9 +60,13 @@ extern atomic_int ext_end_posted; /* ih_conn_ext_end handed its continuation to 
 extern int cancel_requests;       /* HSE_REQ_CANCEL_IO reached the platform */
 extern bool aborted;              /* abort_socket was called */
 
-/* Tests add what they need (extension_start, filter_call, send_now)
- * before ih_server_init. */
+/* Tests add what they need (extension_start, filter_call) before
+ * ih_server_init. */
 extern ih_platform fake_platform;
+/* The transport connect_from gives its connections: fake_transport, or a
+ * test's own variant of it (send_now, peer_alive). */
+extern ih_transport fake_transport;
+extern const ih_transport *fake_conn_transport;
 extern ih_config *cfg;
 extern ih_server server;
 

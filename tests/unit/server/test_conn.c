@@ -50,7 +50,7 @@ static int f_send_now(ih_conn *c, const char *data, size_t len)
   return 0;
 }
 
-static ih_platform fake_platform_now; /* fake_platform plus send_now */
+static ih_transport fake_transport_now; /* fake_transport plus send_now */
 
 enum ext_script {
   EXT_KEEP_CONN, EXT_SUCCESS, EXT_PENDING_DONE, EXT_ERROR, EXT_SILENT, EXT_RAW, EXT_READ_BODY,
@@ -566,7 +566,7 @@ static void start_async(enum ext_script s)
 static void test_extension_send_now(void)
 {
   IH_TEST("send_now: a held head and the body go out in one call from the extension's thread");
-  server.platform = &fake_platform_now;
+  fake_conn_transport = &fake_transport_now;
   memset(&now, 0, sizeof now);
   atomic_store(&now.release, 1);
   ih_conn *c = connect_client();
@@ -591,7 +591,7 @@ static void test_extension_send_now(void)
   run_extension(c);
   IH_CHECK(fake.socket_closed);
   expect_all_released(c);
-  server.platform = &fake_platform;
+  fake_conn_transport = &fake_transport;
 }
 
 static void test_extension_async(void)
@@ -1179,7 +1179,7 @@ static void test_ranges_and_conditional(void)
 
 /* A connection made but never started, destroyed through its socket
  * reference as the platform would: enough to hold a generation. */
-static ih_conn *bare_conn(void) { return ih_conn_new(&server, NULL, "127.0.0.1", 80, "127.0.0.1", 50001); }
+static ih_conn *bare_conn(void) { return ih_conn_new(&server, &fake_transport, NULL, "127.0.0.1", 80, "127.0.0.1", 50001); }
 
 static void drop_bare_conn(ih_conn *c)
 {
@@ -1390,8 +1390,8 @@ int main(void)
   test_extension_keep_alive_table();
   test_extension_bodiless_statuses();
   test_extension_async();
-  fake_platform_now = fake_platform;
-  fake_platform_now.send_now = f_send_now;
+  fake_transport_now = fake_transport;
+  fake_transport_now.send_now = f_send_now;
   test_extension_send_now();
   test_reload_generations(); /* last: the later configurations lack the script map */
   free(fake.send_copy);

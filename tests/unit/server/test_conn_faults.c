@@ -206,7 +206,7 @@ static void converse(const scenario *s, outcome *o)
   memset(o, 0, sizeof *o);
   free(fake.send_copy);
   memset(&fake, 0, sizeof fake);
-  ih_conn *c = ih_conn_new(&server, NULL, "127.0.0.1", 80, s->peer ? s->peer : "127.0.0.1", 50000);
+  ih_conn *c = ih_conn_new(&server, &fake_transport, NULL, "127.0.0.1", 80, s->peer ? s->peer : "127.0.0.1", 50000);
   if (!c) {
     o->refused = true; /* the platform closes the accepted socket: the client sees a close */
     return;
