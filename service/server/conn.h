@@ -1,20 +1,25 @@
-/* Connection object and the per-connection HTTP/1.x pipeline.
+/* The connection object: what the server layer's files share about one
+ * connection and its current request. The pipeline that runs requests on
+ * it is pipeline.h; its transport is transport.h; the extension's I/O on
+ * it is the ih_conn_ext_* functions below (conn_ext.c).
  *
  * Lifetime (the Q142658 lesson): a connection is kept alive by references,
  * and every reference has a named holder, taken and released in exactly one
  * place each:
- *   IH_HOLD_SOCKET   the open socket: taken by ih_conn_new, released by the
- *                    one close path (conn_close in conn.c);
- *   IH_HOLD_IO       each posted overlapped operation: taken just before the
- *                    transport call, released as the last statement of the
- *                    completion handler (ih_conn_on_recv / ih_conn_on_sent);
+ *   IH_HOLD_SOCKET   the open socket: taken by conn_create (ih_conn_new),
+ *                    released by the one close path (conn_close in conn.c);
+ *   IH_HOLD_IO       each posted transport operation: taken just before the
+ *                    transport call (conn.c's conn_transport_*), released as
+ *                    the last statement of the completion handler
+ *                    (ih_conn_on_recv / ih_conn_on_sent, pipeline.c);
  *   IH_HOLD_REQUEST  a request between "head parsed" and "response done":
- *                    request_begin / request_end in conn.c;
+ *                    conn_request_begin / conn_request_end in request.c;
  *   IH_HOLD_TIMER    a posted timer or drain notification: taken by
  *                    ih_conn_timer_claim when the transport posts one,
  *                    released at the end of ih_conn_on_timer;
  *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
- *                    dispatch_extension, released at the end of
+ *                    conn_ext_start (conn_ext.c), released by
+ *                    conn_ext_session_release at the end of
  *                    ih_conn_on_ext_end, also when extension_start failed.
  * docs/lifetime.md has the same list (test_lifetime_doc.c checks its table
  * against enum ih_holder below).
@@ -25,7 +30,7 @@
  * every build: logged (IH_EV_COUNT_UNDERFLOW) and the connection closed.
  *
  * Threading: completions for one connection may arrive on any worker thread;
- * every entry point below takes the connection's lock, so handlers for one
+ * every entry point takes the connection's lock, so handlers for one
  * connection never run concurrently. At most one I/O operation is
  * outstanding per connection, so the pipeline is a simple state machine. */
 #ifndef IH_CONN_H
@@ -40,12 +45,10 @@
 #include "core/ih_thread.h"
 #include "http/http_chunked.h"
 #include "http/http_parse.h"
+#include "server/server.h"
 #include "server/transport.h"
 
-typedef struct ih_server ih_server;
-struct ih_filter_table; /* filters/filter_chain.h */
-struct ih_filter_conn;
-struct ih_filter;
+struct ih_filter_conn; /* filters/filter_chain.h */
 
 enum ih_holder {
   IH_HOLD_SOCKET,
@@ -56,142 +59,6 @@ enum ih_holder {
   IH_HOLD__COUNT
 };
 const char *ih_holder_name(enum ih_holder h);
-
-/* Live counts served by the status page; tests prove they return to zero. */
-typedef struct ih_counters {
-  atomic_llong connections_live;
-  atomic_llong connections_total;
-  atomic_llong requests_in_flight;
-  atomic_llong requests_total;
-  atomic_llong bytes_received;
-  atomic_llong bytes_sent;
-  atomic_llong isapi_sessions;  /* extension sessions not yet ended (IH_HOLD_ISAPI_SESSION) */
-  atomic_llong generations_live; /* configurations still allocated: the current one + those open connections hold */
-  atomic_llong client_aborts;   /* clients that reset before their connection was accepted */
-} ih_counters;
-
-/* What the status page reports about the process (-1: unknown). */
-typedef struct ih_process_stats {
-  long long private_bytes; /* committed private memory (Windows "private bytes") */
-  long long handles;       /* open kernel handles */
-  long long isapi_threads; /* extension pool threads, and how many run an item */
-  long long isapi_busy;
-} ih_process_stats;
-
-typedef struct ih_file_info {
-  uint64_t size;
-  int64_t mtime_unix;
-  bool is_dir;
-} ih_file_info;
-
-enum ih_fs_status { IH_FS_OK, IH_FS_NOT_FOUND, IH_FS_DENIED, IH_FS_ERROR };
-
-typedef void (*ih_dir_entry_fn)(void *arg, const char *name, bool is_dir, uint64_t size, int64_t mtime_unix);
-
-/* The host services the pipeline needs from the platform (Win32, or an
- * in-memory fake in tests): files, the access log, the extension and filter
- * hosts, process figures. How a connection's bytes move is its transport's
- * business (server/transport.h), not the platform's. */
-typedef struct ih_platform {
-  enum ih_fs_status (*file_open)(const char *path, void **file, ih_file_info *info);
-  enum ih_fs_status (*file_read)(void *file, uint64_t offset, char *buf, size_t len, size_t *got);
-  void (*file_close)(void *file);
-  enum ih_fs_status (*dir_list)(const char *path, ih_dir_entry_fn fn, void *arg);
-
-  /* one formatted W3C line for site's access log (written off the request path) */
-  void (*access_log)(const ih_site *site, int64_t unix_time, const char *line, size_t len);
-
-  /* Runs the ISAPI extension for c->req (c->req.ext says which). Called with
-   * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
-   * extension side calls ih_conn_ext_end exactly once, which releases it.
-   * Returns false, without calling anything back, when the call cannot be
-   * started (out of memory, too many calls): the session then ends like any
-   * other, through ext_end_later and ih_conn_on_ext_end (the one release of
-   * IH_HOLD_ISAPI_SESSION), once the lock is released, and answers 503.
-   * NULL where extensions are not supported. */
-  bool (*extension_start)(ih_conn *c);
-  /* Calls ih_conn_on_ext_end(c): at once on the server's own threads,
-   * from an I/O thread otherwise. An extension's session often ends on a
-   * short-lived thread of its own, and I/O issued by a thread that exits
-   * may be cancelled with it, so what follows the session (the next
-   * receive) is never issued from a DLL's thread. Called without the lock. */
-  void (*ext_end_later)(ih_conn *c);
-  /* Calls one ISAPI filter's HttpFilterProc for notification type with its
-   * portable payload (filters/filter_chain.h), lock held; returns the
-   * SF_STATUS_* it answered, or IH_SF_STATUS_FAULTED when it crashed (the
-   * platform logs it). NULL where filters are not supported. */
-  uint32_t (*filter_call)(ih_conn *c, struct ih_filter_conn *fc, const struct ih_filter *f, uint32_t type,
-                          void *payload);
-  /* Process figures for the status page; NULL where the platform cannot
-   * tell (fields it cannot fill stay -1). */
-  void (*process_stats)(struct ih_process_stats *out);
-  /* The operator interface for extension DLLs at <status_path>/extensions
-   * (loopback only; docs/operations.md): action NULL lists the DLLs;
-   * "unload", "reload", "stop" or "start" starts that action on dll (its
-   * path as configured) without waiting for it. Writes a NUL-terminated
-   * JSON body into json[0..cap) and returns the HTTP status (200, 202, 400,
-   * 404, 409, 503). NULL where extensions are not supported (404). */
-  int (*ext_admin)(const char *action, const char *dll, char *json, size_t cap);
-} ih_platform;
-
-struct ih_file_cache;
-
-/* One loaded configuration and what is derived from it. A connection holds
- * the generation of its current request, taking the newest at accept and
- * between requests, so a reload (SERVICE_CONTROL_PARAMCHANGE) never changes
- * the rules under a request in flight, and reaches open connections from
- * their next request. A generation is counted: the server holds one
- * reference while it is current and each connection one (taken in
- * ih_conn_new and between requests, dropped then and in ih_conn_destroy);
- * the last release frees it, so reloads do not accumulate configurations. Nothing else keeps
- * a pointer into a configuration past its connection (the log writer copies
- * what it needs). */
-typedef struct ih_generation {
-  const ih_config *config;
-  ih_config *owned;                /* freed with the generation (reloads); NULL: the caller's */
-  ih_http_limits limits;
-  struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform fills it */
-  unsigned number;                 /* 1 for the configuration started with, + 1 per reload */
-  atomic_int refs;                 /* the server's while current, + one per connection */
-  struct ih_server *server;
-} ih_generation;
-
-struct ih_server {
-  _Atomic(ih_generation *) current;
-  atomic_flag current_lock;         /* taking a reference to current vs replacing it */
-  struct ih_file_cache *file_cache; /* small-file cache (server/file_cache.h), shared by generations */
-  const ih_platform *platform;
-  ih_counters counters;
-  atomic_bool draining;
-  uint64_t started_ms;
-};
-
-/* Returns 0, or -1 when out of memory. The first generation's
- * configuration stays the caller's. */
-int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platform);
-/* Drops the server's reference to the current generation (a connection
- * still open keeps its own alive) and frees the file cache. */
-void ih_server_destroy(ih_server *s);
-/* The current generation, borrowed: only for the thread that replaces it
- * (start, stop, reload, which the platform serialises), or for reading a
- * field while that thread cannot run. Any other thread uses
- * ih_server_acquire. */
-static inline ih_generation *ih_server_current(ih_server *s) { return atomic_load(&s->current); }
-/* The current generation with a reference of the caller's, to give back
- * with ih_generation_release. */
-ih_generation *ih_server_acquire(ih_server *s);
-/* Drops one reference; the last frees the generation (its filter table and
- * owned configuration). */
-void ih_generation_release(ih_generation *gen);
-/* A generation for cfg (taken over: freed with the generation), not
- * current yet; NULL when out of memory (cfg is then still the caller's). */
-ih_generation *ih_server_generation_new(ih_server *s, ih_config *cfg);
-/* A generation that will not be published (a refused reload): its filter
- * table and configuration go with it. */
-void ih_server_generation_free(ih_generation *gen);
-/* Makes gen current (the server's reference passes to it); the one before
- * it is released, and freed once its last connection closes. */
-void ih_server_generation_publish(ih_server *s, ih_generation *gen);
 
 /* Where an extension request goes (decided when its head is parsed). */
 typedef struct ih_ext_target {
@@ -266,9 +133,9 @@ typedef struct ih_request {
   bool ext_delimited;        /* the extension's response declares its length (or has none) */
   uint64_t ext_declared_length; /* Content-Length the extension declared, UINT64_MAX if none */
   uint64_t ext_body_sent;    /* body bytes sent after the head */
-  bool ext_running;          /* between extension_start and ih_conn_on_ext_end */
-  bool ext_must_close;       /* the extension asked to close after this response
-                                (HSE_IO_DISCONNECT_AFTER_SEND, a cancelled operation) */
+  bool ext_running;          /* between conn_ext_start and ih_conn_on_ext_end */
+  bool close_wanted;         /* the handler or a filter asked to close after this response
+                                (HSE_IO_DISCONNECT_AFTER_SEND, a cancelled operation, SF_STATUS_REQ_FINISHED) */
   uint32_t ext_hse_status;   /* how the session ended, for ih_conn_on_ext_end */
   int ext_http_status;
   char *ext_log;             /* text the extension adds to cs-uri-query (HSE_APPEND_LOG_PARAMETER,
@@ -290,6 +157,7 @@ typedef struct ih_request {
 struct ih_conn {
   ih_server *server;
   const ih_transport *transport;  /* how its bytes move (server/transport.h) */
+  const struct ih_conn_hooks *hooks; /* the pipeline's part in closing and destroying it (conn_internal.h) */
   void *transport_data;           /* the transport's own state (a socket and its OVERLAPPED), owned by it */
   ih_mutex *lock;
   atomic_int refs[IH_HOLD__COUNT];
@@ -327,6 +195,7 @@ struct ih_conn {
   ih_cond *ext_cond;
   ih_ext_op ext_op;
   bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
+  bool sending_now;               /* a thread is inside transport->send_now for it */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
   bool ext_start_failed;          /* extension_start failed: the session ends at conn_unlock */
   /* A response head sent synchronously without a body is held back a moment
@@ -335,15 +204,6 @@ struct ih_conn {
   char *ext_held_head;
   size_t ext_held_head_len;
 };
-
-/* Creates a connection on transport t (its per-connection data:
- * transport_data), for an accepted socket or another transport's stream
- * (holder: IH_HOLD_SOCKET), and counts it as live. Returns NULL when out of
- * memory. */
-ih_conn *ih_conn_new(ih_server *s, const ih_transport *t, void *transport_data, const char *local_addr,
-                     uint16_t local_port, const char *peer_addr, uint16_t peer_port);
-/* Starts the pipeline: posts the first receive. */
-void ih_conn_start(ih_conn *c);
 
 void ih_conn_ref(ih_conn *c, enum ih_holder h);
 /* Takes a reference only if the connection still has one (it is not already
@@ -368,19 +228,6 @@ void ih_conn_expire_now(ih_conn *c);
  * not join the completion port): closed through the one close path, which
  * closes the socket (transport->close_socket) and releases IH_HOLD_SOCKET. */
 void ih_conn_abandon(ih_conn *c);
-/* A graceful stop begins: idle connections close, kept ones close after
- * their response. */
-void ih_server_begin_drain(ih_server *s);
-/* A client reset before its accept completed (the status page's client_aborts). */
-void ih_server_count_client_abort(ih_server *s);
-
-/* Completion handlers, called by the transport (transport.h); each releases the reference
- * its operation or notification held. err != 0 means the operation failed
- * (any error: the connection is gone or was cancelled); the transport passes
- * the operation's own Win32 error, which the debug log shows (IH_EV_IO_ERROR). */
-void ih_conn_on_recv(ih_conn *c, size_t bytes, int err);
-void ih_conn_on_sent(ih_conn *c, size_t bytes, int err);
-void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */
 
 /* The one keep-alive decision for the current request (keepalive.h), made
  * when the response head is written; the result is also stored in
@@ -474,9 +321,6 @@ bool ih_conn_filter_url_map(ih_conn *c, const char *url, char *path, size_t cap)
  * keep-alive decision and releases IH_HOLD_ISAPI_SESSION, once an
  * outstanding asynchronous operation has completed. */
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status);
-/* Continuation of ih_conn_ext_end on a pool thread (platform->ext_end_later). */
-void ih_conn_on_ext_end(ih_conn *c);
-
 /* Frees the connection; only from transport->destroy_later's safe point. */
 void ih_conn_destroy(ih_conn *c);
 

@@ -18,11 +18,13 @@
 
 #include "core/ih_alloc.h"
 #include "core/server_log.h"
-#include "server/conn.h"
+#include "server/conn_ext.h"
+#include "server/conn_filters.h"
 #include "server/conn_internal.h"
+#include "server/conn_io.h"
+#include "server/request.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
-#include "http/keepalive.h"
 #include "server/respond.h"
 #include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_session.h"
@@ -118,8 +120,9 @@ static void complete_now(const ih_ext_done *done, size_t bytes, conn_ext_after *
   after->err = 0;
 }
 
-/* ---- posting: through conn.c's functions, the only ones that take the
- * IH_HOLD_IO a completion releases (conn_internal.h) ---- */
+/* ---- posting: through conn_io.c's functions, whose transport calls
+ * (conn.c) are the only ones that take the IH_HOLD_IO a completion
+ * releases ---- */
 
 static void post_send(ih_conn *c, const char *data, size_t len) { conn_post_data(c, data, len); }
 
@@ -193,6 +196,7 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
   op_set(c, EXT_OP_NOW, NULL, NULL, report);
   c->ext_op.owned = joined ? joined : held;
   conn_set_deadline(c, conn_rate_deadline_ms(c, held_len + n + n2));
+  c->sending_now = true;
   ih_mutex_unlock(c->lock);
   int err = 0;
   if (joined) {
@@ -206,6 +210,7 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
   if (!err && n2)
     err = c->transport->send_now(c, data2, n2);
   ih_mutex_lock(c->lock);
+  c->sending_now = false;
   if (!err)
     atomic_fetch_add(&c->server->counters.bytes_sent, (long long)(held_len + n + n2));
   if (c->close_deferred) {
@@ -217,8 +222,6 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
     conn_close(c);
   return err || c->socket_closed ? IH_EXT_GONE : IH_EXT_OK;
 }
-
-bool conn_ext_sending_now(const ih_conn *c) { return c->ext_op.kind == EXT_OP_NOW; }
 
 /* ---- response bookkeeping ---- */
 
@@ -297,7 +300,7 @@ static int filter_head(ih_conn *c, int status)
     return IH_EXT_GONE;
   }
   if (fr == IH_CHAIN_FINISHED)
-    c->req.ext_must_close = true;
+    c->req.close_wanted = true;
   return IH_EXT_OK;
 }
 
@@ -495,7 +498,7 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
   ih_request *r = &c->req;
   if (!ih_respond_finish(c, plan)) {
     status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
-    r->ext_must_close = true;
+    r->close_wanted = true;
   }
   if (c->out_head_len && !no_headers && !r->ext_head_sent && filter_head(c, status) != IH_EXT_OK) {
     if (plan->file)
@@ -679,7 +682,7 @@ void ih_conn_ext_cancel(ih_conn *c)
   if (c->ext_op.kind && !c->ext_op.cancelled && !c->socket_closed) {
     /* A send stopped half-way leaves the response unframed: close after it. */
     c->ext_op.cancelled = true;
-    c->req.ext_must_close = true;
+    c->req.close_wanted = true;
     if (c->transport->cancel_io)
       c->transport->cancel_io(c);
   }
@@ -700,7 +703,7 @@ void ih_conn_ext_close(ih_conn *c, bool abortive)
 void ih_conn_ext_close_after(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  c->req.ext_must_close = true;
+  c->req.close_wanted = true;
   ih_mutex_unlock(c->lock);
 }
 
@@ -716,7 +719,7 @@ bool ih_conn_ext_client_keeps_alive(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
   const ih_request *r = &c->req;
-  bool keep = r->head.version != IH_HTTP_09 && r->framing.client_keep_alive && !r->ext_must_close &&
+  bool keep = r->head.version != IH_HTTP_09 && r->framing.client_keep_alive && !r->close_wanted &&
               !atomic_load(&c->server->draining);
   ih_mutex_unlock(c->lock);
   return keep;
@@ -738,6 +741,20 @@ void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len)
   ih_mutex_unlock(c->lock);
 }
 
+bool ih_conn_filter_url_map(ih_conn *c, const char *url, char *path, size_t cap)
+{
+  ih_mutex_lock(c->lock);
+  bool ran = !c->socket_closed && conn_filters_want(c, IH_SF_NOTIFY_URL_MAP);
+  if (ran) {
+    enum ih_chain_result r = conn_filter_url_map(c, url, path, cap);
+    if (r == IH_CHAIN_FAULT || r == IH_CHAIN_ERROR)
+      conn_close(c); /* the extension's next call finds the client gone */
+  }
+  ih_mutex_unlock(c->lock);
+  return ran;
+}
+
+
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
 {
   ih_mutex_lock(c->lock);
@@ -756,9 +773,8 @@ void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
     c->server->platform->ext_end_later(c);
 }
 
-void ih_conn_on_ext_end(ih_conn *c)
+enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan)
 {
-  ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
   uint32_t hse_status = r->ext_hse_status;
   int http_status = r->ext_http_status;
@@ -767,40 +783,69 @@ void ih_conn_on_ext_end(ih_conn *c)
   /* The extension host's one rule (isapi_session.h): SUCCESS, KEEP_CONN
    * and 0 may keep the connection; ERROR and unknown values close it. */
   bool status_ok = ih_isapi_status_allows_keep_alive(hse_status);
-  if (c->socket_closed) {
-    conn_request_end(c);
-  } else if (!r->ext_head_sent) {
+  r->framing_ok = r->body_complete; /* a body the extension left unread: the connection cannot go on */
+  if (c->socket_closed)
+    return IH_HANDLER_FAILED;
+  if (!r->ext_head_sent) {
     /* Nothing was sent: answer with the status the extension left in the
      * ECB, or 500 when it failed. */
     int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
-    r->framing_ok = r->body_complete;
     if (!status_ok)
-      r->ext_must_close = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
-    ih_body_plan plan;
-    ih_respond_ext_default(c, status, &plan);
-    conn_start_response(c, &plan);
-  } else {
-    bool delimited = !r->ext_raw && r->ext_delimited &&
-                     (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
-                      r->ext_body_sent == r->ext_declared_length);
-    ih_keepalive_inputs in = {
-      .version = r->head.version,
-      .client_allows = r->framing.client_keep_alive,
-      .request_framing_ok = r->body_complete,
-      .response_delimited = delimited,
-      .server_draining = atomic_load(&c->server->draining),
-      .handler_wants_close = !status_ok || r->ext_must_close,
-    };
-    /* The head announced what was known then; the end can only turn keep into close. */
-    r->keep_alive = r->keep_alive && ih_keepalive_decide(&in);
-    r->framing_ok = r->body_complete;
-    ih_respond_log(c);
-    conn_response_done(c);
+      r->close_wanted = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
+    ih_respond_ext_default(c, status, plan);
+    return IH_HANDLER_ANSWER;
   }
-  conn_unlock(c); /* a pipelined extension request may have failed to start */
-  conn_counter_down(&c->server->counters.isapi_sessions, "isapi_sessions");
+  /* Its own bytes (never framed by us), a length it did not meet, or its
+   * wish: the connection closes after this response. */
+  bool delimited = !r->ext_raw && r->ext_delimited &&
+                   (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
+                    r->ext_body_sent == r->ext_declared_length);
+  return delimited && status_ok && !r->close_wanted ? IH_HANDLER_OK : IH_HANDLER_CLOSE_WANTED;
+}
+
+void conn_ext_session_release(ih_conn *c)
+{
+  ih_counter_down(&c->server->counters.isapi_sessions, "isapi_sessions");
   ih_conn_unref(c, IH_HOLD_ISAPI_SESSION);
 }
+
+/* ---- the pipeline's side ---- */
+
+void conn_ext_start(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  c->state = IH_CONN_EXT_RUNNING;
+  conn_clear_deadline(c); /* an extension may take its time; stuck ones are the host's concern */
+  r->ext_declared_length = UINT64_MAX;
+  r->ext_running = true;
+  r->framing_ok = true; /* head and framing are valid; an unread body rest closes at the end */
+  ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
+  atomic_fetch_add(&c->server->counters.isapi_sessions, 1);
+  if (!c->server->platform->extension_start(c)) {
+    /* A session that could not start ends like one that ran: through
+     * ih_conn_on_ext_end, which answers and releases IH_HOLD_ISAPI_SESSION
+     * in its one place, on another stack once the lock is released
+     * (conn_ext_take_start_failure). libuv queues a synchronous failure as
+     * a completion for the same reason: one path, whichever way the
+     * operation ends. */
+    ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", 503, "rejected", c->peer_addr,
+           (unsigned)c->peer_port, "the extension host cannot take more calls");
+    r->ext_hse_status = 1;   /* HSE_STATUS_SUCCESS: the end answers with ext_http_status */
+    r->ext_http_status = 503;
+    c->ext_start_failed = true;
+  }
+}
+
+bool conn_ext_take_start_failure(ih_conn *c)
+{
+  bool failed = c->ext_start_failed;
+  c->ext_start_failed = false;
+  return failed;
+}
+
+bool conn_ext_running(const ih_conn *c) { return c->req.ext_running; }
+
+bool conn_ext_owns_io(const ih_conn *c) { return c->ext_op.kind != EXT_OP_NONE; }
 
 /* ---- completions ---- */
 

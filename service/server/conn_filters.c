@@ -1,9 +1,10 @@
 /* ISAPI filter notifications at the pipeline's points (see
- * conn_internal.h): the connection turns its state into a notification's
+ * conn_filters.h): the connection turns its state into a notification's
  * payload, runs the chain (filters/filter_chain.c) and takes back what the
  * filters changed. Every function here runs with the connection's lock
- * held; none does I/O: what filters write is queued and sent by the
- * pipeline afterwards. */
+ * held; none does I/O, closes the connection or decides keep-alive: what
+ * filters write is queued and sent by the pipeline afterwards, and what
+ * they answered is returned to the caller, which acts on it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,7 @@
 #include "core/ih_alloc.h"
 #include "core/ih_base64.h"
 #include "filters/filter_chain.h"
-#include "server/conn.h"
-#include "server/conn_internal.h"
+#include "server/conn_filters.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
 #include "server/respond.h"
@@ -205,19 +205,6 @@ enum ih_chain_result conn_filter_url_map(ih_conn *c, const char *url, char *phys
   return r;
 }
 
-bool ih_conn_filter_url_map(ih_conn *c, const char *url, char *path, size_t cap)
-{
-  ih_mutex_lock(c->lock);
-  bool ran = !c->socket_closed && conn_filters_want(c, IH_SF_NOTIFY_URL_MAP);
-  if (ran) {
-    enum ih_chain_result r = conn_filter_url_map(c, url, path, cap);
-    if (r == IH_CHAIN_FAULT || r == IH_CHAIN_ERROR)
-      conn_close(c); /* the extension's next call finds the client gone */
-  }
-  ih_mutex_unlock(c->lock);
-  return ran;
-}
-
 /* ---- ACCESS_DENIED, SEND_RESPONSE ---- */
 
 /* Why a 401 or 403 is being sent, as SF_DENIED_* (ms525878). */
@@ -251,7 +238,7 @@ static enum ih_chain_result access_denied(ih_conn *c, int status, bool *replaced
     *replaced = true;
     return IH_CHAIN_CONTINUE; /* its head goes through SEND_RESPONSE like ours */
   }
-  c->req.ext_must_close = true;
+  c->req.close_wanted = true;
   return IH_CHAIN_CONTINUE;
 }
 
@@ -393,7 +380,7 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     /* FINISHED closes; FINISHED_KEEP_CONN keeps the connection when the
      * response allows it (MFC docs, aa294768). */
     if (!finished_keep)
-      r->ext_must_close = true;
+      r->close_wanted = true;
     ih_respond_ext_head(c, fc->head_status, fc->head_reason, fc->head_lines, fc->head_lines_len, delimited);
     fc->head_pending = false;
     fc->head_from_filter = true; /* SEND_RESPONSE sees it next, as it sees ours */
@@ -401,8 +388,8 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     /* only raw bytes: the filter wrote its own response, whose end we
      * cannot know, and which has no head for SEND_RESPONSE */
     r->status = 200;
-    r->ext_must_close = true;
-    ih_conn_decide_keep_alive(c, false);
+    r->close_wanted = true;
+    r->keep_alive = false; /* not delimited (keepalive.h row 3): nothing to decide */
     c->head_filtered = true;
   }
   if (fc->out_len && !bodiless && !ih_respond_out_append(c, fc->out, fc->out_len))

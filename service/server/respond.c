@@ -21,6 +21,7 @@
 #include "core/server_log.h"
 #include "core/w3c_log.h"
 #include "filters/filter_chain.h"
+#include "server/conn_filters.h"
 #include "server/conn_internal.h"
 #include "server/file_cache.h"
 #include "http/header_lines.h"

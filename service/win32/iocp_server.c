@@ -25,6 +25,7 @@
 #include "file_win32.h"
 #include "filters/filter_host_win32.h"
 #include "server/conn.h"
+#include "server/pipeline.h"
 #include "iocp_server.h"
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"

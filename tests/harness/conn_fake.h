@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "server/conn.h"
+#include "server/pipeline.h"
 
 enum fake_op { OP_NONE, OP_RECV, OP_SEND, OP_SEND_FILE };
 

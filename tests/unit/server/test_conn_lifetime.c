@@ -123,9 +123,9 @@ static void test_live_count_never_negative(void)
   memset(&seen, 0, sizeof seen);
   atomic_llong count;
   atomic_init(&count, 1);
-  IH_CHECK(conn_counter_down(&count, "test_count"));
+  IH_CHECK(ih_counter_down(&count, "test_count"));
   IH_EQ_INT(atomic_load(&count), 0);
-  IH_CHECK(!conn_counter_down(&count, "test_count"));
+  IH_CHECK(!ih_counter_down(&count, "test_count"));
   IH_EQ_INT(atomic_load(&count), 0);
   IH_EQ_INT(seen.underflows, 1);
   IH_CHECK(strstr(seen.last, "test_count") != NULL);

@@ -1,0 +1,738 @@
+/* The request pipeline of a connection (pipeline.h), in the order a request
+ * lives on it:
+ *
+ *   1. accept          ih_conn_new, ih_conn_start
+ *   2. read            ih_conn_on_recv (READ_RAW_DATA filters), wait_for_input
+ *   3. parse           process_input, read_head
+ *   4. request filters run_request_filters (PREPROC_HEADERS .. AUTH_COMPLETE)
+ *   5. route           ih_respond_route_extension
+ *   6. body            begin_body, read_body (100 Continue, the extension's pre-read)
+ *   7. handler         run_static (respond.h: files, the status and admin
+ *                      pages) or conn_ext_start (conn_ext.h), whose end comes
+ *                      back through ih_conn_on_ext_end
+ *   8. response filters start_response (SEND_RESPONSE), then
+ *   9. send            conn_io.h (SEND_RAW_DATA), ih_conn_on_sent
+ *  10. log             ih_respond_log (LOG filters)
+ *  11. end of request  response_done: conn_request_end (END_OF_REQUEST)
+ *  12. keep or close   response_done: the next request (3), or linger and close
+ *
+ * and what can happen to it meanwhile: timers (ih_conn_on_timer) and the
+ * connection's close and end (the hooks the connection object calls).
+ *
+ *   READ_HEAD --head parsed--> READ_BODY --body done--> SENDING --sent-->
+ *       ^                        |  (Expect: 100-continue: SEND_CONTINUE)   |
+ *       |                        +--> EXT_RUNNING --session over--> SENDING |
+ *       +------------------- keep-alive -------------------------------+
+ *                                               close: LINGER -> CLOSED
+ *
+ * Every state that waits for the client has a deadline (header wait, idle
+ * keep-alive, minimum body rate, send rate, lingering close); the
+ * transport's timer sweep calls ih_conn_on_timer when it passes.
+ *
+ * The pipeline calls down into the layers below it (the connection object,
+ * its I/O, the request, the filters, the handlers) and none of them calls
+ * it: the connection object reaches it only through the two hooks given
+ * to it here (conn_internal.h), a handler only by ending (handler.h). The
+ * keep-alive decision is made where a response head is written (respond.c,
+ * ih_conn_decide_keep_alive) and rechecked once, when a handler that ran on
+ * its own ends (extension_ended). */
+#include "server/pipeline.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_alloc.h"
+#include "core/server_log.h"
+#include "server/conn_ext.h"
+#include "server/conn_filters.h"
+#include "server/conn_internal.h"
+#include "server/conn_io.h"
+#include "server/handler.h"
+#include "server/request.h"
+#include "server/respond.h"
+
+#define IH_LINGER_MS 2000u /* how long to drain a closing client's bytes */
+
+static void process_input(ih_conn *c);
+static bool read_head(ih_conn *c);
+static bool run_request_filters(ih_conn *c);
+static bool filter_stopped(ih_conn *c, enum ih_chain_result fr);
+static void begin_body(ih_conn *c);
+static void read_body(ih_conn *c);
+static void start_response(ih_conn *c, ih_body_plan *plan);
+static void fail_request(ih_conn *c, int status, const char *reason);
+static void response_done(ih_conn *c);
+static void pipeline_unlock(ih_conn *c);
+static void log_io_error(ih_conn *c, const char *what, int err);
+static void on_closing(ih_conn *c);
+static void on_destroying(ih_conn *c);
+
+/* What the connection object calls back: nothing else of the pipeline. */
+static const ih_conn_hooks pipeline_hooks = { .closing = on_closing, .destroying = on_destroying };
+
+/* ---- 1. accept ---- */
+
+ih_conn *ih_conn_new(ih_server *s, const ih_transport *t, void *transport_data, const char *local_addr,
+                     uint16_t local_port, const char *peer_addr, uint16_t peer_port)
+{
+  return conn_create(s, t, transport_data, &pipeline_hooks, local_addr, local_port, peer_addr, peer_port);
+}
+
+void ih_conn_start(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
+  pipeline_unlock(c);
+}
+
+/* ---- 2. read ---- */
+
+/* READ_RAW_DATA on bytes just received at c->in[from, from + n). False:
+ * the pipeline must not go on with them (more is being read, or the
+ * request was answered or the connection closed). */
+static bool filter_raw_input(ih_conn *c, size_t from, size_t n)
+{
+  enum ih_chain_result fr = conn_filter_raw_read(c, from, &n);
+  if (fr == IH_CHAIN_READ_NEXT) {
+    conn_post_recv(c); /* the filter took them and wants more (an opaque stream) */
+    return false;
+  }
+  return !filter_stopped(c, fr);
+}
+
+void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
+{
+  conn_ext_after after = { 0 };
+  ih_mutex_lock(c->lock);
+  if (conn_ext_owns_io(c)) {
+    conn_ext_on_recv(c, bytes, err, &after); /* an extension's ReadClient */
+  } else if (c->state == IH_CONN_CLOSED) {
+    /* socket already closed; nothing to do but drop the reference */
+  } else if (err || bytes == 0) {
+    if (err)
+      log_io_error(c, "receive", err);
+    conn_close(c); /* EOF, reset, cancellation after a timeout: the connection is over */
+  } else {
+    atomic_fetch_add(&c->server->counters.bytes_received, (long long)bytes);
+    if (c->state == IH_CONN_LINGER) {
+      c->in_len = 0; /* discard; keep draining until EOF or the linger deadline */
+      conn_post_recv(c);
+    } else {
+      size_t from = c->in_len;
+      c->in_len += bytes;
+      if (!c->filters || filter_raw_input(c, from, bytes))
+        process_input(c);
+    }
+  }
+  pipeline_unlock(c);
+  conn_ext_run_after(c, &after);
+  ih_conn_unref(c, IH_HOLD_IO);
+}
+
+static void wait_for_input(ih_conn *c)
+{
+  const ih_server_config *sc = &c->gen->config->server;
+  if (c->in_len == c->in_cap) {
+    /* Limits are enforced by the parser, so this means the buffer is
+     * exhausted by a body read that makes no progress; refuse it. */
+    fail_request(c, 431, "input buffer exhausted");
+    return;
+  }
+  if (c->state == IH_CONN_READ_HEAD) {
+    if (!c->head_bytes_seen)
+      conn_set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
+    /* else: the header deadline set at the first byte stands (slowloris) */
+  } else if (c->state == IH_CONN_READ_BODY) {
+    uint64_t elapsed = ih_clock_ms() - c->req.body_started_ms;
+    uint64_t allowed = conn_rate_deadline_ms(c, c->req.body_received);
+    conn_set_deadline(c, allowed > elapsed ? allowed - elapsed : 1);
+  }
+  conn_post_recv(c);
+}
+
+/* Runs the pipeline on buffered input until it must wait for I/O: the
+ * head (3-5), then the body (6) and the handler (7). */
+static void process_input(ih_conn *c)
+{
+  if (c->state == IH_CONN_READ_HEAD) {
+    if (!read_head(c))
+      return;
+    begin_body(c);
+  }
+  if (c->state == IH_CONN_READ_BODY)
+    read_body(c);
+}
+
+/* ---- 3. parse ---- */
+
+static const ih_site *site_named(const ih_config *cfg, const char *name)
+{
+  for (size_t i = 0; i < cfg->site_count; i++)
+    if (ih_slice_ieq_cstr(ih_slice_from_cstr(cfg->sites[i].name), name))
+      return &cfg->sites[i];
+  return NULL;
+}
+
+/* Between two requests: the next one follows the newest configuration, so
+ * a reload reaches connections that stay open (a proxy's, say) from their
+ * next request on, as an IIS metabase change does; the request in flight
+ * during the reload finished under the one it started with. The input
+ * buffer grows up to what the adopted configuration's limits allow
+ * (conn_in_full_cap), so raised header limits apply here too. */
+static void adopt_newest_generation(ih_conn *c)
+{
+  if (atomic_load(&c->server->current) == c->gen)
+    return; /* the common case, without the lock; a reload in between is seen next time */
+  ih_generation *next = ih_server_acquire(c->server);
+  if (!next || next == c->gen) {
+    if (next)
+      ih_generation_release(next);
+    return;
+  }
+  size_t had = c->gen->filters ? c->gen->filters->count : 0, has = next->filters ? next->filters->count : 0;
+  if ((c->filters != NULL) != (has > 0) || (c->filters && had != has)) {
+    ih_generation_release(next); /* cannot happen (a reload keeps the [filter] sections); keep the old */
+    return;
+  }
+  if (c->filters)
+    c->filters->table = next->filters; /* the same filters in the same slots; contexts stay */
+  if (c->filter_site)
+    c->filter_site = site_named(next->config, c->filter_site->name);
+  ih_generation *old = c->gen;
+  c->gen = next;
+  ih_generation_release(old);
+}
+
+static int framing_status(enum ih_http_framing_status st)
+{
+  switch (st) {
+  case IH_FRAMING_OK: return 200;
+  case IH_FRAMING_BAD_REQUEST: return 400;
+  case IH_FRAMING_NOT_IMPLEMENTED: return 501;
+  case IH_FRAMING_LENGTH_REQUIRED: return 411;
+  case IH_FRAMING_TOO_LARGE: return 413;
+  case IH_FRAMING_EXPECTATION_FAILED: return 417;
+  }
+  return 400;
+}
+
+static int parse_status(enum ih_http_parse_status st)
+{
+  switch (st) {
+  case IH_PARSE_URI_TOO_LONG: return 414;
+  case IH_PARSE_HEADERS_TOO_LARGE: return 431;
+  case IH_PARSE_BAD_VERSION: return 505;
+  default: return 400;
+  }
+}
+
+/* A request with a body reads it through the input buffer, after its head:
+ * the buffer takes its full size first (what it always had before it
+ * started small), so body reads, chunk lines and an extension's ReadClient
+ * have the room they always had. The head's slices point into the buffer,
+ * so after it moved the head (moved to the front) is parsed again: the same
+ * bytes under the same limits give the same result. False when out of
+ * memory (nothing moved then). */
+static bool body_room(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  if (c->in_cap >= conn_in_full_cap(c))
+    return true;
+  if (!conn_in_grow(c, conn_in_full_cap(c)))
+    return false;
+  size_t avail = c->in_len - c->in_start;
+  memmove(c->in, c->in + c->in_start, avail);
+  c->in_len = avail;
+  c->in_start = 0;
+  c->parse_last_len = 0;
+  enum ih_http_parse_status again = ih_http_parse_request(c->in, avail, 0, &c->gen->limits, &r->head);
+  enum ih_http_framing_status fs =
+      ih_http_framing_analyse(&r->head, c->gen->config->server.max_body, &r->framing);
+  assert(again == IH_PARSE_DONE && fs == IH_FRAMING_OK);
+  (void)again;
+  (void)fs;
+  return true;
+}
+
+/* Parses the head of the next request (3), runs the request filters (4)
+ * and routes it (5). True when it is routed and its body comes next; false
+ * when more input is awaited, or the request was answered or the
+ * connection closed. */
+static bool read_head(ih_conn *c)
+{
+  /* Empty lines before a request line are the parser's to skip and to
+   * bound (RFC 9112 2.2; http_parse.h): they begin a request's head. */
+  if (c->in_start == c->in_len) {
+    c->in_start = c->in_len = 0;
+    conn_in_shrink_idle(c); /* no request, nothing buffered: idle */
+    if (atomic_load(&c->server->draining)) {
+      conn_close(c); /* idle during a graceful stop: nothing is lost */
+      return false;
+    }
+    wait_for_input(c);
+    return false;
+  }
+  if (!c->head_bytes_seen) {
+    adopt_newest_generation(c); /* a request begins: under the newest configuration */
+    c->head_bytes_seen = true;
+    c->head_started_ms = ih_clock_ms();
+    conn_set_deadline(c, (uint64_t)c->gen->config->server.header_timeout * 1000u);
+  }
+  const ih_server_config *sc = &c->gen->config->server;
+  ih_request *r = &c->req;
+  size_t avail = c->in_len - c->in_start;
+  enum ih_http_parse_status st =
+      ih_http_parse_request(c->in + c->in_start, avail, c->parse_last_len, &c->gen->limits, &r->head);
+  if (st == IH_PARSE_INCOMPLETE) {
+    c->parse_last_len = avail;
+    if (c->in_start > 0) { /* make room: move the partial head to the front */
+      memmove(c->in, c->in + c->in_start, avail);
+      c->in_len = avail;
+      c->in_start = 0;
+    }
+    /* The parser starts again from the buffer's start on every call, so
+     * nothing points into the buffer yet: it may move. */
+    if (c->in_len == c->in_cap && !conn_in_grow(c, c->in_cap * 2)) {
+      fail_request(c, 503, "out of memory for the request head");
+      return false;
+    }
+    wait_for_input(c);
+    return false;
+  }
+  if (!conn_request_begin(c)) {
+    conn_close(c);
+    return false;
+  }
+  if (st != IH_PARSE_DONE) {
+    fail_request(c, parse_status(st), r->head.error_reason);
+    return false;
+  }
+  enum ih_http_framing_status fs = ih_http_framing_analyse(&r->head, sc->max_body, &r->framing);
+  if (fs != IH_FRAMING_OK) {
+    fail_request(c, framing_status(fs), r->framing.error_reason);
+    return false;
+  }
+  if ((r->framing.chunked || r->framing.content_length > 0) && !body_room(c)) {
+    fail_request(c, 503, "out of memory for the request body");
+    return false;
+  }
+  r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+  if (c->filters)
+    return run_request_filters(c);
+  r->is_extension = ih_respond_route_extension(c); /* 5. route */
+  return true;
+}
+
+/* ---- 4. request filters, and 5. routing between them ---- */
+
+/* A notification's answer before the handler runs. FAULT closes the
+ * connection (the filter host logged it); ERROR answers 500, or what the
+ * filter sent, and closes; FINISHED and FINISHED_KEEP_CONN send what the
+ * filter sent (SF_REQ_SEND_RESPONSE_HEADER, WriteClient) and end the
+ * request there, the first closing after it, the second keeping the
+ * connection when the response and the unread body allow. END_OF_REQUEST,
+ * LOG and END_OF_NET_SESSION still follow. Returns true when the pipeline
+ * stops here. */
+static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
+{
+  ih_request *r = &c->req;
+  if (fr == IH_CHAIN_CONTINUE || fr == IH_CHAIN_READ_NEXT)
+    return false;
+  if (fr == IH_CHAIN_FAULT) {
+    conn_close(c);
+    return true;
+  }
+  if (!r->active && !conn_request_begin(c)) {
+    conn_close(c);
+    return true;
+  }
+  /* A body not yet read leaves the connection unusable after this answer. */
+  r->framing_ok = r->head.method.n && !r->framing.chunked && r->framing.content_length == 0;
+  if (fr == IH_CHAIN_ERROR)
+    r->close_wanted = true;
+  ih_body_plan plan = { 0 };
+  bool sent = conn_filter_take_response(c, fr == IH_CHAIN_FINISHED_KEEP);
+  if (!sent && fr == IH_CHAIN_ERROR) {
+    ih_respond_error(c, 500, &plan);
+  } else if (!sent) {
+    /* Finished with nothing to send: the client gets no answer, so the
+     * connection cannot be kept for a next one. */
+    ih_respond_log(c);
+    conn_close(c);
+    return true;
+  }
+  start_response(c, &plan);
+  return true;
+}
+
+/* What filters do between the head and the handler, in IIS's order: the
+ * site's filters must all be loaded (else 503), PREPROC_HEADERS (a changed
+ * head is parsed again), routing, URL_MAP, AUTHENTICATION and
+ * AUTH_COMPLETE; a url changed there routes once more, and nothing loops.
+ * False: the request was answered or the connection closed. */
+static bool run_request_filters(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_respond_find_site(c));
+  if (chain && chain->blocked) {
+    ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
+           (unsigned)c->peer_port, chain->blocked_by);
+    ih_body_plan plan = { 0 };
+    r->framing_ok = false;
+    ih_respond_error(c, 503, &plan);
+    start_response(c, &plan);
+    return false;
+  }
+  bool url_changed;
+  if (filter_stopped(c, conn_filter_preproc(c, &url_changed)))
+    return false;
+  if (url_changed)
+    r->site = NULL; /* "url" (or Host) changed: its site again */
+  r->is_extension = ih_respond_route_extension(c);
+  if (filter_stopped(c, ih_respond_url_map(c)))
+    return false;
+  if (filter_stopped(c, conn_filter_authenticate(c, &url_changed)))
+    return false;
+  if (url_changed) {
+    r->site = NULL;
+    free(r->filter_physical);
+    r->filter_physical = NULL;
+    r->is_extension = ih_respond_route_extension(c);
+    if (filter_stopped(c, ih_respond_url_map(c)))
+      return false;
+  }
+  return true;
+}
+
+/* ---- 6. body ---- */
+
+/* The head is routed: the body comes next, after "100 Continue" when the
+ * client waits for it (RFC 9110 10.1.1). */
+static void begin_body(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
+  r->body_started_ms = ih_clock_ms();
+  if (r->framing.chunked)
+    ih_chunked_init(&r->chunked, c->gen->config->server.max_body);
+  c->state = IH_CONN_READ_BODY;
+  bool has_body = r->framing.chunked || r->body_left > 0;
+  size_t buffered_body = c->in_len - c->in_start - r->head.head_len;
+  if (has_body && r->framing.expect_continue && buffered_body == 0) {
+    ih_respond_continue(c);
+    c->state = IH_CONN_SEND_CONTINUE;
+    conn_post_data(c, c->out, c->out_len); /* ih_conn_on_sent goes on reading */
+  }
+}
+
+/* A chunked body the decoder refused: 413 past max_body, like a
+ * Content-Length above it (RFC 9110 15.5.14), 400 when it is malformed. */
+static void refuse_chunked_body(ih_conn *c, enum ih_chunked_status st)
+{
+  if (st == IH_CHUNKED_TOO_LARGE)
+    fail_request(c, 413, "chunked body exceeds max_body");
+  else
+    fail_request(c, 400, "malformed chunked body");
+}
+
+/* Reads the pre-read part of an extension request's body: isapi_preread
+ * bytes, or the whole body if it is shorter (IIS's UploadReadAheadSize).
+ * True when it is complete; false when waiting for input or failed. */
+static bool preread_extension_body(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  size_t cap = c->gen->config->server.isapi_preread;
+  if (!r->ext_preread) {
+    r->ext_preread = ih_malloc(cap + 1);
+    if (!r->ext_preread) {
+      fail_request(c, 503, "out of memory for the request body");
+      return false;
+    }
+    r->body_complete = !r->framing.chunked && r->body_left == 0;
+  }
+  for (;;) {
+    long n = conn_body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
+    if (n < 0) {
+      refuse_chunked_body(c, r->body_refused);
+      return false;
+    }
+    r->ext_preread_len += (size_t)n;
+    if (r->body_complete || r->ext_preread_len == cap) {
+      r->ext_preread[r->ext_preread_len] = '\0'; /* DLLs rely on lpbData being NUL-terminated */
+      return true;
+    }
+    if (n == 0)
+      return false; /* need more input */
+  }
+}
+
+/* ---- 7. handler ---- */
+
+/* A static file, a directory listing, the status or admin page, or an
+ * error: answered at once (respond.h), the whole body read first. */
+static void run_static(ih_conn *c)
+{
+  c->req.framing_ok = true;
+  ih_body_plan plan = { 0 };
+  ih_respond_request(c, &plan);
+  start_response(c, &plan);
+}
+
+/* The body as the request's handler needs it, then the handler: an
+ * extension gets its pre-read and runs on its own (conn_ext.h), anything
+ * else is answered once the body has been read and dropped. */
+static void read_body(ih_conn *c)
+{
+  if (c->req.is_extension) {
+    if (preread_extension_body(c))
+      conn_ext_start(c); /* its end comes back through ih_conn_on_ext_end */
+    else if (c->state == IH_CONN_READ_BODY)
+      wait_for_input(c);
+    return;
+  }
+  int got = conn_body_skip(c);
+  if (got < 0)
+    refuse_chunked_body(c, c->req.body_refused);
+  else if (got == 0)
+    wait_for_input(c);
+  else
+    run_static(c);
+}
+
+/* The extension's session is over. It has answered (or the pipeline
+ * answers for it), and the head it sent announced a keep-alive decision
+ * that its end can only turn into "close": the decision is rechecked with
+ * what is known now (a body it left unread, a stop begun meanwhile, its
+ * wish to close). */
+static void extension_ended(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  ih_body_plan plan = { 0 };
+  switch (conn_ext_finish(c, &plan)) {
+  case IH_HANDLER_FAILED:
+    conn_request_end(c);
+    return;
+  case IH_HANDLER_ANSWER:
+    start_response(c, &plan);
+    return;
+  case IH_HANDLER_CLOSE_WANTED:
+    r->close_wanted = true;
+    break;
+  case IH_HANDLER_OK:
+    break;
+  }
+  bool announced = r->keep_alive;
+  r->keep_alive = ih_conn_decide_keep_alive(c, true) && announced;
+  ih_respond_log(c);
+  response_done(c);
+}
+
+void ih_conn_on_ext_end(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  extension_ended(c);
+  pipeline_unlock(c); /* a pipelined extension request may have failed to start */
+  conn_ext_session_release(c);
+}
+
+/* ---- 8. response filters, 9. send ---- */
+
+/* Sends c->out and the plan's file as the request's response, after the
+ * SEND_RESPONSE filters have seen its head. */
+static void start_response(ih_conn *c, ih_body_plan *plan)
+{
+  ih_request *r = &c->req;
+  c->state = IH_CONN_SENDING;
+  ih_respond_finish(c, plan);
+  if (!c->head_filtered) {
+    c->head_filtered = true;
+    bool replaced;
+    enum ih_chain_result fr = conn_filter_send_response(c, r->status, &replaced);
+    c->head_filtered = true;
+    if (replaced && plan->file) { /* a filter answered the denial itself */
+      c->server->platform->file_close(plan->file);
+      memset(plan, 0, sizeof *plan);
+    }
+    if (fr == IH_CHAIN_FAULT || fr == IH_CHAIN_ERROR) {
+      if (plan->file)
+        c->server->platform->file_close(plan->file);
+      conn_close(c);
+      return;
+    }
+    if (fr == IH_CHAIN_FINISHED)
+      r->keep_alive = false; /* finished during SEND_RESPONSE: this response, then close */
+  }
+  r->response_bytes = c->out_len + (plan->file ? plan->length : 0);
+  r->file = plan->file;
+  if (plan->file) {
+    r->file_offset = plan->offset;
+    r->file_left = plan->length;
+    conn_post_file_chunk(c, r->file, &r->file_offset, &r->file_left, c->out, c->out_len);
+  } else {
+    conn_post_data(c, c->out, c->out_len);
+  }
+}
+
+/* A request answered with an error before any handler ran: the connection
+ * closes after it (its framing is not trusted). */
+static void fail_request(ih_conn *c, int status, const char *reason)
+{
+  ih_body_plan plan = { 0 };
+  if (!c->req.active && !conn_request_begin(c)) {
+    conn_close(c);
+    return;
+  }
+  c->req.framing_ok = false;
+  ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
+         (unsigned)c->peer_port, reason ? reason : "");
+  ih_respond_error(c, status, &plan);
+  start_response(c, &plan);
+}
+
+void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
+{
+  conn_ext_after after = { 0 };
+  ih_mutex_lock(c->lock);
+  atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
+  if (conn_ext_owns_io(c)) {
+    conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
+  } else if (c->state == IH_CONN_CLOSED) {
+  } else if (err) {
+    log_io_error(c, "send", err);
+    conn_close(c);
+  } else if (c->state == IH_CONN_SEND_CONTINUE) {
+    c->state = IH_CONN_READ_BODY;
+    process_input(c);
+  } else if (c->req.file && c->req.file_left) {
+    conn_post_file_chunk(c, c->req.file, &c->req.file_offset, &c->req.file_left, NULL, 0);
+  } else {
+    ih_respond_log(c); /* 10. log */
+    response_done(c);
+  }
+  pipeline_unlock(c);
+  conn_ext_run_after(c, &after);
+  ih_conn_unref(c, IH_HOLD_IO);
+}
+
+/* ---- 11. end of request, 12. keep or close ---- */
+
+/* Graceful close after a final response: FIN first, then read and discard
+ * what the client still sends for a short while, so unread request bytes do
+ * not make our close a reset that destroys the response in flight
+ * (RFC 9112 §9.6). */
+static void linger(ih_conn *c)
+{
+  c->transport->shutdown_send(c);
+  c->state = IH_CONN_LINGER;
+  c->in_len = c->in_start = 0;
+  conn_set_deadline(c, IH_LINGER_MS);
+  conn_post_recv(c);
+}
+
+static void reset_for_next_request(ih_conn *c)
+{
+  free(c->req.own_text); /* a head filters rewrote */
+  memset(&c->req, 0, sizeof c->req);
+  c->parse_last_len = 0;
+  c->head_bytes_seen = false;
+  c->state = IH_CONN_READ_HEAD;
+}
+
+/* A response has been sent completely: the request ends, and the decision
+ * made when its head was written is acted on. */
+static void response_done(ih_conn *c)
+{
+  bool keep = c->req.keep_alive;
+  size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
+  conn_request_end(c);
+  conn_out_release(c);
+  if (atomic_load(&c->count_underflow)) {
+    conn_close(c); /* a count went wrong (logged): no next request on this connection */
+    return;
+  }
+  if (!keep) {
+    linger(c);
+    return;
+  }
+  c->in_start += consumed;
+  reset_for_next_request(c);
+  conn_clear_deadline(c);
+  process_input(c); /* a pipelined request may already be buffered */
+}
+
+/* ---- meanwhile: timers ---- */
+
+void ih_conn_on_timer(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  atomic_store(&c->timer_pending, false);
+  uint64_t deadline = atomic_load(&c->deadline_ms);
+  bool expired = deadline != 0 && ih_clock_ms() >= deadline;
+  bool idle = c->state == IH_CONN_READ_HEAD && !c->head_bytes_seen;
+  bool draining = atomic_load(&c->server->draining);
+  /* Closing the socket here (under the lock) rather than cancelling the
+   * operation means a byte that arrives at the same moment cannot revive
+   * the connection: its receive completes with an error either way. */
+  if (c->state == IH_CONN_CLOSED) {
+  } else if (idle && (expired || draining)) {
+    ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
+           (unsigned)c->peer_port);
+    conn_close(c);
+  } else if (expired && c->state == IH_CONN_EXT_RUNNING && conn_ext_on_deadline(c)) {
+    /* not a timeout: the extension's held head went out */
+  } else if (expired) {
+    if (c->state == IH_CONN_READ_HEAD)
+      ih_log(IH_LOG_WARNING, IH_EV_HEADER_TIMEOUT, "dropping %s:%u: request head not complete after %u s",
+             c->peer_addr, (unsigned)c->peer_port, c->gen->config->server.header_timeout);
+    else if (c->state == IH_CONN_READ_BODY)
+      ih_log(IH_LOG_WARNING, IH_EV_BODY_TIMEOUT, "dropping %s:%u: request body slower than %u bytes/s",
+             c->peer_addr, (unsigned)c->peer_port, c->gen->config->server.min_body_rate);
+    conn_close(c);
+  }
+  ih_mutex_unlock(c->lock);
+  ih_conn_unref(c, IH_HOLD_TIMER);
+}
+
+/* ---- the connection's close and end ---- */
+
+/* Every pipeline entry point leaves through here: a session whose start
+ * failed under the lock (conn_ext_start) is handed to its end now, without
+ * the lock, as platform->ext_end_later requires. */
+static void pipeline_unlock(ih_conn *c)
+{
+  bool end_session = conn_ext_take_start_failure(c);
+  ih_mutex_unlock(c->lock);
+  if (end_session)
+    c->server->platform->ext_end_later(c);
+}
+
+/* Any failed operation means the connection is gone, whatever the error;
+ * which one it was (ERROR_NETNAME_DELETED for a reset, ERROR_OPERATION_ABORTED
+ * for a cancellation, ...) is kept for the debug log rather than folded into
+ * one code. DEBUG: clients going away is normal traffic. */
+static void log_io_error(ih_conn *c, const char *what, int err)
+{
+  ih_log(IH_LOG_DEBUG, IH_EV_IO_ERROR, "connection from %s:%u: %s failed (Win32 error %d); closing it", c->peer_addr,
+         (unsigned)c->peer_port, what, err);
+}
+
+/* The connection object's close path: the request ends with it, unless the
+ * extension still runs it (its session's end ends it then). */
+static void on_closing(ih_conn *c)
+{
+  if (!conn_ext_running(c))
+    conn_request_end(c);
+}
+
+/* The connection's last moment, whatever ended it (close, reset, timeout,
+ * stop): END_OF_NET_SESSION exactly once, and what its last request and
+ * handler left. */
+static void on_destroying(ih_conn *c)
+{
+  ih_mutex_lock(c->lock);
+  conn_filter_end_of_session(c);
+  ih_mutex_unlock(c->lock);
+  free(c->req.own_text);
+  conn_ext_release(c);
+}

@@ -1,0 +1,119 @@
+/* A request's beginning and end, and its body (request.h). */
+#include "server/request.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_alloc.h"
+#include "core/server_log.h"
+#include "server/conn_filters.h"
+#include "server/conn_internal.h"
+
+bool conn_request_begin(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  if (!c->out) {
+    c->out = ih_malloc(IH_CONN_OUT_FIRST);
+    if (!c->out) {
+      ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+             "no memory for the response to %s:%u: connection closed without one", c->peer_addr,
+             (unsigned)c->peer_port);
+      return false;
+    }
+    c->out_cap = IH_CONN_OUT_FIRST;
+    c->out_len = c->out_head_len = 0;
+  }
+  r->active = true;
+  r->started_ms = ih_clock_ms();
+  ih_conn_ref(c, IH_HOLD_REQUEST);
+  atomic_fetch_add(&c->server->counters.requests_in_flight, 1);
+  return true;
+}
+
+void conn_request_end(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  free(r->ext_preread);
+  r->ext_preread = NULL;
+  free(r->ext_log);
+  r->ext_log = NULL;
+  r->ext_log_len = 0;
+  free(r->filter_physical);
+  r->filter_physical = NULL;
+  if (r->file) {
+    c->server->platform->file_close(r->file);
+    r->file = NULL;
+  }
+  if (!r->active)
+    return;
+  conn_filter_end_of_request(c); /* for every request, however it ended */
+  r->active = false;
+  ih_counter_down(&c->server->counters.requests_in_flight, "requests_in_flight");
+  atomic_fetch_add(&c->server->counters.requests_total, 1);
+  conn_unref_locked(c, IH_HOLD_REQUEST);
+}
+
+/* ---- the body ---- */
+
+/* Removes consumed body bytes [from, from+n) keeping what follows. */
+static void discard_input(ih_conn *c, size_t from, size_t n)
+{
+  memmove(c->in + from, c->in + from + n, c->in_len - from - n);
+  c->in_len -= n;
+}
+
+int conn_body_skip(ih_conn *c)
+{
+  ih_request *r = &c->req;
+  size_t body_at = c->in_start + r->head.head_len;
+  size_t avail = c->in_len - body_at;
+  if (!r->framing.chunked) {
+    size_t take = avail < r->body_left ? avail : (size_t)r->body_left;
+    discard_input(c, body_at, take);
+    r->body_left -= take;
+    r->body_received += take;
+    return r->body_left == 0;
+  }
+  size_t used = 0, out_len = 0;
+  /* Decoded data is not needed by static handlers: decode in place and drop. */
+  enum ih_chunked_status st =
+      ih_chunked_decode(&r->chunked, c->in + body_at, avail, &used, c->in + body_at, avail, &out_len);
+  discard_input(c, body_at, used);
+  r->body_received = r->chunked.total;
+  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE) {
+    r->body_refused = st;
+    return -1;
+  }
+  return st == IH_CHUNKED_DONE;
+}
+
+/* Moves up to cap decoded body bytes that are already buffered into dst
+ * (Content-Length or chunked) and marks the body complete at its end. */
+long conn_body_pull(ih_conn *c, char *dst, size_t cap)
+{
+  ih_request *r = &c->req;
+  size_t body_at = c->in_start + r->head.head_len;
+  size_t avail = c->in_len - body_at;
+  if (r->body_complete)
+    return 0;
+  if (!r->framing.chunked) {
+    size_t take = avail < r->body_left ? avail : (size_t)r->body_left;
+    take = take < cap ? take : cap;
+    memcpy(dst, c->in + body_at, take);
+    discard_input(c, body_at, take);
+    r->body_left -= take;
+    r->body_received += take;
+    r->body_complete = r->body_left == 0;
+    return (long)take;
+  }
+  size_t used = 0, out_len = 0;
+  enum ih_chunked_status st = ih_chunked_decode(&r->chunked, c->in + body_at, avail, &used, dst, cap, &out_len);
+  discard_input(c, body_at, used);
+  r->body_received = r->chunked.total;
+  if (st == IH_CHUNKED_ERROR || st == IH_CHUNKED_TOO_LARGE) {
+    r->body_refused = st;
+    return -1;
+  }
+  r->body_complete = st == IH_CHUNKED_DONE;
+  return (long)out_len;
+}

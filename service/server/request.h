@@ -1,0 +1,30 @@
+/* A request on its connection (server/conn.h: ih_request): its beginning
+ * and end, the only places IH_HOLD_REQUEST is taken and released, and its
+ * body as it is read from the connection's input buffer. Lock held. */
+#ifndef IH_REQUEST_H
+#define IH_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "server/conn.h"
+
+/* The output buffer a request's answer is built in (IH_CONN_OUT_FIRST),
+ * IH_HOLD_REQUEST and the in-flight count. False when out of memory:
+ * nothing can be answered then, so the caller closes the connection
+ * (logged here). */
+bool conn_request_begin(ih_conn *c);
+/* Releases IH_HOLD_REQUEST (idempotent) and what the request owned, after
+ * END_OF_REQUEST. */
+void conn_request_end(ih_conn *c);
+
+/* Up to cap decoded body bytes already buffered; -1 for a malformed or
+ * oversized chunked body (which of the two: req.body_refused). Marks
+ * req.body_complete at the end. */
+long conn_body_pull(ih_conn *c, char *dst, size_t cap);
+/* Drops the body bytes already buffered (a static handler needs none):
+ * 1 when the body is complete, 0 when more must be read, -1 when the
+ * chunked body was refused (req.body_refused says why). */
+int conn_body_skip(ih_conn *c);
+
+#endif
