@@ -196,17 +196,15 @@ ih_conn *conn_create(ih_server *s, const ih_transport *t, void *transport_data, 
     return NULL;
   c->gen = ih_server_acquire(s);
   c->lock = ih_mutex_new();
-  c->ext_cond = ih_cond_new();
   bool wants_filters = c->gen->filters && c->gen->filters->count;
   if (wants_filters)
     c->filters = ih_filter_conn_new(c->gen->filters);
   c->in_cap = in_stays_full(c) ? conn_in_full_cap(c) : IH_IN_IDLE;
   c->in = ih_malloc(c->in_cap);
-  if (!c->in || !c->lock || !c->ext_cond || (wants_filters && !c->filters)) {
+  if (!c->in || !c->lock || (wants_filters && !c->filters)) {
     ih_filter_conn_free(c->filters);
     free(c->in);
     ih_mutex_free(c->lock);
-    ih_cond_free(c->ext_cond);
     ih_generation_release(c->gen); /* the only reference it took */
     free(c);
     return NULL;
@@ -243,7 +241,6 @@ void ih_conn_destroy(ih_conn *c)
   ih_filter_conn_free(c->filters); /* what filters allocated for it (AllocMem lives as long as the connection) */
   free(c->filter_send);
   ih_mutex_free(c->lock);
-  ih_cond_free(c->ext_cond);
   free(c->in);
   free(c->out);
   ih_generation_release(c->gen); /* last: the filter contexts above point into its table */

@@ -76,24 +76,6 @@ typedef struct ih_ext_done {
   void *ctx;
 } ih_ext_done;
 
-/* The one operation an extension has outstanding on its connection. */
-typedef struct ih_ext_op {
-  int kind;                     /* enum ext_op_kind in conn_ext.c; 0 = none */
-  ih_ext_done done;             /* fn NULL: a synchronous caller waits (waiter) */
-  struct ih_ext_waiter *waiter;
-  size_t report_bytes;          /* what a successful completion reports */
-  const char *second;           /* SEND: a second buffer sent after the first */
-  size_t second_len;
-  char *owned;                  /* SEND: a buffer of ours in flight (a held head), freed at the end */
-  char *read_buf;               /* RECV: the extension's buffer */
-  size_t read_cap;
-  void *file;                   /* a file sent after the buffers */
-  uint64_t file_offset, file_left;
-  bool file_owned;              /* ours (a child's static response): closed when done;
-                                   else the extension's, never closed here */
-  bool cancelled;               /* HSE_REQ_CANCEL_IO asked for it */
-} ih_ext_op;
-
 enum ih_conn_state {
   IH_CONN_READ_HEAD,     /* waiting for (more of) a request head */
   IH_CONN_READ_BODY,     /* consuming a request body */
@@ -128,21 +110,11 @@ typedef struct ih_request {
   char *ext_preread;         /* body bytes handed to the extension in lpbData (NUL-terminated) */
   size_t ext_preread_len;
   bool body_complete;        /* every body byte has been read from the client */
-  bool ext_head_sent;        /* the response head has gone out (or raw bytes: ext_raw) */
-  bool ext_raw;              /* the extension wrote bytes before any header call: passed through */
-  bool ext_delimited;        /* the extension's response declares its length (or has none) */
-  uint64_t ext_declared_length; /* Content-Length the extension declared, UINT64_MAX if none */
-  uint64_t ext_body_sent;    /* body bytes sent after the head */
-  bool ext_running;          /* between conn_ext_start and ih_conn_on_ext_end */
   bool close_wanted;         /* the handler or a filter asked to close after this response
                                 (HSE_IO_DISCONNECT_AFTER_SEND, a cancelled operation, SF_STATUS_REQ_FINISHED) */
-  uint32_t ext_hse_status;   /* how the session ended, for ih_conn_on_ext_end */
-  int ext_http_status;
   char *ext_log;             /* text the extension adds to cs-uri-query (HSE_APPEND_LOG_PARAMETER,
                                 lpszLogData); NULL when none */
   size_t ext_log_len;
-  int ext_skip_state;        /* HTTP/0.9: 0 undecided, 1 skipping a head the extension wrote, 2 body */
-  int ext_skip_newlines;     /* consecutive line ends seen while skipping */
   void *file;                /* file being sent, closed when the response is done */
   uint64_t file_offset;      /* next file byte to send */
   uint64_t file_left;        /* file bytes not yet sent */
@@ -190,19 +162,13 @@ struct ih_conn {
   size_t filter_send_cap;
   bool head_filtered;             /* SEND_RESPONSE has seen the head now in out */
   bool out_incomplete;            /* a write into out failed: the response there is not whole */
-  /* The extension's one outstanding operation (conn_ext.c); synchronous
-   * callers wait on ext_cond for it, and for the slot to be free. */
-  ih_cond *ext_cond;
-  ih_ext_op ext_op;
-  bool ext_end_deferred;          /* the session ended while ext_op was outstanding */
+  /* The extension handler's state while it runs a request (conn_ext.c):
+   * its one outstanding operation, the response it is writing, a held
+   * head. Allocated when an extension request starts, freed when its
+   * session is over; NULL otherwise. */
+  struct ih_ext_state *ext_state;
   bool sending_now;               /* a thread is inside transport->send_now for it */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
-  bool ext_start_failed;          /* extension_start failed: the session ends at conn_unlock */
-  /* A response head sent synchronously without a body is held back a moment
-   * and goes out with the first body bytes (one send instead of two), when
-   * the session ends, or when the deadline passes (conn_ext_on_deadline). */
-  char *ext_held_head;
-  size_t ext_held_head_len;
 };
 
 void ih_conn_ref(ih_conn *c, enum ih_holder h);

@@ -2,8 +2,8 @@
  *
  * The connection runs one operation at a time, so an extension's send,
  * receive or file transfer occupies the same slot the pipeline uses; while
- * it runs, c->ext_op says what it is and who waits for it. A synchronous
- * caller sleeps on c->ext_cond with its result slot (a waiter) on its own
+ * it runs, c->ext_state->op says what it is and who waits for it. A synchronous
+ * caller sleeps on c->ext_state->cond with its result slot (a waiter) on its own
  * stack; an asynchronous one is called back once the lock is released, by
  * the I/O thread that saw the completion (the extension host then moves the
  * DLL's callback to its own pool: never inline, never on the I/O threads).
@@ -42,6 +42,51 @@ struct ih_ext_waiter {
   size_t bytes;
 };
 
+/* The one operation an extension has outstanding on its connection. */
+typedef struct ih_ext_op {
+  enum ext_op_kind kind;
+  ih_ext_done done;             /* fn NULL: a synchronous caller waits (waiter) */
+  struct ih_ext_waiter *waiter;
+  size_t report_bytes;          /* what a successful completion reports */
+  const char *second;           /* SEND: a second buffer sent after the first */
+  size_t second_len;
+  char *owned;                  /* SEND: a buffer of ours in flight (a held head), freed at the end */
+  char *read_buf;               /* RECV: the extension's buffer */
+  size_t read_cap;
+  void *file;                   /* a file sent after the buffers */
+  uint64_t file_offset, file_left;
+  bool file_owned;              /* ours (a child's static response): closed when done;
+                                   else the extension's, never closed here */
+  bool cancelled;               /* HSE_REQ_CANCEL_IO asked for it */
+} ih_ext_op;
+
+/* The extension handler's state for the request it runs (c->ext_state):
+ * allocated by conn_ext_start, freed when the session is over
+ * (conn_ext_finish), so a connection between requests holds none of it. */
+typedef struct ih_ext_state {
+  bool running;                 /* between conn_ext_start and the end of its session */
+  bool start_failed;            /* extension_start failed: the session ends at the pipeline's unlock */
+  bool head_sent;               /* the response head has gone out (or raw bytes: raw) */
+  bool raw;                     /* the extension wrote bytes before any header call: passed through */
+  bool delimited;               /* the extension's response declares its length (or has none) */
+  uint64_t declared_length;     /* Content-Length the extension declared, UINT64_MAX if none */
+  uint64_t body_sent;           /* body bytes sent after the head */
+  uint32_t hse_status;          /* how the session ended, for conn_ext_finish */
+  int http_status;
+  int skip_state;               /* HTTP/0.9: 0 undecided, 1 skipping a head the extension wrote, 2 body */
+  int skip_newlines;            /* consecutive line ends seen while skipping */
+  /* The one outstanding operation; synchronous callers wait on cond for
+   * it, and for the slot to be free. */
+  ih_cond *cond;
+  ih_ext_op op;
+  bool end_deferred;            /* the session ended while op was outstanding */
+  /* A response head sent synchronously without a body is held back a moment
+   * and goes out with the first body bytes (one send instead of two), when
+   * the session ends, or when the deadline passes (conn_ext_on_deadline). */
+  char *held_head;
+  size_t held_head_len;
+} ih_ext_state;
+
 /* ---- the operation slot (lock held) ---- */
 
 /* Waits until the slot is free for this caller. Synchronous callers take
@@ -49,35 +94,35 @@ struct ih_ext_waiter {
 static int op_begin(ih_conn *c, const ih_ext_done *done)
 {
   for (;;) {
-    if (c->socket_closed || !c->req.ext_running)
+    if (c->socket_closed || !c->ext_state || !c->ext_state->running)
       return IH_EXT_GONE;
-    if (!c->ext_op.kind)
+    if (!c->ext_state->op.kind)
       return IH_EXT_OK;
-    if (done || c->ext_op.done.fn)
+    if (done || c->ext_state->op.done.fn)
       return IH_EXT_BUSY;
-    ih_cond_wait(c->ext_cond, c->lock);
+    ih_cond_wait(c->ext_state->cond, c->lock);
   }
 }
 
 static void op_set(ih_conn *c, enum ext_op_kind kind, const ih_ext_done *done, struct ih_ext_waiter *w,
                    size_t report_bytes)
 {
-  memset(&c->ext_op, 0, sizeof c->ext_op);
-  c->ext_op.kind = kind;
+  memset(&c->ext_state->op, 0, sizeof c->ext_state->op);
+  c->ext_state->op.kind = kind;
   if (done)
-    c->ext_op.done = *done;
+    c->ext_state->op.done = *done;
   else
-    c->ext_op.waiter = w;
-  c->ext_op.report_bytes = report_bytes;
+    c->ext_state->op.waiter = w;
+  c->ext_state->op.report_bytes = report_bytes;
 }
 
 /* The operation is over: wake its waiter, or leave the callback to `after`;
  * a session end that waited for it goes ahead. */
 static void op_finish(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 {
-  ih_ext_op op = c->ext_op;
-  c->ext_op.kind = EXT_OP_NONE;
-  if (c->ext_held_head)
+  ih_ext_op op = c->ext_state->op;
+  c->ext_state->op.kind = EXT_OP_NONE;
+  if (c->ext_state->held_head)
     conn_set_deadline(c, HOLD_HEAD_MS); /* a read went first: the held head still goes out soon */
   else
     conn_clear_deadline(c);
@@ -94,17 +139,17 @@ static void op_finish(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
     after->bytes = bytes;
     after->err = err;
   }
-  if (c->ext_end_deferred) {
-    c->ext_end_deferred = false;
+  if (c->ext_state->end_deferred) {
+    c->ext_state->end_deferred = false;
     after->end_session = true;
   }
-  ih_cond_broadcast(c->ext_cond); /* the waiter, and synchronous callers waiting for the slot */
+  ih_cond_broadcast(c->ext_state->cond); /* the waiter, and synchronous callers waiting for the slot */
 }
 
 static int op_wait(ih_conn *c, struct ih_ext_waiter *w, size_t *bytes)
 {
   while (!w->done)
-    ih_cond_wait(c->ext_cond, c->lock);
+    ih_cond_wait(c->ext_state->cond, c->lock);
   if (bytes)
     *bytes = w->bytes;
   return w->err ? IH_EXT_GONE : IH_EXT_OK;
@@ -136,22 +181,22 @@ static void post_recv(ih_conn *c)
  * SEND_RAW_DATA filters must see can be read into it. */
 static void post_file_chunk(ih_conn *c)
 {
-  ih_ext_op *op = &c->ext_op;
+  ih_ext_op *op = &c->ext_state->op;
   conn_post_file_chunk(c, op->file, &op->file_offset, &op->file_left, NULL, 0);
 }
 
-/* Starts the SEND operation already set up in c->ext_op: a held head goes
+/* Starts the SEND operation already set up in c->ext_state->op: a held head goes
  * out in front of data[0..n) (one buffer when data is small), then the
  * op's file, if any. */
 #define COALESCE_MAX 16384u
 
 static void start_send(ih_conn *c, const char *data, size_t n)
 {
-  ih_ext_op *op = &c->ext_op;
-  char *held = c->ext_held_head;
-  size_t held_len = c->ext_held_head_len;
-  c->ext_held_head = NULL;
-  c->ext_held_head_len = 0;
+  ih_ext_op *op = &c->ext_state->op;
+  char *held = c->ext_state->held_head;
+  size_t held_len = c->ext_state->held_head_len;
+  c->ext_state->held_head = NULL;
+  c->ext_state->held_head_len = 0;
   if (!held) {
     if (n)
       post_send(c, data, n);
@@ -185,16 +230,16 @@ static void start_send(ih_conn *c, const char *data, size_t n)
 static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, size_t n2, size_t report,
                     conn_ext_after *after)
 {
-  char *held = c->ext_held_head, *joined = NULL;
-  size_t held_len = c->ext_held_head_len;
-  c->ext_held_head = NULL;
-  c->ext_held_head_len = 0;
+  char *held = c->ext_state->held_head, *joined = NULL;
+  size_t held_len = c->ext_state->held_head_len;
+  c->ext_state->held_head = NULL;
+  c->ext_state->held_head_len = 0;
   if (held && n <= COALESCE_MAX && (joined = ih_realloc(held, held_len + n)) != NULL) {
     memcpy(joined + held_len, data, n);
     held = NULL;
   }
   op_set(c, EXT_OP_NOW, NULL, NULL, report);
-  c->ext_op.owned = joined ? joined : held;
+  c->ext_state->op.owned = joined ? joined : held;
   conn_set_deadline(c, conn_rate_deadline_ms(c, held_len + n + n2));
   c->sending_now = true;
   ih_mutex_unlock(c->lock);
@@ -249,18 +294,18 @@ static uint64_t declared_length(const char *headers, size_t len, bool *chunked)
 
 /* HTTP/0.9 clients never get a head (RFC 9112 Appendix C.1), even one the
  * extension wrote itself: drop everything up to its blank line. */
-static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
+static size_t skip_head_for_09(ih_ext_state *x, const char **data, size_t len)
 {
   const char *p = *data;
-  if (r->ext_skip_state == 0)
-    r->ext_skip_state = (len >= 5 && memcmp(p, "HTTP/", 5) == 0) ? 1 : 2;
+  if (x->skip_state == 0)
+    x->skip_state = (len >= 5 && memcmp(p, "HTTP/", 5) == 0) ? 1 : 2;
   size_t i = 0;
-  while (r->ext_skip_state == 1 && i < len) {
+  while (x->skip_state == 1 && i < len) {
     if (p[i] == '\n') {
-      if (++r->ext_skip_newlines == 2)
-        r->ext_skip_state = 2;
+      if (++x->skip_newlines == 2)
+        x->skip_state = 2;
     } else if (p[i] != '\r') {
-      r->ext_skip_newlines = 0;
+      x->skip_newlines = 0;
     }
     i++;
   }
@@ -275,10 +320,10 @@ static size_t skip_head_for_09(ih_request *r, const char **data, size_t len)
  * never frame, counted across writes whose head may itself span writes, and
  * a DLL wrong about it would have its surplus read as the next response.
  * DLLs that want a kept connection use SEND_RESPONSE_HEADER(_EX). */
-static void begin_raw_response(ih_request *r, const char *p, size_t len)
+static void begin_raw_response(ih_request *r, ih_ext_state *x, const char *p, size_t len)
 {
-  r->ext_head_sent = true;
-  r->ext_raw = true;
+  x->head_sent = true;
+  x->raw = true;
   r->status = 200;
   ih_isapi_raw_head raw;
   if (p && ih_isapi_sniff_raw_head(p, len, &raw) != IH_ISAPI_RAW_NOT_HTTP)
@@ -312,23 +357,24 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
+  ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
-  if (rc == IH_EXT_OK && r->ext_head_sent)
+  if (rc == IH_EXT_OK && x->head_sent)
     rc = IH_EXT_REFUSED; /* the SDK allows one head per request (ms525533) */
   if (rc != IH_EXT_OK) {
     ih_mutex_unlock(c->lock);
     return rc;
   }
   bool chunked;
-  r->ext_declared_length = declared_length(h->headers, h->headers_len, &chunked);
+  x->declared_length = declared_length(h->headers, h->headers_len, &chunked);
   bool bodiless = ih_http_response_has_no_body(h->status, r->head_only);
   bool delimited =
-      bodiless || r->ext_declared_length < UINT64_MAX - 1 || (chunked && r->head.version == IH_HTTP_11);
+      bodiless || x->declared_length < UINT64_MAX - 1 || (chunked && r->head.version == IH_HTTP_11);
   /* A response the extension wants closed counts as undelimited: the one
    * decision then closes (and announces it). */
-  r->ext_delimited = delimited && !h->close;
-  r->ext_head_sent = true;
-  ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
+  x->delimited = delimited && !h->close;
+  x->head_sent = true;
+  ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, x->delimited);
   if (c->out_incomplete) {
     /* The extension's head does not fit (respond.h): it never goes out
      * half-built, and the extension's further writes fail. */
@@ -351,23 +397,23 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
     second = h->body;
     second_len = body_len;
   }
-  r->ext_body_sent += body_len;
+  x->body_sent += body_len;
   if (c->out_len == 0 && second_len == 0) {
     if (done)
       complete_now(done, 0, &after);
-  } else if (!done && h->body_len == 0 && (c->ext_held_head = ih_malloc(c->out_len)) != NULL) {
+  } else if (!done && h->body_len == 0 && (c->ext_state->held_head = ih_malloc(c->out_len)) != NULL) {
     /* Held: most extensions write the body right after the head, and one
      * send instead of two is most of an extension's cost under Wine. */
-    memcpy(c->ext_held_head, c->out, c->out_len);
-    c->ext_held_head_len = c->out_len;
+    memcpy(c->ext_state->held_head, c->out, c->out_len);
+    c->ext_state->held_head_len = c->out_len;
     conn_set_deadline(c, HOLD_HEAD_MS);
   } else if (!done && c->transport->send_now && !conn_filter_sends_through(c)) {
     rc = send_now(c, c->out, c->out_len, second, second_len, 0, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, 0);
     if (c->out_len) {
-      c->ext_op.second = second;
-      c->ext_op.second_len = second_len;
+      c->ext_state->op.second = second;
+      c->ext_state->op.second_len = second_len;
       post_send(c, c->out, c->out_len);
     } else {
       post_send(c, second, second_len);
@@ -386,6 +432,7 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
+  ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
   if (rc != IH_EXT_OK) {
     ih_mutex_unlock(c->lock);
@@ -393,14 +440,14 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   }
   const char *p = data;
   size_t n = len;
-  if (!r->ext_head_sent)
-    begin_raw_response(r, p, n);
-  if (r->head.version == IH_HTTP_09 && r->ext_raw)
-    n = skip_head_for_09(r, &p, n);
-  else if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+  if (!x->head_sent)
+    begin_raw_response(r, x, p, n);
+  if (r->head.version == IH_HTTP_09 && x->raw)
+    n = skip_head_for_09(x, &p, n);
+  else if (!x->raw && ih_http_response_has_no_body(r->status, r->head_only))
     n = 0; /* HEAD, 1xx, 204, 304: the body many DLLs write anyway is dropped (RFC 9110 6.4.1), as http.sys does */
-  else if (!r->ext_raw)
-    r->ext_body_sent += n;
+  else if (!x->raw)
+    x->body_sent += n;
   if (n == 0) {
     if (done)
       complete_now(done, len, &after);
@@ -439,8 +486,8 @@ int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len, const ih_ext_done *done
     rc = IH_EXT_GONE; /* no progress possible (the parser's limits make this unreachable) */
   } else {
     op_set(c, EXT_OP_RECV, done, &w, 0);
-    c->ext_op.read_buf = buf;
-    c->ext_op.read_cap = *len;
+    c->ext_state->op.read_buf = buf;
+    c->ext_state->op.read_cap = *len;
     post_recv(c);
     if (!done)
       rc = op_wait(c, &w, len);
@@ -456,26 +503,27 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
   ih_request *r = &c->req;
+  ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
   if (rc != IH_EXT_OK) {
     ih_mutex_unlock(c->lock);
     return rc;
   }
-  if (!r->ext_head_sent)
-    begin_raw_response(r, NULL, 0);
+  if (!x->head_sent)
+    begin_raw_response(r, x, NULL, 0);
   size_t report = length > SIZE_MAX ? SIZE_MAX : (size_t)length;
-  if (!r->ext_raw && ih_http_response_has_no_body(r->status, r->head_only))
+  if (!x->raw && ih_http_response_has_no_body(r->status, r->head_only))
     length = 0; /* HEAD, 1xx, 204, 304: no body (RFC 9110 6.4.1) */
-  if (!r->ext_raw)
-    r->ext_body_sent += length;
+  if (!x->raw)
+    x->body_sent += length;
   if (length == 0) {
     if (done)
       complete_now(done, 0, &after);
   } else {
     op_set(c, EXT_OP_SEND, done, &w, report);
-    c->ext_op.file = file;
-    c->ext_op.file_offset = offset;
-    c->ext_op.file_left = length;
+    c->ext_state->op.file = file;
+    c->ext_state->op.file_offset = offset;
+    c->ext_state->op.file_left = length;
     start_send(c, NULL, 0);
     if (!done)
       rc = op_wait(c, &w, NULL);
@@ -496,11 +544,12 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
                          struct ih_ext_waiter *w, conn_ext_after *after)
 {
   ih_request *r = &c->req;
+  ih_ext_state *x = c->ext_state;
   if (!ih_respond_finish(c, plan)) {
     status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
     r->close_wanted = true;
   }
-  if (c->out_head_len && !no_headers && !r->ext_head_sent && filter_head(c, status) != IH_EXT_OK) {
+  if (c->out_head_len && !no_headers && !x->head_sent && filter_head(c, status) != IH_EXT_OK) {
     if (plan->file)
       c->server->platform->file_close(plan->file);
     return IH_EXT_GONE;
@@ -508,32 +557,32 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
   size_t head = c->out_head_len, start = no_headers ? head : 0;
   uint64_t body = (c->out_len - head) + (plan->file ? plan->length : 0);
   if (head && !no_headers) {
-    if (!r->ext_head_sent) {
+    if (!x->head_sent) {
       /* Our own head, with Content-Length: the response is delimited. */
-      r->ext_head_sent = true;
-      r->ext_delimited = true;
-      r->ext_declared_length = body;
+      x->head_sent = true;
+      x->delimited = true;
+      x->declared_length = body;
       r->status = status;
     } else {
-      r->ext_raw = true; /* a second head inside the body: we cannot vouch for the framing */
+      x->raw = true; /* a second head inside the body: we cannot vouch for the framing */
     }
-  } else if (!r->ext_head_sent) {
-    begin_raw_response(r, NULL, 0);
+  } else if (!x->head_sent) {
+    begin_raw_response(r, x, NULL, 0);
   }
-  if (!r->ext_raw)
-    r->ext_body_sent += body;
+  if (!x->raw)
+    x->body_sent += body;
   size_t n = c->out_len - start;
-  if (n == 0 && !plan->file && !c->ext_held_head) {
+  if (n == 0 && !plan->file && !c->ext_state->held_head) {
     if (done)
       complete_now(done, 0, after);
     return IH_EXT_OK;
   }
   op_set(c, EXT_OP_SEND, done, w, 0);
-  c->ext_op.file = plan->file;
-  c->ext_op.file_offset = plan->offset;
-  c->ext_op.file_left = plan->file ? plan->length : 0;
-  c->ext_op.file_owned = plan->file != NULL;
-  if (n || c->ext_op.file_left || c->ext_held_head)
+  c->ext_state->op.file = plan->file;
+  c->ext_state->op.file_offset = plan->offset;
+  c->ext_state->op.file_left = plan->file ? plan->length : 0;
+  c->ext_state->op.file_owned = plan->file != NULL;
+  if (n || c->ext_state->op.file_left || c->ext_state->held_head)
     start_send(c, c->out + start, n);
   else
     op_finish(c, 0, 0, after); /* an empty file: done, and closed */
@@ -664,7 +713,7 @@ int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ex
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
   int rc = op_begin(c, done);
-  if (rc == IH_EXT_OK && c->req.ext_head_sent && !no_headers)
+  if (rc == IH_EXT_OK && c->ext_state->head_sent && !no_headers)
     rc = IH_EXT_REFUSED; /* a response has started: it cannot become an error page now */
   if (rc == IH_EXT_OK) {
     ih_body_plan plan;
@@ -679,9 +728,9 @@ int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ex
 void ih_conn_ext_cancel(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  if (c->ext_op.kind && !c->ext_op.cancelled && !c->socket_closed) {
+  if (c->ext_state && c->ext_state->op.kind && !c->ext_state->op.cancelled && !c->socket_closed) {
     /* A send stopped half-way leaves the response unframed: close after it. */
-    c->ext_op.cancelled = true;
+    c->ext_state->op.cancelled = true;
     c->req.close_wanted = true;
     if (c->transport->cancel_io)
       c->transport->cancel_io(c);
@@ -758,38 +807,51 @@ bool ih_conn_filter_url_map(ih_conn *c, const char *url, char *path, size_t cap)
 void ih_conn_ext_end(ih_conn *c, uint32_t hse_status, int http_status)
 {
   ih_mutex_lock(c->lock);
-  c->req.ext_hse_status = hse_status;
-  c->req.ext_http_status = http_status;
-  if (c->ext_held_head && !c->ext_op.kind && !c->socket_closed) {
+  c->ext_state->hse_status = hse_status;
+  c->ext_state->http_status = http_status;
+  if (c->ext_state->held_head && !c->ext_state->op.kind && !c->socket_closed) {
     op_set(c, EXT_OP_SEND, NULL, NULL, 0); /* the held head goes out before the end */
     start_send(c, NULL, 0);
   }
-  bool wait_for_op = c->ext_op.kind != EXT_OP_NONE;
+  bool wait_for_op = c->ext_state->op.kind != EXT_OP_NONE;
   if (wait_for_op)
-    c->ext_end_deferred = true; /* op_finish ends it */
+    c->ext_state->end_deferred = true; /* op_finish ends it */
   ih_mutex_unlock(c->lock);
   /* IH_HOLD_ISAPI_SESSION is kept across the hop and released there. */
   if (!wait_for_op)
     c->server->platform->ext_end_later(c);
 }
 
+/* The state goes with the session: a connection between requests, or
+ * serving a static one, holds none of it. Nothing waits on its condition
+ * any more (the extension host lets a session end only when no callback is
+ * in progress, isapi_call_win32.h). */
+static void state_free(ih_conn *c)
+{
+  ih_ext_state *x = c->ext_state;
+  if (!x)
+    return;
+  c->ext_state = NULL;
+  free(x->held_head);
+  ih_cond_free(x->cond);
+  free(x);
+}
+
 enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
-  uint32_t hse_status = r->ext_hse_status;
-  int http_status = r->ext_http_status;
-  r->ext_running = false;
-  conn_ext_release(c); /* a head still held here had nowhere to go: the client is gone */
+  ih_ext_state x = *c->ext_state;
+  state_free(c); /* a head still held here had nowhere to go: the client is gone */
   /* The extension host's one rule (isapi_session.h): SUCCESS, KEEP_CONN
    * and 0 may keep the connection; ERROR and unknown values close it. */
-  bool status_ok = ih_isapi_status_allows_keep_alive(hse_status);
+  bool status_ok = ih_isapi_status_allows_keep_alive(x.hse_status);
   r->framing_ok = r->body_complete; /* a body the extension left unread: the connection cannot go on */
   if (c->socket_closed)
     return IH_HANDLER_FAILED;
-  if (!r->ext_head_sent) {
+  if (!x.head_sent) {
     /* Nothing was sent: answer with the status the extension left in the
      * ECB, or 500 when it failed. */
-    int status = status_ok ? (http_status >= 100 && http_status <= 999 ? http_status : 200) : 500;
+    int status = status_ok ? (x.http_status >= 100 && x.http_status <= 999 ? x.http_status : 200) : 500;
     if (!status_ok)
       r->close_wanted = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
     ih_respond_ext_default(c, status, plan);
@@ -797,9 +859,9 @@ enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan)
   }
   /* Its own bytes (never framed by us), a length it did not meet, or its
    * wish: the connection closes after this response. */
-  bool delimited = !r->ext_raw && r->ext_delimited &&
-                   (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
-                    r->ext_body_sent == r->ext_declared_length);
+  bool delimited = !x.raw && x.delimited &&
+                   (ih_http_response_has_no_body(r->status, r->head_only) || x.declared_length >= UINT64_MAX - 1 ||
+                    x.body_sent == x.declared_length);
   return delimited && status_ok && !r->close_wanted ? IH_HANDLER_OK : IH_HANDLER_CLOSE_WANTED;
 }
 
@@ -811,13 +873,21 @@ void conn_ext_session_release(ih_conn *c)
 
 /* ---- the pipeline's side ---- */
 
-void conn_ext_start(ih_conn *c)
+bool conn_ext_start(ih_conn *c)
 {
   ih_request *r = &c->req;
+  ih_ext_state *x = ih_calloc(1, sizeof *x);
+  ih_cond *cond = x ? ih_cond_new() : NULL;
+  if (!cond) {
+    free(x);
+    return false;
+  }
+  x->cond = cond;
+  c->ext_state = x;
   c->state = IH_CONN_EXT_RUNNING;
   conn_clear_deadline(c); /* an extension may take its time; stuck ones are the host's concern */
-  r->ext_declared_length = UINT64_MAX;
-  r->ext_running = true;
+  x->declared_length = UINT64_MAX;
+  x->running = true;
   r->framing_ok = true; /* head and framing are valid; an unread body rest closes at the end */
   ih_conn_ref(c, IH_HOLD_ISAPI_SESSION);
   atomic_fetch_add(&c->server->counters.isapi_sessions, 1);
@@ -830,28 +900,30 @@ void conn_ext_start(ih_conn *c)
      * operation ends. */
     ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", 503, "rejected", c->peer_addr,
            (unsigned)c->peer_port, "the extension host cannot take more calls");
-    r->ext_hse_status = 1;   /* HSE_STATUS_SUCCESS: the end answers with ext_http_status */
-    r->ext_http_status = 503;
-    c->ext_start_failed = true;
+    x->hse_status = 1;   /* HSE_STATUS_SUCCESS: the end answers with ext_http_status */
+    x->http_status = 503;
+    x->start_failed = true;
   }
+  return true;
 }
 
 bool conn_ext_take_start_failure(ih_conn *c)
 {
-  bool failed = c->ext_start_failed;
-  c->ext_start_failed = false;
+  bool failed = c->ext_state && c->ext_state->start_failed;
+  if (failed)
+    c->ext_state->start_failed = false;
   return failed;
 }
 
-bool conn_ext_running(const ih_conn *c) { return c->req.ext_running; }
+bool conn_ext_running(const ih_conn *c) { return c->ext_state && c->ext_state->running; }
 
-bool conn_ext_owns_io(const ih_conn *c) { return c->ext_op.kind != EXT_OP_NONE; }
+bool conn_ext_owns_io(const ih_conn *c) { return c->ext_state && c->ext_state->op.kind != EXT_OP_NONE; }
 
 /* ---- completions ---- */
 
 void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 {
-  ih_ext_op *op = &c->ext_op;
+  ih_ext_op *op = &c->ext_state->op;
   if (err || bytes == 0 || c->socket_closed) {
     /* A reset is an error; an orderly close before the body ended reads as
      * the end (ReadClient: TRUE with 0 bytes), and the connection is over. */
@@ -892,7 +964,7 @@ void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 {
   (void)bytes;
-  ih_ext_op *op = &c->ext_op;
+  ih_ext_op *op = &c->ext_state->op;
   if (err || c->socket_closed) {
     bool cancelled = op->cancelled;
     op_finish(c, 0, err ? err : IH_ERR_CONN_RESET, after);
@@ -912,19 +984,14 @@ void conn_ext_on_sent(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
 
 bool conn_ext_on_deadline(ih_conn *c)
 {
-  if (!c->ext_held_head || c->ext_op.kind || c->socket_closed)
+  if (!c->ext_state || !c->ext_state->held_head || c->ext_state->op.kind || c->socket_closed)
     return false; /* an operation in flight past its deadline is a timeout */
   op_set(c, EXT_OP_SEND, NULL, NULL, 0);
   start_send(c, NULL, 0);
   return true;
 }
 
-void conn_ext_release(ih_conn *c)
-{
-  free(c->ext_held_head);
-  c->ext_held_head = NULL;
-  c->ext_held_head_len = 0;
-}
+void conn_ext_release(ih_conn *c) { state_free(c); }
 
 void conn_ext_run_after(ih_conn *c, conn_ext_after *after)
 {

@@ -11,11 +11,13 @@
 #include "server/handler.h"
 #include "server/respond.h"
 
-/* Hands c->req to the extension host once its pre-read is complete:
- * IH_HOLD_ISAPI_SESSION, then the platform's extension_start. A call that
- * cannot start (out of memory, too many calls) ends like one that ran,
- * answering 503: conn_ext_take_start_failure then says so once. */
-void conn_ext_start(ih_conn *c);
+/* Hands c->req to the extension host once its pre-read is complete: the
+ * handler's state (c->ext_state), IH_HOLD_ISAPI_SESSION, then the
+ * platform's extension_start. A call the host cannot start (out of memory,
+ * too many calls) ends like one that ran, answering 503:
+ * conn_ext_take_start_failure then says so once. False, with nothing
+ * taken, when there is no memory for the state (the caller answers 503). */
+bool conn_ext_start(ih_conn *c);
 /* True, once, when a session's start failed under the lock: the caller
  * hands it to platform->ext_end_later after releasing the lock. */
 bool conn_ext_take_start_failure(ih_conn *c);
@@ -52,7 +54,8 @@ enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan);
 /* The one release of IH_HOLD_ISAPI_SESSION, last thing of
  * ih_conn_on_ext_end; without the lock. */
 void conn_ext_session_release(ih_conn *c);
-/* Frees what an extension left on the connection (a held head). */
+/* Frees what an extension left on the connection (its state, a held head):
+ * the connection's end. */
 void conn_ext_release(ih_conn *c);
 
 #endif

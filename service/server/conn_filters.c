@@ -212,7 +212,7 @@ static uint32_t denial_reason(ih_conn *c, int status)
 {
   if (c->filters->head_from_filter)
     return IH_SF_DENIED_FILTER;
-  if (c->req.ext_running)
+  if (c->state == IH_CONN_EXT_RUNNING) /* a head the extension sends while it runs */
     return IH_SF_DENIED_APPLICATION;
   return status == 401 ? IH_SF_DENIED_LOGON : IH_SF_DENIED_RESOURCE | IH_SF_DENIED_BY_CONFIG;
 }

@@ -485,9 +485,10 @@ static void run_static(ih_conn *c)
 static void read_body(ih_conn *c)
 {
   if (c->req.is_extension) {
-    if (preread_extension_body(c))
-      conn_ext_start(c); /* its end comes back through ih_conn_on_ext_end */
-    else if (c->state == IH_CONN_READ_BODY)
+    if (preread_extension_body(c)) {
+      if (!conn_ext_start(c)) /* its end comes back through ih_conn_on_ext_end */
+        fail_request(c, 503, "out of memory for the extension");
+    } else if (c->state == IH_CONN_READ_BODY)
       wait_for_input(c);
     return;
   }

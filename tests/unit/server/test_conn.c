@@ -315,7 +315,7 @@ static void run_extension(ih_conn *c)
       send_completes(c);
     else if (atomic_exchange(&ext_end_posted, 0))
       ih_conn_on_ext_end(c); /* the pool's part of ending the session */
-    else if (atomic_load(&ext_finished) && !c->req.ext_running && atomic_load(&ext_threads_live) == 0)
+    else if (atomic_load(&ext_finished) && c->ext_state == NULL && atomic_load(&ext_threads_live) == 0)
       return;
     else
       ih_thread_yield();
