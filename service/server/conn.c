@@ -20,7 +20,10 @@
 #include "core/server_log.h"
 #include "server/file_cache.h"
 #include "http/keepalive.h"
+#include "server/access_log.h"
 #include "server/respond.h"
+#include "server/response.h"
+#include "server/route.h"
 
 #define IH_LINGER_MS 2000u     /* how long to drain a closing client's bytes */
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
@@ -430,7 +433,7 @@ static void post_send(ih_conn *c) { conn_post_data(c, c->out, c->out_len); }
 bool conn_read_file_chunk(ih_conn *c, void *file, uint64_t offset, size_t n)
 {
   size_t got = 0;
-  if (!ih_respond_out_reserve(c, n) ||
+  if (!ih_response_reserve(c, n) ||
       c->server->platform->file_read(file, offset, c->out + c->out_len, n, &got) != IH_FS_OK || got != n)
     return false;
   c->out_len += n;
@@ -632,7 +635,7 @@ void conn_start_response(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
-  ih_respond_finish(c, plan);
+  ih_response_finish(c, plan);
   if (!c->head_filtered) {
     c->head_filtered = true;
     bool replaced;
@@ -672,7 +675,7 @@ static void fail_request(ih_conn *c, int status, const char *reason)
   c->req.framing_ok = false;
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
-  ih_respond_error(c, status, &plan);
+  ih_response_error(c, status, &plan);
   conn_start_response(c, &plan);
 }
 
@@ -907,11 +910,11 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
   ih_body_plan plan = { 0 };
   bool sent = conn_filter_take_response(c, fr == IH_CHAIN_FINISHED_KEEP);
   if (!sent && fr == IH_CHAIN_ERROR) {
-    ih_respond_error(c, 500, &plan);
+    ih_response_error(c, 500, &plan);
   } else if (!sent) {
     /* Finished with nothing to send: the client gets no answer, so the
      * connection cannot be kept for a next one. */
-    ih_respond_log(c);
+    ih_access_log_write(c);
     conn_close(c);
     return true;
   }
@@ -928,13 +931,13 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
 static bool run_request_filters(ih_conn *c)
 {
   ih_request *r = &c->req;
-  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_respond_find_site(c));
+  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_route_find_site(c));
   if (chain && chain->blocked) {
     ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
            (unsigned)c->peer_port, chain->blocked_by);
     ih_body_plan plan = { 0 };
     r->framing_ok = false;
-    ih_respond_error(c, 503, &plan);
+    ih_response_error(c, 503, &plan);
     conn_start_response(c, &plan);
     return false;
   }
@@ -943,8 +946,8 @@ static bool run_request_filters(ih_conn *c)
     return false;
   if (url_changed)
     r->site = NULL; /* "url" (or Host) changed: its site again */
-  r->is_extension = ih_respond_route_extension(c);
-  if (filter_stopped(c, ih_respond_url_map(c)))
+  r->is_extension = ih_route_extension(c);
+  if (filter_stopped(c, ih_route_url_map(c)))
     return false;
   if (filter_stopped(c, conn_filter_authenticate(c, &url_changed)))
     return false;
@@ -952,8 +955,8 @@ static bool run_request_filters(ih_conn *c)
     r->site = NULL;
     free(r->filter_physical);
     r->filter_physical = NULL;
-    r->is_extension = ih_respond_route_extension(c);
-    if (filter_stopped(c, ih_respond_url_map(c)))
+    r->is_extension = ih_route_extension(c);
+    if (filter_stopped(c, ih_route_url_map(c)))
       return false;
   }
   return true;
@@ -1036,7 +1039,7 @@ static void process_input(ih_conn *c)
       }
       r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
       if (!c->filters)
-        r->is_extension = ih_respond_route_extension(c);
+        r->is_extension = ih_route_extension(c);
       else if (!run_request_filters(c))
         return;
       r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
@@ -1048,7 +1051,7 @@ static void process_input(ih_conn *c)
       size_t buffered_body = c->in_len - c->in_start - r->head.head_len;
       if (has_body && r->framing.expect_continue && buffered_body == 0) {
         /* RFC 9110 10.1.1: tell the client to go on before we read. */
-        ih_respond_continue(c);
+        ih_response_continue(c);
         c->state = IH_CONN_SEND_CONTINUE;
         post_send(c);
         return;
@@ -1074,21 +1077,6 @@ static void process_input(ih_conn *c)
     }
     return;
   }
-}
-
-bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited)
-{
-  ih_keepalive_inputs in = {
-    .version = c->req.head.version ? c->req.head.version : IH_HTTP_11,
-    .client_allows = c->req.framing.client_keep_alive,
-    .request_framing_ok = c->req.framing_ok,
-    .request_refused = c->req.refused,
-    .response_delimited = response_delimited,
-    .server_draining = atomic_load(&c->server->draining),
-    .handler_wants_close = c->req.ext_must_close,
-  };
-  c->req.keep_alive = ih_keepalive_decide(&in);
-  return c->req.keep_alive;
 }
 
 /* A response has been sent completely. */
@@ -1175,7 +1163,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
   } else if (c->req.file && c->req.file_left) {
     post_file_chunk(c, NULL, 0);
   } else {
-    ih_respond_log(c);
+    ih_access_log_write(c);
     conn_response_done(c);
   }
   conn_unlock(c);

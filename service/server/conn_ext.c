@@ -22,8 +22,10 @@
 #include "server/conn_internal.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
-#include "http/keepalive.h"
+#include "server/access_log.h"
 #include "server/respond.h"
+#include "server/response.h"
+#include "server/route.h"
 #include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_session.h"
 
@@ -325,7 +327,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
    * decision then closes (and announces it). */
   r->ext_delimited = delimited && !h->close;
   r->ext_head_sent = true;
-  ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
+  ih_response_ext_head(c, h->status, h->reason, h->headers, h->headers_len, r->ext_delimited);
   if (c->out_incomplete) {
     /* The extension's head does not fit (respond.h): it never goes out
      * half-built, and the extension's further writes fail. */
@@ -344,7 +346,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   const char *second = NULL;
   size_t second_len = 0;
   size_t body_len = bodiless ? 0 : h->body_len; /* RFC 9110 6.4.1: never sent */
-  if (body_len && !ih_respond_out_append(c, h->body, body_len)) {
+  if (body_len && !ih_response_try_append(c, h->body, body_len)) {
     second = h->body;
     second_len = body_len;
   }
@@ -493,7 +495,7 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
                          struct ih_ext_waiter *w, conn_ext_after *after)
 {
   ih_request *r = &c->req;
-  if (!ih_respond_finish(c, plan)) {
+  if (!ih_response_finish(c, plan)) {
     status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
     r->ext_must_close = true;
   }
@@ -620,7 +622,7 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   child->framing_ok = true;
   child->body_complete = parent->body_complete;
   c->view = child;
-  child->is_extension = ih_respond_route_extension(c);
+  child->is_extension = ih_route_extension(c);
   c->view = &c->req;
   *status = 0;
   ih_mutex_unlock(c->lock);
@@ -665,7 +667,7 @@ int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ex
     rc = IH_EXT_REFUSED; /* a response has started: it cannot become an error page now */
   if (rc == IH_EXT_OK) {
     ih_body_plan plan;
-    ih_respond_ext_default(c, status, &plan);
+    ih_response_ext_default(c, status, &plan);
     rc = send_prepared(c, status, &plan, no_headers, done, &w, &after);
   }
   ih_mutex_unlock(c->lock);
@@ -777,24 +779,17 @@ void ih_conn_on_ext_end(ih_conn *c)
     if (!status_ok)
       r->ext_must_close = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
     ih_body_plan plan;
-    ih_respond_ext_default(c, status, &plan);
+    ih_response_ext_default(c, status, &plan);
     conn_start_response(c, &plan);
   } else {
     bool delimited = !r->ext_raw && r->ext_delimited &&
                      (ih_http_response_has_no_body(r->status, r->head_only) || r->ext_declared_length >= UINT64_MAX - 1 ||
                       r->ext_body_sent == r->ext_declared_length);
-    ih_keepalive_inputs in = {
-      .version = r->head.version,
-      .client_allows = r->framing.client_keep_alive,
-      .request_framing_ok = r->body_complete,
-      .response_delimited = delimited,
-      .server_draining = atomic_load(&c->server->draining),
-      .handler_wants_close = !status_ok || r->ext_must_close,
-    };
-    /* The head announced what was known then; the end can only turn keep into close. */
-    r->keep_alive = r->keep_alive && ih_keepalive_decide(&in);
     r->framing_ok = r->body_complete;
-    ih_respond_log(c);
+    if (!status_ok)
+      r->ext_must_close = true;
+    ih_response_end_decide(c, delimited);
+    ih_access_log_write(c);
     conn_response_done(c);
   }
   conn_unlock(c); /* a pipelined extension request may have failed to start */

@@ -5,7 +5,7 @@
 #define IH_CONN_INTERNAL_H
 
 #include "server/conn.h"
-#include "server/respond.h"
+#include "server/response.h"
 
 /* File bytes per TransmitFile call: each chunk gets its own minimum-rate
  * deadline, so a transfer that stops moving is cancelled whatever its size. */
@@ -14,7 +14,7 @@
 /* The output buffer's size when a request takes it (request_begin in
  * conn.c); it grows from there (respond.c) and goes when the response has
  * been sent, so an idle connection holds none. A request never has less:
- * ih_respond_finish writes its fixed 500 into it without allocating. */
+ * ih_response_finish writes its fixed 500 into it without allocating. */
 #define IH_CONN_OUT_FIRST 8192u
 
 /* Errors the connection reports itself (Win32 values, which is what the
