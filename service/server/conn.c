@@ -15,7 +15,6 @@
 #include "core/ih_alloc.h"
 #include "core/server_log.h"
 #include "filters/filter_chain.h"
-#include "http/keepalive.h"
 
 #define IH_BODY_BUFFER 16384u  /* input room beyond the largest head, for body reads */
 /* The input buffer a connection holds between requests. Most request heads
@@ -307,21 +306,4 @@ void conn_close(ih_conn *c)
     c->transport->close_socket(c);
   }
   conn_unref_locked(c, IH_HOLD_SOCKET);
-}
-
-/* ---- the keep-alive decision's inputs ---- */
-
-bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited)
-{
-  ih_keepalive_inputs in = {
-    .version = c->req.head.version ? c->req.head.version : IH_HTTP_11,
-    .client_allows = c->req.framing.client_keep_alive,
-    .request_framing_ok = c->req.framing_ok,
-    .request_refused = c->req.refused,
-    .response_delimited = response_delimited,
-    .server_draining = atomic_load(&c->server->draining),
-    .handler_wants_close = c->req.close_wanted,
-  };
-  c->req.keep_alive = ih_keepalive_decide(&in);
-  return c->req.keep_alive;
 }

@@ -195,11 +195,6 @@ void ih_conn_expire_now(ih_conn *c);
  * closes the socket (transport->close_socket) and releases IH_HOLD_SOCKET. */
 void ih_conn_abandon(ih_conn *c);
 
-/* The one keep-alive decision for the current request (keepalive.h), made
- * when the response head is written; the result is also stored in
- * c->req.keep_alive and acted on when the response has been sent. */
-bool ih_conn_decide_keep_alive(ih_conn *c, bool response_delimited);
-
 /* ---- ISAPI extension I/O (conn_ext.c): called by the extension host from
  * any thread, without the connection lock, between extension_start and
  * ih_conn_ext_end. Each takes an optional completion:

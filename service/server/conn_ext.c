@@ -26,6 +26,8 @@
 #include "http/header_lines.h"
 #include "http/http_status.h"
 #include "server/respond.h"
+#include "server/response.h"
+#include "server/route.h"
 #include "isapi/shared/isapi_response.h"
 #include "isapi/isapi_session.h"
 
@@ -374,7 +376,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
    * decision then closes (and announces it). */
   x->delimited = delimited && !h->close;
   x->head_sent = true;
-  ih_respond_ext_head(c, h->status, h->reason, h->headers, h->headers_len, x->delimited);
+  ih_response_ext_head(c, h->status, h->reason, h->headers, h->headers_len, x->delimited);
   if (c->out_incomplete) {
     /* The extension's head does not fit (respond.h): it never goes out
      * half-built, and the extension's further writes fail. */
@@ -393,7 +395,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   const char *second = NULL;
   size_t second_len = 0;
   size_t body_len = bodiless ? 0 : h->body_len; /* RFC 9110 6.4.1: never sent */
-  if (body_len && !ih_respond_out_append(c, h->body, body_len)) {
+  if (body_len && !ih_response_try_append(c, h->body, body_len)) {
     second = h->body;
     second_len = body_len;
   }
@@ -545,7 +547,7 @@ static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_hea
 {
   ih_request *r = &c->req;
   ih_ext_state *x = c->ext_state;
-  if (!ih_respond_finish(c, plan)) {
+  if (!ih_response_finish(c, plan)) {
     status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
     r->close_wanted = true;
   }
@@ -672,7 +674,7 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   child->framing_ok = true;
   child->body_complete = parent->body_complete;
   c->view = child;
-  child->is_extension = ih_respond_route_extension(c);
+  child->is_extension = ih_route_extension(c);
   c->view = &c->req;
   *status = 0;
   ih_mutex_unlock(c->lock);
@@ -717,7 +719,7 @@ int ih_conn_ext_send_status(ih_conn *c, int status, bool no_headers, const ih_ex
     rc = IH_EXT_REFUSED; /* a response has started: it cannot become an error page now */
   if (rc == IH_EXT_OK) {
     ih_body_plan plan;
-    ih_respond_ext_default(c, status, &plan);
+    ih_response_ext_default(c, status, &plan);
     rc = send_prepared(c, status, &plan, no_headers, done, &w, &after);
   }
   ih_mutex_unlock(c->lock);
@@ -854,7 +856,7 @@ enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan)
     int status = status_ok ? (x.http_status >= 100 && x.http_status <= 999 ? x.http_status : 200) : 500;
     if (!status_ok)
       r->close_wanted = true; /* HSE_STATUS_ERROR: "the server can disconnect" (ms525010), and it does */
-    ih_respond_ext_default(c, status, plan);
+    ih_response_ext_default(c, status, plan);
     return IH_HANDLER_ANSWER;
   }
   /* Its own bytes (never framed by us), a length it did not meet, or its

@@ -9,7 +9,7 @@
 
 #include "server/conn.h"
 #include "server/handler.h"
-#include "server/respond.h"
+#include "server/response.h"
 
 /* Hands c->req to the extension host once its pre-read is complete: the
  * handler's state (c->ext_state), IH_HOLD_ISAPI_SESSION, then the

@@ -15,7 +15,7 @@
 #include "server/conn_filters.h"
 #include "http/header_lines.h"
 #include "http/http_status.h"
-#include "server/respond.h"
+#include "server/response.h"
 
 /* The chain for the connection's current request (the global one before
  * its site is known). */
@@ -304,7 +304,7 @@ enum ih_chain_result conn_filter_send_response(ih_conn *c, int status, bool *rep
     if (!http09) {
       size_t len = ih_hdr_serialize(&b, NULL, 0);
       char *head = ih_malloc(len);
-      if (!head || !ih_respond_replace_head(c, head, ih_hdr_serialize(&b, head, len)))
+      if (!head || !ih_response_replace_head(c, head, ih_hdr_serialize(&b, head, len)))
         r = IH_CHAIN_ERROR;
       free(head);
     }
@@ -381,18 +381,16 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
      * response allows it (MFC docs, aa294768). */
     if (!finished_keep)
       r->close_wanted = true;
-    ih_respond_ext_head(c, fc->head_status, fc->head_reason, fc->head_lines, fc->head_lines_len, delimited);
+    ih_response_ext_head(c, fc->head_status, fc->head_reason, fc->head_lines, fc->head_lines_len, delimited);
     fc->head_pending = false;
     fc->head_from_filter = true; /* SEND_RESPONSE sees it next, as it sees ours */
   } else {
     /* only raw bytes: the filter wrote its own response, whose end we
      * cannot know, and which has no head for SEND_RESPONSE */
-    r->status = 200;
     r->close_wanted = true;
-    r->keep_alive = false; /* not delimited (keepalive.h row 3): nothing to decide */
-    c->head_filtered = true;
+    ih_response_headless(c, 200);
   }
-  if (fc->out_len && !bodiless && !ih_respond_out_append(c, fc->out, fc->out_len))
+  if (fc->out_len && !bodiless && !ih_response_try_append(c, fc->out, fc->out_len))
     c->out_incomplete = true; /* never sent short: conn_start_response answers 500 */
   fc->out_len = 0;
   return true;

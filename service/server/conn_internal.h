@@ -7,9 +7,9 @@
 #include "server/conn.h"
 
 /* The output buffer's size when a request takes it (conn_request_begin in
- * request.c); it grows from there (respond.c) and goes when the response
+ * request.c); it grows from there (response.c) and goes when the response
  * has been sent (conn_out_release), so an idle connection holds none. A
- * request never has less: ih_respond_finish writes its fixed 500 into it
+ * request never has less: ih_response_finish writes its fixed 500 into it
  * without allocating. */
 #define IH_CONN_OUT_FIRST 8192u
 

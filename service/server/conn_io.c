@@ -3,7 +3,7 @@
 
 #include "server/conn_filters.h"
 #include "server/conn_internal.h"
-#include "server/respond.h"
+#include "server/response.h"
 
 void conn_post_recv(ih_conn *c) { conn_transport_recv(c, conn_filter_read_size(c, c->in_cap - c->in_len)); }
 
@@ -26,7 +26,7 @@ void conn_post_data(ih_conn *c, const char *data, size_t len)
 bool conn_read_file_chunk(ih_conn *c, void *file, uint64_t offset, size_t n)
 {
   size_t got = 0;
-  if (!ih_respond_out_reserve(c, n) ||
+  if (!ih_response_reserve(c, n) ||
       c->server->platform->file_read(file, offset, c->out + c->out_len, n, &got) != IH_FS_OK || got != n)
     return false;
   c->out_len += n;

@@ -5,14 +5,14 @@
  *   2. read            ih_conn_on_recv (READ_RAW_DATA filters), wait_for_input
  *   3. parse           process_input, read_head
  *   4. request filters run_request_filters (PREPROC_HEADERS .. AUTH_COMPLETE)
- *   5. route           ih_respond_route_extension
+ *   5. route           ih_route_extension
  *   6. body            begin_body, read_body (100 Continue, the extension's pre-read)
  *   7. handler         run_static (respond.h: files, the status and admin
  *                      pages) or conn_ext_start (conn_ext.h), whose end comes
  *                      back through ih_conn_on_ext_end
  *   8. response filters start_response (SEND_RESPONSE), then
  *   9. send            conn_io.h (SEND_RAW_DATA), ih_conn_on_sent
- *  10. log             ih_respond_log (LOG filters)
+ *  10. log             ih_access_log_write (LOG filters)
  *  11. end of request  response_done: conn_request_end (END_OF_REQUEST)
  *  12. keep or close   response_done: the next request (3), or linger and close
  *
@@ -33,9 +33,9 @@
  * its I/O, the request, the filters, the handlers) and none of them calls
  * it: the connection object reaches it only through the two hooks given
  * to it here (conn_internal.h), a handler only by ending (handler.h). The
- * keep-alive decision is made where a response head is written (respond.c,
- * ih_conn_decide_keep_alive) and rechecked once, when a handler that ran on
- * its own ends (extension_ended). */
+ * keep-alive decision is made where a response head is written (response.c)
+ * and rechecked once, when a handler that ran on its own ends
+ * (extension_ended, ih_response_end_decide). */
 #include "server/pipeline.h"
 
 #include <assert.h>
@@ -50,7 +50,10 @@
 #include "server/conn_io.h"
 #include "server/handler.h"
 #include "server/request.h"
+#include "server/access_log.h"
 #include "server/respond.h"
+#include "server/response.h"
+#include "server/route.h"
 
 #define IH_LINGER_MS 2000u /* how long to drain a closing client's bytes */
 
@@ -320,7 +323,7 @@ static bool read_head(ih_conn *c)
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
   if (c->filters)
     return run_request_filters(c);
-  r->is_extension = ih_respond_route_extension(c); /* 5. route */
+  r->is_extension = ih_route_extension(c); /* 5. route */
   return true;
 }
 
@@ -354,11 +357,11 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
   ih_body_plan plan = { 0 };
   bool sent = conn_filter_take_response(c, fr == IH_CHAIN_FINISHED_KEEP);
   if (!sent && fr == IH_CHAIN_ERROR) {
-    ih_respond_error(c, 500, &plan);
+    ih_response_error(c, 500, &plan);
   } else if (!sent) {
     /* Finished with nothing to send: the client gets no answer, so the
      * connection cannot be kept for a next one. */
-    ih_respond_log(c);
+    ih_access_log_write(c);
     conn_close(c);
     return true;
   }
@@ -374,13 +377,13 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
 static bool run_request_filters(ih_conn *c)
 {
   ih_request *r = &c->req;
-  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_respond_find_site(c));
+  const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_route_find_site(c));
   if (chain && chain->blocked) {
     ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
            (unsigned)c->peer_port, chain->blocked_by);
     ih_body_plan plan = { 0 };
     r->framing_ok = false;
-    ih_respond_error(c, 503, &plan);
+    ih_response_error(c, 503, &plan);
     start_response(c, &plan);
     return false;
   }
@@ -389,8 +392,8 @@ static bool run_request_filters(ih_conn *c)
     return false;
   if (url_changed)
     r->site = NULL; /* "url" (or Host) changed: its site again */
-  r->is_extension = ih_respond_route_extension(c);
-  if (filter_stopped(c, ih_respond_url_map(c)))
+  r->is_extension = ih_route_extension(c);
+  if (filter_stopped(c, ih_route_url_map(c)))
     return false;
   if (filter_stopped(c, conn_filter_authenticate(c, &url_changed)))
     return false;
@@ -398,8 +401,8 @@ static bool run_request_filters(ih_conn *c)
     r->site = NULL;
     free(r->filter_physical);
     r->filter_physical = NULL;
-    r->is_extension = ih_respond_route_extension(c);
-    if (filter_stopped(c, ih_respond_url_map(c)))
+    r->is_extension = ih_route_extension(c);
+    if (filter_stopped(c, ih_route_url_map(c)))
       return false;
   }
   return true;
@@ -420,7 +423,7 @@ static void begin_body(ih_conn *c)
   bool has_body = r->framing.chunked || r->body_left > 0;
   size_t buffered_body = c->in_len - c->in_start - r->head.head_len;
   if (has_body && r->framing.expect_continue && buffered_body == 0) {
-    ih_respond_continue(c);
+    ih_response_continue(c);
     c->state = IH_CONN_SEND_CONTINUE;
     conn_post_data(c, c->out, c->out_len); /* ih_conn_on_sent goes on reading */
   }
@@ -523,9 +526,8 @@ static void extension_ended(ih_conn *c)
   case IH_HANDLER_OK:
     break;
   }
-  bool announced = r->keep_alive;
-  r->keep_alive = ih_conn_decide_keep_alive(c, true) && announced;
-  ih_respond_log(c);
+  ih_response_end_decide(c, true); /* delimited: the extension handler says close when it is not */
+  ih_access_log_write(c);
   response_done(c);
 }
 
@@ -545,7 +547,7 @@ static void start_response(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = &c->req;
   c->state = IH_CONN_SENDING;
-  ih_respond_finish(c, plan);
+  ih_response_finish(c, plan);
   if (!c->head_filtered) {
     c->head_filtered = true;
     bool replaced;
@@ -587,7 +589,7 @@ static void fail_request(ih_conn *c, int status, const char *reason)
   c->req.framing_ok = false;
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
-  ih_respond_error(c, status, &plan);
+  ih_response_error(c, status, &plan);
   start_response(c, &plan);
 }
 
@@ -608,7 +610,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
   } else if (c->req.file && c->req.file_left) {
     conn_post_file_chunk(c, c->req.file, &c->req.file_offset, &c->req.file_left, NULL, 0);
   } else {
-    ih_respond_log(c); /* 10. log */
+    ih_access_log_write(c); /* 10. log */
     response_done(c);
   }
   pipeline_unlock(c);

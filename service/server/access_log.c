@@ -1,0 +1,134 @@
+/* The access-log line (see access_log.h). */
+#include "server/access_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_alloc.h"
+#include "core/ih_time.h"
+#include "core/w3c_log.h"
+#include "filters/filter_chain.h"
+#include "server/conn_filters.h"
+#include "server/conn_internal.h"
+
+#define IH_LOG_FIELD_MAX 1024 /* bytes of User-Agent, Referer, query kept in the access log */
+
+static ih_slice header_value(const ih_request *r, const char *name)
+{
+  const ih_http_header *h = ih_http_find_header(&r->head, name);
+  return h ? h->value : (ih_slice){ "", 0 };
+}
+
+/* SF_NOTIFY_LOG: the filters see the record as HTTP_FILTER_LOG and may
+ * point its strings at memory of their own (AllocMem: it lives as long as
+ * the connection) or change its numbers; the line is written from what
+ * they leave. The record's slices are not terminated, so the filters get
+ * copies, which the caller frees (log_copies_free) after formatting. */
+typedef struct log_copies {
+  char *text[5];
+  char client_ip[64];
+} log_copies;
+
+static ih_slice capped(const char *s, size_t max)
+{
+  ih_slice v = ih_slice_from_cstr(s ? s : "");
+  v.n = v.n > max ? max : v.n;
+  return v;
+}
+
+static void log_copies_free(log_copies *k)
+{
+  for (int i = 0; i < 5; i++)
+    free(k->text[i]);
+}
+
+static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
+{
+  memset(k, 0, sizeof *k);
+  if (!conn_filters_want(c, IH_SF_NOTIFY_LOG))
+    return;
+  const ih_slice from[5] = { ih_slice_from_cstr(rec->c_ip), rec->username, rec->method, rec->uri_stem,
+                             rec->uri_query };
+  for (int i = 0; i < 5; i++) {
+    k->text[i] = ih_malloc(from[i].n + 1);
+    if (!k->text[i]) {
+      log_copies_free(k);
+      memset(k, 0, sizeof *k);
+      return; /* out of memory: the line is written as it is */
+    }
+    if (from[i].n)
+      memcpy(k->text[i], from[i].p, from[i].n);
+    k->text[i][from[i].n] = '\0';
+  }
+  ih_fn_log log = {
+    .client_host = k->text[0], .client_user = k->text[1], .server_name = c->local_addr, .operation = k->text[2],
+    .target = k->text[3], .parameters = k->text[4], .http_status = (uint32_t)rec->status,
+    .win32_status = rec->win32_status,
+    .bytes_sent = (uint32_t)(c->req.response_bytes > UINT32_MAX ? UINT32_MAX : c->req.response_bytes),
+    .bytes_received = (uint32_t)(c->req.body_received > UINT32_MAX - c->req.head.head_len
+                                     ? UINT32_MAX
+                                     : c->req.head.head_len + c->req.body_received),
+    .ms_taken = rec->time_taken_ms,
+  };
+  conn_filter_log(c, &log);
+  /* Capped like the client's fields, so the line always fits. */
+  snprintf(k->client_ip, sizeof k->client_ip, "%s", log.client_host ? log.client_host : "");
+  rec->c_ip = k->client_ip;
+  rec->username = capped(log.client_user, IH_LOG_FIELD_MAX);
+  rec->method = capped(log.operation, IH_LOG_FIELD_MAX);
+  rec->uri_stem = capped(log.target, sizeof c->req.path);
+  rec->uri_query = capped(log.parameters, IH_LOG_FIELD_MAX);
+  rec->status = (int)log.http_status;
+  rec->win32_status = log.win32_status;
+  rec->time_taken_ms = log.ms_taken;
+}
+
+void ih_access_log_write(ih_conn *c)
+{
+  const ih_request *r = &c->req;
+  if (!r->site || !r->site->log_enabled)
+    return;
+  int64_t now = ih_wall_seconds();
+  /* Client-controlled fields are capped so the line (escaping can triple
+   * them) always fits and no request is left out of the log. */
+  ih_slice agent = header_value(r, "User-Agent"), referer = header_value(r, "Referer"), query = r->query;
+  agent.n = agent.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : agent.n;
+  referer.n = referer.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : referer.n;
+  query.n = query.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : query.n;
+  /* What an extension adds (HSE_APPEND_LOG_PARAMETER, lpszLogData) goes
+   * after the query in cs-uri-query, where IIS puts it (ms524660). */
+  char query_buf[2 * IH_LOG_FIELD_MAX];
+  if (r->ext_log_len) {
+    int n = snprintf(query_buf, sizeof query_buf, "%.*s%.*s", (int)query.n, query.p ? query.p : "",
+                     (int)(r->ext_log_len > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : r->ext_log_len), r->ext_log);
+    query = (ih_slice){ query_buf, n < 0 ? 0 : (size_t)n < sizeof query_buf ? (size_t)n : sizeof query_buf - 1 };
+  }
+  ih_slice stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target;
+  stem.n = stem.n > sizeof r->path ? sizeof r->path : stem.n;
+  ih_w3c_record rec = {
+    .time_unix = now,
+    .s_ip = c->local_addr,
+    .method = r->head.method,
+    .uri_stem = stem,
+    .uri_query = query,
+    .s_port = c->local_port,
+    .username = { "", 0 },
+    .c_ip = c->peer_addr,
+    .user_agent = agent,
+    .referer = referer,
+    .status = r->status,
+    .substatus = 0,
+    .win32_status = 0,
+    .time_taken_ms = (unsigned)(ih_clock_ms() - r->started_ms),
+  };
+  if (c->filters && c->filters->user[0])
+    rec.username = ih_slice_from_cstr(c->filters->user); /* AUTHENTICATION's user (filters) */
+  log_copies copies;
+  log_through_filters(c, &rec, &copies);
+  char line[3 * (sizeof r->path + 6 * IH_LOG_FIELD_MAX) + 512]; /* + a filter's user and method */
+  size_t len = ih_w3c_format_line(&rec, line, sizeof line);
+  log_copies_free(&copies);
+  if (len)
+    c->server->platform->access_log(r->site, now, line, len);
+}

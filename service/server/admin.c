@@ -1,0 +1,132 @@
+/* The server's own pages (see admin.h). */
+#include "server/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_alloc.h"
+#include "core/ih_str.h"
+#include "core/ih_time.h"
+#include "server/conn_internal.h"
+
+void ih_admin_status_page(ih_conn *c)
+{
+  const ih_counters *k = &c->server->counters;
+  /* The asking connection and request are excluded, so an idle server
+   * reports zero and tests can prove counts return to zero. */
+  ih_process_stats ps = { -1, -1, -1, -1 };
+  if (c->server->platform->process_stats)
+    c->server->platform->process_stats(&ps);
+  ih_generation *newest = ih_server_acquire(c->server);
+  unsigned generation = newest ? newest->number : 0;
+  if (newest)
+    ih_generation_release(newest);
+  char body[896];
+  int n = snprintf(body, sizeof body,
+                   "{\"connections_live\":%lld,\"requests_in_flight\":%lld,\"connections_total\":%lld,"
+                   "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu,"
+                   "\"isapi_sessions\":%lld,\"isapi_threads\":%lld,\"isapi_busy\":%lld,"
+                   "\"private_bytes\":%lld,\"handles\":%lld,\"config_generation\":%u,\"config_generations_live\":%lld,"
+                   "\"client_aborts\":%lld}\n",
+                   atomic_load(&k->connections_live) - 1, atomic_load(&k->requests_in_flight) - 1,
+                   atomic_load(&k->connections_total), atomic_load(&k->requests_total),
+                   atomic_load(&k->bytes_received), atomic_load(&k->bytes_sent),
+                   (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u),
+                   atomic_load(&k->isapi_sessions), ps.isapi_threads, ps.isapi_busy, ps.private_bytes, ps.handles,
+                   generation, atomic_load(&k->generations_live), atomic_load(&k->client_aborts));
+  ih_response_head_begin(c, 200);
+  ih_response_head_field(c, "Content-Type", "application/json");
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%d", n);
+  ih_response_head_end(c, true);
+  if (!c->view->head_only)
+    ih_response_append(c, body, (size_t)n);
+}
+
+/* ---- extension admin: <status_path>/extensions (docs/operations.md) ----
+ * Loopback only, like the status page. GET lists the extension DLLs; POST
+ * ?action=unload|reload|stop|start&dll=<path> starts an action, which the
+ * platform runs off the I/O threads (a drain may take isapi_unload_timeout)
+ * and answers 202 at once. */
+
+#define IH_EXT_ADMIN_JSON_MAX (1u << 20) /* room for the listing of every DLL the registry can hold */
+
+/* The value of name in an application/x-www-form-urlencoded query ('+' is a
+ * space, %XX a byte) into out: 1 found, 0 absent, -1 malformed, holding a
+ * NUL, or longer than cap - 1. */
+static int query_param(ih_slice query, const char *name, char *out, size_t cap)
+{
+  size_t name_len = strlen(name);
+  ih_slice rest = query, item;
+  while (rest.n) {
+    const char *amp = memchr(rest.p, '&', rest.n);
+    item = (ih_slice){ rest.p, amp ? (size_t)(amp - rest.p) : rest.n };
+    rest = amp ? (ih_slice){ amp + 1, rest.n - item.n - 1 } : (ih_slice){ rest.p + rest.n, 0 };
+    if (item.n <= name_len || item.p[name_len] != '=' || memcmp(item.p, name, name_len) != 0)
+      continue;
+    size_t o = 0;
+    for (size_t i = name_len + 1; i < item.n; i++) {
+      int ch = (unsigned char)item.p[i];
+      if (ch == '+') {
+        ch = ' ';
+      } else if (ch == '%') {
+        int hi = i + 2 < item.n ? ih_hex_value((unsigned char)item.p[i + 1]) : -1;
+        int lo = hi >= 0 ? ih_hex_value((unsigned char)item.p[i + 2]) : -1;
+        if (lo < 0)
+          return -1;
+        ch = hi * 16 + lo;
+        i += 2;
+      }
+      if (ch == 0 || o + 1 >= cap)
+        return -1;
+      out[o++] = (char)ch;
+    }
+    out[o] = '\0';
+    return 1;
+  }
+  return 0;
+}
+
+void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan)
+{
+  ih_request *r = c->view;
+  const ih_platform *pf = c->server->platform;
+  bool get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
+  if (!c->peer_is_loopback || !pf->ext_admin) {
+    ih_response_error(c, 404, plan);
+    return;
+  }
+  if (!get_or_head && !ih_slice_eq(r->head.method, IH_SLICE_LIT("POST"))) {
+    ih_response_error_with(c, 405, "Allow", "GET, HEAD, POST", plan);
+    return;
+  }
+  char *json = ih_malloc(IH_EXT_ADMIN_JSON_MAX);
+  if (!json) {
+    ih_response_error(c, 503, plan);
+    return;
+  }
+  int status;
+  if (get_or_head) {
+    status = pf->ext_admin(NULL, NULL, json, IH_EXT_ADMIN_JSON_MAX);
+  } else {
+    char action[16], dll[1024];
+    int has_action = query_param(r->query, "action", action, sizeof action);
+    int has_dll = query_param(r->query, "dll", dll, sizeof dll);
+    if (has_action < 0 || has_dll < 0) {
+      status = 400;
+      snprintf(json, IH_EXT_ADMIN_JSON_MAX, "{\"error\":\"action= or dll= is malformed or too long\"}\n");
+    } else {
+      status = pf->ext_admin(has_action ? action : "", has_dll ? dll : "", json, IH_EXT_ADMIN_JSON_MAX);
+    }
+  }
+  size_t n = strlen(json);
+  ih_response_head_begin(c, status);
+  ih_response_head_field(c, "Content-Type", "application/json");
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%zu", n);
+  ih_response_head_end(c, true);
+  if (!r->head_only)
+    ih_response_append(c, json, n);
+  free(json);
+}
