@@ -366,7 +366,7 @@ void ih_filter_cb_set_next_read_size(ih_filter_conn *fc, uint32_t size) { fc->ne
 
 void ih_filter_cb_disable(ih_filter_conn *fc, const ih_filter *f, uint32_t types) { fc->disabled[f->slot] |= types; }
 
-uint32_t ih_filter_cb_instance_id(ih_conn *c) { return c->req.site ? c->req.site->id : 0; }
+uint32_t ih_filter_cb_instance_id(ih_conn *c) { return c->req && c->req->site ? c->req->site->id : 0; }
 
 /* Variables a filter may ask for before the request head is known: the
  * connection's own. */
@@ -404,12 +404,16 @@ int ih_filter_cb_server_variable(ih_conn *c, const char *name, void *buf, uint32
    * turns out not to carry is INVALID_INDEX from ih_isapi_get_var below */
   if (!ih_isapi_var_name_known(name))
     return IH_VAR_INVALID_INDEX;
-  bool head_known = c->req.active && c->req.head.method.n > 0;
+  /* Between requests (READ_RAW_DATA of the next one, END_OF_NET_SESSION)
+   * the connection has no request: only its own variables are known. */
+  static const ih_request no_request;
+  const ih_request *r = c->req ? c->req : &no_request;
+  bool head_known = r->active && r->head.method.n > 0;
   if (!head_known && !connection_variable(name))
     return IH_VAR_NO_DATA;
   if (identity_variable(name) && !(fc && fc->authenticated_phase))
     return IH_VAR_NO_DATA;
   ih_isapi_request_info ri;
-  ih_isapi_info_from_request(&ri, c, &c->req, fc ? fc->user : NULL, fc ? fc->password : NULL);
+  ih_isapi_info_from_request(&ri, c, r, fc ? fc->user : NULL, fc ? fc->password : NULL);
   return ih_isapi_get_var(&ri, name, buf, size);
 }

@@ -189,7 +189,7 @@ static BOOL exec_url(isapi_call *call, const char *url, const char *method, cons
    * (exec_finished gives it back). */
   isapi_call_hold(call);
   if (req->is_extension) {
-    const ih_request *top = &call->conn->req;
+    const ih_request *top = call->conn->req;
     isapi_body body = { top->ext_preread, top->ext_preread_len,
                         top->framing.chunked ? UINT64_MAX : top->framing.content_length };
     char *copy = NULL;

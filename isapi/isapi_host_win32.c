@@ -319,7 +319,7 @@ BOOL isapi_call_start(isapi_call *call)
 
 bool ih_isapi_host_extension_start(ih_conn *c)
 {
-  const ih_request *r = &c->req;
+  const ih_request *r = c->req;
   isapi_body body = { r->ext_preread, r->ext_preread_len,
                       r->framing.chunked ? UINT64_MAX : r->framing.content_length };
   isapi_call *call = isapi_call_new(c, r, &body);

@@ -65,10 +65,10 @@ static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
     .client_host = k->text[0], .client_user = k->text[1], .server_name = c->local_addr, .operation = k->text[2],
     .target = k->text[3], .parameters = k->text[4], .http_status = (uint32_t)rec->status,
     .win32_status = rec->win32_status,
-    .bytes_sent = (uint32_t)(c->req.response_bytes > UINT32_MAX ? UINT32_MAX : c->req.response_bytes),
-    .bytes_received = (uint32_t)(c->req.body_received > UINT32_MAX - c->req.head.head_len
+    .bytes_sent = (uint32_t)(c->req->response_bytes > UINT32_MAX ? UINT32_MAX : c->req->response_bytes),
+    .bytes_received = (uint32_t)(c->req->body_received > UINT32_MAX - c->req->head.head_len
                                      ? UINT32_MAX
-                                     : c->req.head.head_len + c->req.body_received),
+                                     : c->req->head.head_len + c->req->body_received),
     .ms_taken = rec->time_taken_ms,
   };
   conn_filter_log(c, &log);
@@ -77,7 +77,7 @@ static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
   rec->c_ip = k->client_ip;
   rec->username = capped(log.client_user, IH_LOG_FIELD_MAX);
   rec->method = capped(log.operation, IH_LOG_FIELD_MAX);
-  rec->uri_stem = capped(log.target, sizeof c->req.path);
+  rec->uri_stem = capped(log.target, sizeof c->req->path);
   rec->uri_query = capped(log.parameters, IH_LOG_FIELD_MAX);
   rec->status = (int)log.http_status;
   rec->win32_status = log.win32_status;
@@ -86,7 +86,7 @@ static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
 
 void ih_access_log_write(ih_conn *c)
 {
-  const ih_request *r = &c->req;
+  const ih_request *r = c->req;
   if (!r->site || !r->site->log_enabled)
     return;
   int64_t now = ih_wall_seconds();

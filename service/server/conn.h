@@ -86,7 +86,7 @@ enum ih_conn_state {
   IH_CONN_CLOSED,        /* socket closed; waiting for references to go */
 };
 
-/* Per-request state, reset for every request on the connection. */
+/* One request on the connection (c->req), allocated for it alone. */
 typedef struct ih_request {
   ih_http_request_head head; /* slices point into the connection's input buffer */
   ih_http_framing framing;
@@ -152,9 +152,13 @@ struct ih_conn {
   char *out;                      /* response head (+ small bodies) */
   size_t out_cap, out_len;
   size_t out_head_len;            /* bytes of c->out that are the response head */
-  ih_request req;
-  ih_request *view;               /* the request respond.c answers: &req, or an
-                                     extension's child request (EXEC_URL) */
+  /* Its current request: allocated when the request's first bytes are
+   * parsed (conn_request_new, request.c), freed when it is over and the
+   * connection waits for the next one (conn_request_free), so an idle
+   * connection holds none; NULL between requests. */
+  ih_request *req;
+  ih_request *view;               /* the request the response writers answer: req, or
+                                     an extension's child request (EXEC_URL) */
   ih_generation *gen;             /* the configuration of its current request (a reference) */
   struct ih_filter_conn *filters; /* this connection's filter state; NULL without filters */
   const ih_site *filter_site;     /* the site of its last request: END_OF_NET_SESSION's filters */

@@ -347,7 +347,7 @@ static int filter_head(ih_conn *c, int status)
     return IH_EXT_GONE;
   }
   if (fr == IH_CHAIN_FINISHED)
-    c->req.close_wanted = true;
+    c->req->close_wanted = true;
   return IH_EXT_OK;
 }
 
@@ -358,7 +358,7 @@ int ih_conn_ext_send_head(ih_conn *c, const ih_ext_head *h, const ih_ext_done *d
   conn_ext_after after = { 0 };
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
   if (rc == IH_EXT_OK && x->head_sent)
@@ -433,7 +433,7 @@ int ih_conn_ext_write(ih_conn *c, const void *data, size_t len, const ih_ext_don
   conn_ext_after after = { 0 };
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
   if (rc != IH_EXT_OK) {
@@ -479,7 +479,7 @@ int ih_conn_ext_read(ih_conn *c, void *buf, size_t *len, const ih_ext_done *done
   long n = conn_body_pull(c, buf, *len);
   if (n < 0) {
     rc = IH_EXT_GONE; /* malformed chunked body: the request closes at its end */
-  } else if (n > 0 || c->req.body_complete) {
+  } else if (n > 0 || c->req->body_complete) {
     if (done)
       complete_now(done, (size_t)n, &after);
     else
@@ -504,7 +504,7 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
   conn_ext_after after = { 0 };
   struct ih_ext_waiter w = { 0 };
   ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state *x = c->ext_state;
   int rc = op_begin(c, done);
   if (rc != IH_EXT_OK) {
@@ -545,7 +545,7 @@ int ih_conn_ext_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t leng
 static int send_prepared(ih_conn *c, int status, ih_body_plan *plan, bool no_headers, const ih_ext_done *done,
                          struct ih_ext_waiter *w, conn_ext_after *after)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state *x = c->ext_state;
   if (!ih_response_finish(c, plan)) {
     status = 500; /* a fixed 500 with Connection: close replaced what could not be built */
@@ -606,7 +606,7 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
                                   unsigned wildcard_skip, int *status)
 {
   ih_mutex_lock(c->lock);
-  const ih_request *parent = &c->req;
+  const ih_request *parent = c->req;
   /* Rebuild the parent's header lines when the child does not replace them
    * (HSE_EXEC_URL_INFO.pszChildHeaders NULL: "the parent's headers"). */
   size_t headers_len = 0;
@@ -675,7 +675,7 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   child->body_complete = parent->body_complete;
   c->view = child;
   child->is_extension = ih_route_extension(c);
-  c->view = &c->req;
+  c->view = c->req;
   *status = 0;
   ih_mutex_unlock(c->lock);
   return child;
@@ -700,7 +700,7 @@ int ih_conn_ext_child_respond(ih_conn *c, ih_request *child, bool no_headers, in
     ih_body_plan plan;
     c->view = child;
     ih_respond_request(c, &plan);
-    c->view = &c->req;
+    c->view = c->req;
     *status_out = child->status;
     rc = send_prepared(c, child->status, &plan, no_headers, done, &w, &after);
   }
@@ -733,7 +733,7 @@ void ih_conn_ext_cancel(ih_conn *c)
   if (c->ext_state && c->ext_state->op.kind && !c->ext_state->op.cancelled && !c->socket_closed) {
     /* A send stopped half-way leaves the response unframed: close after it. */
     c->ext_state->op.cancelled = true;
-    c->req.close_wanted = true;
+    c->req->close_wanted = true;
     if (c->transport->cancel_io)
       c->transport->cancel_io(c);
   }
@@ -754,7 +754,7 @@ void ih_conn_ext_close(ih_conn *c, bool abortive)
 void ih_conn_ext_close_after(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  c->req.close_wanted = true;
+  c->req->close_wanted = true;
   ih_mutex_unlock(c->lock);
 }
 
@@ -769,7 +769,7 @@ bool ih_conn_ext_connected(ih_conn *c)
 bool ih_conn_ext_client_keeps_alive(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  const ih_request *r = &c->req;
+  const ih_request *r = c->req;
   bool keep = r->head.version != IH_HTTP_09 && r->framing.client_keep_alive && !r->close_wanted &&
               !atomic_load(&c->server->draining);
   ih_mutex_unlock(c->lock);
@@ -779,7 +779,7 @@ bool ih_conn_ext_client_keeps_alive(ih_conn *c)
 void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len)
 {
   ih_mutex_lock(c->lock);
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   if (len > EXT_LOG_MAX - r->ext_log_len)
     len = EXT_LOG_MAX - r->ext_log_len;
   char *p = len ? ih_realloc(r->ext_log, r->ext_log_len + len + 1) : NULL;
@@ -841,7 +841,7 @@ static void state_free(ih_conn *c)
 
 enum ih_handler_end conn_ext_finish(ih_conn *c, ih_body_plan *plan)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state x = *c->ext_state;
   state_free(c); /* a head still held here had nowhere to go: the client is gone */
   /* The extension host's one rule (isapi_session.h): SUCCESS, KEEP_CONN
@@ -877,7 +877,7 @@ void conn_ext_session_release(ih_conn *c)
 
 bool conn_ext_start(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_ext_state *x = ih_calloc(1, sizeof *x);
   ih_cond *cond = x ? ih_cond_new() : NULL;
   if (!cond) {
@@ -955,7 +955,7 @@ void conn_ext_on_recv(ih_conn *c, size_t bytes, int err, conn_ext_after *after)
   long n = conn_body_pull(c, op->read_buf, op->read_cap);
   if (n < 0)
     op_finish(c, 0, IH_ERR_INVALID_DATA, after);
-  else if (n > 0 || c->req.body_complete)
+  else if (n > 0 || c->req->body_complete)
     op_finish(c, (size_t)n, 0, after);
   else if (c->in_len == c->in_cap)
     op_finish(c, 0, IH_ERR_INVALID_DATA, after);

@@ -21,7 +21,7 @@
  * its site is known). */
 static const ih_filter_chain *chain_of(ih_conn *c)
 {
-  return ih_filter_chain_for(c->gen->filters, c->req.site);
+  return ih_filter_chain_for(c->gen->filters, c->req ? c->req->site : NULL);
 }
 
 bool conn_filters_want(ih_conn *c, uint32_t type)
@@ -79,7 +79,7 @@ size_t conn_filter_read_size(ih_conn *c, size_t cap)
  * client sent, and so do the bytes the head took on the wire. */
 static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   /* HTTP/0.9 has a method and a url, nothing else a filter can change */
   size_t len = b->http09 ? strlen(b->method) + strlen(b->url) + 3 : ih_hdr_serialize(b, NULL, 0);
   char *text = ih_malloc(len + 1);
@@ -123,7 +123,7 @@ static enum ih_chain_result request_headers(ih_conn *c, uint32_t type, bool *url
   if (!conn_filters_want(c, type))
     return IH_CHAIN_CONTINUE;
   ih_hdr_block b;
-  if (ih_hdr_load_request(&b, &c->req.head) != IH_HDR_OK)
+  if (ih_hdr_load_request(&b, &c->req->head) != IH_HDR_OK)
     return IH_CHAIN_ERROR;
   char *url_before = ih_strdup(b.url);
   ih_fn_headers payload = { &b, 0 };
@@ -149,7 +149,7 @@ enum ih_chain_result conn_filter_preproc(ih_conn *c, bool *url_changed)
  * state; anything else leaves the request anonymous. */
 static void basic_credentials(ih_conn *c, ih_filter_conn *fc)
 {
-  const ih_http_header *h = ih_http_find_header(&c->req.head, "Authorization");
+  const ih_http_header *h = ih_http_find_header(&c->req->head, "Authorization");
   fc->user[0] = fc->password[0] = '\0';
   if (!h || h->value.n < 6 || !ih_slice_ieq((ih_slice){ h->value.p, 6 }, IH_SLICE_LIT("Basic ")))
     return;
@@ -227,10 +227,10 @@ static enum ih_chain_result access_denied(ih_conn *c, int status, bool *replaced
   if ((status != 401 && status != 403) || fc->denied_notified || !conn_filters_want(c, IH_SF_NOTIFY_ACCESS_DENIED))
     return IH_CHAIN_CONTINUE;
   fc->denied_notified = true;
-  const char *physical = c->req.is_extension ? c->req.ext.script_physical
-                         : c->req.filter_physical ? c->req.filter_physical
+  const char *physical = c->req->is_extension ? c->req->ext.script_physical
+                         : c->req->filter_physical ? c->req->filter_physical
                                                   : "";
-  ih_fn_denied d = { c->req.path, physical, denial_reason(c, status) };
+  ih_fn_denied d = { c->req->path, physical, denial_reason(c, status) };
   enum ih_chain_result r = notify(c, IH_SF_NOTIFY_ACCESS_DENIED, &d);
   if (r != IH_CHAIN_FINISHED && r != IH_CHAIN_FINISHED_KEEP)
     return r;
@@ -238,7 +238,7 @@ static enum ih_chain_result access_denied(ih_conn *c, int status, bool *replaced
     *replaced = true;
     return IH_CHAIN_CONTINUE; /* its head goes through SEND_RESPONSE like ours */
   }
-  c->req.close_wanted = true;
+  c->req->close_wanted = true;
   return IH_CHAIN_CONTINUE;
 }
 
@@ -276,8 +276,8 @@ enum ih_chain_result conn_filter_send_response(ih_conn *c, int status, bool *rep
   enum ih_chain_result r = access_denied(c, status, replaced);
   if (r != IH_CHAIN_CONTINUE)
     return r;
-  status = c->req.status; /* a filter's response may have taken the place of ours */
-  bool http09 = c->req.head.version == IH_HTTP_09;
+  status = c->req->status; /* a filter's response may have taken the place of ours */
+  bool http09 = c->req->head.version == IH_HTTP_09;
   bool denied = status == 401 || status == 403;
   bool want = conn_filters_want(c, IH_SF_NOTIFY_SEND_RESPONSE);
   if (!fc->add_headers_len && !(denied && fc->denial_headers_len) && !want)
@@ -300,7 +300,7 @@ enum ih_chain_result conn_filter_send_response(ih_conn *c, int status, bool *rep
     r = notify(c, IH_SF_NOTIFY_SEND_RESPONSE, &payload);
   }
   if (r != IH_CHAIN_FAULT && (changed || b.changed)) {
-    c->req.status = b.status; /* 0.9 too: the log keeps the status though nothing reaches the wire */
+    c->req->status = b.status; /* 0.9 too: the log keeps the status though nothing reaches the wire */
     if (!http09) {
       size_t len = ih_hdr_serialize(&b, NULL, 0);
       char *head = ih_malloc(len);
@@ -370,7 +370,7 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
   ih_filter_conn *fc = c->filters;
   if (!fc || (!fc->head_pending && !fc->out_len))
     return false;
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   c->out_len = c->out_head_len = 0;
   bool bodiless = r->head_only;
   if (fc->head_pending) {
@@ -410,7 +410,7 @@ void conn_filter_end_of_request(ih_conn *c)
     return;
   if (conn_filters_want(c, IH_SF_NOTIFY_END_OF_REQUEST))
     notify(c, IH_SF_NOTIFY_END_OF_REQUEST, NULL);
-  c->filter_site = c->req.site ? c->req.site : c->filter_site;
+  c->filter_site = c->req->site ? c->req->site : c->filter_site;
   ih_filter_conn_request_done(c->filters);
 }
 

@@ -147,8 +147,8 @@ static void wait_for_input(ih_conn *c)
       conn_set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
     /* else: the header deadline set at the first byte stands (slowloris) */
   } else if (c->state == IH_CONN_READ_BODY) {
-    uint64_t elapsed = ih_clock_ms() - c->req.body_started_ms;
-    uint64_t allowed = conn_rate_deadline_ms(c, c->req.body_received);
+    uint64_t elapsed = ih_clock_ms() - c->req->body_started_ms;
+    uint64_t allowed = conn_rate_deadline_ms(c, c->req->body_received);
     conn_set_deadline(c, allowed > elapsed ? allowed - elapsed : 1);
   }
   conn_post_recv(c);
@@ -239,7 +239,7 @@ static int parse_status(enum ih_http_parse_status st)
  * memory (nothing moved then). */
 static bool body_room(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   if (c->in_cap >= conn_in_full_cap(c))
     return true;
   if (!conn_in_grow(c, conn_in_full_cap(c)))
@@ -276,6 +276,10 @@ static bool read_head(ih_conn *c)
     wait_for_input(c);
     return false;
   }
+  if (!c->req && !conn_request_new(c)) {
+    conn_close(c);
+    return false;
+  }
   if (!c->head_bytes_seen) {
     adopt_newest_generation(c); /* a request begins: under the newest configuration */
     c->head_bytes_seen = true;
@@ -283,7 +287,7 @@ static bool read_head(ih_conn *c)
     conn_set_deadline(c, (uint64_t)c->gen->config->server.header_timeout * 1000u);
   }
   const ih_server_config *sc = &c->gen->config->server;
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   size_t avail = c->in_len - c->in_start;
   enum ih_http_parse_status st =
       ih_http_parse_request(c->in + c->in_start, avail, c->parse_last_len, &c->gen->limits, &r->head);
@@ -339,7 +343,7 @@ static bool read_head(ih_conn *c)
  * stops here. */
 static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   if (fr == IH_CHAIN_CONTINUE || fr == IH_CHAIN_READ_NEXT)
     return false;
   if (fr == IH_CHAIN_FAULT) {
@@ -376,7 +380,7 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
  * False: the request was answered or the connection closed. */
 static bool run_request_filters(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   const ih_filter_chain *chain = ih_filter_chain_for(c->gen->filters, ih_route_find_site(c));
   if (chain && chain->blocked) {
     ih_log(IH_LOG_DEBUG, IH_EV_FILTER_LOAD_FAILED, "503 to %s:%u: filter %s is not loaded", c->peer_addr,
@@ -414,7 +418,7 @@ static bool run_request_filters(ih_conn *c)
  * client waits for it (RFC 9110 10.1.1). */
 static void begin_body(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
   r->body_started_ms = ih_clock_ms();
   if (r->framing.chunked)
@@ -444,7 +448,7 @@ static void refuse_chunked_body(ih_conn *c, enum ih_chunked_status st)
  * True when it is complete; false when waiting for input or failed. */
 static bool preread_extension_body(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   size_t cap = c->gen->config->server.isapi_preread;
   if (!r->ext_preread) {
     r->ext_preread = ih_malloc(cap + 1);
@@ -476,7 +480,7 @@ static bool preread_extension_body(ih_conn *c)
  * error: answered at once (respond.h), the whole body read first. */
 static void run_static(ih_conn *c)
 {
-  c->req.framing_ok = true;
+  c->req->framing_ok = true;
   ih_body_plan plan = { 0 };
   ih_respond_request(c, &plan);
   start_response(c, &plan);
@@ -487,7 +491,7 @@ static void run_static(ih_conn *c)
  * else is answered once the body has been read and dropped. */
 static void read_body(ih_conn *c)
 {
-  if (c->req.is_extension) {
+  if (c->req->is_extension) {
     if (preread_extension_body(c)) {
       if (!conn_ext_start(c)) /* its end comes back through ih_conn_on_ext_end */
         fail_request(c, 503, "out of memory for the extension");
@@ -497,7 +501,7 @@ static void read_body(ih_conn *c)
   }
   int got = conn_body_skip(c);
   if (got < 0)
-    refuse_chunked_body(c, c->req.body_refused);
+    refuse_chunked_body(c, c->req->body_refused);
   else if (got == 0)
     wait_for_input(c);
   else
@@ -511,7 +515,7 @@ static void read_body(ih_conn *c)
  * wish to close). */
 static void extension_ended(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_body_plan plan = { 0 };
   switch (conn_ext_finish(c, &plan)) {
   case IH_HANDLER_FAILED:
@@ -545,7 +549,7 @@ void ih_conn_on_ext_end(ih_conn *c)
  * SEND_RESPONSE filters have seen its head. */
 static void start_response(ih_conn *c, ih_body_plan *plan)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   c->state = IH_CONN_SENDING;
   ih_response_finish(c, plan);
   if (!c->head_filtered) {
@@ -582,11 +586,11 @@ static void start_response(ih_conn *c, ih_body_plan *plan)
 static void fail_request(ih_conn *c, int status, const char *reason)
 {
   ih_body_plan plan = { 0 };
-  if (!c->req.active && !conn_request_begin(c)) {
+  if (!c->req->active && !conn_request_begin(c)) {
     conn_close(c);
     return;
   }
-  c->req.framing_ok = false;
+  c->req->framing_ok = false;
   ih_log(IH_LOG_INFO, IH_EV_BAD_REQUEST, "%d %s from %s:%u: %s", status, "rejected", c->peer_addr,
          (unsigned)c->peer_port, reason ? reason : "");
   ih_response_error(c, status, &plan);
@@ -607,8 +611,8 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
   } else if (c->state == IH_CONN_SEND_CONTINUE) {
     c->state = IH_CONN_READ_BODY;
     process_input(c);
-  } else if (c->req.file && c->req.file_left) {
-    conn_post_file_chunk(c, c->req.file, &c->req.file_offset, &c->req.file_left, NULL, 0);
+  } else if (c->req && c->req->file && c->req->file_left) {
+    conn_post_file_chunk(c, c->req->file, &c->req->file_offset, &c->req->file_left, NULL, 0);
   } else {
     ih_access_log_write(c); /* 10. log */
     response_done(c);
@@ -635,8 +639,7 @@ static void linger(ih_conn *c)
 
 static void reset_for_next_request(ih_conn *c)
 {
-  free(c->req.own_text); /* a head filters rewrote */
-  memset(&c->req, 0, sizeof c->req);
+  conn_request_free(c); /* an idle connection holds no request */
   c->parse_last_len = 0;
   c->head_bytes_seen = false;
   c->state = IH_CONN_READ_HEAD;
@@ -646,8 +649,8 @@ static void reset_for_next_request(ih_conn *c)
  * made when its head was written is acted on. */
 static void response_done(ih_conn *c)
 {
-  bool keep = c->req.keep_alive;
-  size_t consumed = c->req.framing_ok ? c->req.head.head_len : 0;
+  bool keep = c->req->keep_alive;
+  size_t consumed = c->req->framing_ok ? c->req->head.head_len : 0;
   conn_request_end(c);
   conn_out_release(c);
   if (atomic_load(&c->count_underflow)) {
@@ -736,6 +739,6 @@ static void on_destroying(ih_conn *c)
   ih_mutex_lock(c->lock);
   conn_filter_end_of_session(c);
   ih_mutex_unlock(c->lock);
-  free(c->req.own_text);
+  conn_request_free(c);
   conn_ext_release(c);
 }

@@ -9,9 +9,31 @@
 #include "server/conn_filters.h"
 #include "server/conn_internal.h"
 
+bool conn_request_new(ih_conn *c)
+{
+  ih_request *r = ih_calloc(1, sizeof *r);
+  if (!r) {
+    ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
+           "no memory for a request from %s:%u: connection closed without an answer", c->peer_addr,
+           (unsigned)c->peer_port);
+    return false;
+  }
+  c->req = c->view = r;
+  return true;
+}
+
+void conn_request_free(ih_conn *c)
+{
+  if (!c->req)
+    return;
+  free(c->req->own_text); /* a head filters rewrote */
+  free(c->req);
+  c->req = c->view = NULL;
+}
+
 bool conn_request_begin(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   if (!c->out) {
     c->out = ih_malloc(IH_CONN_OUT_FIRST);
     if (!c->out) {
@@ -32,7 +54,9 @@ bool conn_request_begin(ih_conn *c)
 
 void conn_request_end(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
+  if (!r)
+    return; /* between requests: nothing to end */
   free(r->ext_preread);
   r->ext_preread = NULL;
   free(r->ext_log);
@@ -64,7 +88,7 @@ static void discard_input(ih_conn *c, size_t from, size_t n)
 
 int conn_body_skip(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   size_t body_at = c->in_start + r->head.head_len;
   size_t avail = c->in_len - body_at;
   if (!r->framing.chunked) {
@@ -91,7 +115,7 @@ int conn_body_skip(ih_conn *c)
  * (Content-Length or chunked) and marks the body complete at its end. */
 long conn_body_pull(ih_conn *c, char *dst, size_t cap)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   size_t body_at = c->in_start + r->head.head_len;
   size_t avail = c->in_len - body_at;
   if (r->body_complete)

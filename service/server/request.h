@@ -9,6 +9,14 @@
 
 #include "server/conn.h"
 
+/* The request's memory, taken when its first bytes are parsed (through the
+ * allocation seam, core/ih_alloc.h); false when out of memory (the caller
+ * closes the connection: nothing can be answered without a request). */
+bool conn_request_new(ih_conn *c);
+/* Frees the request (after conn_request_end): between requests, and at the
+ * connection's end. */
+void conn_request_free(ih_conn *c);
+
 /* The output buffer a request's answer is built in (IH_CONN_OUT_FIRST),
  * IH_HOLD_REQUEST and the in-flight count. False when out of memory:
  * nothing can be answered then, so the caller closes the connection

@@ -97,7 +97,7 @@ static void head_reset(ih_conn *c, int status)
  * the request for the pipeline to act on once the response has been sent. */
 static bool decide_keep_alive(ih_conn *c, bool delimited)
 {
-  const ih_request *r = &c->req;
+  const ih_request *r = c->req;
   ih_keepalive_inputs in = {
     .version = r->head.version ? r->head.version : IH_HTTP_11,
     .client_allows = r->framing.client_keep_alive,
@@ -110,8 +110,8 @@ static bool decide_keep_alive(ih_conn *c, bool delimited)
     .server_draining = atomic_load(&c->server->draining),
     .handler_wants_close = r->close_wanted,
   };
-  c->req.keep_alive = ih_keepalive_decide(&in);
-  return c->req.keep_alive;
+  c->req->keep_alive = ih_keepalive_decide(&in);
+  return c->req->keep_alive;
 }
 
 void ih_response_head_begin(ih_conn *c, int status)
@@ -188,8 +188,8 @@ void ih_response_ext_head(ih_conn *c, int status, const char *reason, const char
 
 void ih_response_end_decide(ih_conn *c, bool delimited)
 {
-  bool announced = c->req.keep_alive;
-  c->req.keep_alive = decide_keep_alive(c, delimited) && announced;
+  bool announced = c->req->keep_alive;
+  c->req->keep_alive = decide_keep_alive(c, delimited) && announced;
 }
 
 void ih_response_headless(ih_conn *c, int status)
@@ -220,7 +220,7 @@ void ih_response_error_with(ih_conn *c, int status, const char *extra_name, cons
   const ih_error_page *page = site ? ih_site_error_page(site, status) : NULL;
   memset(plan, 0, sizeof *plan);
   if (status == 400)
-    c->req.refused = true; /* the connection closes after it (keepalive.h) */
+    c->req->refused = true; /* the connection closes after it (keepalive.h) */
   if (page) {
     void *file;
     ih_file_info info;
@@ -286,7 +286,7 @@ bool ih_response_finish(ih_conn *c, ih_body_plan *plan)
 {
   if (!c->out_incomplete)
     return true;
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   ih_log(IH_LOG_ERROR, IH_EV_RESPONSE_INCOMPLETE,
          "the response to %.*s %s from %s:%u could not be built (status %d, out of memory or over %u bytes): "
          "500 sent instead, connection closed",

@@ -209,7 +209,7 @@ const ih_site *ih_route_find_site(ih_conn *c)
 
 enum ih_chain_result ih_route_url_map(ih_conn *c)
 {
-  ih_request *r = &c->req;
+  ih_request *r = c->req;
   if (!conn_filters_want(c, IH_SF_NOTIFY_URL_MAP))
     return IH_CHAIN_CONTINUE;
   if (r->is_extension && !r->ext.direct_dll) /* the script's path: PATH_TRANSLATED */

@@ -53,7 +53,7 @@ const ih_site *ih_route_find_site(ih_conn *c);
 /* SF_NOTIFY_URL_MAP for c->req once it is routed, where IIS runs it
  * (before AUTHENTICATION): a script's physical path as the filters leave
  * it becomes PATH_TRANSLATED; a static file's is what is served
- * (c->req.filter_physical). */
+ * (c->req->filter_physical). */
 enum ih_chain_result ih_route_url_map(ih_conn *c);
 
 #endif

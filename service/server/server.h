@@ -62,7 +62,7 @@ typedef struct ih_platform {
   /* one formatted W3C line for site's access log (written off the request path) */
   void (*access_log)(const ih_site *site, int64_t unix_time, const char *line, size_t len);
 
-  /* Runs the ISAPI extension for c->req (c->req.ext says which). Called with
+  /* Runs the ISAPI extension for c->req (c->req->ext says which). Called with
    * the lock held and an IH_HOLD_ISAPI_SESSION reference taken; the
    * extension side calls ih_conn_ext_end exactly once, which releases it.
    * Returns false, without calling anything back, when the call cannot be

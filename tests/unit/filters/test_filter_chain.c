@@ -191,6 +191,7 @@ static bool env_build(env *e)
 static void env_close(env *e)
 {
   ih_filter_conn_free(e->fc);
+  free(e->c->req);
   free(e->c);
   ih_filter_table_free(e->t);
   ih_config_free(e->cfg);
@@ -894,9 +895,10 @@ static void test_server_variables(void)
 
   /* PREPROC_HEADERS time: the head is known, the identity is not */
   static const char head[] = "GET /x HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
-  IH_EQ_INT(ih_http_parse_request(head, sizeof head - 1, 0, NULL, &c->req.head), IH_PARSE_DONE);
-  c->req.active = true;
-  c->req.site = site_named(e.cfg, "b");
+  c->req = calloc(1, sizeof *c->req); /* a request begins (between requests a connection has none) */
+  IH_EQ_INT(ih_http_parse_request(head, sizeof head - 1, 0, NULL, &c->req->head), IH_PARSE_DONE);
+  c->req->active = true;
+  c->req->site = site_named(e.cfg, "b");
   IH_EQ_STR(variable(c, "HTTP_HOST", &st), "www.example.com");
   IH_EQ_INT(st, IH_VAR_OK);
   IH_EQ_STR(variable(c, "REQUEST_METHOD", &st), "GET");
@@ -912,7 +914,7 @@ static void test_server_variables(void)
   IH_EQ_INT(st, IH_VAR_NO_DATA);
   variable(c, "UNICODE_REMOTE_USER", &st);
   IH_EQ_INT(st, IH_VAR_NO_DATA);
-  IH_EQ_INT(ih_filter_cb_instance_id(c), c->req.site->id);
+  IH_EQ_INT(ih_filter_cb_instance_id(c), c->req->site->id);
 
   /* after AUTHENTICATION: the identity a filter left */
   snprintf(e.fc->user, sizeof e.fc->user, "alice");

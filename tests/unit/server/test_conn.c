@@ -404,15 +404,15 @@ static void test_extension_windows_paths(void)
   ih_conn *c = connect_client();
   ext_next = EXT_KEEP_CONN;
   client_sends(c, "GET /uc/hello.isa?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
-  IH_EQ_STR(c->req.ext.script_physical, "C:\\site\\uc\\hello.isa");
+  IH_EQ_STR(c->req->ext.script_physical, "C:\\site\\uc\\hello.isa");
   ih_isapi_request_info ri;
-  ih_isapi_info_from_request(&ri, c, &c->req, NULL, NULL);
+  ih_isapi_info_from_request(&ri, c, c->req, NULL, NULL);
   char buf[512], mapped[512];
   IH_EQ_STR(var(&ri, "PATH_TRANSLATED", buf, sizeof buf), "C:\\site\\uc\\hello.isa"); /* = lpszPathTranslated */
   IH_EQ_STR(var(&ri, "SCRIPT_TRANSLATED", buf, sizeof buf), "\\\\?\\C:\\site\\uc\\hello.isa");
   IH_EQ_STR(var(&ri, "APPL_PHYSICAL_PATH", buf, sizeof buf), "C:\\site\\");
   ih_isapi_mapping m;
-  IH_EQ_INT(ih_isapi_map_url(c->req.site, "/uc/hello.isa", 13, mapped, sizeof mapped, &m), IH_MAP_OK);
+  IH_EQ_INT(ih_isapi_map_url(c->req->site, "/uc/hello.isa", 13, mapped, sizeof mapped, &m), IH_MAP_OK);
   IH_EQ_STR(mapped, var(&ri, "PATH_TRANSLATED", buf, sizeof buf));
   run_extension(c);
   client_closes(c);
@@ -771,6 +771,18 @@ static void test_idle_input_buffer(void)
   IH_CHECK(c->out != NULL && c->out_cap >= 8192); /* ih_response_finish's fixed 500 fits without allocating */
   send_completes(c);
   IH_CHECK(c->out == NULL && c->out_cap == 0 && c->out_len == 0);
+
+  IH_TEST("an idle keep-alive connection holds no request; one is taken from the first bytes of the next head");
+  IH_CHECK(c->req == NULL && c->view == NULL);
+  IH_CHECK(sizeof *c < 1024); /* the connection itself, without a request, fits in far less than 4 KB */
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHo");
+  IH_CHECK(c->req != NULL); /* a head is being read */
+  IH_EQ_INT(ih_conn_refs(c, IH_HOLD_REQUEST), 0); /* but it is not in flight before it is whole */
+  client_sends(c, "st: x\r\n\r\n");
+  IH_CHECK(c->req != NULL && c->req->active);
+  send_completes(c);
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  IH_CHECK(c->req == NULL);
 
   IH_TEST("a head longer than the idle buffer grows it (within the limits), is answered, and it shrinks back");
   static char req[16384];

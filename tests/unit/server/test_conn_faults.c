@@ -147,7 +147,7 @@ static void *ext_thread(void *arg)
 {
   ih_conn *c = arg;
   uint32_t hse = 2; /* HSE_STATUS_SUCCESS_AND_KEEP_CONN */
-  if (strcmp(c->req.path, "/child.isa") == 0) {
+  if (strcmp(c->req->path, "/child.isa") == 0) {
     /* HSE_REQ_EXEC_URL of a static file, answered as the extension's response */
     int status = 0;
     ih_request *child = ih_conn_ext_child_new(c, "GET", "/a.txt", NULL, 0, &status);
@@ -159,11 +159,11 @@ static void *ext_thread(void *arg)
         hse = 4;
       ih_conn_ext_child_free(child);
     }
-  } else if (strcmp(c->req.path, "/status.isa") == 0) {
+  } else if (strcmp(c->req->path, "/status.isa") == 0) {
     /* HSE_REQ_SEND_CUSTOM_ERROR: the site's error page, built by the server */
     if (ih_conn_ext_send_status(c, 404, false, NULL) != IH_EXT_OK)
       hse = 4;
-  } else if (strcmp(c->req.path, "/file.isa") == 0) {
+  } else if (strcmp(c->req->path, "/file.isa") == 0) {
     /* the body read past the pre-read, then HSE_REQ_TRANSMIT_FILE after a head */
     char body[16];
     size_t n = sizeof body;
