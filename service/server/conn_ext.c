@@ -1,4 +1,11 @@
-/* An ISAPI extension's I/O on its request's connection (see conn.h).
+/* The ISAPI extension handler: an extension's I/O on its request's
+ * connection (the ih_conn_ext_* functions of conn.h, which isapi/ calls)
+ * and its side of the pipeline (conn_ext.h: start, completions, how it
+ * ended). What is ISAPI's alone lives here, in its state (ih_ext_state),
+ * allocated per extension request: the HSE status and the ECB's status
+ * code, the head sent or held, what the response declared and sent, the
+ * HTTP/0.9 head skipping, the one outstanding operation. The pipeline sees
+ * only how the handler ended (handler.h).
  *
  * The connection runs one operation at a time, so an extension's send,
  * receive or file transfer occupies the same slot the pipeline uses; while

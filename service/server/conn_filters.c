@@ -391,7 +391,7 @@ bool conn_filter_take_response(ih_conn *c, bool finished_keep)
     ih_response_headless(c, 200);
   }
   if (fc->out_len && !bodiless && !ih_response_try_append(c, fc->out, fc->out_len))
-    c->out_incomplete = true; /* never sent short: conn_start_response answers 500 */
+    c->out_incomplete = true; /* never sent short: ih_response_finish answers 500 */
   fc->out_len = 0;
   return true;
 }

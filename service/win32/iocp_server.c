@@ -519,7 +519,8 @@ static void on_accept(accept_slot *slot, DWORD err)
     return;
   }
   win_conn *w = calloc(1, sizeof *w);
-  ih_conn *c = w ? ih_conn_new(&g.server, &win32_socket_transport, w, local_text, local_port, peer_text, peer_port) : NULL;
+  ih_conn *c =
+      w ? ih_conn_new(&g.server, &win32_socket_transport, w, local_text, local_port, peer_text, peer_port) : NULL;
   if (!c) {
     ih_log(IH_LOG_ERROR, IH_EV_IO_ERROR, "cannot set up a connection from %s (out of memory)", peer_text);
     closesocket(s);
