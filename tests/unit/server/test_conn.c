@@ -717,6 +717,57 @@ static void test_extension_async(void)
 
 /* ---- scenarios ---- */
 
+/* Two more transports (transport.h) next to the fake wire's, as a pipe to
+ * a worker process would sit next to the socket: one counts what goes
+ * through it to the fake wire, the other only closes and destroys. */
+static int second_recvs, second_sends, first_closes;
+static ih_conn *first_to_destroy;
+static void second_recv(ih_conn *c, char *buf, size_t cap)
+{
+  second_recvs++;
+  fake_transport.recv(c, buf, cap);
+}
+static void second_send(ih_conn *c, const char *data, size_t len)
+{
+  second_sends++;
+  fake_transport.send(c, data, len);
+}
+static void first_close(ih_conn *c)
+{
+  (void)c;
+  first_closes++;
+}
+static void first_destroy_later(ih_conn *c) { first_to_destroy = c; }
+
+static void test_transport_per_connection(void)
+{
+  IH_TEST("each connection talks to the transport it was created with: two transports on one server");
+  ih_transport first = { .close_socket = first_close, .destroy_later = first_destroy_later };
+  ih_transport second = fake_transport;
+  second.recv = second_recv;
+  second.send = second_send;
+  second_recvs = second_sends = first_closes = 0;
+  first_to_destroy = NULL;
+  ih_conn *a = ih_conn_new(&server, &first, NULL, "127.0.0.1", 80, "127.0.0.1", 50010);
+  fake_conn_transport = &second;
+  ih_conn *b = connect_client(); /* the one the fake wire plays */
+  fake_conn_transport = &fake_transport;
+  IH_CHECK(a->transport == &first && b->transport == &second);
+  IH_EQ_INT(atomic_load(&server.counters.connections_live), 2);
+  IH_EQ_INT(second_recvs, 1);
+  client_sends(b, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_INT(second_sends, 1);
+  send_completes(b);
+  IH_CHECK(wire_has("\r\n\r\nAAAA"));
+  IH_EQ_INT(second_recvs, 2); /* kept alive: the next receive goes to its transport too */
+  ih_conn_abandon(a);         /* never started: closed through the one close path, on its own transport */
+  IH_EQ_INT(first_closes, 1);
+  IH_CHECK(first_to_destroy == a && !fake.socket_closed);
+  ih_conn_destroy(a);
+  client_closes(b);
+  expect_all_released(b);
+}
+
 static void test_keep_alive_get(void)
 {
   IH_TEST("HTTP/1.1 GET keeps the connection; refs while idle are socket + io");
@@ -1381,6 +1432,7 @@ int main(void)
   for (int i = 0; i < HUGE_SIZE; i++)
     huge_data[i] = (char)('a' + i % 26);
   test_keep_alive_get();
+  test_transport_per_connection();
   test_idle_input_buffer();
   test_pipelined();
   test_http10_close();
