@@ -140,7 +140,7 @@ size_t conn_in_full_cap(const ih_conn *c)
 
 /* READ_RAW_DATA filters are given the input buffer's free space to write
  * into (cbInBuffer, ms525498); for them it keeps its full size. */
-static bool in_stays_full(ih_conn *c)
+bool conn_in_stays_full(ih_conn *c)
 {
   return c->filters && ih_filter_wants(ih_filter_chain_for(c->gen->filters, NULL), IH_SF_NOTIFY_READ_RAW_DATA);
 }
@@ -167,13 +167,32 @@ bool conn_in_grow(ih_conn *c, size_t want)
  * failed shrink keeps the larger buffer, which works as well. */
 void conn_in_shrink_idle(ih_conn *c)
 {
-  if (c->in_cap <= IH_IN_IDLE || in_stays_full(c))
+  if (c->in_cap <= IH_IN_IDLE || conn_in_stays_full(c))
     return;
   char *p = ih_realloc(c->in, IH_IN_IDLE);
   if (p) {
     c->in = p;
     c->in_cap = IH_IN_IDLE;
   }
+}
+
+void conn_in_release(ih_conn *c)
+{
+  free(c->in);
+  c->in = NULL;
+  c->in_cap = c->in_len = c->in_start = 0;
+}
+
+bool conn_in_take(ih_conn *c)
+{
+  if (c->in)
+    return true;
+  c->in = ih_malloc(IH_IN_IDLE);
+  if (!c->in)
+    return false;
+  c->in_cap = IH_IN_IDLE;
+  c->in_len = c->in_start = 0;
+  return true;
 }
 
 /* The response has gone out whole (no send is in flight): the output
@@ -198,7 +217,7 @@ ih_conn *conn_create(ih_server *s, const ih_transport *t, void *transport_data, 
   bool wants_filters = c->gen->filters && c->gen->filters->count;
   if (wants_filters)
     c->filters = ih_filter_conn_new(c->gen->filters);
-  c->in_cap = in_stays_full(c) ? conn_in_full_cap(c) : IH_IN_IDLE;
+  c->in_cap = conn_in_stays_full(c) ? conn_in_full_cap(c) : IH_IN_IDLE;
   c->in = ih_malloc(c->in_cap);
   if (!c->in || !c->lock || (wants_filters && !c->filters)) {
     ih_filter_conn_free(c->filters);
@@ -269,7 +288,7 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes)
 void conn_transport_recv(ih_conn *c, size_t max)
 {
   ih_conn_ref(c, IH_HOLD_IO);
-  c->transport->recv(c, c->in + c->in_len, max);
+  c->transport->recv(c, c->in ? c->in + c->in_len : NULL, max); /* NULL, 0: a parked connection's zero-byte read */
 }
 
 void conn_transport_send(ih_conn *c, const char *data, size_t len)

@@ -148,6 +148,11 @@ struct ih_conn {
   char *in;                       /* input buffer: [in_start, in_len) not yet consumed */
   size_t in_cap, in_len, in_start, parse_last_len;
   bool head_bytes_seen;           /* some bytes of the current request head arrived */
+  /* A long idle (pipeline.c, IH_PARK_AFTER_MS): the receive is cancelled
+   * (parking) and a zero-byte one waits for the client instead (parked),
+   * with no input buffer; idle_until_ms is when the idle connection closes. */
+  bool parking, parked;
+  uint64_t idle_until_ms;
   uint64_t head_started_ms;
   char *out;                      /* response head (+ small bodies) */
   size_t out_cap, out_len;

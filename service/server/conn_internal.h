@@ -53,6 +53,13 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes);
 size_t conn_in_full_cap(const ih_conn *c);
 bool conn_in_grow(ih_conn *c, size_t want);
 void conn_in_shrink_idle(ih_conn *c);
+/* Whether the input buffer must keep its full size (READ_RAW_DATA filters
+ * write into its free space). */
+bool conn_in_stays_full(ih_conn *c);
+/* A parked connection gives its empty input buffer back, and takes an
+ * idle-sized one again when the client sends (false: out of memory). */
+void conn_in_release(ih_conn *c);
+bool conn_in_take(ih_conn *c);
 /* The response went out whole: the output buffer goes. */
 void conn_out_release(ih_conn *c);
 

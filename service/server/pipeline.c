@@ -16,8 +16,9 @@
  *  11. end of request  response_done: conn_request_end (END_OF_REQUEST)
  *  12. keep or close   response_done: the next request (3), or linger and close
  *
- * and what can happen to it meanwhile: timers (ih_conn_on_timer) and the
- * connection's close and end (the hooks the connection object calls).
+ * and what can happen to it meanwhile: timers (ih_conn_on_timer), a long
+ * idle between requests (park), and the connection's close and end (the
+ * hooks the connection object calls).
  *
  *   READ_HEAD --head parsed--> READ_BODY --body done--> SENDING --sent-->
  *       ^                        |  (Expect: 100-continue: SEND_CONTINUE)   |
@@ -56,6 +57,13 @@
 #include "server/route.h"
 
 #define IH_LINGER_MS 2000u /* how long to drain a closing client's bytes */
+/* An idle keep-alive connection waits this long with its input buffer and
+ * a receive posted into it; then it parks: the receive is cancelled, the
+ * buffer given back, and a zero-byte receive waits for the client's next
+ * bytes (nginx frees its buffers while a connection idles). Not at once:
+ * under Wine a zero-byte read costs wineserver round trips on every
+ * exchange (wine-notes), so only connections that stay idle pay them. */
+#define IH_PARK_AFTER_MS 2000u
 
 static void process_input(ih_conn *c);
 static bool read_head(ih_conn *c);
@@ -70,6 +78,8 @@ static void pipeline_unlock(ih_conn *c);
 static void log_io_error(ih_conn *c, const char *what, int err);
 static void on_closing(ih_conn *c);
 static void on_destroying(ih_conn *c);
+static bool may_park(ih_conn *c);
+static void park(ih_conn *c);
 
 /* What the connection object calls back: nothing else of the pipeline. */
 static const ih_conn_hooks pipeline_hooks = { .closing = on_closing, .destroying = on_destroying };
@@ -108,10 +118,26 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
 {
   conn_ext_after after = { 0 };
   ih_mutex_lock(c->lock);
+  bool cancelled_idle = c->parking && err; /* data that raced the cancel is read as usual */
+  c->parking = false;
   if (conn_ext_owns_io(c)) {
     conn_ext_on_recv(c, bytes, err, &after); /* an extension's ReadClient */
   } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
+  } else if (cancelled_idle) {
+    park(c);
+  } else if (c->parked) {
+    /* The zero-byte receive completed: the client sent something (or
+     * closed, which the next receive reads as usual). */
+    c->parked = false;
+    if (err) {
+      log_io_error(c, "receive", err);
+      conn_close(c);
+    } else if (!conn_in_take(c)) {
+      conn_close(c); /* no memory for its bytes; it was idle, nothing is lost */
+    } else {
+      conn_post_recv(c);
+    }
   } else if (err || bytes == 0) {
     if (err)
       log_io_error(c, "receive", err);
@@ -143,8 +169,12 @@ static void wait_for_input(ih_conn *c)
     return;
   }
   if (c->state == IH_CONN_READ_HEAD) {
-    if (!c->head_bytes_seen)
-      conn_set_deadline(c, (uint64_t)sc->keepalive_timeout * 1000u);
+    if (!c->head_bytes_seen) {
+      /* idle: the keep-alive deadline, or first the time to park (on_timer) */
+      uint64_t idle_ms = (uint64_t)sc->keepalive_timeout * 1000u;
+      c->idle_until_ms = ih_clock_ms() + idle_ms;
+      conn_set_deadline(c, may_park(c) && idle_ms > IH_PARK_AFTER_MS ? IH_PARK_AFTER_MS : idle_ms);
+    }
     /* else: the header deadline set at the first byte stands (slowloris) */
   } else if (c->state == IH_CONN_READ_BODY) {
     uint64_t elapsed = ih_clock_ms() - c->req->body_started_ms;
@@ -674,13 +704,22 @@ void ih_conn_on_timer(ih_conn *c)
   ih_mutex_lock(c->lock);
   atomic_store(&c->timer_pending, false);
   uint64_t deadline = atomic_load(&c->deadline_ms);
-  bool expired = deadline != 0 && ih_clock_ms() >= deadline;
+  uint64_t now = ih_clock_ms();
+  bool expired = deadline != 0 && now >= deadline;
   bool idle = c->state == IH_CONN_READ_HEAD && !c->head_bytes_seen;
   bool draining = atomic_load(&c->server->draining);
+  /* idle and not yet past the keep-alive deadline: park rather than close
+   * (ih_conn_expire_now's deadline of 1 means every deadline passed) */
+  bool park_time = idle && expired && !draining && deadline != 1 && now < c->idle_until_ms && !c->parking &&
+                   !c->parked && may_park(c);
   /* Closing the socket here (under the lock) rather than cancelling the
    * operation means a byte that arrives at the same moment cannot revive
    * the connection: its receive completes with an error either way. */
   if (c->state == IH_CONN_CLOSED) {
+  } else if (park_time) {
+    c->parking = true; /* its completion parks it (ih_conn_on_recv) */
+    conn_set_deadline(c, c->idle_until_ms - now);
+    c->transport->cancel_io(c);
   } else if (idle && (expired || draining)) {
     ih_log(IH_LOG_DEBUG, IH_EV_IDLE_TIMEOUT, "closing idle connection from %s:%u", c->peer_addr,
            (unsigned)c->peer_port);
@@ -698,6 +737,24 @@ void ih_conn_on_timer(ih_conn *c)
   }
   ih_mutex_unlock(c->lock);
   ih_conn_unref(c, IH_HOLD_TIMER);
+}
+
+/* ---- meanwhile: a long idle ---- */
+
+/* Whether an idle connection can give its input buffer back: its transport
+ * can cancel the receive, and no READ_RAW_DATA filter writes into the
+ * buffer's free space. */
+static bool may_park(ih_conn *c) { return c->transport->cancel_io && !conn_in_stays_full(c); }
+
+/* The receive cancelled after a long idle has completed: nothing is
+ * buffered (the connection was idle), so the buffer goes, and a zero-byte
+ * receive (which completes when the client sends, closes or resets) waits
+ * instead. */
+static void park(ih_conn *c)
+{
+  conn_in_release(c);
+  c->parked = true;
+  conn_post_recv(c); /* of 0 bytes: the buffer's free space */
 }
 
 /* ---- the connection's close and end ---- */

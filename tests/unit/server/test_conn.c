@@ -768,6 +768,66 @@ static void test_transport_per_connection(void)
   expect_all_released(b);
 }
 
+/* The park deadline of an idle connection passes (not ih_conn_expire_now,
+ * whose deadline of 1 means every deadline passed), as the sweep sees it. */
+static void idle_deadline_passes(ih_conn *c)
+{
+  atomic_store(&c->deadline_ms, 2);
+  if (IH_CHECK(ih_conn_timer_claim(c, ih_clock_ms(), false)))
+    ih_conn_on_timer(c);
+}
+
+static void test_idle_parks(void)
+{
+  IH_TEST("after a long idle a keep-alive connection parks: no input buffer, a zero-byte receive waits");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(c->in != NULL);
+  cancel_requests = 0;
+  idle_deadline_passes(c);
+  IH_EQ_INT(cancel_requests, 1); /* the receive is cancelled ... */
+  IH_CHECK(!fake.socket_closed); /* ... the connection stays */
+  pending_fails_with(c, 995);    /* ERROR_OPERATION_ABORTED: the cancelled receive */
+  IH_CHECK(c->in == NULL && c->in_cap == 0 && c->req == NULL && c->out == NULL);
+  IH_EQ_INT(fake.op, OP_RECV);
+  IH_EQ_INT((int)fake.recv_cap, 0);
+  IH_CHECK(atomic_load(&c->deadline_ms) > 2); /* the keep-alive deadline is next */
+
+  IH_TEST("a parked connection's next request: the buffer comes back and it is answered");
+  size_t wire_before = fake.wire_len;
+  client_sends(c, "GET /b.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(find_bytes(fake.wire + wire_before, fake.wire_len - wire_before, "\r\n\r\nBBBBBBBB", 12) != NULL);
+  IH_CHECK(c->in != NULL && c->in_cap <= 4096);
+  IH_EQ_INT(fake.op, OP_RECV);
+
+  IH_TEST("bytes that arrive as the idle receive is cancelled are read as usual");
+  idle_deadline_passes(c);
+  wire_before = fake.wire_len;
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"); /* completes with data, not the error */
+  send_completes(c);
+  IH_CHECK(find_bytes(fake.wire + wire_before, fake.wire_len - wire_before, "\r\n\r\nAAAA", 8) != NULL);
+  IH_CHECK(!c->parked && c->in != NULL);
+
+  IH_TEST("a parked connection closes at its keep-alive deadline, or when the client closes");
+  idle_deadline_passes(c);
+  pending_fails_with(c, 995);
+  IH_CHECK(c->parked);
+  timer_fires(c); /* the keep-alive deadline */
+  IH_CHECK(fake.socket_closed);
+  pending_fails_with(c, 995); /* the zero-byte receive, cancelled by the close */
+  expect_all_released(c);
+  c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  idle_deadline_passes(c);
+  pending_fails_with(c, 995);
+  client_closes(c);
+  IH_CHECK(fake.socket_closed);
+  expect_all_released(c);
+}
+
 static void test_keep_alive_get(void)
 {
   IH_TEST("HTTP/1.1 GET keeps the connection; refs while idle are socket + io");
@@ -1433,6 +1493,7 @@ int main(void)
     huge_data[i] = (char)('a' + i % 26);
   test_keep_alive_get();
   test_transport_per_connection();
+  test_idle_parks();
   test_idle_input_buffer();
   test_pipelined();
   test_http10_close();
