@@ -188,15 +188,20 @@ sql "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequen
 #    after an exit with an error (4, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG), an
 #    unrestricted service SID (5: NT SERVICE\IsapiHost can be granted rights,
 #    and is required for that virtual account), and a preshutdown timeout (7)
-#    of the installed config's drain_timeout (10 s) + 30 s. Events: 1 =
-#    install, 4 = reinstall. Wine's msi does not implement
-#    MsiConfigureServices (docs/install.md).
+#    of the installed config's shutdown_time_limit (90 s) + 10 s, so that at
+#    system shutdown Windows waits for a stop as long as the stop watchdog
+#    lets it run, and for the watchdog's IH1012 line (service/core/
+#    preshutdown.h, ih_preshutdown_timeout_ms; the service corrects it when
+#    it starts if its account may, and tests/unit/core/test_preshutdown.c
+#    checks this value against sample/isapihost.ini). Events: 1 = install,
+#    4 = reinstall. Wine's msi does not implement MsiConfigureServices
+#    (docs/install.md).
 sql "CREATE TABLE \`MsiServiceConfig\` (\`MsiServiceConfig\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL, \`Event\` INT NOT NULL, \`ConfigType\` LONG NOT NULL, \`Argument\` LONGCHAR, \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`MsiServiceConfig\`)"
 svccfg() { sql "INSERT INTO \`MsiServiceConfig\` (\`MsiServiceConfig\`, \`Name\`, \`Event\`, \`ConfigType\`, \`Argument\`, \`Component_\`) VALUES ('$1', 'IsapiHost', 5, $2, '$3', 'IsapiHostExe')"; }
 svccfg DelayedAutoStart 3 1
 svccfg FailureActionsOnErrorExit 4 1
 svccfg ServiceSidUnrestricted 5 1
-svccfg PreshutdownTimeout 7 40000
+svccfg PreshutdownTimeout 7 100000
 sql "CREATE TABLE \`MsiServiceConfigFailureActions\` (\`MsiServiceConfigFailureActions\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL, \`Event\` INT NOT NULL, \`ResetPeriod\` LONG, \`RebootMessage\` CHAR(255) LOCALIZABLE, \`Command\` CHAR(255) LOCALIZABLE, \`Actions\` LONGCHAR, \`DelayActions\` LONGCHAR, \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`MsiServiceConfigFailureActions\`)"
 sql "INSERT INTO \`MsiServiceConfigFailureActions\` (\`MsiServiceConfigFailureActions\`, \`Name\`, \`Event\`, \`ResetPeriod\`, \`Actions\`, \`DelayActions\`, \`Component_\`) VALUES ('RestartOnFailure', 'IsapiHost', 5, 86400, '1[~]1[~]1', '5000[~]10000[~]60000', 'IsapiHostExe')"
 sql "INSERT INTO \`InstallExecuteSequence\` (\`Action\`, \`Condition\`, \`Sequence\`) VALUES ('MsiConfigureServices', 'VersionNT >= 600', 5850)"

@@ -1,4 +1,6 @@
-/* A DLL's asynchronous operations (see isapi_call_win32.h).
+/* A DLL's operations on its connection, synchronous and asynchronous (see
+ * isapi_async_win32.h). Above the call object (isapi_call_win32.c) and the
+ * head sender (isapi_head_win32.c); below everything that starts them.
  *
  * IIS 6 ("Using Asynchronous I/O Processing", ms525028) runs the DLL's
  * completion callback on a pool thread, with the ECB, its context, the byte
@@ -19,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isapi/isapi_async_win32.h"
 #include "isapi/isapi_call_win32.h"
+#include "isapi/isapi_head_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 
 enum { PHASE_STARTING, PHASE_RUNNING, PHASE_DONE_INLINE };
@@ -35,16 +39,6 @@ struct isapi_async {
   DWORD total, error;
   isapi_step steps[];
 };
-
-void isapi_set_ext_error(int ext_result)
-{
-  switch (ext_result) {
-  case IH_EXT_OK: break;
-  case IH_EXT_BUSY: /* one asynchronous operation per request (ms525028) */
-  case IH_EXT_REFUSED: SetLastError(ERROR_INVALID_PARAMETER); break;
-  default: SetLastError(WSAECONNRESET); break;
-  }
-}
 
 /* Starts the current step. Returns 0, or the Win32 error that kept it from
  * starting (then nothing will complete). */

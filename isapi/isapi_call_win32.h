@@ -1,6 +1,19 @@
 /* One HttpExtensionProc session as the extension host keeps it: the ECB the
  * DLL sees, the strings it points to, the session state machine, and the
- * handle (HCONN) that names it. Shared by the host's files; Win32 only.
+ * handle (HCONN) that names it; its life in isapi_call_win32.c. Win32 only.
+ *
+ * The bottom of the extension host. Its files stand in layers and call only
+ * down (docs/architecture.md):
+ *   isapi_host_win32.c   start and stop; a call's start: the ECB's callbacks,
+ *                        HttpExtensionProc on the pool
+ *   isapi_ssf_win32.c    ServerSupportFunction: the dispatcher
+ *   isapi_send_win32.c, isapi_exec_win32.c, isapi_map_win32.c,
+ *   isapi_ecb_win32.c    the SSF families and the ECB's data callbacks
+ *   isapi_async_win32.c  a DLL's operations, synchronous and asynchronous
+ *   isapi_head_win32.c   response heads from the text DLLs pass
+ *   isapi_call_win32.c   this: the handle table, the counts, the end
+ * What the call must tell a layer above (run the DLL, a child ended) goes
+ * through isapi_call_hooks, registered once at start.
  *
  * Lifetimes. Two counts, each with one job:
  *  - refs keeps the memory: the session's own reference (dropped when it
@@ -65,7 +78,21 @@ struct isapi_call {
   char dll_path[MAX_PATH * 3];
 };
 
-/* ---- handle table and counts (isapi_host_win32.c) ---- */
+/* ---- the handle table, the counts, the end (isapi_call_win32.c) ---- */
+
+/* What a call asks of the layers above it, without naming them; the host
+ * registers them once at start (isapi_call_init), before any call exists. */
+typedef struct isapi_call_hooks {
+  /* Runs a started call on the extension pool: the ECB's callbacks, then
+   * HttpExtensionProc (isapi_host_win32.c). */
+  void (*run)(isapi_call *call);
+  /* An EXEC_URL child's session ended; its parent's EXEC_URL completes
+   * (isapi_exec_win32.c). */
+  void (*child_ended)(isapi_call *child);
+} isapi_call_hooks;
+
+/* Commits the handle table and keeps hooks (copied). 0, or -1 (logged). */
+int isapi_call_init(const isapi_call_hooks *hooks);
 
 /* The request body an ECB starts with: the pre-read bytes and the total
  * (UINT64_MAX: unknown, cbTotalBytes 0xFFFFFFFF). */
@@ -76,9 +103,10 @@ typedef struct isapi_body {
 } isapi_body;
 
 /* A session for request r on connection c (r is c->req, or a child's
- * request the caller then hands to call->child_req). NULL when out of
- * memory. isapi_call_start gives it an HCONN and queues HttpExtensionProc;
- * FALSE (the call freed) when no handle is free. */
+ * request the caller then hands to call->child_req): its strings and the
+ * ECB's data fields (the callbacks are set by hooks.run). NULL when out of
+ * memory. isapi_call_start gives it an HCONN and queues hooks.run on the
+ * extension pool; FALSE (the call freed) when no handle is free. */
 isapi_call *isapi_call_new(ih_conn *c, const ih_request *r, const isapi_body *body);
 BOOL isapi_call_start(isapi_call *call);
 
@@ -113,57 +141,13 @@ enum isapi_misuse {
   MISUSE_IO_AFTER_END,
 };
 void isapi_call_misuse(isapi_call *call, enum isapi_misuse kind, const char *what);
-
-/* ---- ECB callbacks (isapi_ecb_win32.c) ---- */
-
-BOOL WINAPI isapi_cb_get_server_variable(HCONN hconn, LPSTR name, LPVOID buf, LPDWORD size);
-BOOL WINAPI isapi_cb_write_client(HCONN hconn, LPVOID buf, LPDWORD bytes, DWORD flags);
-BOOL WINAPI isapi_cb_read_client(HCONN hconn, LPVOID buf, LPDWORD size);
-BOOL WINAPI isapi_cb_server_support_function(HCONN hconn, DWORD req, LPVOID buf, LPDWORD size, LPDWORD type);
-
-/* ---- asynchronous operations (isapi_async_win32.c) ---- */
-
-/* One asynchronous operation of the DLL: up to a few steps (head, memory,
- * file, ...) run one after the other on the connection, then the DLL's
- * callback runs on the pool with the total byte count or the first error. */
-typedef struct isapi_async isapi_async;
-
-enum isapi_step_kind { STEP_HEAD, STEP_WRITE, STEP_READ, STEP_FILE };
-typedef struct isapi_step {
-  enum isapi_step_kind kind;
-  const void *data;             /* WRITE, READ (buffer), HEAD (header text) */
-  size_t len;                   /* WRITE/READ bytes, HEAD text length */
-  const char *status;           /* HEAD: status string (may be NULL), its length */
-  size_t status_len;
-  HANDLE file;                  /* FILE */
-  uint64_t offset, length;
-  BOOL counts;                  /* its bytes count towards the completion's cbIO */
-} isapi_step;
-
-/* Starts steps[0..n) (copied) asynchronously; fn/ctx are the DLL's callback
- * (fn may be NULL: nothing is called back). FALSE with the Win32 error set
- * when it cannot start (nothing will be called back). */
-BOOL isapi_async_start(isapi_call *call, const isapi_step *steps, size_t n, PFN_HSE_IO_COMPLETION fn, void *ctx);
-/* Runs steps[0..n) synchronously; FALSE with the Win32 error set on failure.
- * *bytes (may be NULL) gets the counted bytes. */
-BOOL isapi_sync_run(isapi_call *call, const isapi_step *steps, size_t n, DWORD *bytes);
-/* Maps an IH_EXT_* result to a Win32 error and sets it. */
+/* Maps an IH_EXT_* result of a connection call to a Win32 error and sets it. */
 void isapi_set_ext_error(int ext_result);
-/* Queues fn(ecb, ctx, bytes, error) on the pool, as an operation's
- * completion (EXEC_URL, SEND_CUSTOM_ERROR, a read past a child's entity). */
-void isapi_async_complete(isapi_call *call, PFN_HSE_IO_COMPLETION fn, void *ctx, DWORD bytes, DWORD error);
 
-/* ---- EXEC_URL (isapi_exec_win32.c) ---- */
-
-/* A child session ended: its response is complete; the parent's EXEC_URL
- * completes with the child's status. */
-void isapi_exec_child_ended(isapi_call *child);
-
-/* ---- ServerSupportFunction handlers (isapi_ssf_*.c) ---- */
-
-/* Response heads from a status string and header text as DLLs pass them
- * (SEND_RESPONSE_HEADER, _EX, TRANSMIT_FILE and VECTOR_SEND heads). */
-BOOL isapi_send_header_text(isapi_call *call, const char *status, size_t status_len, const char *headers,
-                            size_t headers_len, const ih_ext_done *done);
+/* Sessions whose HCONN is still valid. */
+unsigned isapi_call_live(void);
+/* fn(call, ctx) for each of them, under the table's shared lock: fn only
+ * reads (and may mark stuck_reported); it must not enter, end or free. */
+void isapi_call_each(void (*fn)(isapi_call *call, void *ctx), void *ctx);
 
 #endif

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isapi/isapi_async_win32.h"
 #include "isapi/isapi_call_win32.h"
+#include "isapi/isapi_ecb_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 
 #define NAME_MAX_LEN 1024 /* longest variable name we look at */

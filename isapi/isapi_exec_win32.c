@@ -21,10 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "isapi/isapi_async_win32.h"
 #include "isapi/isapi_call_win32.h"
+#include "isapi/isapi_exec_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/shared/isapi_response.h"
-#include "isapi/isapi_ssf_win32.h"
 
 #define URL_MAX 8192      /* longest child URL we take from a DLL */
 #define HEADERS_MAX 65536 /* longest child header block */

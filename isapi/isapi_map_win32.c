@@ -47,7 +47,7 @@
 #include "isapi/isapi_call_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 #include "isapi/shared/isapi_map.h"
-#include "isapi/isapi_ssf_win32.h"
+#include "isapi/isapi_map_win32.h"
 
 /* Longest URL string read from a DLL (query included). The mapped part is
  * at most IH_ISAPI_URL_MAX bytes once canonical; this only bounds the scan

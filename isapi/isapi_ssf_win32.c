@@ -1,17 +1,23 @@
 /* ServerSupportFunction: the dispatcher and the codes small enough to live
- * here (session end, connection state, logging, tokens). IIS 6 semantics;
- * every code, supported or not, is in docs/compatibility.md. A code we do
- * not offer returns FALSE with the error IIS documents for it and is logged
- * once per DLL (IH2005). */
+ * here (session end, connection state, logging, tokens). Above the families
+ * it hands codes to (isapi_send_win32.c, isapi_exec_win32.c,
+ * isapi_map_win32.c), below the host, which puts the entry into every ECB
+ * when a call starts. IIS 6 semantics; every code, supported or not, is in
+ * docs/compatibility.md. A code we do not offer returns FALSE with the error
+ * IIS documents for it and is logged once per DLL (IH2005). */
 #include <windows.h>
 #include <httpext.h>
 #include <string.h>
 
 #include "core/server_log.h"
+#include "isapi/isapi_async_win32.h"
 #include "isapi/isapi_call_win32.h"
-#include "isapi/shared/isapi_guard_win32.h"
+#include "isapi/isapi_exec_win32.h"
+#include "isapi/isapi_map_win32.h"
+#include "isapi/isapi_send_win32.h"
 #include "isapi/isapi_ssf_codes.h"
 #include "isapi/isapi_ssf_win32.h"
+#include "isapi/shared/isapi_guard_win32.h"
 
 #define LOG_TEXT_MAX 4096
 

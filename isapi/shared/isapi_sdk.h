@@ -22,6 +22,68 @@
 #define IH_HSE_URL_FLAGS_SSL 0x8u
 #define IH_HSE_URL_FLAGS_SCRIPT 0x200u
 
+/* ServerSupportFunction codes, X(name, value): each becomes IH_<name> (an
+ * enum constant, ih_hse_req) and isapi_sdk_check_win32.c asserts every one
+ * equals httpext.h's <name>, so the SSF table (isapi/isapi_ssf_codes.c),
+ * which is built from these names, cannot carry a wrong number. Values:
+ * httpext.h, HSE_REQ_BASE + n and HSE_REQ_END_RESERVED (1000) + n. */
+#define IH_HSE_REQ_CODES(X)                                                                                  \
+  X(HSE_REQ_SEND_URL_REDIRECT_RESP, 1)                                                                       \
+  X(HSE_REQ_SEND_URL, 2)                                                                                     \
+  X(HSE_REQ_SEND_RESPONSE_HEADER, 3)                                                                         \
+  X(HSE_REQ_DONE_WITH_SESSION, 4)                                                                            \
+  X(HSE_REQ_MAP_URL_TO_PATH, 1001)                                                                           \
+  X(HSE_REQ_GET_SSPI_INFO, 1002)                                                                             \
+  X(HSE_APPEND_LOG_PARAMETER, 1003)                                                                          \
+  X(HSE_REQ_IO_COMPLETION, 1005)                                                                             \
+  X(HSE_REQ_TRANSMIT_FILE, 1006)                                                                             \
+  X(HSE_REQ_REFRESH_ISAPI_ACL, 1007)                                                                         \
+  X(HSE_REQ_IS_KEEP_CONN, 1008)                                                                              \
+  X(HSE_REQ_ASYNC_READ_CLIENT, 1010)                                                                         \
+  X(HSE_REQ_GET_IMPERSONATION_TOKEN, 1011)                                                                   \
+  X(HSE_REQ_MAP_URL_TO_PATH_EX, 1012)                                                                        \
+  X(HSE_REQ_ABORTIVE_CLOSE, 1014)                                                                            \
+  X(HSE_REQ_GET_CERT_INFO_EX, 1015)                                                                          \
+  X(HSE_REQ_SEND_RESPONSE_HEADER_EX, 1016)                                                                   \
+  X(HSE_REQ_CLOSE_CONNECTION, 1017)                                                                          \
+  X(HSE_REQ_IS_CONNECTED, 1018)                                                                              \
+  X(HSE_REQ_MAP_UNICODE_URL_TO_PATH, 1023)                                                                   \
+  X(HSE_REQ_MAP_UNICODE_URL_TO_PATH_EX, 1024)                                                                \
+  X(HSE_REQ_EXEC_UNICODE_URL, 1025)                                                                          \
+  X(HSE_REQ_EXEC_URL, 1026)                                                                                  \
+  X(HSE_REQ_GET_EXEC_URL_STATUS, 1027)                                                                       \
+  X(HSE_REQ_SEND_CUSTOM_ERROR, 1028)                                                                         \
+  X(HSE_REQ_IS_IN_PROCESS, 1030)                                                                             \
+  X(HSE_REQ_REPORT_UNHEALTHY, 1032)                                                                          \
+  X(HSE_REQ_NORMALIZE_URL, 1033)                                                                             \
+  X(HSE_REQ_VECTOR_SEND, 1037)                                                                               \
+  X(HSE_REQ_GET_ANONYMOUS_TOKEN, 1038)                                                                       \
+  X(HSE_REQ_GET_CACHE_INVALIDATION_CALLBACK, 1040)                                                           \
+  X(HSE_REQ_GET_UNICODE_ANONYMOUS_TOKEN, 1041)                                                               \
+  X(HSE_REQ_GET_TRACE_INFO, 1042)                                                                            \
+  X(HSE_REQ_SET_FLUSH_FLAG, 1043)                                                                            \
+  X(HSE_REQ_GET_TRACE_INFO_EX, 1044)                                                                         \
+  X(HSE_REQ_RAISE_TRACE_EVENT, 1045)                                                                         \
+  X(HSE_REQ_GET_CONFIG_OBJECT, 1046)                                                                         \
+  X(HSE_REQ_GET_WORKER_PROCESS_SETTINGS, 1047)                                                               \
+  X(HSE_REQ_GET_PROTOCOL_MANAGER_CUSTOM_INTERFACE_CALLBACK, 1048)                                            \
+  X(HSE_REQ_CANCEL_IO, 1049)                                                                                 \
+  X(HSE_REQ_GET_CHANNEL_BINDING_TOKEN, 1050)
+
+/* Codes DLLs use that httpext.h does not define (so nothing to check them
+ * against unless a header defines them): EXTENSION_TRIGGER, from IIS 5
+ * (Apache mod_isapi.h keeps it as 1020). */
+#define IH_HSE_REQ_LEGACY_CODES(X) X(HSE_REQ_EXTENSION_TRIGGER, 1020)
+
+#define IH_HSE_REQ_ENUM_(name, value) IH_##name = value,
+enum ih_hse_req { IH_HSE_REQ_CODES(IH_HSE_REQ_ENUM_) IH_HSE_REQ_LEGACY_CODES(IH_HSE_REQ_ENUM_) };
+#undef IH_HSE_REQ_ENUM_
+
+/* winerror.h: the errors of codes the SSF table does not offer. */
+#define IH_ERROR_NOT_SUPPORTED 50u
+#define IH_ERROR_INVALID_PARAMETER 87u
+#define IH_ERROR_NO_DATA 232u
+
 /* ---- httpfilt.h ---- */
 
 #define IH_SF_NOTIFY_SECURE_PORT 0x00000001u

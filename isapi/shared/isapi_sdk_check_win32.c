@@ -21,6 +21,17 @@ SAME(IH_HSE_URL_FLAGS_WRITE, HSE_URL_FLAGS_WRITE);
 SAME(IH_HSE_URL_FLAGS_EXECUTE, HSE_URL_FLAGS_EXECUTE);
 SAME(IH_HSE_URL_FLAGS_SSL, HSE_URL_FLAGS_SSL);
 SAME(IH_HSE_URL_FLAGS_SCRIPT, HSE_URL_FLAGS_SCRIPT);
+/* every ServerSupportFunction code the SSF table is built from */
+#define SAME_CODE(name, value) _Static_assert(IH_##name == (name), "IH_" #name " differs from httpext.h's " #name);
+IH_HSE_REQ_CODES(SAME_CODE)
+/* a legacy code no header of ours defines: checked the day one does */
+#ifdef HSE_REQ_EXTENSION_TRIGGER
+SAME(IH_HSE_REQ_EXTENSION_TRIGGER, HSE_REQ_EXTENSION_TRIGGER);
+#endif
+/* winerror.h: what codes not offered fail with */
+SAME(IH_ERROR_NOT_SUPPORTED, ERROR_NOT_SUPPORTED);
+SAME(IH_ERROR_INVALID_PARAMETER, ERROR_INVALID_PARAMETER);
+SAME(IH_ERROR_NO_DATA, ERROR_NO_DATA);
 /* the portable mapper's path buffer is HSE_URL_MAPEX_INFO's (isapi_map.h) */
 SAME(IH_ISAPI_MAX_PATH, sizeof(((HSE_URL_MAPEX_INFO *)0)->lpszPath));
 

@@ -157,3 +157,5 @@ unsigned ih_host_stop_wait_ms(void)
     s = limit + 5u;
   return s * 1000u;
 }
+
+unsigned ih_host_shutdown_time_limit(void) { return host.shutdown_time_limit; }

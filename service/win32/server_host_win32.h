@@ -32,5 +32,8 @@ int ih_host_continue(void);
 int ih_host_reload(void);
 /* How long a stop may take, for the SCM's wait hint. */
 unsigned ih_host_stop_wait_ms(void);
+/* shutdown_time_limit of the newest configuration (seconds), for the
+ * service's preshutdown timeout (core/preshutdown.h). */
+unsigned ih_host_shutdown_time_limit(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/preshutdown.h"
 #include "core/server_log.h"
 #include "eventlog_win32.h"
 #include "iis_compat_win32.h"
@@ -252,7 +253,8 @@ int ih_service_install(const ih_command *cmd)
     free(cfg_w);
     return 2;
   }
-  unsigned preshutdown_ms = (cfg->server.drain_timeout + 30u) * 1000u;
+  /* the longest stop, and the watchdog's line about it (core/preshutdown.h) */
+  DWORD preshutdown_ms = ih_preshutdown_timeout_ms(cfg->server.shutdown_time_limit);
   ih_config_free(cfg);
 
   wchar_t exe[MAX_PATH];

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/cmdline.h"
+#include "core/preshutdown.h"
 #include "core/server_log.h"
 #include "server_host_win32.h"
 #include "service_main_win32.h"
@@ -150,6 +151,58 @@ static DWORD WINAPI handler(DWORD control, DWORD event_type, LPVOID event_data, 
   }
 }
 
+/* The SCM's preshutdown timeout follows shutdown_time_limit
+ * (core/preshutdown.h): at system shutdown Windows waits that long after
+ * PRESHUTDOWN, so a stop that runs out is still logged (IH1012). Checked
+ * when the service starts and after a reload, and set when it differs.
+ * Setting it needs SERVICE_CHANGE_CONFIG on the service, which the default
+ * service DACL gives administrators (LocalSystem among them) but not
+ * LocalService or NetworkService (MSDN "Service Security and Access
+ * Rights"); querying it is open to every service account. Where the
+ * service cannot set it, it says so once per check (IH1011 warning). */
+static void follow_preshutdown_timeout(void)
+{
+  unsigned limit = ih_host_shutdown_time_limit();
+  DWORD want = ih_preshutdown_timeout_ms(limit);
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+  if (!scm) {
+    ih_log(IH_LOG_WARNING, IH_EV_SERVICE, "cannot check the preshutdown timeout: OpenSCManager failed (Win32 error %lu)",
+           GetLastError());
+    return;
+  }
+  SERVICE_PRESHUTDOWN_INFO have = { 0 };
+  DWORD needed = 0;
+  SC_HANDLE s = OpenServiceW(scm, svc.name, SERVICE_QUERY_CONFIG);
+  BOOL known = s && QueryServiceConfig2W(s, SERVICE_CONFIG_PRESHUTDOWN_INFO, (BYTE *)&have, sizeof have, &needed);
+  if (s)
+    CloseServiceHandle(s);
+  if (known && have.dwPreshutdownTimeout == want) {
+    CloseServiceHandle(scm);
+    return;
+  }
+  SERVICE_PRESHUTDOWN_INFO info = { want };
+  DWORD err = NO_ERROR;
+  s = OpenServiceW(scm, svc.name, SERVICE_CHANGE_CONFIG);
+  if (!s || !ChangeServiceConfig2W(s, SERVICE_CONFIG_PRESHUTDOWN_INFO, &info))
+    err = GetLastError();
+  if (s)
+    CloseServiceHandle(s);
+  CloseServiceHandle(scm);
+  char was[32] = "unknown";
+  if (known)
+    snprintf(was, sizeof was, "%lu ms", (unsigned long)have.dwPreshutdownTimeout);
+  if (err == NO_ERROR)
+    ih_log(IH_LOG_INFO, IH_EV_SERVICE,
+           "preshutdown timeout set to %lu ms (was %s): shutdown_time_limit %u s + %u s to log a stop that runs out",
+           (unsigned long)want, was, limit, IH_PRESHUTDOWN_MARGIN_S);
+  else
+    ih_log(IH_LOG_WARNING, IH_EV_SERVICE,
+           "the preshutdown timeout is %s, shutdown_time_limit (%u s) needs %lu ms, and this account cannot change "
+           "it (Win32 error %lu): at system shutdown Windows may end the service before a stop that runs out is "
+           "logged; an administrator can set it (docs/install.md)",
+           was, limit, (unsigned long)want, (unsigned long)err);
+}
+
 /* The service's main thread, after RUNNING: one request at a time. */
 static void serve(void)
 {
@@ -165,7 +218,8 @@ static void serve(void)
     }
     if (asked & ASK_RELOAD) {
       ih_log(IH_LOG_INFO, IH_EV_SERVICE, "service control PARAMCHANGE: reloading the configuration");
-      ih_host_reload();
+      if (ih_host_reload() == 0)
+        follow_preshutdown_timeout();
     }
     AcquireSRWLockShared(&svc.lock);
     DWORD state = svc.status.dwCurrentState; /* the handler has set the pending state */
@@ -211,6 +265,7 @@ static void WINAPI service_main(DWORD argc, LPWSTR *argv)
   } else {
     ih_log(IH_LOG_INFO, IH_EV_SERVICE, "running as the service %ls (process %lu)", svc.name, GetCurrentProcessId());
     report(SERVICE_RUNNING, 0, NO_ERROR, 0);
+    follow_preshutdown_timeout();
     serve();
     report(SERVICE_STOPPED, 0, NO_ERROR, 0); /* the process may end at once after this */
   }

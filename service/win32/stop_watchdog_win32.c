@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "core/ih_thread.h"
+#include "core/preshutdown.h"
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
 #include "eventlog_win32.h"
@@ -22,6 +23,11 @@
 /* How long the watchdog waits for the server log and the Event Log to take
  * its line, each: a log that does not answer in that time will not. */
 #define FLUSH_WAIT_MS 3000u
+/* ...and both waits fit in what the service's preshutdown timeout gives
+ * past shutdown_time_limit, so Windows does not move on at system shutdown
+ * before the line is written (core/preshutdown.h). */
+_Static_assert(2u * FLUSH_WAIT_MS < IH_PRESHUTDOWN_MARGIN_S * 1000u,
+               "the watchdog's flush waits must fit in the preshutdown margin");
 
 enum { IDLE, ARMED, FIRED, FINISHED };
 

@@ -328,6 +328,28 @@ def assert_msi_ok(rc, log, what):
 
 # ---------------------------------------------------------------- tests
 
+def test_msi_preshutdown_timeout_follows_the_stop_limit(pkg):
+    """The package asks Windows to wait, at system shutdown, as long as a stop
+    may take (the installed config's shutdown_time_limit) plus the margin the
+    stop watchdog needs to log why it ran out (service/core/preshutdown.h).
+    Read from the package's MsiServiceConfig table: Wine's msiexec does not
+    apply it (docs/install.md), so there is nothing to see after an install."""
+    src = Path(__file__).resolve().parents[2]
+    ini = (src / "installer" / "sample" / "isapihost.ini").read_text()
+    limit = int(re.search(r"^shutdown_time_limit\s*=\s*(\d+)\s*$", ini, re.M).group(1))
+    header = (src / "service" / "core" / "preshutdown.h").read_text()
+    margin = int(re.search(r"^#define IH_PRESHUTDOWN_MARGIN_S (\d+)u?$", header, re.M).group(1))
+    out = subprocess.run(["msiinfo", "export", str(pkg["msi"]), "MsiServiceConfig"], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    rows = [line.split("\t") for line in out.replace("\r", "").splitlines()]
+    preshutdown = [r for r in rows if len(r) >= 5 and r[0] == "PreshutdownTimeout"]
+    assert len(preshutdown) == 1, f"no PreshutdownTimeout row in MsiServiceConfig:\n{out}"
+    name, config_type, argument = preshutdown[0][1], preshutdown[0][3], preshutdown[0][4]
+    assert (name, config_type) == (SERVICE, "7")  # SERVICE_CONFIG_PRESHUTDOWN_INFO
+    assert int(argument) == (limit + margin) * 1000, \
+        f"PreshutdownTimeout {argument} ms; shutdown_time_limit {limit} s + {margin} s needs {(limit + margin) * 1000}"
+
+
 @pytest.mark.ih_timeout(400)
 def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
     p = prefix

@@ -12,6 +12,7 @@ reading events back) is in docs/install.md, untested here."""
 
 import hashlib
 import json
+import re
 import socket
 import threading
 import time
@@ -213,6 +214,33 @@ def test_reloads_while_clients_keep_requesting(svc):
     assert not errors, errors[:5]
     assert served[0] > 0
     wait_generations(svc, (start + reloads, 1))
+
+
+def preshutdown_ms(svc):
+    """The service's preshutdown timeout as the SCM keeps it (the service key's
+    PreshutdownTimeout), or None."""
+    out = svc.prefix.wine("reg", "query", rf"HKLM\SYSTEM\CurrentControlSet\Services\{NAME}",
+                          "/v", "PreshutdownTimeout").stdout
+    m = re.search(r"PreshutdownTimeout\s+REG_DWORD\s+0x([0-9a-fA-F]+)", out)
+    return int(m.group(1), 16) if m else None
+
+
+def test_preshutdown_timeout_follows_shutdown_time_limit(svc):
+    """At system shutdown Windows waits the preshutdown timeout for the
+    service; it must cover shutdown_time_limit and the watchdog's IH1012 line
+    (service/core/preshutdown.h: the limit + 10 s). install sets it from the
+    configuration (the default limit, 90 s, here; no longer drain_timeout +
+    30 s), and the running service follows a reloaded limit itself."""
+    assert preshutdown_ms(svc) == 100000, "install: the default shutdown_time_limit (90 s) + 10 s"
+    good = svc.config.read_text()
+    svc.config.write_text(good.replace("[server]\n", "[server]\nshutdown_time_limit = 120\n", 1))
+    assert svc.cmd("reload", "--name", NAME).returncode == 0
+    wait_for_log(svc.server_log, "IH1011 preshutdown timeout set to 130000 ms (was 100000 ms)", timeout=20)
+    assert preshutdown_ms(svc) == 130000
+    svc.config.write_text(good)
+    assert svc.cmd("reload", "--name", NAME).returncode == 0
+    wait_for_log(svc.server_log, "IH1011 preshutdown timeout set to 100000 ms (was 130000 ms)", timeout=20)
+    assert preshutdown_ms(svc) == 100000
 
 
 def wait_state(svc, state, timeout=60):

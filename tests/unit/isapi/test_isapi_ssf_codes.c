@@ -8,6 +8,7 @@
 
 #include "ih_test.h"
 #include "isapi/isapi_ssf_codes.h"
+#include "isapi/shared/isapi_sdk.h"
 
 #ifndef IH_SOURCE_DIR
 #error "IH_SOURCE_DIR must name the source tree"
@@ -33,6 +34,36 @@ static void test_table_is_ordered(void)
     IH_CHECK(t[i].supported ? t[i].error == 0 : t[i].error != 0);
   }
   IH_CHECK(ih_isapi_ssf_lookup(4242) == NULL);
+}
+
+/* Every code isapi_sdk.h knows (the httpext.h ones, checked against the
+ * header at compile time, and the legacy ones) has a row, under its own
+ * name and number; and the table has no row besides them. */
+static void test_table_is_the_sdk_list(void)
+{
+  IH_TEST("the table has one row per isapi_sdk.h code, with the SDK's name and number");
+  static const struct {
+    uint32_t value;
+    const char *name;
+  } sdk[] = {
+#define ROW(name, value) { value, #name },
+    IH_HSE_REQ_CODES(ROW) IH_HSE_REQ_LEGACY_CODES(ROW)
+#undef ROW
+  };
+  size_t n;
+  ih_isapi_ssf_table(&n);
+  IH_EQ_INT((long long)n, (long long)(sizeof sdk / sizeof sdk[0]));
+  for (size_t i = 0; i < sizeof sdk / sizeof sdk[0]; i++) {
+    const ih_isapi_ssf_code *c = ih_isapi_ssf_lookup(sdk[i].value);
+    if (!IH_CHECK(c != NULL))
+      ih_test_note("no row for %s (%u)", sdk[i].name, (unsigned)sdk[i].value);
+    else if (!IH_CHECK(strcmp(c->name, sdk[i].name) == 0))
+      ih_test_note("%u is %s in the table, %s in isapi_sdk.h", (unsigned)sdk[i].value, c->name, sdk[i].name);
+  }
+  /* spot checks against httpext.h as printed (HSE_REQ_END_RESERVED 1000 + n) */
+  IH_EQ_INT(IH_HSE_REQ_DONE_WITH_SESSION, 4);
+  IH_EQ_INT(IH_HSE_REQ_EXEC_URL, 1026);
+  IH_EQ_INT(IH_HSE_REQ_CANCEL_IO, 1049);
 }
 
 static void test_doc_matches(void)
@@ -73,6 +104,7 @@ static void test_doc_matches(void)
 int main(void)
 {
   test_table_is_ordered();
+  test_table_is_the_sdk_list();
   test_doc_matches();
   return ih_test_finish();
 }
