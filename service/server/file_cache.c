@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/ih_alloc.h"
+#include "core/ih_str.h"
 #include "core/ih_thread.h"
 
 typedef struct entry {

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/conn.h"
+#include "server/files.h"
 
 #define IH_FILE_CACHE_MAX_FILE 65536u
 

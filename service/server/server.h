@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "http/http_parse.h"
+#include "server/files.h"
 
 typedef struct ih_conn ih_conn;
 typedef struct ih_server ih_server;
@@ -38,16 +39,6 @@ typedef struct ih_process_stats {
   long long isapi_threads; /* extension pool threads, and how many run an item */
   long long isapi_busy;
 } ih_process_stats;
-
-typedef struct ih_file_info {
-  uint64_t size;
-  int64_t mtime_unix;
-  bool is_dir;
-} ih_file_info;
-
-enum ih_fs_status { IH_FS_OK, IH_FS_NOT_FOUND, IH_FS_DENIED, IH_FS_ERROR };
-
-typedef void (*ih_dir_entry_fn)(void *arg, const char *name, bool is_dir, uint64_t size, int64_t mtime_unix);
 
 /* The host services the pipeline needs from the platform (Win32, or an
  * in-memory fake in tests): files, the access log, the extension and filter
