@@ -36,7 +36,7 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     ih_admin_extensions_page(c, plan);
     return;
   case IH_ROUTE_STATIC:
-    ih_static_file_respond(c, &route, plan);
+    ih_static_file_respond(c, route.vdir, route.physical, plan);
     return;
   }
 }

@@ -19,6 +19,7 @@
 #include "server/file_cache.h"
 
 #define IH_SMALL_FILE 65536u /* bodies up to this size are read and sent from memory */
+#define IH_STATIC_PATH_MAX 4096 /* a default document's physical path */
 
 static void out_str(ih_conn *c, const char *s) { ih_response_append(c, s, strlen(s)); }
 
@@ -260,13 +261,13 @@ static void directory_listing(ih_conn *c, const char *physical)
   free(body);
 }
 
-void ih_static_file_respond(ih_conn *c, const ih_route *route, ih_body_plan *plan)
+void ih_static_file_respond(ih_conn *c, const ih_vdir *vdir, const char *physical, ih_body_plan *plan)
 {
   ih_request *r = c->view;
   ih_slice path = ih_slice_from_cstr(r->path);
   memset(plan, 0, sizeof *plan);
   file_ref f;
-  file_ref_open(c, route->physical, &f);
+  file_ref_open(c, physical, &f);
   if (f.status == IH_FS_OK && f.info.is_dir) {
     file_ref_close(c, &f);
     if (path.p[path.n - 1] != '/') {
@@ -278,8 +279,8 @@ void ih_static_file_respond(ih_conn *c, const ih_route *route, ih_body_plan *pla
       return;
     }
     for (size_t i = 0; i < r->site->default_document_count; i++) {
-      char doc[IH_ROUTE_PHYSICAL_MAX];
-      if (!ih_physical_path_join(route->vdir, path, r->site->default_documents[i], doc, sizeof doc, NULL))
+      char doc[IH_STATIC_PATH_MAX];
+      if (!ih_physical_path_join(vdir, path, r->site->default_documents[i], doc, sizeof doc, NULL))
         continue;
       file_ref_open(c, doc, &f);
       if (f.status == IH_FS_OK && !f.info.is_dir) {
@@ -292,19 +293,19 @@ void ih_static_file_respond(ih_conn *c, const ih_route *route, ih_body_plan *pla
       file_ref_close(c, &f);
     }
     if (r->site->directory_listing)
-      directory_listing(c, route->physical);
+      directory_listing(c, physical);
     else
       ih_response_error(c, 403, plan); /* IIS 403.14: listing denied */
     return;
   }
   if (f.status != IH_FS_OK) {
     if (f.status == IH_FS_ERROR)
-      ih_log(IH_LOG_WARNING, IH_EV_FILE_ERROR, "cannot open %s", route->physical);
+      ih_log(IH_LOG_WARNING, IH_EV_FILE_ERROR, "cannot open %s", physical);
     file_ref_close(c, &f);
     ih_response_error(c, f.status == IH_FS_DENIED ? 403 : f.status == IH_FS_NOT_FOUND ? 404 : 500, plan);
     return;
   }
-  const char *type = ih_response_content_type(c, route->physical);
+  const char *type = ih_response_content_type(c, physical);
   if (!type) {
     file_ref_close(c, &f);
     ih_response_error(c, 404, plan); /* IIS 404.3: no MIME map entry */

@@ -8,11 +8,12 @@
 #include <stdbool.h>
 
 #include "server/response.h"
-#include "server/route.h"
 
-/* Answers a STATIC route: the response head (and a small body) in c->out,
- * a larger body as the plan's file, which the pipeline sends and closes. */
-void ih_static_file_respond(ih_conn *c, const ih_route *route, ih_body_plan *plan);
+/* Answers for the file or directory at physical (a STATIC route: under
+ * vdir, or where URL_MAP filters sent it): the response head (and a small
+ * body) in c->out, a larger body as the plan's file, which the pipeline
+ * sends and closes. Default documents are looked up under vdir. */
+void ih_static_file_respond(ih_conn *c, const ih_vdir *vdir, const char *physical, ih_body_plan *plan);
 /* Whether physical names a regular file (IIS's "verify that file exists"
  * of a script map); answered from the small-file cache when it can. */
 bool ih_static_file_exists(ih_conn *c, const char *physical);

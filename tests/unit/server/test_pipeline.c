@@ -90,6 +90,7 @@ static struct {
   size_t bytes;
   int err;
   int busy_async, busy_sync; /* results of calls made while an operation was outstanding */
+  atomic_int second_tried;    /* both were made: the first may complete now */
 } async_seen;
 
 static void head(ih_conn *c, const char *headers, const char *body)
@@ -194,6 +195,7 @@ static void *ext_script(void *arg)
     IH_EQ_INT(ih_conn_ext_write(c, "hello", 5, &end_in_callback), IH_EXT_OK);
     async_seen.busy_async = ih_conn_ext_write(c, "x", 1, &record);
     async_seen.busy_sync = ih_conn_ext_write(c, "x", 1, NULL);
+    atomic_store(&async_seen.second_tried, 1);
     return NULL; /* like HSE_STATUS_PENDING: the callback ends it */
   case EXT_END_WHILE_PENDING: /* the session ends while its write is in flight */
     head(c, hdrs, "");
@@ -606,6 +608,10 @@ static void test_extension_async(void)
   ih_conn *c = connect_client();
   start_async(EXT_ASYNC_WRITE);
   client_sends(c, "GET /app.isa HTTP/1.1\r\nHost: x\r\n\r\n");
+  /* The write must still be outstanding when the extension tries again:
+   * its send completes only after that. */
+  for (int i = 0; i < 2000000 && !atomic_load(&async_seen.second_tried); i++)
+    ih_thread_yield();
   run_extension(c);
   IH_EQ_INT(atomic_load(&async_seen.calls), 1);
   IH_EQ_INT((int)async_seen.bytes, 5);

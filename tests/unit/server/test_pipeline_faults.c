@@ -1,9 +1,10 @@
-/* Allocation failures in the connection pipeline (conn.c and what it calls:
- * respond.c, conn_ext.c, conn_filters.c, file_cache.c, the filter chain),
- * on the fake platform. SQLite's fault injection is the model: each
- * scenario runs once without faults (the baseline), then with the 1st
- * allocation failing, the 2nd, ... (once, and from there on) until a run
- * completes without reaching the armed failure. After every run: no crash,
+/* Allocation failures in the request pipeline (pipeline.c and what it
+ * calls: the connection, the request, routing, responses, conn_ext.c,
+ * conn_filters.c, file_cache.c, the filter chain), on the fake platform.
+ * SQLite's fault injection is the model: each scenario runs once without
+ * faults (the baseline), then with the 1st allocation failing, the 2nd,
+ * ... (once, and from there on) until a run completes without reaching the
+ * armed failure. After every run: no crash,
  * every holder released and every file closed (expect_all_released), and
  * the client got the baseline's responses, where one may be replaced by a
  * whole 500/503 (Content-Length and that many bytes), and the last may be
@@ -138,7 +139,7 @@ static void normalise(outcome *o)
 }
 
 /* ---- a scripted extension on its own thread (ih_thread.h), as in
- * test_conn.c: it calls the blocking ih_conn_ext_* entry points while the
+ * test_pipeline.c: it calls the blocking ih_conn_ext_* entry points while the
  * pump below plays the I/O pool. A careful DLL: a call that fails ends the
  * session with HSE_STATUS_ERROR. ---- */
 static atomic_int ext_started, ext_finished;
