@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Memory per idle keep-alive connection: python3 bench/idle.py --exe ISAPIHOST.EXE [--counts 1000,5000,10000]
+"""Memory per idle keep-alive connection: python3 bench/idle.py --exe ISAPIHOST.EXE [--counts 1000,5000,10000] [--park-wait S]
 
 Starts isapihost.exe under Wine (WINEPREFIX must name a booted prefix: see
 cmake/wine-prefix.sh) with a one-file static site, warms it up, then opens
@@ -8,7 +8,10 @@ sends one GET and reads its whole response, so it holds what a real
 keep-alive client leaves behind between requests, then stays open and
 silent. After each step it reads private_bytes (committed private memory)
 and connections_live from the status page and prints the growth per idle
-connection since the start. Memory, not time: the figure does not depend
+connection since the start: once right after the step (the connections
+still hold their input buffers) and once more --park-wait seconds later
+(default 5), when they have parked (an idle connection gives its input
+buffer back after 2 s: docs/architecture.md). Memory, not time: the figure does not depend
 on how busy the machine is.
 
 Bounded: at most --max connections (10,000 by default), every socket
@@ -87,6 +90,8 @@ def main():
     ap.add_argument("--exe", required=True, help="isapihost.exe (an optimised build: mingw-x64-release)")
     ap.add_argument("--counts", default="1000,5000,10000", help="idle connections at each step")
     ap.add_argument("--max", type=int, default=10000, help="upper bound of any count")
+    ap.add_argument("--park-wait", type=float, default=5.0,
+                    help="seconds to wait after each step before the second reading (0: no second reading)")
     args = ap.parse_args()
     counts = sorted(int(n) for n in args.counts.split(","))
     if not counts or counts[0] < 1 or counts[-1] > args.max:
@@ -130,13 +135,21 @@ def main():
         base = settle(port, 0)
         print(f"idle keep-alive connections, isapihost {args.exe}")
         print(f"baseline: private_bytes {base['private_bytes']}, handles {base['handles']}")
-        print(f"{'connections':>11} {'private bytes':>14} {'per connection':>15} {'handles':>8}")
+        print(f"{'connections':>11} {'private bytes':>14} {'per connection':>15} "
+              f"{'parked: private bytes':>22} {'per connection':>15} {'handles':>8}")
         for n in counts:
             while len(conns) < n:
                 conns.append(open_idle(port, request))
             st = settle(port, n)
             per = (st["private_bytes"] - base["private_bytes"]) / n
-            print(f"{st['connections_live']:>11} {st['private_bytes']:>14} {per:>15.0f} {st['handles']:>8}")
+            parked, parked_per = "-", "-"
+            if args.park_wait > 0:
+                time.sleep(args.park_wait)
+                later = settle(port, n)
+                parked = str(later["private_bytes"])
+                parked_per = f"{(later['private_bytes'] - base['private_bytes']) / n:.0f}"
+            print(f"{st['connections_live']:>11} {st['private_bytes']:>14} {per:>15.0f} "
+                  f"{parked:>22} {parked_per:>15} {st['handles']:>8}")
     finally:
         for s in conns:
             s.close()
