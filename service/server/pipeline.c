@@ -597,8 +597,10 @@ static void start_response(ih_conn *c, ih_body_plan *plan)
       conn_close(c);
       return;
     }
-    if (fr == IH_CHAIN_FINISHED)
-      r->keep_alive = false; /* finished during SEND_RESPONSE: this response, then close */
+    if (fr == IH_CHAIN_FINISHED) { /* finished during SEND_RESPONSE: this response, then close */
+      r->close_wanted = true;
+      ih_response_end_decide(c, true);
+    }
   }
   r->response_bytes = c->out_len + (plan->file ? plan->length : 0);
   r->file = plan->file;

@@ -63,9 +63,9 @@ void ih_response_head_end(ih_conn *c, bool delimited);
  * keep-alive decision. */
 void ih_response_ext_head(ih_conn *c, int status, const char *reason, const char *headers, size_t headers_len,
                           bool delimited);
-/* At the end of a response whose head went out before its body was known
- * (an extension's): the decision again, with what is known now; it can only
- * turn the head's keep into close. */
+/* The decision again, with what is known after the head was written (an
+ * extension's end, a filter that finished during SEND_RESPONSE): it can
+ * only turn the head's keep into close. */
 void ih_response_end_decide(ih_conn *c, bool delimited);
 /* A response with no head of ours (bytes a filter wrote itself): its end
  * cannot be known, so the connection closes after it. */
