@@ -69,9 +69,13 @@ typedef struct win_conn {
   DWORD ready_bytes;
 } win_conn;
 
+/* How long a stop waits, in all, for the workers to take their KEY_QUIT. */
+#define WORKER_STOP_WAIT_MS 10000u
+
 static struct {
   HANDLE port;
   HANDLE *workers;
+  volatile LONG *worker_key; /* the key of the packet each worker is handling; 0 while it waits */
   unsigned worker_count;
   LPFN_TRANSMITFILE transmit_file;
   BOOL skip_on_success; /* every TCP provider hands out IFS handles */
@@ -99,6 +103,17 @@ static void begin_op(win_conn *w, enum op_kind kind)
 static __thread BOOL ready_scope;
 static __thread win_conn *ready_list;
 
+/* Completions delivered inline after one packet (or one session end)
+ * before the rest go to the port. Without a bound, a client that keeps its
+ * pipeline full, or streams a body faster than it is read, has every
+ * receive complete at once: the thread would serve that connection for as
+ * long as the client keeps sending and never dequeue another packet, so
+ * other connections, the timer sweep's deadlines and the stop's KEY_QUIT
+ * would wait behind it (a stop then took drain_timeout + 10 s and more,
+ * tests/integration/test_io_engine.py). A requeued completion is one packet
+ * at the tail of the port's FIFO queue, behind what was waiting. */
+#define INLINE_COMPLETIONS_MAX 16
+
 /* The operation in w's slot completed at once with bytes, and no packet
  * was queued for it. */
 static void completed_at_once(win_conn *w, DWORD bytes)
@@ -114,13 +129,18 @@ static void completed_at_once(win_conn *w, DWORD bytes)
 
 /* Delivers what completed at once, including what that delivery posts and
  * completes at once in turn (one operation per connection at a time, so a
- * connection is on the list at most once). */
+ * connection is on the list at most once), in a loop, never by recursion:
+ * at most INLINE_COMPLETIONS_MAX of them; what is left goes to the port as
+ * packets, each delivered exactly once by whichever worker takes it. */
 static void deliver_ready(void)
 {
-  while (ready_list) {
+  for (unsigned delivered = 0; ready_list; delivered++) {
     win_conn *w = ready_list;
     ready_list = w->ready_next;
-    w->op.complete(&w->op, w->ready_bytes, 0);
+    if (delivered < INLINE_COMPLETIONS_MAX)
+      w->op.complete(&w->op, w->ready_bytes, 0);
+    else
+      PostQueuedCompletionStatus(g.port, w->ready_bytes, KEY_IO, &w->op.ov);
   }
 }
 
@@ -506,7 +526,7 @@ static void dispatch(ULONG_PTR key, OVERLAPPED *ov, DWORD bytes, DWORD err)
  * to the wineserver (measured with WINEDEBUG=+server; docs/benchmarks.md). */
 static DWORD WINAPI worker_main(LPVOID arg)
 {
-  (void)arg;
+  volatile LONG *busy_with = arg;
   on_io_thread = TRUE;
   ready_scope = TRUE;
   for (;;) {
@@ -533,8 +553,10 @@ static DWORD WINAPI worker_main(LPVOID arg)
       err = bytes; /* post_failure: the post's own error, nothing transferred */
       bytes = 0;
     }
+    InterlockedExchange(busy_with, (LONG)key);
     dispatch(key, ov, bytes, err);
     deliver_ready();
+    InterlockedExchange(busy_with, 0);
   }
 }
 
@@ -606,10 +628,15 @@ int ih_iocp_engine_start(unsigned requested_workers)
   GetSystemInfo(&si);
   g.worker_count = requested_workers ? requested_workers : 2 * si.dwNumberOfProcessors;
   g.workers = calloc(g.worker_count, sizeof *g.workers);
-  if (!g.workers)
+  g.worker_key = calloc(g.worker_count, sizeof *g.worker_key);
+  if (!g.workers || !g.worker_key) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot start the worker threads (out of memory)");
+    g.worker_count = 0; /* ih_iocp_engine_stop has none to join */
     return -1;
+  }
   for (unsigned i = 0; i < g.worker_count; i++) {
-    g.workers[i] = CreateThread(NULL, WORKER_STACK, worker_main, NULL, STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    g.workers[i] = CreateThread(NULL, WORKER_STACK, worker_main, (LPVOID)&g.worker_key[i],
+                                STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     if (!g.workers[i]) {
       ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot start worker thread (Win32 error %lu)", GetLastError());
       g.worker_count = i;
@@ -620,16 +647,52 @@ int ih_iocp_engine_start(unsigned requested_workers)
   return 0;
 }
 
+static const char *key_name(LONG key)
+{
+  switch (key) {
+  case KEY_IO:
+  case KEY_IO_FAILED:
+    return "an I/O completion";
+  case KEY_TIMER:
+    return "a connection's timer";
+  case KEY_EXT_END:
+    return "an extension session's end";
+  case KEY_DESTROY:
+    return "a connection's end";
+  default:
+    return "nothing";
+  }
+}
+
+/* Each worker takes one KEY_QUIT when it next waits on the port; all of
+ * them get WORKER_STOP_WAIT_MS in all, not each (a wait of 30 s per worker
+ * made one stuck worker cost 30 s and four cost two minutes). One still
+ * busy then is named in the log and the stop goes on: the process ends it. */
 void ih_iocp_engine_stop(void)
 {
   for (unsigned i = 0; i < g.worker_count; i++)
     PostQueuedCompletionStatus(g.port, 0, KEY_QUIT, NULL);
+  uint64_t end = ih_clock_ms() + WORKER_STOP_WAIT_MS;
+  unsigned busy = 0;
+  LONG busy_with = 0;
   for (unsigned i = 0; i < g.worker_count; i++) {
-    WaitForSingleObject(g.workers[i], 30000);
+    uint64_t now = ih_clock_ms();
+    if (WaitForSingleObject(g.workers[i], now < end ? (DWORD)(end - now) : 0) != WAIT_OBJECT_0) {
+      busy++;
+      busy_with = g.worker_key[i];
+    }
     CloseHandle(g.workers[i]);
   }
+  if (busy)
+    ih_log(IH_LOG_WARNING, IH_EV_DRAIN_TIMEOUT,
+           "%u of %u I/O thread(s) still busy %u s after the stop asked them to end (one with %s); "
+           "they end with the process",
+           busy, g.worker_count, WORKER_STOP_WAIT_MS / 1000u, key_name(busy_with));
   free(g.workers);
   g.workers = NULL;
+  if (!busy) /* else a worker still running writes its slot: it goes with the process */
+    free((void *)g.worker_key);
+  g.worker_key = NULL;
   g.worker_count = 0;
   if (g.port)
     CloseHandle(g.port);
