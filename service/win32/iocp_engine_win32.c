@@ -22,7 +22,9 @@
  * on an extension pool thread until the session's end it is running
  * (pf_ext_end_later) returns; from any other thread (an extension's, which
  * may be about to wait for this very completion) it goes to the port as a
- * packet of our own.
+ * packet of our own. At most INLINE_COMPLETIONS_MAX are delivered in a row
+ * that way; the rest go to the port, so no connection keeps a thread from
+ * the packets waiting there.
  *
  * Wine notes (shared/reference/wine-notes.md): sockets are never reused
  * (DisconnectEx/TF_REUSE_SOCKET break under Wine), TF_DISCONNECT is never
