@@ -14,6 +14,13 @@
 # interleaved (a b c d e f a b c d e f) and keeps the best round per target and count.
 # --targets picks some of nginx,bare,ih,flt1,flt4,ext (e.g. ih,flt1,flt4: more rounds
 # of one comparison in the same time); the ratios that need a missing one say n/a.
+# --baseline-ref REF also builds REF (a commit, branch or tag of this repository) in
+# the git worktree build/bench-baseline with the same preset and measures its ih, ext,
+# flt1 and flt4 (those chosen) in the same rounds, right after this tree's: the report
+# adds "this tree / REF" per target and connection count (the no-regression check).
+# --roundtrips also counts wineserver round trips per request for bare and every
+# IsapiHost target (and REF's): strace -c of the server's write/writev calls while
+# wrk -c16 runs for --duration seconds, divided by wrk's request count.
 # All send the same 1,024-byte body.
 # Under Wine the single-threaded wineserver caps every server at a few
 # thousand req/s, so only ratios within one run mean anything (README.md).
@@ -46,6 +53,8 @@ DURATION=5
 ROUNDS=2
 OUT=
 TARGET_LIST=
+BASE_REF=
+ROUNDTRIPS=0
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; }
 while [ $# -gt 0 ]; do
@@ -56,6 +65,9 @@ while [ $# -gt 0 ]; do
     --rounds=*) ROUNDS=${1#*=}; shift ;;
     --targets) TARGET_LIST=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --targets=*) TARGET_LIST=${1#*=}; shift ;;
+    --baseline-ref) BASE_REF=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --baseline-ref=*) BASE_REF=${1#*=}; shift ;;
+    --roundtrips) ROUNDTRIPS=1; shift ;;
     --out) OUT=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
     --out=*) OUT=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -75,6 +87,20 @@ if [ -n "$TARGET_LIST" ]; then
   done
   TARGETS=("${chosen[@]}")
 fi
+# The baseline twin of each IsapiHost target: b<target>, measured right after it.
+BASE_DIR=$ROOT/build/bench-baseline
+BASE_BUILD=$BASE_DIR/build/mingw-x64-release
+BASE_SHA=
+if [ -n "$BASE_REF" ]; then
+  BASE_SHA=$(git -C "$ROOT" rev-parse --verify --quiet "$BASE_REF^{commit}") ||
+    { echo "run.sh: --baseline-ref: '$BASE_REF' is not a commit of this repository" >&2; exit 2; }
+  with_base=()
+  for t in "${TARGETS[@]}"; do
+    with_base+=("$t")
+    case "$t" in ih|ext|flt1|flt4) with_base+=("b$t") ;; esac
+  done
+  TARGETS=("${with_base[@]}")
+fi
 if [ -n "$OUT" ]; then
   case "$OUT" in /*) ;; *) OUT=$PWD/$OUT ;; esac
   [ -d "$(dirname "$OUT")" ] || { echo "run.sh: directory of --out does not exist: $OUT" >&2; exit 2; }
@@ -93,6 +119,7 @@ for t in wrk wine wineserver cmake curl x86_64-w64-mingw32-gcc; do
   command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 [ -z "$NGINX" ] && missing+=(nginx)
+[ "$ROUNDTRIPS" = 1 ] && ! command -v strace >/dev/null 2>&1 && missing+=(strace)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "run.sh: missing: ${missing[*]}" >&2
   echo "run.sh: Debian packages: wrk nginx wine wine64 cmake curl gcc-mingw-w64-x86-64 (this script installs nothing)" >&2
@@ -119,10 +146,11 @@ label() {
     nginx) printf 'nginx native' ;; bare) printf 'bare IOCP (Wine)' ;;
     ih) printf 'IsapiHost (Wine)' ;; ext) printf 'IsapiHost ext (Wine)' ;;
     flt1) printf 'IsapiHost 1 filter' ;; flt4) printf 'IsapiHost 4 filters' ;;
+    b*) printf '%s @%s' "$(label "${1#b}")" "${BASE_SHA:0:7}" ;;
   esac
 }
 url_path() { # TARGET: what wrk and curl ask for
-  if [ "$1" = ext ]; then printf '%s' "$EXT_PATH"; else printf '%s' "$STATIC_PATH"; fi
+  case "$1" in ext|bext) printf '%s' "$EXT_PATH" ;; *) printf '%s' "$STATIC_PATH" ;; esac
 }
 free_port() {
   if command -v python3 >/dev/null 2>&1 &&
@@ -205,6 +233,26 @@ if ! (cd "$ROOT" && cmake --preset mingw-x64-release && cmake --build --preset m
   fi
 fi
 
+# ---- the baseline: REF in its own worktree, the same preset -------------------
+BASE_OK=0
+if [ -n "$BASE_REF" ]; then
+  say "building the baseline $BASE_REF ($BASE_SHA) in ${BASE_DIR#"$ROOT"/} (log: base-build.log in the temp dir)"
+  if {
+       if [ -d "$BASE_DIR" ]; then
+         git -C "$BASE_DIR" checkout --quiet --detach "$BASE_SHA"
+       else
+         git -C "$ROOT" worktree add --quiet --detach "$BASE_DIR" "$BASE_SHA"
+       fi &&
+       (cd "$BASE_DIR" && cmake --preset mingw-x64-release &&
+        cmake --build --preset mingw-x64-release -j "$(nproc)" --target isapihost hello_ext passthru_flt)
+     } >"$TMP/base-build.log" 2>&1; then
+    BASE_OK=1
+  else
+    tail -n 20 "$TMP/base-build.log" | sed 's/^/  | /'
+    fail "the baseline $BASE_REF did not build"
+  fi
+fi
+
 # ---- what runs --------------------------------------------------------------
 declare -A SKIP=()
 chosen() { case " ${TARGETS[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -232,6 +280,11 @@ fi
 for t in nginx bare ih flt1 flt4 ext; do
   chosen "$t" || SKIP[$t]="not in --targets"
 done
+for t in bih bext bflt1 bflt4; do
+  if ! chosen "$t"; then SKIP[$t]="no --baseline-ref"
+  elif [ "$BASE_OK" != 1 ]; then SKIP[$t]="baseline not built"
+  fi
+done
 
 # ---- site, configs ----------------------------------------------------------
 SITE=$TMP/site
@@ -249,6 +302,10 @@ pad=$((BODY_SIZE - ${#html_head} - ${#html_tail}))
 # Four copies of the filter: four modules, as four different filters would be.
 if [ -z "${SKIP[flt1]:-}" ] || [ -z "${SKIP[flt4]:-}" ]; then
   for i in 1 2 3 4; do cp "$FLT_DLL" "$TMP/passthru_$i.dll"; done
+fi
+if [ "$BASE_OK" = 1 ]; then
+  cp "$BASE_BUILD/bench/hello_ext.dll" "$TMP/hello_ext_base.dll"
+  for i in 1 2 3 4; do cp "$BASE_BUILD/bench/passthru_flt.dll" "$TMP/passthru_base_$i.dll"; done
 fi
 
 nginx_conf() { # PORT
@@ -285,7 +342,7 @@ EOF
 
 # ---- Wine ---------------------------------------------------------------------
 if [ -z "${SKIP[bare]:-}" ] || [ -z "${SKIP[ih]:-}" ] || [ -z "${SKIP[ext]:-}" ] || [ -z "${SKIP[flt1]:-}" ] ||
-   [ -z "${SKIP[flt4]:-}" ]; then
+   [ -z "${SKIP[flt4]:-}" ] || [ "$BASE_OK" = 1 ]; then
   # shellcheck source=../cmake/wine-prefix.sh
   source "$ROOT/cmake/wine-prefix.sh"
   wine_env "$PREFIX_DIR"
@@ -317,19 +374,21 @@ start_server() { # TARGET PORT ROUND
       wine "$BARE_EXE" "$port" "$((2 * $(nproc)))" "$(winpath "$SITE/index.html")" \
         </dev/null >"$log.out" 2>"$log.err" &
       ;;
-    ih|ext|flt1|flt4)
+    ih|ext|flt1|flt4|bih|bext|bflt1|bflt4)
       # One configuration for all: the static target does not touch the
       # script map (the DLL is loaded on first use); flt1 and flt4 add
-      # global filters.
-      printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\npermissions = read, script\n\n[scriptmap Bench .bx]\ndll = hello_ext.dll\nverbs = GET, HEAD\n' \
-        "$port" >"$TMP/bench.ini"
+      # global filters. The baseline's targets run its own exe and DLLs.
+      local exe=$IH_EXE sfx=
+      case "$t" in b*) exe=$BASE_BUILD/service/win32/isapihost.exe; sfx=_base ;; esac
+      printf '[server]\nlog_dir = logs\n\n[site Bench]\nbindings = 127.0.0.1:%s\nroot = site\npermissions = read, script\n\n[scriptmap Bench .bx]\ndll = hello_ext%s.dll\nverbs = GET, HEAD\n' \
+        "$port" "$sfx" >"$TMP/bench.ini"
       local n=0 i
-      case "$t" in flt1) n=1 ;; flt4) n=4 ;; esac
+      case "$t" in flt1|bflt1) n=1 ;; flt4|bflt4) n=4 ;; esac
       for ((i = 1; i <= n; i++)); do
-        printf '\n[filter pass%d]\ndll = passthru_%d.dll\n' "$i" "$i" >>"$TMP/bench.ini"
+        printf '\n[filter pass%d]\ndll = passthru%s_%d.dll\n' "$i" "$sfx" "$i" >>"$TMP/bench.ini"
       done
       # cwd = the ini's dir, so relative paths resolve the same either way.
-      (cd "$TMP" && exec wine "$IH_EXE" run --config "$(winpath "$TMP/bench.ini")") \
+      (cd "$TMP" && exec wine "$exe" run --config "$(winpath "$TMP/bench.ini")") \
         </dev/null >"$log.out" 2>"$log.err" &
       ;;
   esac
@@ -410,6 +469,57 @@ for ((r = 1; r <= ROUNDS; r++)); do
   done
 done
 
+# ---- wineserver round trips per request ---------------------------------------
+# Every wineserver request is a write (or writev) on the request pipe, then a
+# read of the reply: strace -c counts the writes of every thread of the
+# server while wrk runs with 16 connections; writes of files (logs) are
+# counted too and are few (lines are coalesced).
+declare -A RT=()     # target -> round trips per request
+declare -A RT_RAW=() # target -> "writes / requests"
+count_roundtrips() { # TARGET
+  local t=$1 port path out st tids reqs writes
+  path=$(url_path "$t")
+  port=$(free_port) || { fail "$(label "$t") round trips: no free port"; return; }
+  start_server "$t" "$port" rt
+  if ! wait_port "$CUR_PID" "$port"; then
+    fail "$(label "$t") round trips: did not accept connections on 127.0.0.1:$port"
+    tail -n 5 "$TMP/$t-rrt.out" "$TMP/$t-rrt.err" 2>/dev/null | sed 's/^/  | /'
+    kill -0 "$CUR_PID" 2>/dev/null || { CUR_PID=; CUR_KIND=; }
+    stop_server
+    return
+  fi
+  # warm up (the extension's DLL loads on first use, caches fill)
+  wrk -t1 -c16 -d1s "http://127.0.0.1:$port$path" </dev/null >/dev/null 2>&1
+  tids=$(ls "/proc/$CUR_PID/task" 2>/dev/null | paste -sd, -)
+  st=$TMP/strace-$t.txt
+  out=$TMP/wrk-rt-$t.txt
+  strace -f -c -e trace=write,writev -o "$st" -p "$tids" 2>/dev/null &
+  local spid=$!
+  sleep 1
+  wrk -t1 -c16 -d"${DURATION}s" --timeout 5s "http://127.0.0.1:$port$path" </dev/null >"$out" 2>&1
+  kill -INT "$spid" 2>/dev/null
+  wait "$spid" 2>/dev/null
+  stop_server
+  reqs=$(awk '/requests in/ { print $1; exit }' "$out")
+  writes=$(awk '$NF == "write" || $NF == "writev" { n += $4 } END { print n + 0 }' "$st" 2>/dev/null)
+  if [ -z "$reqs" ] || [ "$reqs" = 0 ] || [ -z "$writes" ] || [ "$writes" = 0 ]; then
+    fail "$(label "$t") round trips: no count (requests '${reqs:-}', writes '${writes:-}')"
+    return
+  fi
+  RT[$t]=$(awk -v w="$writes" -v r="$reqs" 'BEGIN { printf "%.2f", w / r }')
+  RT_RAW[$t]="$writes / $reqs"
+  say "round trips  $(printf '%-24s' "$(label "$t")") ${RT[$t]} per request ($writes writes, $reqs requests)"
+}
+if [ "$ROUNDTRIPS" = 1 ]; then
+  say "counting wineserver round trips per request (strace -c, wrk -c16 -d${DURATION}s)"
+  for t in bare "${TARGETS[@]}"; do
+    case "$t" in nginx) continue ;; esac
+    [ -n "${SKIP[$t]:-}" ] && continue
+    [ -n "${RT[$t]:-}" ] && continue
+    count_roundtrips "$t"
+  done
+fi
+
 # ---- report -------------------------------------------------------------------
 cell() { # TARGET CONNS
   if [ -n "${SKIP[$1]:-}" ]; then printf 'skipped (%s)' "${SKIP[$1]}"
@@ -476,6 +586,33 @@ report=$TMP/report.md
   echo
   echo "IsapiHost with 4 filters >= ${FLT_TARGET_PCT}% of IsapiHost without at 16 and 64 connections: $(verdict flt4 "$FLT_TARGET_PCT" ih)"
   echo
+  if [ -n "$BASE_REF" ]; then
+    echo "This tree against the baseline $BASE_REF ($BASE_SHA), built by this script, same rounds:"
+    echo
+    echo "| target | connections | this tree | @${BASE_SHA:0:7} | this / baseline |"
+    echo "|---|---:|---:|---:|---:|"
+    for t in ih ext flt1 flt4; do
+      chosen "$t" || continue
+      for c in "${CONNS[@]}"; do
+        a=${BEST[$t:$c]:-}; [ -n "${SKIP[$t]:-}" ] && a=
+        b=${BEST[b$t:$c]:-}; [ -n "${SKIP[b$t]:-}" ] && b=
+        echo "| $(label "$t") | $c | $(cell "$t" "$c") | $(cell "b$t" "$c") | $(ratio "$a" "$b") |"
+      done
+    done
+    echo
+  fi
+  if [ "$ROUNDTRIPS" = 1 ]; then
+    echo "Wineserver round trips per request (strace -c: write + writev of every server thread while wrk -t1 -c16 -d${DURATION}s runs, divided by wrk's requests):"
+    echo
+    echo "| target | round trips per request | writes / requests |"
+    echo "|---|---:|---:|"
+    for t in bare "${TARGETS[@]}"; do
+      case "$t" in nginx) continue ;; esac
+      [ -n "${RT[$t]:-}" ] || continue
+      echo "| $(label "$t") | ${RT[$t]} | ${RT_RAW[$t]} |"
+    done | awk '!seen[$0]++'
+    echo
+  fi
   echo "Every round (req/s), to judge the noise:"
   echo
   for t in "${TARGETS[@]}"; do

@@ -3,9 +3,9 @@
  * (ih_conn_new), with the transport's own per-connection data
  * (c->transport_data), so one server can serve connections of several
  * transports at once. The first implementation is the IOCP socket
- * (service/win32/iocp_server.c); a pipe to a worker process is meant to be
- * the second; tests/harness/conn_fake.c is the in-memory one the pipeline's
- * unit tests drive.
+ * (service/win32/iocp_engine_win32.c); a pipe to a worker process is meant
+ * to be the second; tests/harness/conn_fake.c is the in-memory one the
+ * pipeline's unit tests drive.
  *
  * Contract, which every transport keeps:
  *

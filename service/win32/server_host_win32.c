@@ -1,4 +1,9 @@
-/* The server's life in this process (see server_host_win32.h). */
+/* The server's life in this process (see server_host_win32.h): the
+ * composition root. Only here do the configuration, the logs, the
+ * extension and filter hosts, the files and the I/O engine come together
+ * into the platform the portable pipeline runs on, and only here is the
+ * server (server_lifecycle_win32.h) started and stopped, for the
+ * foreground run and the service alike. */
 #include <winsock2.h>
 #include <windows.h>
 #include <stdio.h>
@@ -9,10 +14,17 @@
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
 #include "eventlog_win32.h"
+#include "file_win32.h"
+#include "filters/filter_host_win32.h"
 #include "iis_compat_win32.h"
-#include "iocp_server.h"
+#include "iocp_engine_win32.h"
+#include "isapi/isapi_dll_win32.h"
+#include "isapi/isapi_host_win32.h"
 #include "logwriter_win32.h"
+#include "process_stats_win32.h"
+#include "server/conn.h"
 #include "server_host_win32.h"
+#include "server_lifecycle_win32.h"
 #include "stop_watchdog_win32.h"
 
 /* shutdown_time_limit before a configuration is read (config.c's default) */
@@ -25,6 +37,27 @@ static struct {
   volatile unsigned shutdown_time_limit; /* of the newest configuration; read by control handlers */
   BOOL winsock, logs, events, engine;
 } host;
+
+/* What the portable pipeline runs on besides its connections' transport:
+ * files, the access logs, the extension and filter hosts, the process
+ * figures. */
+static ih_platform platform;
+
+static const ih_platform *win32_platform(void)
+{
+  memset(&platform, 0, sizeof platform);
+  ih_iocp_engine_platform_services(&platform);
+  platform.file_open = ih_win32_file_open;
+  platform.file_read = ih_win32_file_read;
+  platform.file_close = ih_win32_file_close;
+  platform.dir_list = ih_win32_dir_list;
+  platform.access_log = ih_logwriter_access_line;
+  platform.extension_start = ih_isapi_host_extension_start;
+  platform.filter_call = ih_filter_host_call;
+  platform.process_stats = ih_win32_process_stats;
+  platform.ext_admin = ih_isapi_admin;
+  return &platform;
+}
 
 static void release(void)
 {
@@ -83,12 +116,12 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
    * GetExtensionVersion without calling WSAStartup themselves, and some
    * probe the registry for IIS, so Winsock (above) and the IIS values (here,
    * once the server log can report them) must be in place before any DLL
-   * loads. DLLs load only on threads ih_iocp_start creates. */
+   * loads. DLLs load only on threads ih_lifecycle_start creates. */
   ih_iis_compat_init();
   host.engine = TRUE;
-  if (ih_iocp_start(host.cfg) != 0) {
+  if (ih_lifecycle_start(host.cfg, win32_platform()) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "start-up failed; see the messages above");
-    ih_iocp_stop();
+    ih_lifecycle_stop();
     return start_failed(1);
   }
   return 0;
@@ -105,7 +138,7 @@ void ih_host_stop(void)
   ih_host_stop_requested(); /* the clock runs from the request, if a handler saw it first */
   ih_stop_watchdog_phase("draining connections");
   if (host.engine)
-    ih_iocp_stop();
+    ih_lifecycle_stop();
   ih_stop_watchdog_phase("flushing the logs");
   release();
   ih_stop_watchdog_finished();
@@ -124,9 +157,9 @@ int ih_host_exit(int rc)
   return rc;
 }
 
-int ih_host_pause(void) { return ih_iocp_pause(); }
+int ih_host_pause(void) { return ih_lifecycle_pause(); }
 
-int ih_host_continue(void) { return ih_iocp_continue(); }
+int ih_host_continue(void) { return ih_lifecycle_continue(); }
 
 int ih_host_reload(void)
 {
@@ -138,7 +171,7 @@ int ih_host_reload(void)
     return -1;
   }
   unsigned drain = cfg->server.drain_timeout, shutdown_limit = cfg->server.shutdown_time_limit;
-  if (ih_iocp_reload(cfg, why, sizeof why) != 0) {
+  if (ih_lifecycle_reload(cfg, why, sizeof why) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_RELOADED, "reload refused, the running configuration stays: %s", why);
     return -1;
   }

@@ -13,7 +13,7 @@ from ihserver import HttpConn, expect_status, scaled, write_files
 
 BODY = b"idle connections park and come back\n"
 PARK_AFTER = 2.0          # IH_PARK_AFTER_MS in service/server/pipeline.c
-SWEEP = 0.1               # the timer sweep's interval (iocp_server.c)
+SWEEP = 0.1               # the timer sweep's interval (server_lifecycle_win32.c)
 PARKED = scaled(PARK_AFTER + SWEEP + 1.5)  # comfortably parked, well before keepalive_timeout
 
 
