@@ -191,7 +191,7 @@ static BOOL exec_url(isapi_call *call, const char *url, const char *method, cons
   isapi_call_hold(call);
   if (req->is_extension) {
     const ih_request *top = call->conn->req;
-    isapi_body body = { top->ext_preread, top->ext_preread_len,
+    isapi_body body = { top->body_preread, top->body_preread_len,
                         top->framing.chunked ? UINT64_MAX : top->framing.content_length };
     char *copy = NULL;
     if (entity) { /* the child sees this entity instead of the request's body */

@@ -92,7 +92,7 @@ static void run_call(isapi_call *call)
 bool ih_isapi_host_extension_start(ih_conn *c)
 {
   const ih_request *r = c->req;
-  isapi_body body = { r->ext_preread, r->ext_preread_len,
+  isapi_body body = { r->body_preread, r->body_preread_len,
                       r->framing.chunked ? UINT64_MAX : r->framing.content_length };
   isapi_call *call = isapi_call_new(c, r, &body);
   return call && isapi_call_start(call);

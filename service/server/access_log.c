@@ -99,9 +99,9 @@ void ih_access_log_write(ih_conn *c)
   /* What an extension adds (HSE_APPEND_LOG_PARAMETER, lpszLogData) goes
    * after the query in cs-uri-query, where IIS puts it (ms524660). */
   char query_buf[2 * IH_LOG_FIELD_MAX];
-  if (r->ext_log_len) {
+  if (r->log_append_len) {
     int n = snprintf(query_buf, sizeof query_buf, "%.*s%.*s", (int)query.n, query.p ? query.p : "",
-                     (int)(r->ext_log_len > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : r->ext_log_len), r->ext_log);
+                     (int)(r->log_append_len > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : r->log_append_len), r->log_append);
     query = (ih_slice){ query_buf, n < 0 ? 0 : (size_t)n < sizeof query_buf ? (size_t)n : sizeof query_buf - 1 };
   }
   ih_slice stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target;

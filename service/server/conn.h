@@ -107,14 +107,15 @@ typedef struct ih_request {
   bool keep_alive;           /* the decision, made before the head is written */
   bool is_extension;         /* runs an ISAPI extension (ext) */
   ih_ext_target ext;
-  char *ext_preread;         /* body bytes handed to the extension in lpbData (NUL-terminated) */
-  size_t ext_preread_len;
+  char *body_preread;        /* body bytes read before the handler starts, up to isapi_preread (IIS's
+                                UploadReadAheadSize): an extension's lpbData (NUL-terminated) */
+  size_t body_preread_len;
   bool body_complete;        /* every body byte has been read from the client */
   bool close_wanted;         /* the handler or a filter asked to close after this response
                                 (HSE_IO_DISCONNECT_AFTER_SEND, a cancelled operation, SF_STATUS_REQ_FINISHED) */
-  char *ext_log;             /* text the extension adds to cs-uri-query (HSE_APPEND_LOG_PARAMETER,
-                                lpszLogData); NULL when none */
-  size_t ext_log_len;
+  char *log_append;          /* text the handler adds to the log's cs-uri-query (an extension's
+                                HSE_APPEND_LOG_PARAMETER, lpszLogData); NULL when none */
+  size_t log_append_len;
   void *file;                /* file being sent, closed when the response is done */
   uint64_t file_offset;      /* next file byte to send */
   uint64_t file_left;        /* file bytes not yet sent */

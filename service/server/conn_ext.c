@@ -787,14 +787,14 @@ void ih_conn_ext_log_append(ih_conn *c, const char *text, size_t len)
 {
   ih_mutex_lock(c->lock);
   ih_request *r = c->req;
-  if (len > EXT_LOG_MAX - r->ext_log_len)
-    len = EXT_LOG_MAX - r->ext_log_len;
-  char *p = len ? ih_realloc(r->ext_log, r->ext_log_len + len + 1) : NULL;
+  if (len > EXT_LOG_MAX - r->log_append_len)
+    len = EXT_LOG_MAX - r->log_append_len;
+  char *p = len ? ih_realloc(r->log_append, r->log_append_len + len + 1) : NULL;
   if (p) {
-    memcpy(p + r->ext_log_len, text, len);
-    r->ext_log_len += len;
-    p[r->ext_log_len] = '\0';
-    r->ext_log = p;
+    memcpy(p + r->log_append_len, text, len);
+    r->log_append_len += len;
+    p[r->log_append_len] = '\0';
+    r->log_append = p;
   }
   ih_mutex_unlock(c->lock);
 }

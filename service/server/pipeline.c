@@ -480,23 +480,23 @@ static bool preread_extension_body(ih_conn *c)
 {
   ih_request *r = c->req;
   size_t cap = c->gen->config->server.isapi_preread;
-  if (!r->ext_preread) {
-    r->ext_preread = ih_malloc(cap + 1);
-    if (!r->ext_preread) {
+  if (!r->body_preread) {
+    r->body_preread = ih_malloc(cap + 1);
+    if (!r->body_preread) {
       fail_request(c, 503, "out of memory for the request body");
       return false;
     }
     r->body_complete = !r->framing.chunked && r->body_left == 0;
   }
   for (;;) {
-    long n = conn_body_pull(c, r->ext_preread + r->ext_preread_len, cap - r->ext_preread_len);
+    long n = conn_body_pull(c, r->body_preread + r->body_preread_len, cap - r->body_preread_len);
     if (n < 0) {
       refuse_chunked_body(c, r->body_refused);
       return false;
     }
-    r->ext_preread_len += (size_t)n;
-    if (r->body_complete || r->ext_preread_len == cap) {
-      r->ext_preread[r->ext_preread_len] = '\0'; /* DLLs rely on lpbData being NUL-terminated */
+    r->body_preread_len += (size_t)n;
+    if (r->body_complete || r->body_preread_len == cap) {
+      r->body_preread[r->body_preread_len] = '\0'; /* DLLs rely on lpbData being NUL-terminated */
       return true;
     }
     if (n == 0)

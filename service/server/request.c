@@ -57,11 +57,11 @@ void conn_request_end(ih_conn *c)
   ih_request *r = c->req;
   if (!r)
     return; /* between requests: nothing to end */
-  free(r->ext_preread);
-  r->ext_preread = NULL;
-  free(r->ext_log);
-  r->ext_log = NULL;
-  r->ext_log_len = 0;
+  free(r->body_preread);
+  r->body_preread = NULL;
+  free(r->log_append);
+  r->log_append = NULL;
+  r->log_append_len = 0;
   free(r->filter_physical);
   r->filter_physical = NULL;
   if (r->file) {
