@@ -59,6 +59,55 @@ static const ih_platform *win32_platform(void)
   return &platform;
 }
 
+/* The extension and filter hosts, started and stopped at the server's
+ * points (server_lifecycle_win32.h). */
+static int hosts_start(const ih_config *cfg, ih_server *server)
+{
+  if (ih_isapi_host_start(cfg) != 0)
+    return -1;
+  /* Filters see every connection from its first bytes: loaded before any
+   * listener opens. */
+  return ih_filter_host_start(server);
+}
+
+static void hosts_stop(ih_server *server)
+{
+  ih_stop_watchdog_phase("stopping the extension threads and unloading extensions");
+  ih_isapi_host_stop(); /* requests have drained: stop the pool, terminate and unload DLLs */
+  /* Each destroyed connection has had END_OF_NET_SESSION; with none left,
+   * TerminateFilter and FreeLibrary (else the filters stay loaded). */
+  ih_stop_watchdog_phase("unloading filters");
+  ih_filter_host_stop(server);
+}
+
+static int hosts_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap)
+{
+  return ih_filter_host_rebind(server, gen, why, cap);
+}
+
+static void hosts_publish(ih_server *server, const ih_config *cfg, ih_generation *gen)
+{
+  ih_isapi_host_reconfigure(cfg);
+  ih_filter_host_publish(server, gen);
+}
+
+/* Filter DLLs that did not load are tried again (on a thread of their own:
+ * the caller drives the timers). */
+static void hosts_retry(void)
+{
+  if (ih_filter_host_failed())
+    ih_filter_host_retry();
+}
+
+static const ih_lifecycle_hosts win32_hosts = {
+  .start = hosts_start,
+  .stop = hosts_stop,
+  .rebind = hosts_rebind,
+  .publish = hosts_publish,
+  .retry = hosts_retry,
+  .retry_ms = IH_FILTER_RETRY_MS,
+};
+
 static void release(void)
 {
   if (host.events)
@@ -119,7 +168,7 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
    * loads. DLLs load only on threads ih_lifecycle_start creates. */
   ih_iis_compat_init();
   host.engine = TRUE;
-  if (ih_lifecycle_start(host.cfg, win32_platform()) != 0) {
+  if (ih_lifecycle_start(host.cfg, win32_platform(), &win32_hosts) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "start-up failed; see the messages above");
     ih_lifecycle_stop();
     return start_failed(1);

@@ -8,9 +8,7 @@
 #include <string.h>
 
 #include "core/server_log.h"
-#include "filters/filter_host_win32.h"
 #include "iocp_engine_win32.h"
-#include "isapi/isapi_host_win32.h"
 #include "listeners_win32.h"
 #include "server/conn.h"
 #include "server_lifecycle_win32.h"
@@ -24,6 +22,7 @@ static struct {
   SRWLOCK control_lock; /* pause, continue, reload and stop, one at a time */
   HANDLE sweep_thread;
   HANDLE sweep_stop;
+  const ih_lifecycle_hosts *hosts;
 } g;
 
 /* ---- the timer sweep ---- */
@@ -31,15 +30,12 @@ static struct {
 static DWORD WINAPI sweep_main(LPVOID arg)
 {
   (void)arg;
-  ULONGLONG next_filter_retry = GetTickCount64() + IH_FILTER_RETRY_MS;
+  ULONGLONG next_retry = GetTickCount64() + g.hosts->retry_ms;
   while (WaitForSingleObject(g.sweep_stop, SWEEP_INTERVAL_MS) == WAIT_TIMEOUT) {
     ih_iocp_engine_notify_timers(FALSE);
-    /* Filter DLLs that did not load are tried again (on a thread of their
-     * own: this one drives the timers). */
-    if (GetTickCount64() >= next_filter_retry) {
-      next_filter_retry = GetTickCount64() + IH_FILTER_RETRY_MS;
-      if (ih_filter_host_failed())
-        ih_filter_host_retry();
+    if (g.hosts->retry && g.hosts->retry_ms && GetTickCount64() >= next_retry) {
+      next_retry = GetTickCount64() + g.hosts->retry_ms;
+      g.hosts->retry();
     }
   }
   return 0;
@@ -47,9 +43,10 @@ static DWORD WINAPI sweep_main(LPVOID arg)
 
 /* ---- start and stop ---- */
 
-int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform)
+int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform, const ih_lifecycle_hosts *hosts)
 {
   memset(&g, 0, sizeof g);
+  g.hosts = hosts;
   InitializeSRWLock(&g.control_lock);
   ih_listeners_init(&g.server);
   if (ih_server_init(&g.server, cfg, platform) != 0) {
@@ -58,11 +55,7 @@ int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform)
   }
   if (ih_iocp_engine_open() != 0)
     return -1;
-  if (ih_isapi_host_start(cfg) != 0)
-    return -1;
-  /* Filters see every connection from its first bytes: loaded before any
-   * listener opens. */
-  if (ih_filter_host_start(&g.server) != 0)
+  if (hosts->start(cfg, &g.server) != 0)
     return -1;
   if (ih_listeners_open(cfg) != 0)
     return -1;
@@ -106,12 +99,8 @@ int ih_lifecycle_stop(void)
     wait_until(no_connections, 10000);
   }
   wait_until(ih_listeners_idle, 5000);
-  ih_stop_watchdog_phase("stopping the extension threads and unloading extensions");
-  ih_isapi_host_stop(); /* requests have drained: stop the pool, terminate and unload DLLs */
-  /* Each destroyed connection has had END_OF_NET_SESSION; with none left,
-   * TerminateFilter and FreeLibrary (else the filters stay loaded). */
-  ih_stop_watchdog_phase("unloading filters");
-  ih_filter_host_stop(&g.server);
+  if (g.hosts)
+    g.hosts->stop(&g.server);
   ih_stop_watchdog_phase("stopping the I/O threads");
   SetEvent(g.sweep_stop);
   WaitForSingleObject(g.sweep_thread, INFINITE);
@@ -169,7 +158,7 @@ int ih_lifecycle_reload(ih_config *cfg, char *why, size_t cap)
     ReleaseSRWLockExclusive(&g.control_lock);
     return -1;
   }
-  int rc = ih_filter_host_rebind(&g.server, gen, why, cap);
+  int rc = g.hosts->rebind(&g.server, gen, why, cap);
   if (rc == 0)
     rc = ih_listeners_rebind(cfg, why, cap);
   if (rc != 0) {
@@ -178,8 +167,7 @@ int ih_lifecycle_reload(ih_config *cfg, char *why, size_t cap)
     return -1;
   }
   note_start_only_settings(&ih_server_current(&g.server)->config->server, &cfg->server);
-  ih_isapi_host_reconfigure(cfg);
-  ih_filter_host_publish(&g.server, gen);
+  g.hosts->publish(&g.server, cfg, gen);
   ih_log(IH_LOG_INFO, IH_EV_RELOADED,
          "configuration reloaded (generation %u): requests from now on use it; those in flight finish under theirs",
          gen->number);

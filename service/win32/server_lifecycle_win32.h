@@ -1,5 +1,5 @@
-/* The server's life: start (the engine, the extension and filter hosts,
- * the listeners, the timer sweep, in that order), graceful stop (drain,
+/* The server's life: start (the engine, the hosts it is given, the
+ * listeners, the timer sweep, in that order), graceful stop (drain,
  * cancel what is left, the phases the stop watchdog reports), the
  * service's pause and continue, and reload (a new generation published to
  * requests that begin from then on). It drives the I/O engine
@@ -14,10 +14,31 @@
 #include "core/config.h"
 #include "server/conn.h"
 
+/* What the server's life drives but does not own: the extension and filter
+ * hosts, which the composition root (server_host_win32.c) chooses and
+ * starts and stops through these, each at its point of the server's life. */
+typedef struct ih_lifecycle_hosts {
+  /* After the engine opens, before any listener does (filters see every
+   * connection from its first bytes). 0, or -1 with the reason logged. */
+  int (*start)(const ih_config *cfg, ih_server *server);
+  /* After the drain (no connection is left), before the I/O threads stop:
+   * extension sessions are over and every connection has had
+   * END_OF_NET_SESSION. */
+  void (*stop)(ih_server *server);
+  /* A reload, before its generation is published: 0, or -1 and why (the
+   * reload is refused). */
+  int (*rebind)(ih_server *server, ih_generation *gen, char *why, size_t cap);
+  /* The reload is taken: cfg becomes the running configuration. */
+  void (*publish)(ih_server *server, const ih_config *cfg, ih_generation *gen);
+  /* Called from the timer sweep every retry_ms (0: never). */
+  void (*retry)(void);
+  unsigned retry_ms;
+} ih_lifecycle_hosts;
+
 /* Opens the listeners and starts the workers, the connections served
- * through platform (which must outlive the server). Returns 0, or -1 with
- * the reason already logged. */
-int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform);
+ * through platform, with hosts (both must outlive the server). Returns 0,
+ * or -1 with the reason already logged. */
+int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform, const ih_lifecycle_hosts *hosts);
 /* Graceful stop: stop accepting, close idle connections, let in-flight
  * requests finish within drain_timeout, cancel what is left, join the
  * workers. Returns the number of connections that had to be cancelled.
