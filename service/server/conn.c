@@ -121,6 +121,12 @@ bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all)
 
 void ih_conn_expire_now(ih_conn *c) { atomic_store(&c->deadline_ms, 1); }
 
+void ih_conn_cancel(ih_conn *c)
+{
+  atomic_store(&c->cancelled, true);
+  atomic_store(&c->deadline_ms, 1);
+}
+
 void ih_conn_abandon(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
@@ -266,12 +272,18 @@ void ih_conn_destroy(ih_conn *c)
 
 /* ---- deadlines ---- */
 
+/* A cancelled connection keeps the deadline that has passed (ih_conn_cancel). */
 void conn_set_deadline(ih_conn *c, uint64_t ms_from_now)
 {
-  atomic_store(&c->deadline_ms, ih_clock_ms() + ms_from_now);
+  if (!atomic_load(&c->cancelled))
+    atomic_store(&c->deadline_ms, ih_clock_ms() + ms_from_now);
 }
 
-void conn_clear_deadline(ih_conn *c) { atomic_store(&c->deadline_ms, 0); }
+void conn_clear_deadline(ih_conn *c)
+{
+  if (!atomic_load(&c->cancelled))
+    atomic_store(&c->deadline_ms, 0);
+}
 
 /* Minimum-rate deadline: a grace period plus the time `bytes` take at the
  * configured minimum rate (http.sys's MinSendRate idea, applied both ways). */

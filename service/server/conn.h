@@ -138,6 +138,7 @@ struct ih_conn {
   atomic_ullong deadline_ms;      /* 0 = none; read by the transport's timer sweep */
   atomic_bool timer_pending;      /* a timer notification is posted and not yet handled */
   atomic_bool count_underflow;    /* a holder released more often than taken (logged): closing */
+  atomic_bool cancelled;          /* a stop out of drain time: closes at the next timer notification */
   char local_addr[48];
   uint16_t local_port;
   char peer_addr[48];
@@ -198,8 +199,13 @@ int ih_conn_refs(ih_conn *c, enum ih_holder h);
  * no notification is pending; an IH_HOLD_TIMER reference is then taken for
  * the notification the caller posts to ih_conn_on_timer. */
 bool ih_conn_timer_claim(ih_conn *c, uint64_t now_ms, bool all);
-/* Makes c's deadline pass now (a stop that ran out of drain time). */
+/* Makes c's deadline pass now (what a sweep that finds it passed sees). */
 void ih_conn_expire_now(ih_conn *c);
+/* A stop that ran out of drain time: c's deadline passes now and no later
+ * one replaces it (a body read or an extension's operation would set a
+ * fresh one), so the next timer notification closes c, whatever it is
+ * doing. */
+void ih_conn_cancel(ih_conn *c);
 /* A connection the transport created but could not set up (its socket could
  * not join the completion port): closed through the one close path, which
  * closes the socket (transport->close_socket) and releases IH_HOLD_SOCKET. */

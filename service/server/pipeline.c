@@ -718,6 +718,10 @@ void ih_conn_on_timer(ih_conn *c)
    * operation means a byte that arrives at the same moment cannot revive
    * the connection: its receive completes with an error either way. */
   if (c->state == IH_CONN_CLOSED) {
+  } else if (atomic_load(&c->cancelled)) {
+    ih_log(IH_LOG_DEBUG, IH_EV_DRAIN_TIMEOUT, "closing %s:%u: the stop ran out of drain time", c->peer_addr,
+           (unsigned)c->peer_port);
+    conn_close(c);
   } else if (park_time) {
     c->parking = true; /* its completion parks it (ih_conn_on_recv) */
     conn_set_deadline(c, c->idle_until_ms - now);

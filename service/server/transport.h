@@ -38,7 +38,7 @@
  *   contract: its own sweep, the same two calls.
  * - The transport never writes a field of the connection; what it may
  *   change goes through the functions named in server/conn.h
- *   (ih_conn_timer_claim, ih_conn_expire_now, ih_conn_abandon). */
+ *   (ih_conn_timer_claim, ih_conn_expire_now, ih_conn_cancel, ih_conn_abandon). */
 #ifndef IH_TRANSPORT_H
 #define IH_TRANSPORT_H
 

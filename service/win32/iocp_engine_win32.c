@@ -419,11 +419,11 @@ void ih_iocp_engine_notify_timers(BOOL all)
   ReleaseSRWLockExclusive(&g.registry_lock);
 }
 
-void ih_iocp_engine_expire_all(void)
+void ih_iocp_engine_cancel_all(void)
 {
   AcquireSRWLockExclusive(&g.registry_lock);
   for (win_conn *w = g.registry; w; w = w->next)
-    ih_conn_expire_now(w->conn);
+    ih_conn_cancel(w->conn);
   ReleaseSRWLockExclusive(&g.registry_lock);
 }
 

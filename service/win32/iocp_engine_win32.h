@@ -49,8 +49,9 @@ void ih_iocp_engine_adopt(ih_server *server, SOCKET s, const char *local_text, u
 /* Posts one timer notification to every connection whose deadline passed
  * (or to all of them when `all`: the drain). */
 void ih_iocp_engine_notify_timers(BOOL all);
-/* Every connection's deadline passes now (the drain timed out). */
-void ih_iocp_engine_expire_all(void);
+/* Every connection is cancelled (the drain timed out): each closes at its
+ * next timer notification, whatever it is doing (ih_conn_cancel). */
+void ih_iocp_engine_cancel_all(void);
 
 /* A Winsock extension function (WSAID_*) through socket s. */
 BOOL ih_iocp_winsock_function(SOCKET s, GUID guid, void *fn, size_t fn_size);

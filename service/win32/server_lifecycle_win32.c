@@ -95,7 +95,7 @@ int ih_lifecycle_stop(void)
     cancelled = (int)atomic_load(&g.server.counters.connections_live);
     ih_log(IH_LOG_WARNING, IH_EV_DRAIN_TIMEOUT, "drain timeout (%u s): cancelling %d connection(s)",
            ih_server_current(&g.server)->config->server.drain_timeout, cancelled);
-    ih_iocp_engine_expire_all();
+    ih_iocp_engine_cancel_all();
     wait_until(no_connections, 10000);
   }
   wait_until(ih_listeners_idle, 5000);

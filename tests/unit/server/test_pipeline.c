@@ -1060,6 +1060,26 @@ static void test_drain_idle(void)
   expect_all_released(c);
 }
 
+/* A stop out of drain time cancels every connection (ih_conn_cancel): the
+ * next timer notification closes it. A client still uploading used to get
+ * a fresh deadline from its next body read, so the stop went on with the
+ * connection open. */
+static void test_stop_cancels_an_upload(void)
+{
+  IH_TEST("a cancelled connection closes at its next timer, though its body read came in after the cancel");
+  ih_conn *c = connect_client();
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc");
+  IH_EQ_INT(fake.op, OP_RECV); /* reading the body */
+  ih_conn_cancel(c);
+  client_sends(c, "defgh"); /* more body before the sweep's notification runs: a new receive, a new deadline */
+  if (IH_CHECK(ih_conn_timer_claim(c, ih_clock_ms(), false)))
+    ih_conn_on_timer(c);
+  IH_CHECK(fake.socket_closed);
+  if (fake.op == OP_RECV)
+    pending_fails(c);
+  expect_all_released(c);
+}
+
 static void test_drain_in_flight(void)
 {
   IH_TEST("drain lets an in-flight response finish, then closes");
@@ -1511,6 +1531,7 @@ int main(void)
   test_header_timeout();
   test_drain_idle();
   test_drain_in_flight();
+  test_stop_cancels_an_upload();
   test_expect_continue();
   test_chunked_then_pipelined();
   test_directory_and_default_doc();
