@@ -180,6 +180,18 @@ ih_platform fake_platform = {
 ih_config *cfg;
 ih_server server;
 
+bool fake_setup(const char *ini)
+{
+  char err[256];
+  if (ih_config_parse(ini, strlen(ini), "test.ini", "", &cfg, err, sizeof err) != 0) {
+    printf("config: %s\n", err);
+    return false;
+  }
+  for (int i = 0; i < HUGE_SIZE; i++)
+    huge_data[i] = (char)('a' + i % 26);
+  return true;
+}
+
 ih_conn *connect_from(const char *peer)
 {
   free(fake.send_copy);

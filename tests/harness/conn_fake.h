@@ -71,6 +71,11 @@ extern const ih_transport *fake_conn_transport;
 extern ih_config *cfg;
 extern ih_server server;
 
+/* The tests' configuration: ini parsed into cfg, and huge.bin's bytes
+ * filled in. False (the error printed) when ini is refused. Tests then set
+ * the platform hooks they need and call ih_server_init. */
+bool fake_setup(const char *ini);
+
 /* memmem is not in the Windows CRT. */
 const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size_t n);
 ih_conn *connect_from(const char *peer);

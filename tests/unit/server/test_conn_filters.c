@@ -774,15 +774,10 @@ int main(void)
                             "[filter B]\ndll = b.dll\nsite = Test\non_load_error = skip\n"
                             "[filter C]\ndll = c.dll\non_load_error = skip\n"
                             "[filter D]\ndll = d.dll\nsite = Test\n";
-  char err[256];
-  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
-    printf("config: %s\n", err);
+  if (!fake_setup(ini))
     return 1;
-  }
   fake_platform.filter_call = f_filter_call;
   ih_server_init(&server, cfg, &fake_platform);
-  for (int i = 0; i < HUGE_SIZE; i++)
-    huge_data[i] = (char)('a' + i % 26);
   table = ih_filter_table_new(cfg);
   ih_server_current(&server)->filters = table; /* freed with the server */
   test_order_of_notifications();

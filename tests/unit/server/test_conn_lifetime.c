@@ -299,11 +299,8 @@ int main(void)
   static const char ini[] = "[server]\n"
                             "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
-  char err[256];
-  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
-    printf("config: %s\n", err);
+  if (!fake_setup(ini))
     return 1;
-  }
   fake_platform.extension_start = f_extension_start;
   ih_server_init(&server, cfg, &fake_platform);
   ih_log_set_event_sink(event_sink, NULL);

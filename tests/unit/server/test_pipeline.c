@@ -1508,15 +1508,10 @@ int main(void)
   static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\nisapi_preread = 4\n"
                             "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
-  char err[256];
-  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
-    printf("config: %s\n", err);
+  if (!fake_setup(ini))
     return 1;
-  }
   fake_platform.extension_start = f_extension_start;
   ih_server_init(&server, cfg, &fake_platform);
-  for (int i = 0; i < HUGE_SIZE; i++)
-    huge_data[i] = (char)('a' + i % 26);
   test_keep_alive_get();
   test_transport_per_connection();
   test_idle_parks();

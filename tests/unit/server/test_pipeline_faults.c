@@ -538,16 +538,11 @@ int main(void)
                             "[site Other]\nbindings = 127.0.0.1:80:other\nroot = C:\\site\\uc\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n"
                             "[filter A]\ndll = a.dll\non_load_error = skip\n";
-  char err[256];
-  if (ih_config_parse(ini, sizeof ini - 1, "test.ini", "", &cfg, err, sizeof err) != 0) {
-    printf("config: %s\n", err);
+  if (!fake_setup(ini))
     return 1;
-  }
   fake_platform.extension_start = f_extension_start;
   fake_platform.filter_call = f_filter_call;
   fake_platform.ext_admin = f_ext_admin;
-  for (int i = 0; i < HUGE_SIZE; i++)
-    huge_data[i] = (char)('a' + i % 26);
 
   with_filters = false; /* no filter table: the pipeline without filters */
   for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
