@@ -6,7 +6,8 @@
  * section means adding a row with its open/close hooks and a key table, and
  * adding a key means adding a row with a setter. Rules that need the whole
  * file (a [vdir], [scriptmap] or [filter] may name a site defined further
- * down, default ids and log directories, binding conflicts between sites)
+ * down, and a [site] or [vdir] a pool; default ids, log directories and pool
+ * time limits, binding conflicts between sites)
  * run in finish() after the last line. Any error frees everything, so no
  * partial config escapes. */
 #include "core/config.h"
@@ -62,7 +63,17 @@ typedef struct site_meta {
   int line;          /* [site] header */
   int id_line;       /* line of an explicit id, 0 = default id */
   int bindings_line;
+  char *pool_name;   /* pool = NAME, resolved in finish(); NULL = none given */
+  int pool_line;
 } site_meta;
+
+/* Per [pool] facts the finished ih_pool_conf does not keep; parallel to
+ * cfg->pools. */
+typedef struct pool_meta {
+  int line;                 /* [pool] header; 0 for the built-in default pool */
+  bool shutdown_given;      /* else the [server] value, known only after the last line */
+  bool startup_given;
+} pool_meta;
 
 /* A [scriptmap] is attached to its site in finish(), like a [vdir]. */
 typedef struct pending_scriptmap {
@@ -76,6 +87,8 @@ typedef struct pending_vdir {
   char *site_name;
   ih_vdir v;
   int line;
+  char *pool_name; /* pool = NAME, resolved in finish(); NULL = inherit */
+  int pool_line;
 } pending_vdir;
 
 /* A [filter] names its site by a key, and the site may come later in the
@@ -103,10 +116,13 @@ struct parser {
   size_t map_count, map_cap;
   pending_filter *filters;
   size_t filter_count, filter_cap;
+  size_t pool_cap;
+  pool_meta *pool_meta;     /* parallel to cfg->pools */
+  size_t pool_meta_cap;
   size_t mime_cap;
   int line;                 /* current line, 1-based */
   const section_def *sec;   /* open section, NULL before the first header */
-  size_t cur;               /* index of the open site or vdir */
+  size_t cur;               /* index of the open site, vdir, script map, filter or pool */
   int sec_line;
   uint64_t seen;            /* bit i: sec->keys[i] given in the open section */
   int key_line[64];         /* line of sec->keys[i], valid while its seen bit is set */
@@ -673,6 +689,32 @@ static int set_documents(parser *p, const key_def *k, void *obj, ih_slice v)
   return 0;
 }
 
+/* pool = NAME in a [site] or [vdir]. The pool may be defined further down,
+ * so only the name is kept here; finish() resolves it. An empty value is
+ * refused rather than read as "inherit", as for a filter's site, so a
+ * half-edited line cannot silently move an application to another pool. */
+static int store_pool_ref(parser *p, const key_def *k, ih_slice v, char **slot, int *line)
+{
+  if (!v.n)
+    return fail(p, p->line, "%s must not be empty (leave the key out to inherit the pool)", k->name);
+  if (!valid_name(v))
+    return fail(p, p->line, "invalid pool name '%.*s' (use letters, digits, '.', '_' and '-')", SL(v));
+  char *d = dup_slice(v);
+  if (!d)
+    return oom(p);
+  free(*slot);
+  *slot = d;
+  *line = p->line;
+  return 0;
+}
+
+static int set_site_pool(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  (void)obj;
+  site_meta *m = &p->meta[p->cur];
+  return store_pool_ref(p, k, v, &m->pool_name, &m->pool_line);
+}
+
 static const key_def site_keys[] = {
   { "id", set_site_id, offsetof(ih_site, id), sizeof(unsigned), 1, UINT32_MAX, NULL, false },
   { "bindings", set_bindings, 0, 0, 0, 0, NULL, true },
@@ -683,6 +725,7 @@ static const key_def site_keys[] = {
   { "directory_listing", set_bool, offsetof(ih_site, directory_listing), 0, 0, 0, "off", false },
   { "log", set_bool, offsetof(ih_site, log_enabled), 0, 0, 0, "on", false },
   { "log_dir", set_path, offsetof(ih_site, log_dir), 0, 0, 0, NULL, false },
+  { "pool", set_site_pool, 0, 0, 0, 0, NULL, false },
 };
 
 static int apply_defaults(parser *p, const key_def *keys, size_t count, void *obj)
@@ -753,9 +796,16 @@ static int site_other_key(parser *p, ih_slice key, ih_slice v)
 
 /* ---- [vdir SITE /url/path] ---- */
 
+static int set_vdir_pool(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  pending_vdir *pv = obj;
+  return store_pool_ref(p, k, v, &pv->pool_name, &pv->pool_line);
+}
+
 static const key_def vdir_keys[] = {
   { "path", set_physical_path, offsetof(pending_vdir, v.physical_path), 0, 0, 0, NULL, true },
   { "permissions", set_perms, offsetof(pending_vdir, v.permissions), 0, 0, 0, "read", false },
+  { "pool", set_vdir_pool, 0, 0, 0, 0, NULL, false },
 };
 
 static int open_vdir(parser *p, const ih_slice *args)
@@ -932,6 +982,198 @@ static int open_filter(parser *p, const ih_slice *args)
 
 static void *filter_object(parser *p) { return &p->filters[p->cur]; }
 
+/* ---- [pool NAME] ---- */
+
+static int set_pool_mode(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_pool_conf *pool = obj;
+  if (ih_slice_ieq_cstr(v, "inprocess"))
+    pool->mode = IH_POOL_INPROCESS;
+  else if (ih_slice_ieq_cstr(v, "worker"))
+    pool->mode = IH_POOL_WORKER;
+  else
+    return fail(p, p->line, "%s must be inprocess or worker, got '%.*s'", k->name, SL(v));
+  return 0;
+}
+
+/* 32 or 64. Whether it was written is taken from the seen mask when the
+ * section closes (close_pool), so the default "64" does not count. */
+static int set_pool_bitness(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_pool_conf *pool = obj;
+  uint64_t n;
+  if (!ih_parse_u64(v, &n) || (n != 32 && n != 64))
+    return fail(p, p->line, "%s must be 32 or 64, got '%.*s'", k->name, SL(v));
+  pool->bitness = (unsigned)n;
+  return 0;
+}
+
+/* Any text, kept as written ("" allowed). */
+static int set_string(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  char *d = dup_slice(v);
+  if (!d)
+    return oom(p);
+  char **slot = (char **)(void *)((char *)obj + k->offset);
+  free(*slot);
+  *slot = d;
+  return 0;
+}
+
+/* "H:MM" or "HH:MM", 00:00-23:59, as minutes after midnight. */
+static bool parse_time_of_day(ih_slice t, uint16_t *minutes)
+{
+  const char *colon = memchr(t.p, ':', t.n);
+  if (!colon)
+    return false;
+  ih_slice h = { t.p, (size_t)(colon - t.p) };
+  ih_slice m = { colon + 1, t.n - h.n - 1 };
+  uint64_t hv, mv;
+  if (h.n < 1 || h.n > 2 || m.n != 2 || !ih_parse_u64(h, &hv) || !ih_parse_u64(m, &mv) || hv > 23 || mv > 59)
+    return false;
+  *minutes = (uint16_t)(hv * 60 + mv);
+  return true;
+}
+
+/* recycle_schedule = HH:MM, HH:MM, ... (IIS's periodicRestart <schedule>).
+ * Kept in ascending order so the next time is the first one after now.
+ * The same time twice is an error: it recycles once either way, so a
+ * repeat is a typing mistake (say 03:00 meant as 15:00). */
+static int set_recycle_schedule(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_pool_conf *pool = obj;
+  uint16_t list[IH_POOL_SCHEDULE_MAX];
+  size_t n = 0;
+  ih_slice item;
+  while (ih_slice_next_list_item(&v, &item)) {
+    uint16_t t;
+    if (!parse_time_of_day(item, &t))
+      return fail(p, p->line, "invalid time '%.*s' in %s (use HH:MM, 00:00-23:59)", SL(item), k->name);
+    size_t at = 0;
+    while (at < n && list[at] < t)
+      at++;
+    if (at < n && list[at] == t)
+      return fail(p, p->line, "duplicate time '%.*s' in %s", SL(item), k->name);
+    if (n == IH_POOL_SCHEDULE_MAX)
+      return fail(p, p->line, "%s must list at most %d times", k->name, IH_POOL_SCHEDULE_MAX);
+    memmove(&list[at + 1], &list[at], (n - at) * sizeof list[0]);
+    list[at] = t;
+    n++;
+  }
+  memcpy(pool->recycle_schedule, list, n * sizeof list[0]);
+  pool->recycle_schedule_count = n;
+  return 0;
+}
+
+/* Bytes, with an optional binary suffix K, M or G (any case; 1K = 1024,
+ * as Windows counts memory). Overflow is an error, not a wrap. */
+static int set_memory(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_slice digits = v;
+  unsigned shift = 0;
+  if (v.n) {
+    char c = ih_ascii_lower(v.p[v.n - 1]);
+    shift = c == 'k' ? 10 : c == 'm' ? 20 : c == 'g' ? 30 : 0;
+    if (shift)
+      digits.n--;
+  }
+  uint64_t n;
+  if (!ih_parse_u64(digits, &n) || n > (UINT64_MAX >> shift))
+    return fail(p, p->line, "%s must be a number of bytes with an optional K, M or G suffix, got '%.*s'", k->name,
+                SL(v));
+  uint64_t bytes = n << shift;
+  memcpy((char *)obj + k->offset, &bytes, sizeof bytes);
+  return 0;
+}
+
+#define PNUM(key, field, lo, hi, d) \
+  { key, set_number, offsetof(ih_pool_conf, field), sizeof(((ih_pool_conf *)0)->field), lo, hi, d, false }
+
+/* Defaults are IIS 6's application pool metabase defaults where IIS has
+ * the property (AppPoolQueueLength 1000, RapidFailProtectionMaxCrashes 5 in
+ * RapidFailProtectionInterval 5 minutes, PingInterval 30 s,
+ * PingResponseTime 90 s, PeriodicRestartTime 1740 minutes). The two time
+ * limits have no default here: they take the [server] values in finish(),
+ * since [server] may come later in the file. */
+static const key_def pool_keys[] = {
+  { "mode", set_pool_mode, 0, 0, 0, 0, "inprocess", false },
+  { "bitness", set_pool_bitness, 0, 0, 0, 0, "64", false },
+  PNUM("processes", processes, 1, 64, "1"),
+  { "identity", set_string, offsetof(ih_pool_conf, identity), 0, 0, 0, "", false },
+  PNUM("queue_length", queue_length, 1, 65535, "1000"),
+  PNUM("rapid_fail_max_crashes", rapid_fail_max_crashes, 0, 1000, "5"),
+  PNUM("rapid_fail_interval", rapid_fail_interval, 1, 86400, "300"),
+  PNUM("rapid_fail_backoff_max", rapid_fail_backoff_max, 1, 86400, "600"),
+  PNUM("ping_interval", ping_interval, 0, 3600, "30"),
+  PNUM("ping_timeout", ping_timeout, 1, 3600, "90"),
+  PNUM("recycle_requests", recycle_requests, 0, UINT32_MAX, "0"),
+  PNUM("recycle_time", recycle_time_minutes, 0, 525600, "1740"),
+  { "recycle_schedule", set_recycle_schedule, 0, 0, 0, 0, "", false },
+  { "recycle_private_memory", set_memory, offsetof(ih_pool_conf, recycle_private_memory), 0, 0, 0, "0", false },
+  PNUM("shutdown_time_limit", shutdown_time_limit, 1, 86400, NULL),
+  PNUM("startup_time_limit", startup_time_limit, 1, 86400, NULL),
+  { "shadow_copy", set_bool, offsetof(ih_pool_conf, shadow_copy), 0, 0, 0, "on", false },
+};
+
+#define POOL_KEY_COUNT (sizeof pool_keys / sizeof pool_keys[0])
+
+/* Appends a pool with every default to cfg->pools; its index is p->cur. */
+static int add_pool(parser *p, ih_slice name)
+{
+  ih_config *c = p->cfg;
+  if (!grow((void **)&c->pools, &p->pool_cap, c->pool_count, sizeof *c->pools) ||
+      !grow((void **)&p->pool_meta, &p->pool_meta_cap, c->pool_count, sizeof *p->pool_meta))
+    return oom(p);
+  p->cur = c->pool_count++;
+  ih_pool_conf *pool = &c->pools[p->cur];
+  memset(pool, 0, sizeof *pool);
+  p->pool_meta[p->cur] = (pool_meta){ .line = p->line };
+  pool->index = (unsigned)p->cur;
+  if (!(pool->name = dup_slice(name)))
+    return oom(p);
+  return apply_defaults(p, pool_keys, POOL_KEY_COUNT, pool);
+}
+
+/* [pool default] (any case) redefines the built-in pools[0], which keeps its
+ * place and its lower-case name, so sites without a pool follow it. */
+static int open_pool(parser *p, const ih_slice *args)
+{
+  ih_config *c = p->cfg;
+  if (!valid_name(args[0]))
+    return fail(p, p->line, "invalid pool name '%.*s' (use letters, digits, '.', '_' and '-')", SL(args[0]));
+  for (size_t i = 0; i < c->pool_count; i++) {
+    if (!ih_slice_ieq_cstr(args[0], c->pools[i].name))
+      continue;
+    if (p->pool_meta[i].line)
+      return fail(p, p->line, "duplicate [pool %.*s] (first defined at line %d)", SL(args[0]),
+                  p->pool_meta[i].line);
+    p->cur = i; /* the built-in default, still with every default value */
+    p->pool_meta[i].line = p->line;
+    return 0;
+  }
+  return add_pool(p, args[0]);
+}
+
+static void *pool_object(parser *p) { return &p->cfg->pools[p->cur]; }
+
+/* Records which keys were written, and refuses bitness in an inprocess
+ * pool: its DLLs run in the service process, which has the bitness it was
+ * built with, so a 32 there would be a promise nothing keeps (and a 64 on
+ * the x86 build the same). Like the other cross-key errors the message
+ * points at the later of the two keys. */
+static int close_pool(parser *p)
+{
+  ih_pool_conf *pool = &p->cfg->pools[p->cur];
+  int bitness_line = given_line(p, pool_keys, POOL_KEY_COUNT, "bitness");
+  int mode_line = given_line(p, pool_keys, POOL_KEY_COUNT, "mode");
+  pool->bitness_given = bitness_line != 0;
+  p->pool_meta[p->cur].shutdown_given = given_line(p, pool_keys, POOL_KEY_COUNT, "shutdown_time_limit") != 0;
+  p->pool_meta[p->cur].startup_given = given_line(p, pool_keys, POOL_KEY_COUNT, "startup_time_limit") != 0;
+  if (pool->mode == IH_POOL_INPROCESS && bitness_line)
+    return fail(p, bitness_line > mode_line ? bitness_line : mode_line, "bitness applies to worker pools only");
+  return 0;
+}
+
 /* ---- [mime] ---- */
 
 static int open_mime(parser *p, const ih_slice *args)
@@ -976,6 +1218,7 @@ static const section_def section_defs[] = {
   { "scriptmap", 2, "expected [scriptmap SITE .ext] or [scriptmap SITE *]", open_scriptmap, scriptmap_object, NULL,
     NULL, KEYS(scriptmap_keys) },
   { "filter", 1, "expected [filter NAME]", open_filter, filter_object, NULL, NULL, KEYS(filter_keys) },
+  { "pool", 1, "expected [pool NAME]", open_pool, pool_object, NULL, close_pool, KEYS(pool_keys) },
 };
 
 /* set_number stores 4- or 8-byte fields; the seen mask has one bit per key. */
@@ -984,6 +1227,7 @@ _Static_assert(sizeof server_keys / sizeof server_keys[0] <= 64, "too many keys 
 _Static_assert(sizeof site_keys / sizeof site_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof scriptmap_keys / sizeof scriptmap_keys[0] <= 64, "too many keys for the seen mask");
 _Static_assert(sizeof filter_keys / sizeof filter_keys[0] <= 64, "too many keys for the seen mask");
+_Static_assert(POOL_KEY_COUNT <= 64, "too many keys for the seen mask");
 
 /* ---- line parsing ---- */
 
@@ -1115,6 +1359,9 @@ static int attach_vdirs(parser *p)
         return fail(p, pv->line, "duplicate [vdir %s %s] (first defined at line %d)", pv->site_name,
                     pv->v.url_path, o->line);
     }
+    if (pv->pool_name && !(pv->v.pool = ih_config_pool_named(c, pv->pool_name)))
+      return fail(p, pv->pool_line, "unknown pool '%s' in [vdir %s %s]", pv->pool_name, pv->site_name,
+                  pv->v.url_path);
   }
   /* All checks passed: move each vdir into its site. */
   for (size_t i = 0; i < p->vdir_count; i++) {
@@ -1224,6 +1471,21 @@ static int finish(parser *p)
       return oom(p);
   }
 
+  /* Pools: the time limits not written take the [server] values, and
+   * every pool = NAME is resolved. cfg->pools is complete, so the pointers
+   * stay valid for the life of the config. */
+  for (size_t i = 0; i < c->pool_count; i++) {
+    if (!p->pool_meta[i].shutdown_given)
+      c->pools[i].shutdown_time_limit = c->server.shutdown_time_limit;
+    if (!p->pool_meta[i].startup_given)
+      c->pools[i].startup_time_limit = c->server.startup_time_limit;
+  }
+  for (size_t i = 0; i < c->site_count; i++) {
+    const site_meta *m = &p->meta[i];
+    if (m->pool_name && !(c->sites[i].pool = ih_config_pool_named(c, m->pool_name)))
+      return fail(p, m->pool_line, "unknown pool '%s' in [site %s]", m->pool_name, c->sites[i].name);
+  }
+
   if (attach_vdirs(p) < 0 || attach_scriptmaps(p) < 0 || attach_filters(p) < 0)
     return -1;
 
@@ -1247,6 +1509,7 @@ static void free_pending(parser *p)
 {
   for (size_t i = 0; i < p->vdir_count; i++) {
     free(p->vdirs[i].site_name);
+    free(p->vdirs[i].pool_name);
     free(p->vdirs[i].v.url_path);
     free(p->vdirs[i].v.physical_path);
   }
@@ -1262,7 +1525,11 @@ static void free_pending(parser *p)
     free(p->filters[i].f.dll_path);
   }
   free(p->filters);
+  /* meta[i] is set for every site counted in cfg->site_count (open_site). */
+  for (size_t i = 0; p->meta && p->cfg && i < p->cfg->site_count; i++)
+    free(p->meta[i].pool_name);
   free(p->meta);
+  free(p->pool_meta);
 }
 
 /* ---- public API ---- */
@@ -1295,6 +1562,10 @@ int ih_config_parse(const char *text, size_t len, const char *file_name, const c
     goto done;
   }
   if (apply_defaults(&p, server_keys, sizeof server_keys / sizeof server_keys[0], &p.cfg->server) < 0)
+    goto done;
+  /* The built-in default pool (inprocess: the behaviour of a file without
+   * [pool] sections); a [pool default] section only changes its keys. */
+  if (add_pool(&p, IH_SLICE_LIT("default")) < 0)
     goto done;
 
   size_t pos = 0;
@@ -1436,6 +1707,11 @@ void ih_config_free(ih_config *cfg)
     free(cfg->filters[i].dll_path);
   }
   free(cfg->filters);
+  for (size_t i = 0; i < cfg->pool_count; i++) {
+    free(cfg->pools[i].name);
+    free(cfg->pools[i].identity);
+  }
+  free(cfg->pools);
   free(cfg);
 }
 
@@ -1568,4 +1844,49 @@ size_t ih_config_filters_for_site(const ih_config *cfg, const ih_site *site, con
     }
   }
   return count;
+}
+
+const ih_pool_conf *ih_config_pool_named(const ih_config *cfg, const char *name)
+{
+  if (!cfg || !name)
+    return NULL;
+  ih_slice n = ih_slice_from_cstr(name);
+  for (size_t i = 0; i < cfg->pool_count; i++)
+    if (ih_slice_ieq_cstr(n, cfg->pools[i].name))
+      return &cfg->pools[i];
+  return NULL;
+}
+
+const ih_pool_conf *ih_site_pool_for_path(const ih_config *cfg, const ih_site *site, ih_slice canonical_path)
+{
+  if (!cfg || !cfg->pool_count)
+    return NULL;
+  const ih_pool_conf *best = NULL;
+  if (site) {
+    /* The longest vdir that names a pool, so a vdir without one inherits
+     * the pool of the vdir it is nested in (IIS's inheritance of
+     * AppPoolId down the metabase path). */
+    size_t best_len = 0;
+    for (size_t i = 0; i < site->vdir_count; i++) {
+      const ih_vdir *v = &site->vdirs[i];
+      if (!v->pool)
+        continue;
+      size_t n = strlen(v->url_path);
+      if (n <= 1 || n <= best_len || !under_prefix(canonical_path, v->url_path, n))
+        continue; /* "/" (vdirs[0]) has no pool of its own: the site's is used */
+      best = v->pool;
+      best_len = n;
+    }
+    if (!best)
+      best = site->pool;
+  }
+  return best ? best : &cfg->pools[0];
+}
+
+bool ih_config_has_worker_pools(const ih_config *cfg)
+{
+  for (size_t i = 0; cfg && i < cfg->pool_count; i++)
+    if (cfg->pools[i].mode == IH_POOL_WORKER)
+      return true;
+  return false;
 }

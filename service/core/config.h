@@ -24,10 +24,55 @@ typedef struct ih_binding {
   char *host;    /* "" = any host name */
 } ih_binding;
 
+/* Where a pool's requests run (IIS 6 "worker process isolation mode"):
+ * inside the service process, as before pools existed, or in
+ * isapihost-worker.exe processes of the pool's own (docs/pools.md). */
+enum ih_pool_mode {
+  IH_POOL_INPROCESS = 0, /* DLLs loaded in the service process */
+  IH_POOL_WORKER = 1,    /* the whole request pipeline runs in worker processes */
+};
+
+/* Most recycle_schedule times of one pool. */
+#define IH_POOL_SCHEDULE_MAX 24
+
+/* An application pool ([pool NAME]); docs/configuration.md#pool-name lists
+ * every key, docs/pools.md what they do. Keys other than mode only take
+ * effect in a worker pool: an inprocess pool stores what is written but
+ * nothing reads it (bitness excepted, which is an error there). */
+typedef struct ih_pool_conf {
+  char *name;                       /* unique (case-insensitive); pools[0] is "default" */
+  enum ih_pool_mode mode;
+  unsigned bitness;                 /* 32 or 64; 64 when not given, which stands for the server's own
+                                       bitness: the caller uses its own when bitness_given is false */
+  bool bitness_given;               /* bitness was written in the file (only allowed in worker pools) */
+  unsigned processes;               /* worker processes (web garden), 1-64 */
+  char *identity;                   /* account the workers run as, as written; "" = the service's own */
+  unsigned queue_length;            /* requests waiting for a worker before 503 */
+  unsigned rapid_fail_max_crashes;  /* crashes within rapid_fail_interval that stop the pool; 0 = never */
+  unsigned rapid_fail_interval;     /* seconds */
+  unsigned rapid_fail_backoff_max;  /* seconds: cap of the exponential back-off between restarts */
+  unsigned ping_interval;           /* seconds between health pings; 0 = no pings */
+  unsigned ping_timeout;            /* seconds a worker may take to answer a ping */
+  uint64_t recycle_requests;        /* requests per worker before it is recycled; 0 = never */
+  unsigned recycle_time_minutes;    /* minutes of a worker's life before it is recycled; 0 = never */
+  uint16_t recycle_schedule[IH_POOL_SCHEDULE_MAX]; /* local times of day, minutes after midnight,
+                                                      ascending, no duplicates */
+  size_t recycle_schedule_count;
+  uint64_t recycle_private_memory;  /* bytes of private memory before a recycle; 0 = never */
+  unsigned shutdown_time_limit;     /* seconds an old worker may finish its requests (default: the
+                                       [server] value) */
+  unsigned startup_time_limit;      /* seconds a new worker may take to report ready (default: the
+                                       [server] value) */
+  bool shadow_copy;                 /* workers load DLLs from private copies */
+  unsigned index;                   /* position in ih_config.pools */
+} ih_pool_conf;
+
 typedef struct ih_vdir {
   char *url_path;      /* canonical: "/" or "/a/b" (no trailing '/') */
   char *physical_path; /* absolute, or joined to the config directory; '\' separators (physical_path.h) */
   unsigned permissions;/* IH_PERM_* bits */
+  const ih_pool_conf *pool; /* pool = NAME of the [vdir]; NULL = inherit (always NULL for vdirs[0]: the
+                               site's pool is ih_site.pool); points into ih_config.pools */
 } ih_vdir;
 
 typedef struct ih_error_page {
@@ -71,6 +116,8 @@ typedef struct ih_site {
   size_t script_map_count;
   ih_script_map *wildcard_maps;/* "*" maps, in file order */
   size_t wildcard_map_count;
+  const ih_pool_conf *pool;    /* pool = NAME of the [site]; NULL = the default pool (pools[0]);
+                                  points into ih_config.pools */
 } ih_site;
 
 /* An ISAPI filter ([filter NAME]). The DLL's GetFilterVersion chooses the
@@ -132,6 +179,9 @@ typedef struct ih_config {
   size_t mime_count;
   ih_filter_conf *filters; /* every [filter], in file order (filters[i].order == i) */
   size_t filter_count;
+  ih_pool_conf *pools;   /* pools[0] is "default" (built in, or its [pool default]); then the other
+                            [pool] sections in file order; pools[i].index == i */
+  size_t pool_count;     /* at least 1 */
 } ih_config;
 
 /* Parses text[0..len). On error returns -1, sets *out to NULL and writes
@@ -183,5 +233,21 @@ size_t ih_site_wildcard_maps(const ih_site *site, ih_slice path, const ih_script
  * how many apply, which may exceed cap. 0 for a NULL cfg. */
 size_t ih_config_filters_for_site(const ih_config *cfg, const ih_site *site, const ih_filter_conf **out,
                                   size_t cap);
+
+/* The pool called name (case-insensitive; "default" is always there), or
+ * NULL if there is none (or cfg or name is NULL). */
+const ih_pool_conf *ih_config_pool_named(const ih_config *cfg, const char *name);
+
+/* The pool that runs a request of site for canonical path: the pool of the
+ * longest virtual directory that matches path and names a pool (the
+ * matching rule of ih_site_map_path: segment boundary, case-insensitive, so
+ * a vdir without a pool inherits the pool of an enclosing one), else the
+ * site's pool, else the default pool (pools[0]). A NULL site gets the
+ * default pool. NULL only for a NULL cfg. */
+const ih_pool_conf *ih_site_pool_for_path(const ih_config *cfg, const ih_site *site, ih_slice canonical_path);
+
+/* True if any pool of cfg (used by a site or not) has mode worker, i.e. the
+ * server needs its worker-process machinery at all. */
+bool ih_config_has_worker_pools(const ih_config *cfg);
 
 #endif

@@ -10,7 +10,7 @@
 
 static ih_vdir vdir(const char *url_path, const char *physical)
 {
-  return (ih_vdir){ (char *)url_path, (char *)physical, IH_PERM_READ };
+  return (ih_vdir){ .url_path = (char *)url_path, .physical_path = (char *)physical, .permissions = IH_PERM_READ };
 }
 
 /* out + matching_path equals url + matching_url (then the leaf) with '/'
