@@ -1,14 +1,59 @@
 /* libFuzzer target for service/core/config.c: parses arbitrary text.
  * On success the structural invariants must hold (every site has a binding
- * and a "/" root vdir, ports are non-zero, lookups do not crash); on failure
+ * and a "/" root vdir, ports are non-zero, pools are in range and every
+ * path resolves to one, lookups do not crash); on failure
  * the message must be NUL-terminated and start with the file name, also when
  * the error buffer is tiny. Leaks are caught by LeakSanitizer. */
 #include "core/config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FILE_NAME "fuzz.ini"
+
+static bool is_pool_of(const ih_config *c, const ih_pool_conf *pool)
+{
+  return pool >= c->pools && pool < c->pools + c->pool_count;
+}
+
+/* pools[0] is "default"; every value is in its documented range; a name
+ * finds its own pool; references point into the array; every path of a
+ * site resolves to a pool, the vdir's own one at a vdir that names one. */
+static void check_pools(const ih_config *c)
+{
+  if (c->pool_count < 1 || strcmp(c->pools[0].name, "default") != 0)
+    abort();
+  bool worker = false;
+  for (size_t i = 0; i < c->pool_count; i++) {
+    const ih_pool_conf *p = &c->pools[i];
+    if (p->index != i || ih_config_pool_named(c, p->name) != p || !p->identity)
+      abort();
+    if ((p->bitness != 32 && p->bitness != 64) || (p->mode == IH_POOL_INPROCESS && p->bitness_given))
+      abort();
+    if (p->processes < 1 || p->processes > 64 || p->queue_length < 1 || p->queue_length > 65535 ||
+        p->shutdown_time_limit < 1 || p->shutdown_time_limit > 86400 || p->startup_time_limit < 1 ||
+        p->startup_time_limit > 86400 || p->recycle_schedule_count > IH_POOL_SCHEDULE_MAX)
+      abort();
+    for (size_t k = 0; k < p->recycle_schedule_count; k++)
+      if (p->recycle_schedule[k] >= 24 * 60 || (k && p->recycle_schedule[k] <= p->recycle_schedule[k - 1]))
+        abort();
+    worker |= p->mode == IH_POOL_WORKER;
+  }
+  if (worker != ih_config_has_worker_pools(c))
+    abort();
+  for (size_t i = 0; i < c->site_count; i++) {
+    const ih_site *s = &c->sites[i];
+    if ((s->pool && !is_pool_of(c, s->pool)) || s->vdirs[0].pool)
+      abort();
+    for (size_t k = 0; k < s->vdir_count; k++) {
+      const ih_vdir *v = &s->vdirs[k];
+      const ih_pool_conf *got = ih_site_pool_for_path(c, s, ih_slice_from_cstr(v->url_path));
+      if (!is_pool_of(c, got) || (v->pool && got != v->pool))
+        abort();
+    }
+  }
+}
 
 static void check_config(const ih_config *c)
 {
@@ -46,6 +91,7 @@ static void check_config(const ih_config *c)
   }
   for (size_t i = 0; i < c->mime_count; i++)
     (void)ih_mime_lookup(ih_slice_from_cstr(c->mime[i].ext), c->mime, c->mime_count);
+  check_pools(c);
 }
 
 static void check_error(const char *err, size_t cap)
