@@ -2,7 +2,8 @@
  * are used for Event Log messages (service/win32/messages.mc), so an ID
  * is never reused or renumbered; retired IDs stay listed as retired.
  * Ranges: 1000 lifecycle, 1100 configuration, 1200 network, 1300 requests,
- * 1400 logging, 2000 ISAPI extensions, 3000 ISAPI filters. docs/events.md
+ * 1400 logging, 2000 ISAPI extensions, 3000 ISAPI filters, 4000 application
+ * pools. docs/events.md
  * explains each one. */
 #ifndef IH_EVENTS_H
 #define IH_EVENTS_H
@@ -54,6 +55,14 @@ enum ih_event_id {
   IH_EV_FILTER_UNLOADED = 3004,   /* filter terminated (TerminateFilter) and unloaded, or left loaded (why) */
   IH_EV_FILTER_MISUSE = 3005,     /* a filter misused the API (once per filter and kind) */
   IH_EV_FILTER_STARTUP_TIME_LIMIT = 3006, /* GetFilterVersion (or DllMain) ran past startup_time_limit */
+  IH_EV_POOL_WORKER_STARTED = 4001,   /* a pool worker process started and reported ready (pool, pid, bitness) */
+  IH_EV_POOL_WORKER_EXITED = 4002,    /* a pool worker process ended: crashed (no goodbye: pool, pid, exit code, the DLL being called, requests failed) or exited cleanly */
+  IH_EV_POOL_FAILING = 4003,          /* rapid-fail protection: a pool crashed too often and backs off (503 with Retry-After meanwhile), or it recovered */
+  IH_EV_POOL_RECYCLE = 4004,          /* a pool worker is recycled (reason), or a recycle finished */
+  IH_EV_POOL_PING_TIMEOUT = 4005,     /* a pool worker did not answer a ping within ping_timeout and is replaced */
+  IH_EV_POOL_START_FAILED = 4006,     /* a pool worker could not start (program missing, 32-bit code not runnable here, not ready within startup_time_limit, a READ_RAW_DATA filter in a worker pool) */
+  IH_EV_POOL_PROTOCOL = 4007,         /* the service and a worker disagree on the relay protocol, or a relay message could not be handled (malformed, out of memory) */
+  IH_EV_POOL_SHADOW_COPY = 4008,      /* a worker could not make or use a shadow copy of a DLL, or a DLL changed on disk and the pool recycles */
 };
 
 enum ih_log_level { IH_LOG_ERROR, IH_LOG_WARNING, IH_LOG_INFO, IH_LOG_DEBUG };

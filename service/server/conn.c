@@ -27,7 +27,7 @@
 
 const char *ih_holder_name(enum ih_holder h)
 {
-  static const char *const names[IH_HOLD__COUNT] = { "socket", "io", "request", "timer", "isapi-session" };
+  static const char *const names[IH_HOLD__COUNT] = { "socket", "io", "request", "timer", "isapi-session", "relay" };
   return (unsigned)h < IH_HOLD__COUNT ? names[h] : "?";
 }
 

@@ -20,7 +20,11 @@
  *   IH_HOLD_ISAPI_SESSION  an ISAPI extension session: taken by
  *                    conn_ext_start (conn_ext.c), released by
  *                    conn_ext_session_release at the end of
- *                    ih_conn_on_ext_end, also when extension_start failed.
+ *                    ih_conn_on_ext_end, also when extension_start failed;
+ *   IH_HOLD_RELAY    a request a worker process runs (conn_relay.h): taken
+ *                    by conn_relay_start once the request is sent, released
+ *                    by relay_release (pipeline.c) when the worker's END
+ *                    arrives or the worker is lost.
  * docs/lifetime.md has the same list (test_lifetime_doc.c checks its table
  * against enum ih_holder below).
  * Return codes and HTTP semantics never touch these counts: they feed the one
@@ -56,6 +60,7 @@ enum ih_holder {
   IH_HOLD_REQUEST,
   IH_HOLD_TIMER,
   IH_HOLD_ISAPI_SESSION,
+  IH_HOLD_RELAY,
   IH_HOLD__COUNT
 };
 const char *ih_holder_name(enum ih_holder h);
@@ -82,6 +87,7 @@ enum ih_conn_state {
   IH_CONN_SEND_CONTINUE, /* sending "100 Continue" */
   IH_CONN_SENDING,       /* sending a response */
   IH_CONN_EXT_RUNNING,   /* an ISAPI extension owns the response (it may be sending or reading) */
+  IH_CONN_RELAYING,      /* a worker process runs the request (conn_relay.h) */
   IH_CONN_LINGER,        /* FIN sent; draining client bytes before closing */
   IH_CONN_CLOSED,        /* socket closed; waiting for references to go */
 };
@@ -178,6 +184,9 @@ struct ih_conn {
    * head. Allocated when an extension request starts, freed when its
    * session is over; NULL otherwise. */
   struct ih_ext_state *ext_state;
+  /* The relay handler's state while a worker process runs its request
+   * (conn_relay.c); NULL otherwise. */
+  struct ih_relay_state *relay_state;
   bool sending_now;               /* a thread is inside transport->send_now for it */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
 };

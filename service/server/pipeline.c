@@ -5,7 +5,9 @@
  *   2. read            ih_conn_on_recv (READ_RAW_DATA filters), wait_for_input
  *   3. parse           process_input, read_head
  *   4. request filters run_request_filters (PREPROC_HEADERS .. AUTH_COMPLETE)
- *   5. route           ih_route_extension
+ *   5. route           relay_to_worker (a worker pool's request is handed
+ *                      over whole: conn_relay.h, and its messages come
+ *                      back through ih_relay_dispatch), ih_route_extension
  *   6. body            begin_body, read_body (100 Continue, the extension's pre-read)
  *   7. handler         run_static (respond.h: files, the status and admin
  *                      pages) or conn_ext_start (conn_ext.h), whose end comes
@@ -40,6 +42,7 @@
 #include "server/pipeline.h"
 
 #include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,10 +50,12 @@
 #include "core/server_log.h"
 #include "server/access_log.h"
 #include "server/conn_ext.h"
+#include "server/conn_relay.h"
 #include "server/conn_filters.h"
 #include "server/conn_internal.h"
 #include "server/conn_io.h"
 #include "server/handler.h"
+#include "server/relay.h"
 #include "server/request.h"
 #include "server/respond.h"
 #include "server/response.h"
@@ -70,6 +75,10 @@ static bool read_head(ih_conn *c);
 static bool run_request_filters(ih_conn *c);
 static bool filter_stopped(ih_conn *c, enum ih_chain_result fr);
 static void begin_body(ih_conn *c);
+static void body_setup(ih_conn *c);
+static bool relay_to_worker(ih_conn *c);
+static void relay_check_end(ih_conn *c);
+static void refuse_chunked_body(ih_conn *c, enum ih_chunked_status st);
 static void read_body(ih_conn *c);
 static void start_response(ih_conn *c, ih_body_plan *plan);
 static void fail_request(ih_conn *c, int status, const char *reason);
@@ -122,6 +131,9 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
   c->parking = false;
   if (conn_ext_owns_io(c)) {
     conn_ext_on_recv(c, bytes, err, &after); /* an extension's ReadClient */
+  } else if (conn_relay_owns_io(c)) {
+    conn_relay_on_recv(c, bytes, err); /* body bytes a worker asked for */
+    relay_check_end(c);
   } else if (c->state == IH_CONN_CLOSED) {
     /* socket already closed; nothing to do but drop the reference */
   } else if (cancelled_idle) {
@@ -355,6 +367,8 @@ static bool read_head(ih_conn *c)
     return false;
   }
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+  if (relay_to_worker(c))
+    return false; /* 5. a worker pool's request: the worker runs the rest (filters too) */
   if (c->filters)
     return run_request_filters(c);
   r->is_extension = ih_route_extension(c); /* 5. route */
@@ -442,17 +456,130 @@ static bool run_request_filters(ih_conn *c)
   return true;
 }
 
+/* ---- 5. a worker pool's request ---- */
+
+/* A request whose site and path belong to a worker pool goes to one of its
+ * workers as soon as its head is parsed (IIS 6 runs filters in w3wp): the
+ * worker's pipeline reads its body (asking for it: "100 Continue" is the
+ * worker's to send) and writes its response; this connection carries the
+ * bytes (conn_relay.h). True when the request is handed over, or answered
+ * here because no worker can take it. */
+static bool relay_to_worker(ih_conn *c)
+{
+  const ih_platform *pf = c->server->platform;
+  if (!pf->relay_pick || !ih_config_has_worker_pools(c->gen->config))
+    return false;
+  const ih_pool_conf *pool = ih_route_pool(c);
+  if (!pool || pool->mode != IH_POOL_WORKER)
+    return false;
+  ih_request *r = c->req;
+  body_setup(c);
+  unsigned retry_after = 0;
+  ih_relay_link *link = pf->relay_pick(c, pool, &retry_after);
+  enum relay_start rs = link ? conn_relay_start(c, link) : RELAY_START_UNAVAILABLE;
+  if (rs == RELAY_START_OK) {
+    c->state = IH_CONN_RELAYING;
+    return true;
+  }
+  if (rs == RELAY_START_BODY_REFUSED) {
+    refuse_chunked_body(c, r->body_refused);
+    return true;
+  }
+  /* The pool has no worker for it now (starting, backing off after
+   * crashes): 503, with when to come back if the pool knows (RFC 9110
+   * 15.6.4, 10.2.3). Its body is not read: the connection closes after. */
+  ih_log(IH_LOG_DEBUG, IH_EV_POOL_START_FAILED, "503 to %s:%u: pool %s has no worker for it", c->peer_addr,
+         (unsigned)c->peer_port, pool->name);
+  ih_body_plan plan = { 0 };
+  r->framing_ok = false;
+  if (retry_after) {
+    char value[16];
+    snprintf(value, sizeof value, "%u", retry_after);
+    ih_response_error_with(c, 503, "Retry-After", value, &plan);
+  } else {
+    ih_response_error(c, 503, &plan);
+  }
+  start_response(c, &plan);
+  return true;
+}
+
+/* The worker's message for a request it runs (any thread: its link's
+ * reader). END is the worker's last word about it: the request's
+ * IH_HOLD_RELAY goes with it. */
+void ih_relay_dispatch(ih_relay_link *link, const ih_chan_msg *m)
+{
+  ih_conn *c = ih_relay_link_find(link, m->id);
+  if (!c)
+    return; /* a request already over for us (the worker was too slow to hear of it) */
+  ih_mutex_lock(c->lock);
+  conn_relay_on_msg(c, m);
+  relay_check_end(c);
+  pipeline_unlock(c);
+  if (m->type == RELAY_END && ih_relay_link_take(link, m->id) == c)
+    ih_conn_unref(c, IH_HOLD_RELAY); /* the one release of IH_HOLD_RELAY */
+}
+
+/* The worker died or was killed: each of its requests ends (502 when the
+ * client had nothing yet, else the connection closes), and no more are
+ * registered. After its reader thread has stopped. */
+void ih_relay_lost(ih_relay_link *link)
+{
+  uint64_t id;
+  while ((id = ih_relay_link_close(link)) != 0) {
+    ih_conn *c = ih_relay_link_take(link, id);
+    ih_mutex_lock(c->lock);
+    conn_relay_on_lost(c);
+    relay_check_end(c);
+    pipeline_unlock(c);
+    ih_conn_unref(c, IH_HOLD_RELAY); /* the one release of IH_HOLD_RELAY, for a worker that cannot END */
+  }
+}
+
+/* Once the worker has ended (or is lost) and every byte it sent has gone
+ * out: the request ends as an extension's does, its keep-alive decision
+ * (the worker's, made with the head it wrote) rechecked here. The access
+ * log line is the worker's, except for a 502 written here. */
+static void relay_check_end(ih_conn *c)
+{
+  if (!conn_relay_done(c))
+    return;
+  ih_request *r = c->req;
+  ih_body_plan plan = { 0 };
+  switch (conn_relay_finish(c, &plan)) {
+  case IH_HANDLER_FAILED:
+    conn_request_end(c);
+    return;
+  case IH_HANDLER_ANSWER:
+    start_response(c, &plan);
+    return;
+  case IH_HANDLER_CLOSE_WANTED:
+    r->close_wanted = true;
+    break;
+  case IH_HANDLER_OK:
+    break;
+  }
+  ih_response_end_decide(c, true);
+  response_done(c);
+}
+
 /* ---- 6. body ---- */
 
-/* The head is routed: the body comes next, after "100 Continue" when the
- * client waits for it (RFC 9110 10.1.1). */
-static void begin_body(ih_conn *c)
+/* Where the body's bytes stand before any is read. */
+static void body_setup(ih_conn *c)
 {
   ih_request *r = c->req;
   r->body_left = r->framing.chunked ? 0 : r->framing.content_length;
   r->body_started_ms = ih_clock_ms();
   if (r->framing.chunked)
     ih_chunked_init(&r->chunked, c->gen->config->server.max_body);
+}
+
+/* The head is routed: the body comes next, after "100 Continue" when the
+ * client waits for it (RFC 9110 10.1.1). */
+static void begin_body(ih_conn *c)
+{
+  ih_request *r = c->req;
+  body_setup(c);
   c->state = IH_CONN_READ_BODY;
   bool has_body = r->framing.chunked || r->body_left > 0;
   size_t buffered_body = c->in_len - c->in_start - r->head.head_len;
@@ -636,6 +763,9 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
   atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
   if (conn_ext_owns_io(c)) {
     conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
+  } else if (conn_relay_owns_io(c)) {
+    conn_relay_on_sent(c, bytes, err); /* a worker's response bytes */
+    relay_check_end(c);
   } else if (c->state == IH_CONN_CLOSED) {
   } else if (err) {
     log_io_error(c, "send", err);
@@ -671,6 +801,7 @@ static void linger(ih_conn *c)
 
 static void reset_for_next_request(ih_conn *c)
 {
+  conn_relay_release(c);
   conn_request_free(c); /* an idle connection holds no request */
   c->parse_last_len = 0;
   c->head_bytes_seen = false;
@@ -689,6 +820,8 @@ static void response_done(ih_conn *c)
     conn_close(c); /* a count went wrong (logged): no next request on this connection */
     return;
   }
+  if (c->transport->request_end)
+    c->transport->request_end(c, keep);
   if (!keep) {
     linger(c);
     return;
@@ -790,7 +923,9 @@ static void log_io_error(ih_conn *c, const char *what, int err)
  * extension still runs it (its session's end ends it then). */
 static void on_closing(ih_conn *c)
 {
-  if (!conn_ext_running(c))
+  if (conn_relay_running(c))
+    conn_relay_on_closing(c); /* the worker is told; its END (or loss) ends the request */
+  else if (!conn_ext_running(c))
     conn_request_end(c);
 }
 
@@ -804,4 +939,5 @@ static void on_destroying(ih_conn *c)
   ih_mutex_unlock(c->lock);
   conn_request_free(c);
   conn_ext_release(c);
+  conn_relay_release(c);
 }

@@ -32,4 +32,13 @@ void ih_conn_on_timer(ih_conn *c); /* deadline passed or drain requested */
  * pipeline asks the extension handler how it ended and goes on. */
 void ih_conn_on_ext_end(ih_conn *c);
 
+/* A worker process's message about a request it runs (server/relay.h),
+ * from its link's reader thread; and the worker's loss (its process ended
+ * without GOODBYE, or was killed), after that thread stopped: each of its
+ * requests ends (502, or the connection closes). */
+struct ih_relay_link;
+struct ih_chan_msg;
+void ih_relay_dispatch(struct ih_relay_link *link, const struct ih_chan_msg *m);
+void ih_relay_lost(struct ih_relay_link *link);
+
 #endif

@@ -168,6 +168,20 @@ static bool is_ext_admin_path(const ih_config *cfg, ih_slice path)
          ih_slice_ieq_cstr((ih_slice){ path.p + n, path.n - n }, suffix + skip);
 }
 
+const ih_pool_conf *ih_route_pool(ih_conn *c)
+{
+  const ih_config *cfg = c->gen->config;
+  const ih_site *site = ih_route_find_site(c);
+  if (!site || canonical_path(c) != IH_URL_OK)
+    return NULL;
+  ih_slice path = ih_slice_from_cstr(c->view->path);
+  /* The status and admin pages are the server's, whatever pool the site's root has. */
+  if (cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) || is_ext_admin_path(cfg, path)))
+    return NULL;
+  return ih_site_pool_for_path(cfg, site, path);
+}
+
+
 /* Canonical path, site and virtual directory of the request; false (and no
  * routing) when any of them is missing: the full answer comes later. */
 static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)

@@ -44,6 +44,10 @@ typedef struct ih_route {
  * answered by ih_route_request's ERROR route after the body, like any
  * other response. */
 bool ih_route_extension(ih_conn *c);
+/* The pool that runs c->req (docs/pools.md): by its site and canonical
+ * path. NULL when it has no site or its path is refused (the pipeline
+ * answers it in process, as any other refusal). */
+const ih_pool_conf *ih_route_pool(ih_conn *c);
 /* Every other request's route (the body has been read). */
 void ih_route_request(ih_conn *c, ih_route *out);
 /* The site of c->view (Host header or absolute target, local address),

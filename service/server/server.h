@@ -18,6 +18,7 @@ typedef struct ih_server ih_server;
 struct ih_filter_table; /* filters/filter_chain.h */
 struct ih_filter_conn;
 struct ih_filter;
+struct ih_relay_link; /* server/relay_link.h */
 
 /* Live counts served by the status page; tests prove they return to zero. */
 typedef struct ih_counters {
@@ -84,6 +85,13 @@ typedef struct ih_platform {
    * JSON body into json[0..cap) and returns the HTTP status (200, 202, 400,
    * 404, 409, 503). NULL where extensions are not supported (404). */
   int (*ext_admin)(const char *action, const char *dll, char *json, size_t cap);
+  /* The worker of pool (a worker pool, docs/pools.md) that takes c's
+   * request: its link (server/relay_link.h). NULL when none can now: the
+   * request is answered 503, with Retry-After: *retry_after_s when it is
+   * not 0 (the pool backs off after crashing too often). NULL where
+   * requests never leave the process (a worker itself, the tests of the
+   * pipeline alone): worker pools then run in process. */
+  struct ih_relay_link *(*relay_pick)(ih_conn *c, const ih_pool_conf *pool, unsigned *retry_after_s);
 } ih_platform;
 
 struct ih_file_cache;

@@ -3,9 +3,10 @@
  * (ih_conn_new), with the transport's own per-connection data
  * (c->transport_data), so one server can serve connections of several
  * transports at once. The first implementation is the IOCP socket
- * (service/win32/iocp_engine_win32.c); a pipe to a worker process is meant
- * to be the second; tests/harness/conn_fake.c is the in-memory one the
- * pipeline's unit tests drive.
+ * (service/win32/iocp_engine_win32.c); the second is the channel to the
+ * service that a worker process's connections use (server/relay_worker.c);
+ * tests/harness/conn_fake.c is the in-memory one the pipeline's unit tests
+ * drive.
  *
  * Contract, which every transport keeps:
  *
@@ -76,6 +77,11 @@ typedef struct ih_transport {
    * close_socket is deferred and cancel_io (which must also cancel this
    * send) used instead. NULL: writes go through send. */
   int (*send_now)(ih_conn *c, const char *data, size_t len);
+  /* A request's response has gone out whole and the connection stays for
+   * another (keep_alive) or closes now: what a transport that carries one
+   * request per connection (the relay to a worker, server/relay.h) tells
+   * its other end. NULL: nothing to do (a socket). Lock held. */
+  void (*request_end)(ih_conn *c, bool keep_alive);
 } ih_transport;
 
 #endif

@@ -1,0 +1,130 @@
+/* One worker as the service sees it (relay_link.h). The registry is a
+ * short list: a worker has as many entries as requests in flight in it. */
+#include "server/relay_link.h"
+
+#include <stdlib.h>
+
+#include "core/ih_alloc.h"
+#include "core/ih_thread.h"
+
+typedef struct entry {
+  struct entry *next;
+  uint64_t id;
+  ih_conn *c;
+} entry;
+
+struct ih_relay_link {
+  ih_chan *ch;
+  void *owner;
+  ih_mutex *lock;
+  entry *entries;
+  uint64_t next_id;
+  long in_flight;
+  uint64_t requests;
+  bool closed;
+};
+
+ih_relay_link *ih_relay_link_new(ih_chan *ch, void *owner)
+{
+  ih_relay_link *l = ih_calloc(1, sizeof *l);
+  if (!l)
+    return NULL;
+  l->lock = ih_mutex_new();
+  if (!l->lock) {
+    free(l);
+    return NULL;
+  }
+  l->ch = ch;
+  l->owner = owner;
+  l->next_id = 1;
+  return l;
+}
+
+void ih_relay_link_free(ih_relay_link *l)
+{
+  if (!l)
+    return;
+  ih_mutex_free(l->lock);
+  free(l);
+}
+
+ih_chan *ih_relay_link_chan(ih_relay_link *l) { return l->ch; }
+void *ih_relay_link_owner(ih_relay_link *l) { return l->owner; }
+
+uint64_t ih_relay_link_add(ih_relay_link *l, ih_conn *c)
+{
+  entry *e = ih_malloc(sizeof *e);
+  if (!e)
+    return 0;
+  ih_mutex_lock(l->lock);
+  if (l->closed) {
+    ih_mutex_unlock(l->lock);
+    free(e);
+    return 0;
+  }
+  e->id = l->next_id++;
+  e->c = c;
+  e->next = l->entries;
+  l->entries = e;
+  l->in_flight++;
+  l->requests++;
+  uint64_t id = e->id;
+  ih_mutex_unlock(l->lock);
+  return id;
+}
+
+ih_conn *ih_relay_link_find(ih_relay_link *l, uint64_t id)
+{
+  ih_conn *c = NULL;
+  ih_mutex_lock(l->lock);
+  for (entry *e = l->entries; e; e = e->next)
+    if (e->id == id) {
+      c = e->c;
+      break;
+    }
+  ih_mutex_unlock(l->lock);
+  return c;
+}
+
+ih_conn *ih_relay_link_take(ih_relay_link *l, uint64_t id)
+{
+  ih_conn *c = NULL;
+  entry *gone = NULL;
+  ih_mutex_lock(l->lock);
+  for (entry **p = &l->entries; *p; p = &(*p)->next)
+    if ((*p)->id == id) {
+      gone = *p;
+      *p = gone->next;
+      c = gone->c;
+      l->in_flight--;
+      break;
+    }
+  ih_mutex_unlock(l->lock);
+  free(gone);
+  return c;
+}
+
+uint64_t ih_relay_link_close(ih_relay_link *l)
+{
+  ih_mutex_lock(l->lock);
+  l->closed = true;
+  uint64_t id = l->entries ? l->entries->id : 0;
+  ih_mutex_unlock(l->lock);
+  return id;
+}
+
+long ih_relay_link_in_flight(ih_relay_link *l)
+{
+  ih_mutex_lock(l->lock);
+  long n = l->in_flight;
+  ih_mutex_unlock(l->lock);
+  return n;
+}
+
+uint64_t ih_relay_link_requests(ih_relay_link *l)
+{
+  ih_mutex_lock(l->lock);
+  uint64_t n = l->requests;
+  ih_mutex_unlock(l->lock);
+  return n;
+}

@@ -1,0 +1,48 @@
+/* One worker process as the service sees it (relay.h): its channel and the
+ * requests relayed to it, by number. The pool manager (the platform) makes
+ * one per worker; the pipeline's relay handler (conn_relay.h) registers a
+ * request in it, and the worker's messages find their connection through
+ * it (ih_relay_dispatch in pipeline.h).
+ *
+ * A registered request holds IH_HOLD_RELAY on its connection (conn.h). Its
+ * entry is removed, and the reference released, in one place:
+ * ih_relay_link_take (the worker's END, or the worker lost), called only
+ * by the link's reader thread, or after it has stopped; so a message being
+ * handled can never lose its connection underneath it. */
+#ifndef IH_RELAY_LINK_H
+#define IH_RELAY_LINK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pool/channel.h"
+
+typedef struct ih_conn ih_conn;
+typedef struct ih_relay_link ih_relay_link;
+
+/* owner: the platform's worker object (ih_relay_link_owner). */
+ih_relay_link *ih_relay_link_new(ih_chan *ch, void *owner);
+/* Once no request is registered. */
+void ih_relay_link_free(ih_relay_link *l);
+ih_chan *ih_relay_link_chan(ih_relay_link *l);
+void *ih_relay_link_owner(ih_relay_link *l);
+
+/* Registers c (lock held) and returns its request number; 0 when out of
+ * memory or the link is closed (the worker is gone). */
+uint64_t ih_relay_link_add(ih_relay_link *l, ih_conn *c);
+/* The connection of request id, borrowed (its reference stays the
+ * entry's); NULL when none. Reader thread. */
+ih_conn *ih_relay_link_find(ih_relay_link *l, uint64_t id);
+/* Removes request id's entry and returns its connection, whose
+ * IH_HOLD_RELAY the caller now releases; NULL when none. */
+ih_conn *ih_relay_link_take(ih_relay_link *l, uint64_t id);
+/* The worker is gone: no more requests are registered; the number of one
+ * still registered (0: none left) for the caller to take. */
+uint64_t ih_relay_link_close(ih_relay_link *l);
+
+/* Requests registered now, and ever. */
+long ih_relay_link_in_flight(ih_relay_link *l);
+uint64_t ih_relay_link_requests(ih_relay_link *l);
+
+#endif
