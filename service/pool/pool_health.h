@@ -6,9 +6,10 @@
  * metabase properties of IIsApplicationPool named below (RapidFailProtection*,
  * PeriodicRestart*, Ping*, ShutdownTimeLimit). The Win32 pool manager owns
  * the processes, the IPC and the timers; this module owns only the
- * decisions. It takes plain values (no
- * config.h), does no I/O, starts no thread and never reads a clock: every
- * "now" is an argument, so each rule is tested to the millisecond natively.
+ * decisions. It takes plain values (no config.h), does no I/O, allocates
+ * nothing, starts no thread and never reads a clock: every "now" is an
+ * argument, so each rule is tested to the millisecond natively
+ * (tests/unit/pool/test_pool_health.c).
  *
  * Clock. Every *_ms argument is one monotonic millisecond clock (the manager
  * passes GetTickCount64()). Elapsed times are computed saturating at 0, so a
@@ -19,6 +20,19 @@
  * Threads. A pool's ih_pool_health and ih_recycle_clock are plain data: the
  * manager calls these functions under its own pool lock.
  *
+ * Calling sequence (the manager). Pool start (server start, operator):
+ * ih_pool_health_on_start and ih_recycle_clock_init. Before starting any
+ * worker: ih_pool_health_may_start. A worker reported ready:
+ * ih_pool_health_on_started. It ended without its goodbye, or was killed as
+ * hung: ih_pool_health_on_crash; it could not start or was not ready within
+ * the startup time: ih_pool_health_on_start_failed; either may answer
+ * FAILING. A 503 while FAILING carries ih_pool_health_retry_after_s. On its
+ * periodic tick, for the worker that serves requests: ih_recycle_due (not
+ * NONE: ih_pool_health_on_recycle_begin, start the replacement, on_started,
+ * then ih_pool_old_worker_action for the old one until it is gone, then
+ * ih_pool_health_on_recycle_end) and ih_ping_due. Pool stop:
+ * ih_pool_health_on_stop. Status page: ih_pool_health_stats_get.
+ *
  * ---------------------------------------------------------------------------
  * 1. Pool state
  *
@@ -26,7 +40,10 @@
  *              (the pool is RUNNING also while it has no worker yet, or
  *              between a crash and the replacement's start);
  *   RECYCLING  an overlapped recycle: a replacement worker is starting or
- *              serving while the old one finishes its requests;
+ *              serving while the old one finishes its requests. A
+ *              replacement that fails to start is a failure like any other
+ *              (section 2): the old worker goes on serving and the manager
+ *              may start another, bounded by rapid-fail protection;
  *   FAILING    rapid-fail back-off: no worker; requests get 503 with
  *              Retry-After (ih_pool_health_retry_after_s). Entering FAILING,
  *              the manager stops sending requests to any worker and shuts
@@ -149,8 +166,8 @@
  * The manager keeps, per worker, when it last sent a ping and when the last
  * answer came; both start at the worker's ready time. A ping is outstanding
  * when last_ping_sent_ms > last_pong_ms. Outstanding for timeout_ms or
- * longer: TIMED_OUT (the manager kills the worker, which counts as a crash,
- * and starts a replacement). Otherwise, nothing outstanding and interval_ms
+ * longer: TIMED_OUT (the manager kills the worker, reports it with
+ * ih_pool_health_on_crash, and starts a replacement). Otherwise, nothing outstanding and interval_ms
  * or more since the last ping was sent: SEND. Else WAIT. An interval of 0 is
  * "no pings": always WAIT (IIS 6 PingingEnabled, PingInterval,
  * PingResponseTime).
@@ -304,7 +321,8 @@ enum ih_pool_state ih_pool_health_on_start_failed(ih_pool_health *h, uint64_t no
 
 /* Whether a worker may be started now: in RUNNING and RECYCLING yes, in
  * STOPPED no, in FAILING from the end of the back-off on (now_ms >=
- * failing_until). */
+ * failing_until). It stays true until the state changes: the manager
+ * starts one probe, not one per call. */
 bool ih_pool_health_may_start(const ih_pool_health *h, uint64_t now_ms);
 
 /* Retry-After for a 503 from a FAILING pool (RFC 9110 section 10.2.3,

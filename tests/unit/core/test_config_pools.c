@@ -7,6 +7,7 @@
 #include "ih_test.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A valid site for tests that only exercise pools. */
@@ -572,6 +573,52 @@ static void test_resolution(void)
   ih_config_free(c);
 }
 
+/* Every pool key has a row in the key tables of docs/configuration.md and
+ * docs/pools.md, and each of those rows names a key the parser accepts. */
+static void test_docs_list_every_key(void)
+{
+  IH_TEST("docs/configuration.md and docs/pools.md list every [pool] key");
+  static const char *const keys[] = {
+    "mode", "bitness", "processes", "identity", "queue_length", "rapid_fail_max_crashes", "rapid_fail_interval",
+    "rapid_fail_backoff_max", "ping_interval", "ping_timeout", "recycle_requests", "recycle_time",
+    "recycle_schedule", "recycle_private_memory", "shutdown_time_limit", "startup_time_limit", "shadow_copy",
+  };
+  static const char *const docs[] = { "docs/configuration.md", "docs/pools.md" };
+  for (size_t d = 0; d < 2; d++) {
+    char *text = ih_test_read_source(IH_SOURCE_DIR, docs[d]);
+    if (!IH_CHECK(text != NULL))
+      continue;
+    /* The [pool] key table: from its section to the next heading. */
+    const char *from = strstr(text, d == 0 ? "### `[pool NAME]`" : "## Keys");
+    IH_CHECK(from != NULL);
+    const char *to = from ? strstr(from + 4, "\n#") : NULL;
+    size_t len = from ? (to ? (size_t)(to - from) : strlen(from)) : 0;
+    for (size_t k = 0; from && k < sizeof keys / sizeof keys[0]; k++) {
+      char row[64];
+      snprintf(row, sizeof row, "\n| `%s` |", keys[k]);
+      const char *hit = strstr(from, row);
+      if (!hit || (size_t)(hit - from) > len)
+        ih_test_note("%s: no row for %s", docs[d], keys[k]);
+      IH_CHECK(hit && (size_t)(hit - from) <= len);
+    }
+    free(text);
+  }
+  /* Each key of the list is one the parser accepts in a worker pool. */
+  for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+    char text[256];
+    const char *value = strcmp(keys[k], "mode") == 0       ? "worker"
+                        : strcmp(keys[k], "bitness") == 0  ? "32"
+                        : strcmp(keys[k], "identity") == 0 ? "x"
+                        : strcmp(keys[k], "recycle_schedule") == 0 ? "01:00"
+                        : strcmp(keys[k], "shadow_copy") == 0      ? "on"
+                                                                   : "1";
+    snprintf(text, sizeof text, SITE "[pool p]\n%s%s = %s\n", strcmp(keys[k], "mode") ? "mode = worker\n" : "",
+             keys[k], value);
+    ih_config *c = parse(text);
+    ih_config_free(c);
+  }
+}
+
 int main(void)
 {
   test_without_pools();
@@ -585,5 +632,6 @@ int main(void)
   test_redefine_default();
   test_references();
   test_resolution();
+  test_docs_list_every_key();
   return ih_test_finish();
 }
