@@ -22,19 +22,27 @@ void ih_admin_status_page(ih_conn *c)
   unsigned generation = newest ? newest->number : 0;
   if (newest)
     ih_generation_release(newest);
-  char body[896];
+  enum { POOLS_MAX = 16384 };
+  char *pools = c->server->platform->pools_status ? ih_malloc(POOLS_MAX) : NULL;
+  if (pools)
+    c->server->platform->pools_status(pools, POOLS_MAX);
+  char body[896 + POOLS_MAX];
   int n = snprintf(body, sizeof body,
                    "{\"connections_live\":%lld,\"requests_in_flight\":%lld,\"connections_total\":%lld,"
                    "\"requests_total\":%lld,\"bytes_received\":%lld,\"bytes_sent\":%lld,\"uptime_seconds\":%llu,"
                    "\"isapi_sessions\":%lld,\"isapi_threads\":%lld,\"isapi_busy\":%lld,"
                    "\"private_bytes\":%lld,\"handles\":%lld,\"config_generation\":%u,\"config_generations_live\":%lld,"
-                   "\"client_aborts\":%lld}\n",
+                   "\"client_aborts\":%lld,\"pools\":%s}\n",
                    atomic_load(&k->connections_live) - 1, atomic_load(&k->requests_in_flight) - 1,
                    atomic_load(&k->connections_total), atomic_load(&k->requests_total),
                    atomic_load(&k->bytes_received), atomic_load(&k->bytes_sent),
                    (unsigned long long)((ih_clock_ms() - c->server->started_ms) / 1000u),
                    atomic_load(&k->isapi_sessions), ps.isapi_threads, ps.isapi_busy, ps.private_bytes, ps.handles,
-                   generation, atomic_load(&k->generations_live), atomic_load(&k->client_aborts));
+                   generation, atomic_load(&k->generations_live), atomic_load(&k->client_aborts),
+                   pools ? pools : "[]");
+  free(pools);
+  if (n >= (int)sizeof body)
+    n = (int)sizeof body - 1;
   ih_response_head_begin(c, 200);
   ih_response_head_field(c, "Content-Type", "application/json");
   ih_response_head_field(c, "Cache-Control", "no-store");

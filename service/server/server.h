@@ -92,6 +92,9 @@ typedef struct ih_platform {
    * requests never leave the process (a worker itself, the tests of the
    * pipeline alone): worker pools then run in process. */
   struct ih_relay_link *(*relay_pick)(ih_conn *c, const ih_pool_conf *pool, unsigned *retry_after_s);
+  /* The worker pools for the status page: a JSON array into buf[0..cap),
+   * NUL-terminated (docs/pools.md). NULL: "pools": [] */
+  size_t (*pools_status)(char *buf, size_t cap);
 } ih_platform;
 
 struct ih_file_cache;

@@ -21,6 +21,7 @@
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"
 #include "logwriter_win32.h"
+#include "pool_manager_win32.h"
 #include "process_stats_win32.h"
 #include "server/conn.h"
 #include "server_host_win32.h"
@@ -35,7 +36,7 @@ static struct {
   ih_config *cfg;          /* the configuration started with (later ones belong to the engine) */
   unsigned drain_timeout;  /* of the newest configuration */
   volatile unsigned shutdown_time_limit; /* of the newest configuration; read by control handlers */
-  BOOL winsock, logs, events, engine;
+  BOOL winsock, logs, events, engine, pools;
 } host;
 
 /* What the portable pipeline runs on besides its connections' transport:
@@ -56,6 +57,8 @@ static const ih_platform *win32_platform(void)
   platform.filter_call = ih_filter_host_call;
   platform.process_stats = ih_win32_process_stats;
   platform.ext_admin = ih_isapi_admin;
+  platform.relay_pick = ih_pool_manager_pick;
+  platform.pools_status = ih_pool_manager_status_json;
   return &platform;
 }
 
@@ -110,6 +113,8 @@ static const ih_lifecycle_hosts win32_hosts = {
 
 static void release(void)
 {
+  if (host.pools)
+    ih_pool_manager_stop();
   if (host.events)
     ih_eventlog_stop();
   if (host.logs)
@@ -167,6 +172,13 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
    * once the server log can report them) must be in place before any DLL
    * loads. DLLs load only on threads ih_lifecycle_start creates. */
   ih_iis_compat_init();
+  /* Worker pools before the listeners: their workers are warm when the
+   * first request comes. */
+  if (ih_pool_manager_start(host.cfg, config_path) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_FATAL, "cannot start the worker pools");
+    return start_failed(1);
+  }
+  host.pools = TRUE;
   host.engine = TRUE;
   if (ih_lifecycle_start(host.cfg, win32_platform(), &win32_hosts) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_FATAL, "start-up failed; see the messages above");
@@ -188,6 +200,11 @@ void ih_host_stop(void)
   ih_stop_watchdog_phase("draining connections");
   if (host.engine)
     ih_lifecycle_stop();
+  if (host.pools) {
+    ih_stop_watchdog_phase("stopping the worker pools");
+    ih_pool_manager_stop(); /* after the drain: their requests are over */
+    host.pools = FALSE;
+  }
   ih_stop_watchdog_phase("flushing the logs");
   release();
   ih_stop_watchdog_finished();

@@ -1,0 +1,570 @@
+/* Worker pools in the service (pool_manager_win32.h).
+ *
+ * Each worker has a reader thread that polls its channel and sleeps on the
+ * service's doorbell and the worker's process handle at once, so a worker
+ * that dies is noticed at once: the thread reads what the worker managed
+ * to send, then ends its requests (ih_relay_lost: 502, or the client's
+ * connection closes) and leaves. Whether it crashed is decided by the
+ * protocol, not the exit code (a stack overflow exits with 0 under Wine,
+ * wine-notes): it crashed unless it said GOODBYE.
+ *
+ * One timer thread (tick) keeps every pool at strength, sends pings and
+ * recycles. Locking: one lock (mgr.lock) over the pools' worker lists and
+ * their health; the reader threads take it only to change a worker's
+ * state. Workers are freed only by the timer thread, after their reader
+ * thread has been joined. */
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ih_thread.h"
+#include "core/server_log.h"
+#include "logwriter_win32.h"
+#include "pool/channel.h"
+#include "pool/pool_health.h"
+#include "pool_manager_win32.h"
+#include "process_stats_win32.h"
+#include "server/pipeline.h"
+#include "server/relay.h"
+#include "worker_channel_win32.h"
+
+#define TICK_MS 250u
+
+enum worker_state { W_STARTING, W_READY, W_RETIRING, W_DEAD };
+
+typedef struct pool_rt pool_rt;
+
+typedef struct worker {
+  struct worker *next;
+  pool_rt *pool;
+  enum worker_state state;
+  ih_worker_channel chan;
+  ih_chan *ch;
+  ih_relay_link *link;
+  HANDLE process, reader;
+  DWORD pid;
+  uint64_t spawned_ms, ready_ms, retire_deadline_ms;
+  volatile LONG goodbye, unhealthy, exited;
+  uint64_t ping_sent_ms, pong_ms, ping_seq;
+  relay_pong last_pong;
+  const char *calling_dll; /* unknown here: the worker's own crash log names it */
+} worker;
+
+struct pool_rt {
+  const ih_pool_conf *conf;
+  ih_pool_health health;
+  ih_recycle_clock clock;
+  worker *workers;
+  unsigned next_pick;
+  bool start_failure_logged;
+  uint64_t crashes_logged;
+};
+
+static struct {
+  const ih_config *cfg;
+  char *config_path;
+  char worker_dir[MAX_PATH];
+  CRITICAL_SECTION lock;
+  pool_rt *pools;
+  size_t pool_count;
+  HANDLE job, tick_thread, stop_event;
+  bool started;
+} mgr;
+
+static uint64_t now_ms(void) { return ih_clock_ms(); }
+
+/* ---- a worker's channel, read on its own thread ---- */
+
+static void ring_service(void *ctx)
+{
+  worker *w = ctx;
+  SetEvent(w->chan.wake_worker);
+}
+
+static const ih_site *site_by_id(unsigned id)
+{
+  for (size_t i = 0; i < mgr.cfg->site_count; i++)
+    if (mgr.cfg->sites[i].id == id)
+      return &mgr.cfg->sites[i];
+  return NULL;
+}
+
+static void on_message(void *ctx, const ih_chan_msg *m)
+{
+  worker *w = ctx;
+  switch (m->type) {
+  case RELAY_READY:
+    EnterCriticalSection(&mgr.lock);
+    if (w->state == W_STARTING) {
+      w->state = W_READY;
+      w->ready_ms = now_ms();
+      w->pong_ms = w->ready_ms;
+      ih_pool_health_on_started(&w->pool->health, w->ready_ms);
+    }
+    LeaveCriticalSection(&mgr.lock);
+    ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_STARTED, "pool %s: worker %lu ready (%u-bit) in %llu ms", w->pool->conf->name,
+           w->pid, (unsigned)(sizeof(void *) * 8), (unsigned long long)(w->ready_ms - w->spawned_ms));
+    return;
+  case RELAY_PONG:
+    if (m->len >= sizeof w->last_pong) {
+      memcpy(&w->last_pong, m->payload, sizeof w->last_pong);
+      w->pong_ms = now_ms();
+    }
+    return;
+  case RELAY_EVENT: {
+    relay_event_fixed f;
+    if (m->len < sizeof f)
+      return;
+    memcpy(&f, m->payload, sizeof f);
+    ih_log((enum ih_log_level)f.level, (enum ih_event_id)f.event_id, "[pool %s, worker %lu] %.*s", w->pool->conf->name,
+           w->pid, (int)(m->len - sizeof f), (const char *)m->payload + sizeof f);
+    return;
+  }
+  case RELAY_LOG: {
+    relay_log_fixed f;
+    if (m->len < sizeof f)
+      return;
+    memcpy(&f, m->payload, sizeof f);
+    const ih_site *site = site_by_id(f.site_id);
+    if (site)
+      ih_logwriter_access_line(site, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
+    return;
+  }
+  case RELAY_UNHEALTHY:
+    InterlockedExchange(&w->unhealthy, 1);
+    return;
+  case RELAY_GOODBYE:
+    InterlockedExchange(&w->goodbye, 1);
+    return;
+  default:
+    ih_relay_dispatch(w->link, m);
+  }
+}
+
+static DWORD WINAPI reader_main(void *arg)
+{
+  worker *w = arg;
+  HANDLE waits[2] = { w->chan.wake_service, w->process };
+  for (;;) {
+    int n = ih_chan_poll(w->ch, on_message, w, 256);
+    if (n < 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_PROTOCOL, "pool %s: worker %lu sent a malformed message; killing it",
+             w->pool->conf->name, w->pid);
+      TerminateProcess(w->process, 1);
+      break;
+    }
+    if (n > 0)
+      continue;
+    if (!ih_chan_may_sleep(w->ch))
+      continue;
+    DWORD r = WaitForMultipleObjects(2, waits, FALSE, 1000);
+    ih_chan_woke(w->ch);
+    if (r == WAIT_OBJECT_0 + 1) {
+      while (ih_chan_poll(w->ch, on_message, w, 256) > 0) {
+      } /* what it sent before it went */
+      break;
+    }
+  }
+  /* Gone: its requests end here, before anything else can reuse it. */
+  ih_relay_lost(w->link);
+  DWORD code = 0;
+  GetExitCodeProcess(w->process, &code);
+  bool crashed = !w->goodbye;
+  uint64_t now = now_ms();
+  EnterCriticalSection(&mgr.lock);
+  enum worker_state was = w->state;
+  w->state = W_DEAD;
+  enum ih_pool_state after = ih_pool_health_state(&w->pool->health);
+  if (crashed && was == W_STARTING)
+    after = ih_pool_health_on_start_failed(&w->pool->health, now);
+  else if (crashed)
+    after = ih_pool_health_on_crash(&w->pool->health, now);
+  if (was == W_RETIRING)
+    ih_pool_health_on_recycle_end(&w->pool->health, now);
+  uint32_t retry = ih_pool_health_retry_after_s(&w->pool->health, now);
+  LeaveCriticalSection(&mgr.lock);
+  if (crashed)
+    ih_log(IH_LOG_ERROR, IH_EV_POOL_WORKER_EXITED,
+           "pool %s: worker %lu crashed (exit code 0x%08lx, without its goodbye) after %llu requests; its requests in "
+           "flight failed, the next request gets a new worker",
+           w->pool->conf->name, w->pid, code, (unsigned long long)ih_relay_link_requests(w->link));
+  else
+    ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_EXITED, "pool %s: worker %lu exited after %llu requests", w->pool->conf->name,
+           w->pid, (unsigned long long)ih_relay_link_requests(w->link));
+  if (crashed && after == IH_POOL_FAILING)
+    ih_log(IH_LOG_ERROR, IH_EV_POOL_FAILING,
+           "pool %s is failing: %u crashes within %u s; requests get 503 with Retry-After: %u, and the pool tries again "
+           "by itself",
+           w->pool->conf->name, w->pool->conf->rapid_fail_max_crashes, w->pool->conf->rapid_fail_interval, retry);
+  InterlockedExchange(&w->exited, 1);
+  SetEvent(mgr.stop_event); /* wakes the tick: a replacement, soon */
+  return 0;
+}
+
+/* ---- starting a worker ---- */
+
+static const char *worker_program(const pool_rt *p)
+{
+  unsigned own = (unsigned)(sizeof(void *) * 8);
+  unsigned want = p->conf->bitness_given ? p->conf->bitness : own;
+  return want == 64 ? "isapihost-worker.exe" : (own == 32 ? "isapihost-worker.exe" : "isapihost-worker-x86.exe");
+}
+
+/* mgr.lock held. */
+static worker *spawn(pool_rt *p)
+{
+  worker *w = calloc(1, sizeof *w);
+  if (!w)
+    return NULL;
+  w->pool = p;
+  if (ih_worker_channel_create(&w->chan, IH_CHAN_RING_BYTES) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: cannot create a worker's channel (Win32 error %lu)",
+           p->conf->name, GetLastError());
+    free(w);
+    return NULL;
+  }
+  w->ch = ih_chan_new(w->chan.view, w->chan.ring_bytes, 0, ring_service, w);
+  w->link = w->ch ? ih_relay_link_new(w->ch, w) : NULL;
+  char program[MAX_PATH + 64], cmd[3 * MAX_PATH];
+  snprintf(program, sizeof program, "%s\\%s", mgr.worker_dir, worker_program(p));
+  snprintf(cmd, sizeof cmd, "\"%s\" --config \"%s\" --pool \"%s\" --channel %s --ring %u", program, mgr.config_path,
+           p->conf->name, w->chan.name, (unsigned)w->chan.ring_bytes);
+  STARTUPINFOA si = { .cb = sizeof si };
+  PROCESS_INFORMATION pi;
+  w->spawned_ms = now_ms();
+  if (!w->link || !CreateProcessA(program, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED | DETACHED_PROCESS, NULL, NULL,
+                                  &si, &pi)) {
+    DWORD err = GetLastError();
+    enum ih_log_level level = p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR;
+    p->start_failure_logged = true;
+    ih_log(level, IH_EV_POOL_START_FAILED,
+           "pool %s: cannot start %s (Win32 error %lu)%s; the pool backs off and tries again", p->conf->name, program,
+           err,
+           err == ERROR_BAD_EXE_FORMAT || strstr(program, "x86")
+               ? ": this machine cannot run a 32-bit worker (bitness = 32)"
+               : "");
+    ih_relay_link_free(w->link);
+    ih_chan_free(w->ch);
+    ih_worker_channel_close(&w->chan);
+    free(w);
+    ih_pool_health_on_start_failed(&p->health, now_ms());
+    return NULL;
+  }
+  if (mgr.job)
+    AssignProcessToJobObject(mgr.job, pi.hProcess); /* it dies with the service */
+  ResumeThread(pi.hThread);
+  CloseHandle(pi.hThread);
+  w->process = pi.hProcess;
+  w->pid = pi.dwProcessId;
+  w->state = W_STARTING;
+  w->reader = CreateThread(NULL, 0, reader_main, w, 0, NULL);
+  if (!w->reader) {
+    TerminateProcess(w->process, 1);
+    WaitForSingleObject(w->process, 5000);
+    ih_relay_lost(w->link);
+    CloseHandle(w->process);
+    ih_relay_link_free(w->link);
+    ih_chan_free(w->ch);
+    ih_worker_channel_close(&w->chan);
+    free(w);
+    return NULL;
+  }
+  w->next = p->workers;
+  p->workers = w;
+  return w;
+}
+
+static void free_worker(worker *w)
+{
+  WaitForSingleObject(w->reader, INFINITE);
+  CloseHandle(w->reader);
+  CloseHandle(w->process);
+  ih_relay_link_free(w->link);
+  ih_chan_free(w->ch);
+  ih_worker_channel_close(&w->chan);
+  free(w);
+}
+
+/* ---- picking a worker for a request ---- */
+
+ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsigned *retry_after_s)
+{
+  (void)c;
+  ih_relay_link *link = NULL;
+  if (!mgr.started || pool->index >= mgr.pool_count)
+    return NULL;
+  pool_rt *p = &mgr.pools[pool->index];
+  EnterCriticalSection(&mgr.lock);
+  uint64_t now = now_ms();
+  /* Round robin over the web garden's live workers; one still starting
+   * takes requests too (they wait in its ring until it reads them). */
+  unsigned n = 0;
+  for (worker *w = p->workers; w; w = w->next)
+    if (w->state == W_READY || w->state == W_STARTING)
+      n++;
+  if (n == 0 && ih_pool_health_may_start(&p->health, now)) {
+    worker *w = spawn(p);
+    n = w ? 1 : 0;
+  }
+  if (n) {
+    unsigned k = p->next_pick++ % n;
+    for (worker *w = p->workers; w; w = w->next)
+      if ((w->state == W_READY || w->state == W_STARTING) && k-- == 0) {
+        link = w->link;
+        break;
+      }
+  } else if (ih_pool_health_state(&p->health) == IH_POOL_FAILING) {
+    *retry_after_s = ih_pool_health_retry_after_s(&p->health, now);
+  }
+  LeaveCriticalSection(&mgr.lock);
+  return link;
+}
+
+/* ---- the timer: strength, pings, recycling ---- */
+
+static void retire(pool_rt *p, worker *w, enum ih_recycle_reason reason, uint64_t now)
+{
+  w->state = W_RETIRING;
+  w->retire_deadline_ms = now + (uint64_t)p->conf->shutdown_time_limit * 1000u;
+  ih_pool_health_on_recycle_begin(&p->health, reason, now);
+  ih_chan_send1(w->ch, RELAY_STOP, 0, 0, NULL, 0);
+  ih_log(IH_LOG_INFO, IH_EV_POOL_RECYCLE,
+         "pool %s: recycling worker %lu (%s) after %llu requests; it finishes what it has, a new one takes new requests",
+         p->conf->name, w->pid, ih_recycle_reason_name(reason), (unsigned long long)ih_relay_link_requests(w->link));
+}
+
+static void tick_pool(pool_rt *p, uint64_t now)
+{
+  const ih_pool_conf *pc = p->conf;
+  unsigned live = 0;
+  for (worker **pw = &p->workers; *pw;) {
+    worker *w = *pw;
+    if (w->state == W_DEAD && w->exited) {
+      *pw = w->next;
+      LeaveCriticalSection(&mgr.lock);
+      free_worker(w); /* joins its reader, which has finished */
+      EnterCriticalSection(&mgr.lock);
+      pw = &p->workers; /* the list may have changed meanwhile */
+      continue;
+    }
+    if (w->state == W_RETIRING && now >= w->retire_deadline_ms) {
+      ih_log(IH_LOG_WARNING, IH_EV_POOL_RECYCLE, "pool %s: worker %lu did not finish within %u s; killing it",
+             pc->name, w->pid, pc->shutdown_time_limit);
+      TerminateProcess(w->process, 1);
+      w->retire_deadline_ms = UINT64_MAX;
+    }
+    if (w->state == W_STARTING && now - w->spawned_ms > (uint64_t)pc->startup_time_limit * 1000u) {
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: worker %lu not ready within %u s; killing it", pc->name,
+             w->pid, pc->startup_time_limit);
+      TerminateProcess(w->process, 1);
+      w->spawned_ms = UINT64_MAX / 2; /* once */
+    }
+    if (w->state == W_READY) {
+      /* pings: a worker whose threads are all stuck answers none */
+      if (pc->ping_interval) {
+        if (w->ping_sent_ms > w->pong_ms && now - w->ping_sent_ms > (uint64_t)pc->ping_timeout * 1000u) {
+          ih_log(IH_LOG_WARNING, IH_EV_POOL_PING_TIMEOUT, "pool %s: worker %lu did not answer a ping within %u s; killing it",
+                 pc->name, w->pid, pc->ping_timeout);
+          TerminateProcess(w->process, 1);
+          w->ping_sent_ms = 0;
+          w->pong_ms = UINT64_MAX / 2;
+        } else if (w->ping_sent_ms <= w->pong_ms && now - w->pong_ms >= (uint64_t)pc->ping_interval * 1000u) {
+          uint64_t seq = ++w->ping_seq;
+          w->ping_sent_ms = now;
+          ih_chan_send1(w->ch, RELAY_PING, 0, 0, &seq, sizeof seq);
+        }
+      }
+      ih_recycle_settings rs = {
+        .requests = pc->recycle_requests,
+        .time_ms = (uint64_t)pc->recycle_time_minutes * 60000u,
+        .schedule = pc->recycle_schedule_count ? pc->recycle_schedule : NULL,
+        .schedule_count = pc->recycle_schedule_count,
+        .private_memory_bytes = pc->recycle_private_memory,
+      };
+      ih_worker_facts facts = {
+        .started_ms = w->ready_ms,
+        .requests_served = ih_relay_link_requests(w->link),
+        .private_bytes = w->last_pong.private_bytes > 0 ? (uint64_t)w->last_pong.private_bytes : 0,
+        .unhealthy_reported = w->unhealthy != 0,
+      };
+      SYSTEMTIME lt;
+      GetLocalTime(&lt);
+      enum ih_recycle_reason why = ih_recycle_due(&rs, &facts, &p->clock, (unsigned)(lt.wHour * 60 + lt.wMinute), now);
+      if (why != IH_RECYCLE_NONE && ih_pool_health_state(&p->health) == IH_POOL_RUNNING) {
+        if (spawn(p)) /* the new one first: no request waits for a worker */
+          retire(p, w, why, now);
+      }
+    }
+    if (w->state == W_READY || w->state == W_STARTING)
+      live++;
+    pw = &w->next;
+  }
+  /* at strength: the web garden's size, when the pool may start workers */
+  while (live < pc->processes && ih_pool_health_may_start(&p->health, now) && spawn(p))
+    live++;
+}
+
+static DWORD WINAPI tick_main(void *arg)
+{
+  (void)arg;
+  while (WaitForSingleObject(mgr.stop_event, TICK_MS) != WAIT_FAILED && mgr.started) {
+    uint64_t now = now_ms();
+    EnterCriticalSection(&mgr.lock);
+    for (size_t i = 0; i < mgr.pool_count; i++)
+      if (mgr.pools[i].conf->mode == IH_POOL_WORKER)
+        tick_pool(&mgr.pools[i], now);
+    LeaveCriticalSection(&mgr.lock);
+  }
+  return 0;
+}
+
+/* ---- start, stop, status ---- */
+
+int ih_pool_manager_start(const ih_config *cfg, const char *config_path)
+{
+  if (!ih_config_has_worker_pools(cfg))
+    return 0;
+  memset(&mgr, 0, sizeof mgr);
+  InitializeCriticalSection(&mgr.lock);
+  mgr.cfg = cfg;
+  mgr.config_path = _strdup(config_path);
+  GetModuleFileNameA(NULL, mgr.worker_dir, sizeof mgr.worker_dir);
+  char *slash = strrchr(mgr.worker_dir, '\\');
+  if (slash)
+    *slash = '\0';
+  mgr.pools = calloc(cfg->pool_count, sizeof *mgr.pools);
+  mgr.pool_count = cfg->pool_count;
+  mgr.stop_event = CreateEventW(NULL, FALSE, FALSE, NULL);
+  mgr.job = CreateJobObjectW(NULL, NULL);
+  if (mgr.job) {
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION lim = { 0 };
+    lim.BasicLimitInformation.LimitFlags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE;
+    SetInformationJobObject(mgr.job, JobObjectExtendedLimitInformation, &lim, sizeof lim);
+  }
+  if (!mgr.config_path || !mgr.pools || !mgr.stop_event)
+    return -1;
+  uint64_t now = now_ms();
+  for (size_t i = 0; i < cfg->pool_count; i++) {
+    pool_rt *p = &mgr.pools[i];
+    p->conf = &cfg->pools[i];
+    ih_pool_health_settings hs = {
+      .max_crashes = p->conf->rapid_fail_max_crashes,
+      .interval_ms = (uint64_t)p->conf->rapid_fail_interval * 1000u,
+      .backoff_max_ms = (uint64_t)p->conf->rapid_fail_backoff_max * 1000u,
+    };
+    ih_pool_health_init(&p->health, &hs);
+    ih_recycle_clock_init(&p->clock);
+    ih_pool_health_on_start(&p->health, now);
+  }
+  mgr.started = true;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count; i++)
+    if (mgr.pools[i].conf->mode == IH_POOL_WORKER)
+      tick_pool(&mgr.pools[i], now); /* warm workers before the first request */
+  LeaveCriticalSection(&mgr.lock);
+  mgr.tick_thread = CreateThread(NULL, 0, tick_main, NULL, 0, NULL);
+  return mgr.tick_thread ? 0 : -1;
+}
+
+void ih_pool_manager_stop(void)
+{
+  if (!mgr.started)
+    return;
+  mgr.started = false;
+  SetEvent(mgr.stop_event);
+  WaitForSingleObject(mgr.tick_thread, INFINITE);
+  CloseHandle(mgr.tick_thread);
+  uint64_t now = now_ms(), deadline = now;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count; i++) {
+    pool_rt *p = &mgr.pools[i];
+    ih_pool_health_on_stop(&p->health, now);
+    for (worker *w = p->workers; w; w = w->next)
+      if (w->state != W_DEAD) {
+        ih_chan_send1(w->ch, RELAY_STOP, 0, 0, NULL, 0);
+        uint64_t d = now + (uint64_t)p->conf->shutdown_time_limit * 1000u;
+        deadline = d > deadline ? d : deadline;
+      }
+  }
+  LeaveCriticalSection(&mgr.lock);
+  /* TerminateExtension and TerminateFilter run in each worker; past the
+   * limit the worker is ended. */
+  for (size_t i = 0; i < mgr.pool_count; i++)
+    for (worker *w = mgr.pools[i].workers, *next; w; w = next) {
+      next = w->next;
+      uint64_t t = now_ms();
+      DWORD wait = t < deadline ? (DWORD)(deadline - t) : 0;
+      if (WaitForSingleObject(w->process, wait) != WAIT_OBJECT_0) {
+        ih_log(IH_LOG_WARNING, IH_EV_POOL_WORKER_EXITED, "pool %s: worker %lu did not stop in time; killing it",
+               mgr.pools[i].conf->name, w->pid);
+        TerminateProcess(w->process, 1);
+      }
+      free_worker(w);
+    }
+  if (mgr.job)
+    CloseHandle(mgr.job);
+  CloseHandle(mgr.stop_event);
+  free(mgr.pools);
+  free(mgr.config_path);
+  DeleteCriticalSection(&mgr.lock);
+  memset(&mgr, 0, sizeof mgr);
+}
+
+size_t ih_pool_manager_status_json(char *buf, size_t cap)
+{
+  size_t n = 0;
+#define PUT(...)                                                   \
+  do {                                                             \
+    int k_ = snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__); \
+    if (k_ > 0)                                                    \
+      n += (size_t)k_;                                             \
+  } while (0)
+  PUT("[");
+  if (mgr.started) {
+    EnterCriticalSection(&mgr.lock);
+    uint64_t now = now_ms();
+    bool first = true;
+    for (size_t i = 0; i < mgr.pool_count; i++) {
+      pool_rt *p = &mgr.pools[i];
+      if (p->conf->mode != IH_POOL_WORKER)
+        continue;
+      ih_pool_health_stats st;
+      ih_pool_health_stats_get(&p->health, now, &st);
+      PUT("%s{\"name\":\"%s\",\"mode\":\"worker\",\"bitness\":%u,\"state\":\"%s\",\"crashes\":%llu,"
+          "\"retry_after\":%u,\"recycles\":{",
+          first ? "" : ",", p->conf->name, p->conf->bitness_given ? p->conf->bitness : (unsigned)(sizeof(void *) * 8),
+          ih_pool_state_name(st.state), (unsigned long long)st.crashes_total,
+          st.state == IH_POOL_FAILING ? ih_pool_health_retry_after_s(&p->health, now) : 0);
+      first = false;
+      bool rfirst = true;
+      for (int r = 1; r < IH_RECYCLE_REASON_COUNT; r++)
+        if (st.recycles[r]) {
+          PUT("%s\"%s\":%llu", rfirst ? "" : ",", ih_recycle_reason_name((enum ih_recycle_reason)r),
+              (unsigned long long)st.recycles[r]);
+          rfirst = false;
+        }
+      PUT("},\"workers\":[");
+      bool wfirst = true;
+      for (worker *w = p->workers; w; w = w->next) {
+        if (w->state == W_DEAD)
+          continue;
+        static const char *const names[] = { "starting", "ready", "retiring", "dead" };
+        PUT("%s{\"pid\":%lu,\"state\":\"%s\",\"up_ms\":%llu,\"requests\":%llu,\"in_flight\":%ld,"
+            "\"private_bytes\":%lld,\"handles\":%lld,\"isapi_sessions\":%lld}",
+            wfirst ? "" : ",", w->pid, names[w->state], (unsigned long long)(now - w->spawned_ms),
+            (unsigned long long)ih_relay_link_requests(w->link), ih_relay_link_in_flight(w->link),
+            (long long)w->last_pong.private_bytes, (long long)w->last_pong.handles,
+            (long long)w->last_pong.isapi_sessions);
+        wfirst = false;
+      }
+      PUT("]}");
+    }
+    LeaveCriticalSection(&mgr.lock);
+  }
+  PUT("]");
+#undef PUT
+  if (n >= cap && cap)
+    buf[cap - 1] = '\0';
+  return n < cap ? n : (cap ? cap - 1 : 0);
+}

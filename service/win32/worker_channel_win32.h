@@ -1,0 +1,26 @@
+/* The Win32 objects behind a service-worker channel (pool/channel.h): a
+ * pagefile-backed section holding the two rings, and two auto-reset events,
+ * the doorbells. Named (Local\isapihost-<service pid>-<n>-...), so the
+ * worker opens them by the name on its command line and no handle is
+ * inherited (inherited handles keep the service's console pipes open in
+ * the worker, which hangs test runners: wine-notes). */
+#ifndef IH_WORKER_CHANNEL_WIN32_H
+#define IH_WORKER_CHANNEL_WIN32_H
+
+#include <windows.h>
+#include <stdint.h>
+
+typedef struct ih_worker_channel {
+  HANDLE section, wake_service, wake_worker;
+  void *view;
+  uint32_t ring_bytes;
+  char name[96];
+} ih_worker_channel;
+
+/* The service: creates them under a fresh name. 0, or -1 (GetLastError). */
+int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes);
+/* The worker: opens the ones named name, checking the rings' layout. */
+int ih_worker_channel_open(ih_worker_channel *ch, const char *name, uint32_t ring_bytes);
+void ih_worker_channel_close(ih_worker_channel *ch);
+
+#endif

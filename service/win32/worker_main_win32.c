@@ -1,0 +1,238 @@
+/* isapihost-worker.exe: one worker process of a worker pool (docs/pools.md),
+ * IIS 6's w3wp.exe. The service starts it (pool_manager_win32.c) with the
+ * names of its channel's shared memory and doorbells; it loads the same
+ * configuration, the extension and filter hosts, and runs the whole
+ * request pipeline on each request the service relays to it
+ * (server/relay_worker.h). Its server-log lines and access-log lines go to
+ * the service (EVENT, LOG), which writes them with the pool and pid in
+ * front, so one log has everything.
+ *
+ *   isapihost-worker.exe --config PATH --pool NAME --channel NAME --ring BYTES
+ *
+ * Exit codes: 0 after STOP (GOODBYE sent first), 2 bad arguments or
+ * configuration, 1 anything else that stops it from serving. The service
+ * does not read them (a stack overflow exits 0 under Wine): a worker that
+ * ends without GOODBYE has crashed. */
+#include <winsock2.h>
+#include <windows.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/server_log.h"
+#include "file_win32.h"
+#include "filters/filter_host_win32.h"
+#include "iis_compat_win32.h"
+#include "isapi/isapi_dll_win32.h"
+#include "isapi/isapi_host_win32.h"
+#include "pool/channel.h"
+#include "process_stats_win32.h"
+#include "server/pipeline.h"
+#include "server/relay.h"
+#include "server/relay_worker.h"
+#include "server/server.h"
+#include "worker_channel_win32.h"
+
+static struct {
+  ih_chan *ch;
+  HANDLE wake_self, wake_peer;
+  ih_relay_worker *relay;
+  ih_server server;
+  ih_config *cfg;
+  const char *pool;
+  volatile LONG stopping;
+} w;
+
+static void ring_peer(void *ctx)
+{
+  (void)ctx;
+  SetEvent(w.wake_peer);
+}
+
+static void ring_self(void *ctx)
+{
+  (void)ctx;
+  SetEvent(w.wake_self);
+}
+
+/* Every server-log event of this process goes to the service. */
+static void event_to_service(void *ctx, enum ih_log_level level, enum ih_event_id id, const char *message)
+{
+  (void)ctx;
+  relay_event_fixed f = { .level = (uint32_t)level, .event_id = (uint32_t)id };
+  const void *parts[2] = { &f, message };
+  size_t lens[2] = { sizeof f, strlen(message) };
+  if (w.ch)
+    ih_chan_send(w.ch, RELAY_EVENT, 0, 0, parts, lens, 2);
+}
+
+/* An access-log line for site: the service's log writer has the files. */
+static void access_to_service(const ih_site *site, int64_t unix_time, const char *line, size_t len)
+{
+  relay_log_fixed f = { .site_id = site ? site->id : 0, .unix_time = unix_time };
+  if (len > IH_CHAN_MAX_PAYLOAD - sizeof f)
+    len = IH_CHAN_MAX_PAYLOAD - sizeof f;
+  const void *parts[2] = { &f, line };
+  size_t lens[2] = { sizeof f, len };
+  ih_chan_send(w.ch, RELAY_LOG, 0, 0, parts, lens, 2);
+}
+
+static ih_platform platform;
+
+/* An extension's session ends on the reader thread, never on the DLL's own
+ * (what follows it, the next request's pipeline, is the reader's to run). */
+typedef struct ended {
+  struct ended *next;
+  ih_conn *c;
+} ended;
+static CRITICAL_SECTION ended_lock;
+static ended *ended_head;
+
+static void ext_end_later(ih_conn *c)
+{
+  ended *e = malloc(sizeof *e);
+  if (!e) {
+    ih_conn_on_ext_end(c); /* no memory to defer it: end it here rather than never */
+    return;
+  }
+  e->c = c;
+  EnterCriticalSection(&ended_lock);
+  e->next = ended_head;
+  ended_head = e;
+  LeaveCriticalSection(&ended_lock);
+  SetEvent(w.wake_self);
+}
+
+static bool run_ended(void)
+{
+  EnterCriticalSection(&ended_lock);
+  ended *e = ended_head;
+  ended_head = NULL;
+  LeaveCriticalSection(&ended_lock);
+  bool any = e != NULL;
+  while (e) {
+    ended *next = e->next;
+    ih_conn_on_ext_end(e->c);
+    free(e);
+    e = next;
+  }
+  return any;
+}
+
+static void pong(const ih_chan_msg *m)
+{
+  relay_pong p = { 0 };
+  if (m->len >= sizeof p.seq)
+    memcpy(&p.seq, m->payload, sizeof p.seq);
+  ih_process_stats st;
+  ih_win32_process_stats(&st);
+  p.private_bytes = st.private_bytes;
+  p.handles = st.handles;
+  p.requests_total = (uint64_t)atomic_load(&w.server.counters.requests_total);
+  p.requests_in_flight = atomic_load(&w.server.counters.requests_in_flight);
+  p.connections_live = atomic_load(&w.server.counters.connections_live);
+  p.isapi_sessions = atomic_load(&w.server.counters.isapi_sessions);
+  ih_chan_send1(w.ch, RELAY_PONG, 0, 0, &p, sizeof p);
+}
+
+static void on_message(void *ctx, const ih_chan_msg *m)
+{
+  (void)ctx;
+  if (ih_relay_worker_dispatch(w.relay, m))
+    return;
+  if (m->type == RELAY_PING)
+    pong(m);
+  else if (m->type == RELAY_STOP)
+    InterlockedExchange(&w.stopping, 1);
+}
+
+static const char *arg_value(int argc, char **argv, const char *name)
+{
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], name) == 0)
+      return argv[i + 1];
+  return NULL;
+}
+
+int main(int argc, char **argv)
+{
+  const char *config = arg_value(argc, argv, "--config"), *channel = arg_value(argc, argv, "--channel");
+  const char *ring_arg = arg_value(argc, argv, "--ring");
+  w.pool = arg_value(argc, argv, "--pool");
+  if (!config || !channel || !ring_arg || !w.pool) {
+    fprintf(stderr, "usage: isapihost-worker --config PATH --pool NAME --channel NAME --ring BYTES\n");
+    return 2;
+  }
+  InitializeCriticalSection(&ended_lock);
+  ih_worker_channel chan;
+  if (ih_worker_channel_open(&chan, channel, (uint32_t)strtoul(ring_arg, NULL, 10)) != 0) {
+    fprintf(stderr, "isapihost-worker: cannot open channel %s (Win32 error %lu)\n", channel, GetLastError());
+    return 1;
+  }
+  w.wake_self = chan.wake_worker;
+  w.wake_peer = chan.wake_service;
+  w.ch = ih_chan_new(chan.view, chan.ring_bytes, 1, ring_peer, NULL);
+  if (!w.ch)
+    return 1;
+  ih_log_set_event_sink(event_to_service, NULL);
+  char err[1024];
+  if (ih_config_load_file(config, &w.cfg, err, sizeof err) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_CONFIG_INVALID, "worker of pool %s: configuration rejected: %s", w.pool, err);
+    return 2;
+  }
+  WSADATA wsa;
+  WSAStartup(MAKEWORD(2, 2), &wsa); /* DLLs built for IIS use sockets without starting Winsock */
+  ih_iis_compat_init();
+  platform.file_open = ih_win32_file_open;
+  platform.file_read = ih_win32_file_read;
+  platform.file_close = ih_win32_file_close;
+  platform.dir_list = ih_win32_dir_list;
+  platform.access_log = access_to_service;
+  platform.extension_start = ih_isapi_host_extension_start;
+  platform.ext_end_later = ext_end_later;
+  platform.filter_call = ih_filter_host_call;
+  platform.process_stats = ih_win32_process_stats;
+  platform.ext_admin = ih_isapi_admin;
+  if (ih_server_init(&w.server, w.cfg, &platform) != 0 || ih_isapi_host_start(w.cfg) != 0 ||
+      ih_filter_host_start(&w.server) != 0) {
+    ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "worker of pool %s: the extension or filter host did not start",
+           w.pool);
+    return 1;
+  }
+  w.relay = ih_relay_worker_new(&w.server, w.ch, ring_self, NULL);
+  relay_ready ready = { .pid = GetCurrentProcessId(), .bitness = (uint32_t)(sizeof(void *) * 8) };
+  ih_chan_send1(w.ch, RELAY_READY, 0, 0, &ready, sizeof ready);
+
+  /* The reader thread: messages, then the transport's completions, then
+   * the timers, and sleep on the doorbell when none has anything. */
+  uint64_t next_sweep = 0;
+  for (;;) {
+    int n = ih_chan_poll(w.ch, on_message, NULL, 256);
+    if (n < 0) {
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_PROTOCOL, "worker of pool %s: malformed message from the service", w.pool);
+      return 1;
+    }
+    bool ran = ih_relay_worker_run(w.relay);
+    ran = run_ended() || ran;
+    uint64_t now = ih_clock_ms();
+    if (now >= next_sweep) {
+      ih_relay_worker_sweep(w.relay, now, false);
+      next_sweep = now + 250;
+    }
+    if (w.stopping && ih_relay_worker_live(w.relay) == 0)
+      break;
+    if (n == 0 && !ran && ih_chan_may_sleep(w.ch)) {
+      WaitForSingleObject(w.wake_self, 250);
+      ih_chan_woke(w.ch);
+    }
+  }
+  /* STOP with nothing left to serve: TerminateExtension, TerminateFilter,
+   * then the word that this exit is not a crash. */
+  ih_isapi_host_stop();
+  ih_filter_host_stop(&w.server);
+  ih_chan_send1(w.ch, RELAY_GOODBYE, 0, 0, NULL, 0);
+  Sleep(50); /* let the service read it before the view goes (it is the section's, not ours) */
+  ih_log_set_event_sink(NULL, NULL);
+  return 0;
+}

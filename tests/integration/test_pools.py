@@ -1,0 +1,126 @@
+"""Worker pools under Wine (docs/pools.md): a site whose pool has mode
+worker is served by isapihost-worker.exe processes, the service relaying
+each request over shared memory. Static files and an extension answer
+through the worker, keep-alive holds across requests, the status page
+lists the pool and its workers, a killed worker costs only its requests
+and is replaced, a pool that keeps crashing backs off with 503 and
+Retry-After, and recycling by request count replaces the worker without a
+failed request. x64 workers only: 32-bit code cannot run on this kind of
+machine (docs/testing.md)."""
+
+import re
+import subprocess
+import time
+
+import pytest
+
+from ihserver import HttpConn, expect_status, scaled, wine_env, win_path, write_files
+
+BODY = b"served by a worker process\n"
+
+
+def pool_of(st, name="w"):
+    for p in st.get("pools", []):
+        if p["name"] == name:
+            return p
+    return None
+
+
+def worker_pids(st, name="w"):
+    p = pool_of(st, name)
+    return [w["pid"] for w in p["workers"]] if p else []
+
+
+def start(ih, name, **pool_keys):
+    dlls = ih.build_dir / "tests" / "dlls"
+    cfg = ih.new_config(name)
+    cfg.server["status_path"] = "/status"
+    pool = cfg.section("pool w")
+    pool["mode"] = "worker"
+    pool.update(pool_keys)
+    site = cfg.sections["site main"]
+    site["permissions"] = "read, script"
+    site["pool"] = "w"
+    cfg.section("scriptmap main .isa").update(dll=win_path(dlls / "ext_echo.dll"), check_file="off")
+    write_files(cfg.workdir / "www", {"f.txt": BODY})
+    return ih.start(cfg)
+
+
+def kill_worker(srv, pid):
+    """TerminateProcess from outside, as an operator's kill or a crash would end it."""
+    subprocess.run(["wine", "taskkill", "/F", "/PID", str(pid)], env=wine_env(srv.prefix),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def srv(ih):
+    with start(ih, "pools", rapid_fail_max_crashes=0) as s:
+        yield s
+
+
+def test_static_and_extension_through_a_worker_keep_alive(srv):
+    srv.wait_status(lambda st: pool_of(st) and pool_of(st)["workers"], timeout=scaled(20), what="a worker")
+    with HttpConn(srv.port, timeout=scaled(30)) as c:
+        for i in range(5):
+            r = c.request("GET", "/f.txt")
+            expect_status(r, 200, f"static file through the worker, request {i + 1}")
+            assert r.body == BODY
+            assert "close" not in r.tokens("Connection")
+            r = c.request("GET", "/x.isa?q=1")
+            expect_status(r, 200, f"extension in the worker, request {i + 1}")
+            assert b"query=q=1" in r.body
+    st = srv.status()
+    p = pool_of(st)
+    assert p["mode"] == "worker" and p["state"] == "running" and p["bitness"] == 64
+    assert sum(w["requests"] for w in p["workers"]) >= 10
+    srv.wait_for_log(re.compile(r"IH4001 pool w: worker \d+ ready"), "IH4001 worker ready")
+    srv.wait_for_log(re.compile(r"\[pool w, worker \d+\] extension .*ext_echo\.dll loaded"),
+                     "the worker's own events in the service's log")
+
+
+def test_killed_worker_is_replaced(srv):
+    st = srv.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+    old = worker_pids(st)[0]
+    kill_worker(srv, old)
+    st = srv.wait_status(lambda st: worker_pids(st) and old not in worker_pids(st), timeout=scaled(20),
+                         what="a new worker after the kill")
+    r = srv.fetch("/f.txt")
+    expect_status(r, 200, "the next request, served by a new worker")
+    assert r.body == BODY
+    srv.wait_for_log(f"IH4002 pool w: worker {old} crashed", "IH4002 for the killed worker")
+    assert srv.status()["connections_live"] == 0
+
+
+def test_rapid_fail_backs_off_with_retry_after(ih):
+    with start(ih, "pools-rapid", rapid_fail_max_crashes=2, rapid_fail_interval=120) as s:
+        for n in range(2):
+            st = s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what=f"worker {n + 1}")
+            kill_worker(s, worker_pids(st)[0])
+            time.sleep(scaled(0.5))
+        st = s.wait_status(lambda st: pool_of(st)["state"] == "failing", timeout=scaled(20), what="failing")
+        r = s.fetch("/f.txt")
+        expect_status(r, 503, "a failing pool")
+        assert int(r.header("Retry-After")) >= 1
+        s.wait_for_log("IH4003 pool w is failing", "IH4003")
+        # the back-off (10 s at first) ends by itself: the pool tries again
+        s.wait_status(lambda st: pool_of(st)["state"] == "running" and worker_pids(st), timeout=scaled(40),
+                      what="the pool running again after its back-off")
+        expect_status(s.fetch("/f.txt"), 200, "served again after the back-off")
+
+
+def test_recycle_by_requests_fails_no_request(ih):
+    with start(ih, "pools-recycle", recycle_requests=10) as s:
+        s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        first = worker_pids(s.status())[0]
+        failed = []
+        for i in range(60):
+            r = s.fetch("/x.isa" if i % 2 else "/f.txt")
+            if r.status != 200:
+                failed.append((i, r.status))
+            time.sleep(0.05)
+        assert failed == [], f"requests failed around recycles: {failed}"
+        st = s.wait_status(lambda st: pool_of(st)["recycles"].get("requests", 0) >= 2, timeout=scaled(20),
+                           what="recycles by request count")
+        assert first not in worker_pids(st)
+        s.wait_for_log(re.compile(r"IH4004 pool w: recycling worker \d+ \(requests\)"), "IH4004 recycle")
+        s.wait_for_log(f"pool w: worker {first} exited", "the old worker exited cleanly, not crashed")
