@@ -121,11 +121,13 @@ const char *ih_pe_status_text(enum ih_pe_status status)
   case IH_PE_NOT_MZ: return "not a PE image: it does not start with \"MZ\"";
   case IH_PE_BAD_OFFSET: return "not a PE image: the MS-DOS header's e_lfanew points nowhere plausible";
   case IH_PE_HEADERS_BEYOND: return "the PE headers lie beyond the bytes read";
-  case IH_PE_NOT_PE: return "not a PE image: no \"PE\\0\\0\" signature where e_lfanew points (an MS-DOS or 16-bit program)";
+  case IH_PE_NOT_PE:
+    return "not a PE image: no \"PE\\0\\0\" signature where e_lfanew points (an MS-DOS or 16-bit program)";
   case IH_PE_NOT_IMAGE: return "not a PE image: no optional header (an object file)";
   case IH_PE_BAD_MAGIC: return "not a PE image: the optional header is neither PE32 nor PE32+";
   case IH_PE_UNKNOWN_MACHINE: return "a PE image for a machine type Windows does not run here";
-  case IH_PE_MACHINE_MISMATCH: return "a malformed PE image: its machine type and optional header disagree on the bitness";
+  case IH_PE_MACHINE_MISMATCH:
+    return "a malformed PE image: its machine type and optional header disagree on the bitness";
   }
   return "not a PE image";
 }
