@@ -85,10 +85,12 @@ static DWORD answer(EXTENSION_CONTROL_BLOCK *ecb, const char *status, const char
 /* av: a DLL's own background thread (a cache refresher, a COM apartment)
  * faults where no guard of the host's is, so nothing catches it but the
  * process's unhandled-exception path: the process ends. */
+static int *volatile nowhere; /* NULL; volatile: the compiler cannot see the fault coming */
+
 static DWORD WINAPI fault_thread(LPVOID arg)
 {
   (void)arg;
-  *(volatile int *)(ULONG_PTR)0x10 = 1;
+  *nowhere = 1;
   return 0;
 }
 
@@ -112,16 +114,17 @@ static void corrupt_heap(void)
 }
 
 /* stack: recursion with no base case the compiler can see (a parser fed a
- * deeply nested document); each frame keeps 1 KB live. */
+ * deeply nested document). Each frame is 1 KB that the next call gets the
+ * address of, so no optimisation can turn the recursion into a loop. */
 static volatile int keep_going = 1;
 
-static int recurse(int depth)
+static int recurse(volatile char *parent, int depth)
 {
   volatile char frame[1024];
-  frame[depth % (int)sizeof frame] = (char)depth;
+  frame[0] = (char)(parent ? parent[0] + 1 : 0);
   if (keep_going)
-    return recurse(depth + 1) + frame[0];
-  return frame[0];
+    recurse(frame, depth + 1);
+  return frame[depth % (int)sizeof frame];
 }
 
 static DWORD WINAPI idle_thread(LPVOID arg)
@@ -209,7 +212,7 @@ DWORD EXPORT WINAPI HttpExtensionProc(EXTENSION_CONTROL_BLOCK *ecb)
     return answer(ecb, "500 Internal Server Error", "heap: corrupted, the process survived");
   }
   if (mode_is(q, "stack", &v)) {
-    snprintf(body, sizeof body, "stack: %d", recurse(0));
+    snprintf(body, sizeof body, "stack: %d", recurse(NULL, 0));
     return answer(ecb, "500 Internal Server Error", body);
   }
   if (mode_is(q, "exit", &v))
