@@ -116,22 +116,24 @@ static const ih_dll_load_kind filter_kind = {
 
 /* One attempt at f's DLL (isapi/shared/isapi_dll_load_win32.h), waited for
  * up to limit_ms. On success *out is the loaded filter and ver its
- * GetFilterVersion answer; else why (for f->error) and *code, and *stuck
- * when the DLL did not return in time. */
+ * GetFilterVersion answer; else why (for f->error), *code, and *outcome
+ * says how it failed (STUCK: the DLL did not return in time; WRONG_BITNESS:
+ * built for the other bitness, never handed to the loader). */
 static flt_dll *load_dll(const ih_filter *f, DWORD limit_ms, HTTP_FILTER_VERSION *ver, char *why, size_t cap,
-                         DWORD *code, BOOL *stuck)
+                         DWORD *code, enum ih_dll_load_outcome *outcome)
 {
   char who[MAX_PATH * 3 + 160];
   snprintf(who, sizeof who, "filter %s (%s)", f->conf->name, f->conf->dll_path);
   ih_dll_loaded m;
   enum ih_dll_load_outcome r = ih_dll_load(&filter_kind, f->conf->dll_path, who, limit_ms, &m, why, cap, code);
-  *stuck = r == IH_DLL_LOAD_STUCK;
+  *outcome = r;
   if (r != IH_DLL_LOAD_OK)
     return NULL;
   *ver = m.info.filter;
   flt_dll *d = calloc(1, sizeof *d);
   if (!d) {
     *code = ERROR_NOT_ENOUGH_MEMORY;
+    *outcome = IH_DLL_LOAD_FAILED;
     snprintf(why, cap, "out of memory (Win32 error %lu)", *code);
     FreeLibrary(m.module); /* GetFilterVersion ran: the SDK offers no way back but TerminateFilter */
     return NULL;
@@ -166,10 +168,10 @@ static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
   HTTP_FILTER_VERSION ver;
   char why[sizeof f->error];
   DWORD code = 0;
-  BOOL stuck = FALSE;
+  enum ih_dll_load_outcome outcome = IH_DLL_LOAD_FAILED;
   char scope[160], consequence[240];
-  flt_dll *d = load_dll(f, limit_ms, &ver, why, sizeof why, &code, &stuck);
-  if (!d && stuck) {
+  flt_dll *d = load_dll(f, limit_ms, &ver, why, sizeof why, &code, &outcome);
+  if (!d && outcome == IH_DLL_LOAD_STUCK) {
     set_error(f, why);
     f->handle = &stuck_filter; /* loaded stays false: never in a chain, never retried */
     ih_log(IH_LOG_ERROR, IH_EV_FILTER_STARTUP_TIME_LIMIT,
@@ -184,7 +186,10 @@ static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
     set_error(f, why);
     if (quiet_if_same && same)
       return FALSE;
-    ih_log(code == 0 ? IH_LOG_WARNING : IH_LOG_ERROR, IH_EV_FILTER_LOAD_FAILED,
+    /* a DLL of the other bitness: IH3007, else as any failure, IH3002 */
+    BOOL wrong_bitness = outcome == IH_DLL_LOAD_WRONG_BITNESS;
+    ih_log(code == 0 ? IH_LOG_WARNING : IH_LOG_ERROR,
+           wrong_bitness ? IH_EV_FILTER_WRONG_BITNESS : IH_EV_FILTER_LOAD_FAILED,
            "filter %s (%s, %s) not loaded: %s; %s; tried again every %u s", f->conf->name, f->conf->dll_path,
            scope_of(f, scope, sizeof scope), why, consequence_of(f, "it loads", consequence, sizeof consequence),
            IH_FILTER_RETRY_MS / 1000u);

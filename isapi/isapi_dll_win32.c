@@ -167,7 +167,10 @@ typedef struct loaded {
 } loaded;
 
 /* One load (isapi/shared/isapi_dll_load_win32.h), logged when it fails:
- * IH2002 (tried again on a later request) or IH2013 when stuck. */
+ * IH2002 (tried again on a later request), IH2014 for a DLL of the other
+ * bitness (a failure like IH2002's: that request gets 500, a later one
+ * reads the file again, which may have been replaced), or IH2013 when
+ * stuck. */
 static enum ih_dll_load_outcome load_module(const char *path, loaded *out, char *err, size_t cap)
 {
   char who[MAX_PATH * 3 + 16], why[512];
@@ -182,6 +185,11 @@ static enum ih_dll_load_outcome load_module(const char *path, loaded *out, char 
            "called or unloaded again",
            err);
     return r;
+  }
+  if (r == IH_DLL_LOAD_WRONG_BITNESS) {
+    snprintf(err, cap, "%s: %s", path, why);
+    ih_log(IH_LOG_ERROR, IH_EV_EXT_WRONG_BITNESS, "extension %s not loaded: %s; its requests get 500", path, why);
+    return IH_DLL_LOAD_FAILED;
   }
   if (r == IH_DLL_LOAD_FAILED) {
     snprintf(err, cap, "%s: %s", path, why);

@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
+#include "isapi/shared/isapi_dll_image_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 #include "win32_util.h"
 
@@ -21,7 +23,8 @@ typedef struct load_call {
   const ih_dll_load_kind *k;
   char path[MAX_PATH * 3];
   char who[MAX_PATH * 3 + 160]; /* for a late message */
-  enum { STEP_BAD_PATH, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
+  enum { STEP_BAD_PATH, STEP_WRONG_BITNESS, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
+  char image[320]; /* STEP_WRONG_BITNESS: why; STEP_NOT_LOADED: what the headers show, if anything */
   DWORD code; /* GetLastError after the step that failed, or after the version call */
   HMODULE module;
   FARPROC version, proc, terminate;
@@ -46,6 +49,19 @@ static void run_load(ih_dll_entry *e, void *arg)
     c->step = STEP_BAD_PATH;
     c->code = ERROR_INVALID_NAME;
     return;
+  }
+  /* The headers first: a DLL of the other bitness is never handed to the
+   * loader, which would say only ERROR_BAD_EXE_FORMAT. A bare name is
+   * left to the loader's search (the file read would be another one). */
+  ih_dll_image img;
+  if (wcschr(w, L'\\') && ih_dll_image_read(w, &img)) {
+    if (ih_dll_image_wrong_bitness(&img, c->image, sizeof c->image)) {
+      free(w);
+      c->step = STEP_WRONG_BITNESS;
+      c->code = ERROR_BAD_EXE_FORMAT;
+      return;
+    }
+    ih_dll_image_note(&img, c->image, sizeof c->image);
   }
   /* ALTERED_SEARCH_PATH: the DLL's own directory is searched for its
    * dependencies, as IIS does for extensions and filters. */
@@ -118,8 +134,14 @@ enum ih_dll_load_outcome ih_dll_load(const ih_dll_load_kind *k, const char *path
   case STEP_BAD_PATH:
     snprintf(why, cap, "the path is not valid UTF-8 (Win32 error %lu)", *code);
     return IH_DLL_LOAD_FAILED;
+  case STEP_WRONG_BITNESS:
+    snprintf(why, cap, "%s (Win32 error %lu)", c.image, *code);
+    return IH_DLL_LOAD_WRONG_BITNESS;
   case STEP_NOT_LOADED:
-    snprintf(why, cap, "cannot load the DLL (Win32 error %lu)", *code);
+    if (c.image[0])
+      snprintf(why, cap, "cannot load the DLL: %s (Win32 error %lu)", c.image, *code);
+    else
+      snprintf(why, cap, "cannot load the DLL (Win32 error %lu)", *code);
     return IH_DLL_LOAD_FAILED;
   case STEP_NO_EXPORT:
     *code = ERROR_PROC_NOT_FOUND;

@@ -51,6 +51,8 @@ enum ih_dll_load_outcome {
   IH_DLL_LOAD_OK,
   IH_DLL_LOAD_FAILED, /* not loaded (nothing of it stays mapped, unless its version call crashed); try again later */
   IH_DLL_LOAD_STUCK,  /* did not return within the limit: never call, try or unload it again */
+  IH_DLL_LOAD_WRONG_BITNESS, /* its PE headers say another bitness than the process's: never handed to
+                                LoadLibraryEx (isapi_dll_image_win32.h); a failure like FAILED, tried again later */
 };
 
 /* A loaded DLL: the module, its entry points and the version answer. */
@@ -67,7 +69,11 @@ typedef struct ih_dll_loaded {
  * why says what went wrong, ending with the Win32 error
  * ("cannot load the DLL (Win32 error 126)") except for STUCK
  * ("GetFilterVersion did not return within startup_time_limit (90 s)"),
- * and *code is that error (ERROR_TIMEOUT when STUCK). Logs nothing but the
+ * and *code is that error (ERROR_TIMEOUT when STUCK, ERROR_BAD_EXE_FORMAT
+ * when WRONG_BITNESS, whose why names the DLL's machine and bitness and the
+ * process's). Before LoadLibraryEx the file's PE headers are read: a DLL
+ * of the other bitness is WRONG_BITNESS; when the loader then fails, what
+ * the headers show is added ("cannot load the DLL: not a PE image: ..."). Logs nothing but the
  * late return: the caller logs the outcome with its own event IDs. */
 enum ih_dll_load_outcome ih_dll_load(const ih_dll_load_kind *k, const char *path, const char *who, DWORD limit_ms,
                                      ih_dll_loaded *out, char *why, size_t cap, DWORD *code);

@@ -48,6 +48,7 @@ enum ih_event_id {
   IH_EV_EXT_ADMIN = 2011,         /* operator unload/reload of an extension DLL: held, drained, done or failed */
   IH_EV_EXT_MISUSE = 2012,        /* an extension misused the API in a way that costs its request (once per DLL and kind) */
   IH_EV_EXT_STARTUP_TIME_LIMIT = 2013, /* GetExtensionVersion (or DllMain) ran past startup_time_limit */
+  IH_EV_EXT_WRONG_BITNESS = 2014, /* extension DLL built for another bitness (path, machine, process bitness): not loaded, 500 */
   IH_EV_IIS_COMPAT = 2009,        /* IIS version values for DLLs (W3SVC\Parameters) created, or missing and not creatable */
   IH_EV_FILTER_LOADED = 3001,     /* filter DLL loaded: name, path, description, notifications, priority */
   IH_EV_FILTER_LOAD_FAILED = 3002,/* filter DLL not usable: name, path, reason, Win32 error; 503 or skipped */
@@ -55,6 +56,7 @@ enum ih_event_id {
   IH_EV_FILTER_UNLOADED = 3004,   /* filter terminated (TerminateFilter) and unloaded, or left loaded (why) */
   IH_EV_FILTER_MISUSE = 3005,     /* a filter misused the API (once per filter and kind) */
   IH_EV_FILTER_STARTUP_TIME_LIMIT = 3006, /* GetFilterVersion (or DllMain) ran past startup_time_limit */
+  IH_EV_FILTER_WRONG_BITNESS = 3007, /* filter DLL built for another bitness (name, path, machine): not loaded; 503 or skipped */
   IH_EV_POOL_WORKER_STARTED = 4001,   /* a pool worker process started and reported ready (pool, pid, bitness) */
   IH_EV_POOL_WORKER_EXITED = 4002,    /* a pool worker process ended: crashed (no goodbye: pool, pid, exit code, the DLL being called, requests failed) or exited cleanly */
   IH_EV_POOL_FAILING = 4003,          /* rapid-fail protection: a pool crashed too often and backs off (503 with Retry-After meanwhile), or it recovered */
