@@ -45,7 +45,7 @@ typedef struct worker {
   HANDLE process, reader;
   DWORD pid;
   uint64_t spawned_ms, ready_ms, retire_deadline_ms;
-  volatile LONG goodbye, unhealthy, exited;
+  volatile LONG goodbye, unhealthy, exited, recycle_asked;
   uint64_t ping_sent_ms, pong_ms, ping_seq;
   relay_pong last_pong;
   const char *calling_dll; /* unknown here: the worker's own crash log names it */
@@ -387,6 +387,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
         .requests_served = ih_relay_link_requests(w->link),
         .private_bytes = w->last_pong.private_bytes > 0 ? (uint64_t)w->last_pong.private_bytes : 0,
         .unhealthy_reported = w->unhealthy != 0,
+        .command = w->recycle_asked != 0,
       };
       SYSTEMTIME lt;
       GetLocalTime(&lt);
@@ -417,6 +418,32 @@ static DWORD WINAPI tick_main(void *arg)
     LeaveCriticalSection(&mgr.lock);
   }
   return 0;
+}
+
+int ih_pool_manager_recycle(const char *pool_name)
+{
+  int rc = IH_POOL_RECYCLE_NO_POOL;
+  if (!mgr.started || !pool_name)
+    return rc;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count; i++) {
+    pool_rt *p = &mgr.pools[i];
+    if (_stricmp(p->conf->name, pool_name) != 0)
+      continue;
+    rc = IH_POOL_RECYCLE_NOT_RUNNING;
+    if (p->conf->mode != IH_POOL_WORKER)
+      break;
+    for (worker *w = p->workers; w; w = w->next)
+      if (w->state == W_READY) {
+        InterlockedExchange(&w->recycle_asked, 1); /* the tick recycles it, overlapped */
+        rc = IH_POOL_RECYCLE_STARTED;
+      }
+    break;
+  }
+  LeaveCriticalSection(&mgr.lock);
+  if (rc == IH_POOL_RECYCLE_STARTED)
+    SetEvent(mgr.stop_event); /* wakes the tick now */
+  return rc;
 }
 
 /* ---- start, stop, status ---- */

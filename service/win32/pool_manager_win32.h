@@ -26,6 +26,10 @@ int ih_pool_manager_start(const ih_config *cfg, const char *config_path);
 void ih_pool_manager_stop(void);
 /* The platform's relay_pick (server.h). */
 ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsigned *retry_after_s);
+/* An operator's recycle of every worker of pool_name (case-insensitive),
+ * overlapped like any other (reason "command"); started, not waited for. */
+enum { IH_POOL_RECYCLE_STARTED = 0, IH_POOL_RECYCLE_NO_POOL = 1, IH_POOL_RECYCLE_NOT_RUNNING = 2 };
+int ih_pool_manager_recycle(const char *pool_name);
 /* The pools as JSON for the status page: "[{...},...]" into buf[0..cap)
  * (NUL-terminated); returns the length. */
 size_t ih_pool_manager_status_json(char *buf, size_t cap);
