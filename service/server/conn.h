@@ -187,6 +187,14 @@ struct ih_conn {
   /* The relay handler's state while a worker process runs its request
    * (conn_relay.c); NULL otherwise. */
   struct ih_relay_state *relay_state;
+  /* The worker this connection's requests last went to, where a
+   * connection of its own stands for it between requests (its filters'
+   * contexts, END_OF_NET_SESSION at its end): a counted reference to the
+   * worker's link, and the number it has there. NULL when none; told to
+   * close (CLOSE) when the connection ends or its requests move to
+   * another worker (conn_relay_detach). */
+  struct ih_relay_link *relay_link;
+  uint64_t relay_id;
   bool sending_now;               /* a thread is inside transport->send_now for it */
   bool close_deferred;            /* closed during a send_now: the socket goes when it returns */
 };

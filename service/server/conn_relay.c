@@ -40,6 +40,7 @@ typedef struct ih_relay_state {
   bool aborted;            /* ABORT sent */
   bool sent_any;           /* response bytes reached the client */
   bool finished;           /* conn_relay_finish ran */
+  bool recv_yielded;       /* the body receive was cancelled to let response bytes out */
   uint16_t end_flags;
   int status;              /* as END reported it */
 } ih_relay_state;
@@ -89,10 +90,12 @@ enum relay_start conn_relay_start(ih_conn *c, ih_relay_link *link)
   size_t lens[5] = { sizeof f, f.local_addr_len, f.peer_addr_len, f.head_len, (size_t)n };
   uint16_t flags = (r->framing.chunked ? RELAY_BODY_CHUNKED : 0) | (r->body_complete ? RELAY_BODY_END : 0);
   size_t total = lens[0] + lens[1] + lens[2] + lens[3] + lens[4];
-  uint64_t id = total <= IH_CHAN_MAX_PAYLOAD ? ih_relay_link_add(link, c) : 0;
+  if (c->relay_link != link)
+    conn_relay_detach(c); /* its requests move to another worker */
+  uint64_t id = total <= IH_CHAN_MAX_PAYLOAD ? ih_relay_link_add(link, c, c->relay_id) : 0;
   /* The head was parsed from c->in: it is still there, whole, at in_start
    * (conn_body_pull discards only body bytes after it). */
-  if (!id || !ih_chan_send(ih_relay_link_chan(link), RELAY_REQUEST, flags, id, parts, lens, 5)) {
+  if (!id || !ih_relay_link_send(link, RELAY_REQUEST, flags, id, parts, lens, 5)) {
     if (id)
       ih_relay_link_take(link, id); /* never sent: nothing can answer it */
     free(st);
@@ -100,6 +103,11 @@ enum relay_start conn_relay_start(ih_conn *c, ih_relay_link *link)
     return RELAY_START_UNAVAILABLE;
   }
   free(body);
+  if (!c->relay_link) {
+    ih_relay_link_ref(link);
+    c->relay_link = link;
+    c->relay_id = id;
+  }
   /* The worker's answer comes through the link's reader thread, which
    * takes this connection's lock first: the reference is in place before
    * anything can be done with the entry. */
@@ -118,7 +126,7 @@ static void abort_relay(ih_conn *c)
   if (st->aborted || st->ended)
     return;
   st->aborted = true;
-  ih_chan_send1(ih_relay_link_chan(st->link), RELAY_ABORT, 0, st->id, NULL, 0);
+  ih_relay_link_send1(st->link, RELAY_ABORT, 0, st->id, NULL, 0);
 }
 
 /* Body bytes for a worker that asked: buffered ones now, else a receive. */
@@ -142,7 +150,7 @@ static void feed_body(ih_conn *c)
     conn_close(c);
   } else if (n > 0 || r->body_complete) {
     st->want = false;
-    if (!ih_chan_send1(ih_relay_link_chan(st->link), RELAY_BODY, r->body_complete ? RELAY_BODY_END : 0, st->id,
+    if (!ih_relay_link_send1(st->link, RELAY_BODY, r->body_complete ? RELAY_BODY_END : 0, st->id,
                        buf, (size_t)n)) {
       abort_relay(c);
       conn_close(c);
@@ -203,6 +211,14 @@ void conn_relay_on_msg(ih_conn *c, const ih_chan_msg *m)
     else
       st->q_head = p;
     st->q_tail = p;
+    if (st->op == ROP_RECV && !st->recv_yielded) {
+      /* The worker answers before it has read the body it asked for (an
+       * extension that cancelled its read, one that answers early): the
+       * one operation slot goes to the response. Its want stays; the body
+       * is read again once the response bytes are out. */
+      st->recv_yielded = true;
+      c->transport->cancel_io(c);
+    }
     break;
   }
   case RELAY_WANT:
@@ -247,9 +263,16 @@ void conn_relay_on_closing(ih_conn *c)
 void conn_relay_on_recv(ih_conn *c, size_t bytes, int err)
 {
   ih_relay_state *st = c->relay_state;
+  bool yielded = st->recv_yielded;
   st->op = ROP_NONE;
+  st->recv_yielded = false;
   if (st->ended) {
     c->in_len += err ? 0 : bytes; /* raced the cancel: the bytes are the body's, dropped with it */
+    kick(c);                      /* what the worker sent before its END goes out now */
+    return;
+  }
+  if (yielded && err && c->state != IH_CONN_CLOSED) {
+    kick(c); /* cancelled for the response's sake: its bytes go out first */
     return;
   }
   if (err || bytes == 0 || c->state == IH_CONN_CLOSED) {
@@ -280,7 +303,7 @@ void conn_relay_on_sent(ih_conn *c, size_t bytes, int err)
   st->sent_any = true;
   if (!st->ended) {
     uint32_t credit = (uint32_t)len;
-    ih_chan_send1(ih_relay_link_chan(st->link), RELAY_CREDIT, 0, st->id, &credit, sizeof credit);
+    ih_relay_link_send1(st->link, RELAY_CREDIT, 0, st->id, &credit, sizeof credit);
   }
   kick(c);
 }
@@ -299,23 +322,43 @@ enum ih_handler_end conn_relay_finish(ih_conn *c, ih_body_plan *plan)
   free_queue(st);
   if (c->state == IH_CONN_CLOSED)
     return IH_HANDLER_FAILED;
-  if (st->lost || !(st->end_flags & RELAY_END_HEAD_SENT)) {
+  if (st->lost) {
     if (st->sent_any)
       return IH_HANDLER_CLOSE_WANTED; /* a response cut short: only the close can tell the client */
-    /* Nothing reached the client: it gets an answer (RFC 9110 15.6.3). */
+    /* The worker died before answering: the client gets an answer (RFC
+     * 9110 15.6.3). */
     r->framing_ok = false;
     ih_response_error(c, 502, plan);
     return IH_HANDLER_ANSWER;
   }
   if (st->end_flags & RELAY_END_ABORTIVE) {
+    /* The worker's pipeline reset its connection (HSE_REQ_ABORTIVE_CLOSE): so does this one. */
     if (c->transport->abort_socket)
       c->transport->abort_socket(c);
-    return IH_HANDLER_CLOSE_WANTED;
+    conn_close(c);
+    return IH_HANDLER_FAILED;
+  }
+  if (!(st->end_flags & RELAY_END_HEAD_SENT) && !(st->end_flags & RELAY_END_KEEP)) {
+    /* The worker's pipeline closed its connection without a word (an
+     * extension that crashed, a filter that finished without a
+     * response): this one closes the same way, as it would in process. */
+    conn_close(c);
+    return IH_HANDLER_FAILED;
   }
   c->view->status = st->status ? st->status : 200;
   r->framing_ok = r->body_complete;
   r->keep_alive = (st->end_flags & RELAY_END_KEEP) != 0;
   return r->keep_alive ? IH_HANDLER_OK : IH_HANDLER_CLOSE_WANTED;
+}
+
+void conn_relay_detach(ih_conn *c)
+{
+  if (!c->relay_link)
+    return;
+  ih_relay_link_send1(c->relay_link, RELAY_CLOSE, 0, c->relay_id, NULL, 0); /* refused if the worker is gone */
+  ih_relay_link_unref(c->relay_link);
+  c->relay_link = NULL;
+  c->relay_id = 0;
 }
 
 void conn_relay_release(ih_conn *c)

@@ -46,7 +46,12 @@ bool conn_relay_done(const ih_conn *c);
 /* How it ended (handler.h); IH_HANDLER_ANSWER leaves a 502 in c->out and
  * *plan (the worker died before answering). */
 enum ih_handler_end conn_relay_finish(ih_conn *c, ih_body_plan *plan);
-/* Frees the relay's state (lock not needed: the connection's end). */
+/* Frees the relay's state for the request that ended (lock held), or at
+ * the connection's end. */
 void conn_relay_release(ih_conn *c);
+/* The connection's worker-side connection closes (CLOSE) and its
+ * reference to that worker's link goes: the connection's end, or its next
+ * request going to another worker. */
+void conn_relay_detach(ih_conn *c);
 
 #endif

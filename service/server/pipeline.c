@@ -940,4 +940,5 @@ static void on_destroying(ih_conn *c)
   conn_request_free(c);
   conn_ext_release(c);
   conn_relay_release(c);
+  conn_relay_detach(c); /* its worker-side connection ends too: END_OF_NET_SESSION there */
 }

@@ -11,8 +11,9 @@
  * stays. One request per worker connection: the next request on the
  * client's connection is routed again (it may go elsewhere).
  *
- * Messages (pool/channel.h frames; id = the request's number, 0 for the
- * worker as a whole):
+ * Messages (pool/channel.h frames; id = the client connection's number in
+ * this worker, the same for each of its requests there; 0 for the worker
+ * as a whole):
  *
  *   service -> worker
  *     REQUEST   id  relay_request_fixed + local address + peer address +
@@ -22,6 +23,8 @@
  *     CREDIT    id  uint32: response bytes the client has taken (they free
  *                   the request's send window in the worker)
  *     ABORT     id  the client is gone or the service gave up the request
+ *     CLOSE     id  between requests: the client's connection is over for
+ *                   this worker (its worker connection reads end of stream)
  *     PING      0   uint64 sequence
  *     STOP      0   finish what runs, terminate the DLLs, say GOODBYE, exit
  *
@@ -57,6 +60,7 @@ enum relay_msg_type {
   RELAY_ABORT,
   RELAY_PING,
   RELAY_STOP,
+  RELAY_CLOSE,
   RELAY_READY = 32,
   RELAY_WANT,
   RELAY_DATA,

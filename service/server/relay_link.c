@@ -22,6 +22,7 @@ struct ih_relay_link {
   long in_flight;
   uint64_t requests;
   bool closed;
+  atomic_int refs;
 };
 
 ih_relay_link *ih_relay_link_new(ih_chan *ch, void *owner)
@@ -37,21 +38,39 @@ ih_relay_link *ih_relay_link_new(ih_chan *ch, void *owner)
   l->ch = ch;
   l->owner = owner;
   l->next_id = 1;
+  atomic_init(&l->refs, 1);
   return l;
 }
 
-void ih_relay_link_free(ih_relay_link *l)
+void ih_relay_link_ref(ih_relay_link *l) { atomic_fetch_add(&l->refs, 1); }
+
+void ih_relay_link_unref(ih_relay_link *l)
 {
-  if (!l)
+  if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
     return;
   ih_mutex_free(l->lock);
   free(l);
 }
 
-ih_chan *ih_relay_link_chan(ih_relay_link *l) { return l->ch; }
 void *ih_relay_link_owner(ih_relay_link *l) { return l->owner; }
 
-uint64_t ih_relay_link_add(ih_relay_link *l, ih_conn *c)
+bool ih_relay_link_send(ih_relay_link *l, uint16_t type, uint16_t flags, uint64_t id, const void *const *parts,
+                        const size_t *part_lens, size_t part_count)
+{
+  ih_mutex_lock(l->lock);
+  bool ok = !l->closed && ih_chan_send(l->ch, type, flags, id, parts, part_lens, part_count);
+  ih_mutex_unlock(l->lock);
+  return ok;
+}
+
+bool ih_relay_link_send1(ih_relay_link *l, uint16_t type, uint16_t flags, uint64_t id, const void *data, size_t len)
+{
+  const void *parts[1] = { data };
+  size_t lens[1] = { len };
+  return ih_relay_link_send(l, type, flags, id, parts, lens, 1);
+}
+
+uint64_t ih_relay_link_add(ih_relay_link *l, ih_conn *c, uint64_t id)
 {
   entry *e = ih_malloc(sizeof *e);
   if (!e)
@@ -62,13 +81,13 @@ uint64_t ih_relay_link_add(ih_relay_link *l, ih_conn *c)
     free(e);
     return 0;
   }
-  e->id = l->next_id++;
+  e->id = id ? id : l->next_id++;
   e->c = c;
   e->next = l->entries;
   l->entries = e;
   l->in_flight++;
   l->requests++;
-  uint64_t id = e->id;
+  id = e->id;
   ih_mutex_unlock(l->lock);
   return id;
 }
@@ -107,7 +126,7 @@ ih_conn *ih_relay_link_take(ih_relay_link *l, uint64_t id)
 uint64_t ih_relay_link_close(ih_relay_link *l)
 {
   ih_mutex_lock(l->lock);
-  l->closed = true;
+  l->closed = true; /* under the lock: no sender is inside, none will enter */
   uint64_t id = l->entries ? l->entries->id : 0;
   ih_mutex_unlock(l->lock);
   return id;

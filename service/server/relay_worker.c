@@ -39,6 +39,8 @@ typedef struct vconn {
   size_t send_len;
   uint64_t inflight; /* response bytes sent and not yet credited */
   bool ended;        /* END sent */
+  bool kept;         /* ... with END_KEEP: waiting for the client's next request (or CLOSE) */
+  bool service_closed; /* CLOSE received: end of stream */
   bool aborted;      /* ABORT received */
   bool abortive;     /* abort_socket */
   bool head_sent;
@@ -144,6 +146,11 @@ static void try_fill_recv(vconn *vc)
   } else if (vc->aborted || vc->closed) {
     vc->recv_pending = false;
     complete(vc, true, 0, ERR_CONN_RESET);
+  } else if (vc->service_closed) {
+    vc->recv_pending = false; /* the client's connection is over for this worker */
+    complete(vc, true, 0, 0);
+  } else if (vc->ended && vc->kept) {
+    /* between requests: the next REQUEST (or CLOSE) completes it */
   } else if (vc->body_end || vc->ended) {
     vc->recv_pending = false; /* end of stream: the request was all there is */
     complete(vc, true, 0, 0);
@@ -219,6 +226,7 @@ static void send_end(vconn *vc, bool keep)
   if (vc->ended)
     return;
   vc->ended = true;
+  vc->kept = keep && !vc->abortive;
   uint16_t flags = (keep && !vc->abortive ? RELAY_END_KEEP : 0) | (vc->abortive ? RELAY_END_ABORTIVE : 0) |
                    (vc->head_sent ? RELAY_END_HEAD_SENT : 0);
   /* The connection's lock is held (every transport operation's caller
@@ -338,6 +346,7 @@ static void t_cancel_io(ih_conn *c)
   ih_mutex_lock(vc->w->lock);
   if (vc->recv_pending) {
     vc->recv_pending = false;
+    vc->want_sent = false; /* a later receive asks again (the service takes a repeated WANT as one) */
     complete(vc, true, 0, ERR_ABORTED);
   } else if (vc->send_pending) {
     vc->send_pending = false;
@@ -395,6 +404,29 @@ static void copy_addr(char *dst, size_t cap, const unsigned char *src, size_t n)
   dst[n] = '\0';
 }
 
+/* The client connection's next request in this worker: its connection
+ * here waits for it (END_KEEP), and reads it as the next bytes of its
+ * stream. False when it has none (the first request, or its connection
+ * here closed meanwhile, after its own keep-alive timeout): a new one. */
+static bool next_request(ih_relay_worker *w, const ih_chan_msg *m, const relay_request_fixed *f)
+{
+  ih_mutex_lock(w->lock);
+  vconn *vc = find(w, m->id);
+  if (!vc || vc->closed || vc->service_closed || vc->aborted || !vc->ended || !vc->kept) {
+    ih_mutex_unlock(w->lock);
+    return false;
+  }
+  vc->ended = vc->kept = vc->body_end = vc->want_sent = vc->head_sent = vc->abortive = false;
+  vc->inflight = 0;
+  vc->chunked = (m->flags & RELAY_BODY_CHUNKED) != 0;
+  const unsigned char *p = m->payload + sizeof *f + f->local_addr_len + f->peer_addr_len;
+  if (!input_append(vc, p, f->head_len) || !body_append(vc, p + f->head_len, f->body_len, m->flags & RELAY_BODY_END))
+    vc->closed = true; /* no memory for it: the connection fails, its END says so */
+  try_fill_recv(vc);
+  ih_mutex_unlock(w->lock);
+  return true;
+}
+
 static void start_request(ih_relay_worker *w, const ih_chan_msg *m)
 {
   relay_request_fixed f;
@@ -405,6 +437,8 @@ static void start_request(ih_relay_worker *w, const ih_chan_msg *m)
   }
   memcpy(&f, m->payload, sizeof f);
   size_t need = sizeof f + (size_t)f.local_addr_len + f.peer_addr_len + f.head_len + f.body_len;
+  if (need == m->len && next_request(w, m, &f))
+    return;
   vconn *vc = ih_calloc(1, sizeof *vc);
   if (need != m->len || !vc) {
     free(vc);
@@ -451,6 +485,7 @@ bool ih_relay_worker_dispatch(ih_relay_worker *w, const ih_chan_msg *m)
   case RELAY_BODY:
   case RELAY_CREDIT:
   case RELAY_ABORT:
+  case RELAY_CLOSE:
     break;
   default:
     return false;
@@ -467,6 +502,9 @@ bool ih_relay_worker_dispatch(ih_relay_worker *w, const ih_chan_msg *m)
     memcpy(&n, m->payload, sizeof n);
     vc->inflight = n < vc->inflight ? vc->inflight - n : 0;
     try_finish_send(vc);
+  } else if (vc && m->type == RELAY_CLOSE) {
+    vc->service_closed = true;
+    try_fill_recv(vc);
   } else if (vc && m->type == RELAY_ABORT) {
     vc->aborted = true;
     ih_conn_expire_now(vc->c); /* the pipeline learns at its next operation or timer */

@@ -244,7 +244,7 @@ static worker *spawn(pool_rt *p)
            err == ERROR_BAD_EXE_FORMAT || strstr(program, "x86")
                ? ": this machine cannot run a 32-bit worker (bitness = 32)"
                : "");
-    ih_relay_link_free(w->link);
+    ih_relay_link_unref(w->link);
     ih_chan_free(w->ch);
     ih_worker_channel_close(&w->chan);
     free(w);
@@ -264,7 +264,7 @@ static worker *spawn(pool_rt *p)
     WaitForSingleObject(w->process, 5000);
     ih_relay_lost(w->link);
     CloseHandle(w->process);
-    ih_relay_link_free(w->link);
+    ih_relay_link_unref(w->link);
     ih_chan_free(w->ch);
     ih_worker_channel_close(&w->chan);
     free(w);
@@ -280,7 +280,7 @@ static void free_worker(worker *w)
   WaitForSingleObject(w->reader, INFINITE);
   CloseHandle(w->reader);
   CloseHandle(w->process);
-  ih_relay_link_free(w->link);
+  ih_relay_link_unref(w->link);
   ih_chan_free(w->ch);
   ih_worker_channel_close(&w->chan);
   free(w);

@@ -239,7 +239,15 @@ class IniConfig:
 
     def render(self):
         out = []
-        for header, keys in self.sections.items():
+        sections = dict(self.sections)
+        if os.environ.get("IH_POOL_MODE") == "worker":
+            # The suites that run twice (tests/integration/CMakeLists.txt):
+            # every site without a pool of its own runs in a worker pool.
+            sections.setdefault("pool ih-suite", {"mode": "worker"})
+            for header, keys in sections.items():
+                if header.startswith("site ") and "pool" not in keys:
+                    sections[header] = dict(keys, pool="ih-suite")
+        for header, keys in sections.items():
             if header == "mime" and not keys:
                 continue
             out.append(f"[{header}]")

@@ -9,6 +9,7 @@ filters that do not load (503, or skipped). tests/dlls/flt_script.c is
 driven by the X-Script request header (its comment lists the actions)."""
 
 import base64
+import os
 import socket
 import time
 
@@ -381,7 +382,11 @@ def test_terminate_filter_comes_after_every_end_of_net_session(ih):
             c.close()
     report = (cfg.workdir / "flt_script-terminate.txt").read_text()
     assert report.startswith("flags=0 live=0 "), f"TerminateFilter before every END_OF_NET_SESSION: {report}"
-    assert int(report.split("ended=")[1]) >= 4, report
+    # In a worker pool the half-sent head never leaves the service (as with
+    # http.sys and w3wp): the worker's filter sees the three connections that
+    # brought a request.
+    sessions = 3 if os.environ.get("IH_POOL_MODE") == "worker" else 4
+    assert int(report.split("ended=")[1]) >= sessions, report
     log = srv.server_log.read_text(errors="replace")
     assert "IH3004 filter script" in log and "unloaded (after TerminateFilter(0))" in log, log[-1500:]
 

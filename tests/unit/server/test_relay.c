@@ -130,6 +130,54 @@ static void test_get_keep_alive(void)
   expect_worker_empty();
 }
 
+static void test_one_worker_connection_per_client_connection(void)
+{
+  IH_TEST("a client connection's requests share one connection in the worker, which ends with it");
+  long long before = atomic_load(&wserver.counters.connections_total);
+  ih_conn *c = connect_client();
+  for (int i = 0; i < 3; i++) {
+    client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    client_reads_all(c);
+  }
+  IH_EQ_INT(atomic_load(&wserver.counters.connections_total) - before, 1);
+  IH_EQ_INT(atomic_load(&wserver.counters.requests_total) >= 3, 1);
+  IH_EQ_INT(ih_relay_worker_live(worker), 1); /* it waits for the client's next request */
+  client_closes(c);
+  expect_all_released(c);
+  expect_worker_empty(); /* CLOSE: the worker's connection read its end of stream */
+}
+
+static void test_answer_while_reading_body(void)
+{
+  IH_TEST("response bytes and END while the body receive is outstanding: the receive yields, the bytes go out");
+  ih_conn *c = connect_client();
+  worker_alive = false; /* the test plays the worker's messages itself */
+  client_sends(c, "POST /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789");
+  pump();
+  uint64_t id = c->relay_id;
+  IH_CHECK(id != 0);
+  ih_chan_msg m = { .type = RELAY_WANT, .id = id };
+  ih_relay_dispatch(link_, &m);
+  IH_EQ_INT(fake.op, OP_RECV); /* reading the rest of the body for the worker */
+  int cancels = cancel_requests;
+  static const char resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+  m = (ih_chan_msg){ .type = RELAY_DATA, .id = id, .len = sizeof resp - 1, .payload = (const unsigned char *)resp };
+  ih_relay_dispatch(link_, &m);
+  IH_EQ_INT(cancel_requests, cancels + 1);
+  uint32_t status = 200;
+  m = (ih_chan_msg){ .type = RELAY_END, .flags = RELAY_END_HEAD_SENT, .id = id, .len = 4,
+                     .payload = (const unsigned char *)&status };
+  ih_relay_dispatch(link_, &m);
+  pending_fails_with(c, 995); /* the cancelled receive completes */
+  client_reads_all(c);
+  IH_CHECK(wire_has("\r\n\r\nok"));
+  IH_CHECK(fake.shutdown_sent || fake.socket_closed);
+  client_closes(c);
+  expect_all_released(c);
+  worker_alive = true;
+  expect_worker_empty(); /* it got the request late, then CLOSE: its connection ended too */
+}
+
 static void test_status_page_stays(void)
 {
   IH_TEST("the status page is the service's own, whatever pool the site's root has");
@@ -306,6 +354,8 @@ int main(void)
   worker = ih_relay_worker_new(&wserver, worker_ch, NULL, NULL);
 
   test_get_keep_alive();
+  test_one_worker_connection_per_client_connection();
+  test_answer_while_reading_body();
   test_status_page_stays();
   test_body_on_demand();
   test_chunked_body();
@@ -316,7 +366,7 @@ int main(void)
   test_channel_overflow();
 
   ih_relay_worker_free(worker);
-  ih_relay_link_free(link_);
+  ih_relay_link_unref(link_);
   ih_chan_free(front_ch);
   ih_chan_free(worker_ch);
   free(shared);
