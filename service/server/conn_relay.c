@@ -43,6 +43,7 @@ typedef struct ih_relay_state {
   bool recv_yielded;       /* the body receive was cancelled to let response bytes out */
   uint16_t end_flags;
   int status;              /* as END reported it */
+  size_t uncredited;       /* response bytes sent to the client and not yet credited to the worker */
 } ih_relay_state;
 
 /* The first body bytes travel with the request; the rest on demand. */
@@ -301,8 +302,14 @@ void conn_relay_on_sent(ih_conn *c, size_t bytes, int err)
     return;
   }
   st->sent_any = true;
-  if (!st->ended) {
-    uint32_t credit = (uint32_t)len;
+  st->uncredited += len;
+  /* Credit in batches: a response within the worker's window needs none
+   * (each message to a sleeping worker costs a doorbell), and one beyond
+   * it gets a quarter window at a time, which is always reached while the
+   * worker waits (it has a whole window in flight here then). */
+  if (!st->ended && st->uncredited >= RELAY_WINDOW / 4) {
+    uint32_t credit = (uint32_t)st->uncredited;
+    st->uncredited = 0;
     ih_relay_link_send1(st->link, RELAY_CREDIT, 0, st->id, &credit, sizeof credit);
   }
   kick(c);

@@ -50,10 +50,19 @@ static void ring_peer(void *ctx)
   SetEvent(w.wake_peer);
 }
 
+/* The reader thread is (about to be) waiting on its doorbell. Work queued
+ * for it (a completion, an extension's end) rings the doorbell only then:
+ * under Wine each SetEvent is a wineserver round trip, and the reader runs
+ * its queues anyway before it sleeps. The reader marks itself, then looks
+ * at its queues once more (both sequentially consistent), so either it
+ * sees the work or the queuing thread sees the mark. */
+static volatile LONG reader_asleep;
+
 static void ring_self(void *ctx)
 {
   (void)ctx;
-  SetEvent(w.wake_self);
+  if (InterlockedCompareExchange(&reader_asleep, 0, 0))
+    SetEvent(w.wake_self);
 }
 
 /* Every server-log event of this process goes to the service. */
@@ -101,7 +110,7 @@ static void ext_end_later(ih_conn *c)
   e->next = ended_head;
   ended_head = e;
   LeaveCriticalSection(&ended_lock);
-  SetEvent(w.wake_self);
+  ring_self(NULL);
 }
 
 static bool run_ended(void)
@@ -223,7 +232,14 @@ int main(int argc, char **argv)
     if (w.stopping && ih_relay_worker_live(w.relay) == 0)
       break;
     if (n == 0 && !ran && ih_chan_may_sleep(w.ch)) {
+      InterlockedExchange(&reader_asleep, 1);
+      if (ih_relay_worker_run(w.relay) || run_ended()) {
+        InterlockedExchange(&reader_asleep, 0); /* work came in meanwhile: no sleep */
+        ih_chan_woke(w.ch);
+        continue;
+      }
       WaitForSingleObject(w.wake_self, 250);
+      InterlockedExchange(&reader_asleep, 0);
       ih_chan_woke(w.ch);
     }
   }
