@@ -1,7 +1,12 @@
-/* `isapihost install | uninstall | start | stop | status` (see
+/* `isapihost install | uninstall | start | stop | status | recycle` (see
  * service_cmd_win32.h). Everything goes through the SCM API and the
- * registry; what each step did, or why it failed, is printed. */
+ * registry, but a running server's worker pools, which only the server
+ * knows: those are asked of its loopback-only operator page; what each
+ * step did, or why it failed, is printed. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
+#include <shellapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -521,6 +526,397 @@ int ih_service_reload(const ih_command *cmd)
   return 1;
 }
 
+/* ---- the running server's pools: <status_path>/pools ----
+ * The server, service or foreground, is reached over HTTP on loopback, as
+ * an operator's curl would (docs/operations.md): the page answers only
+ * loopback clients, and HTTP needs no rights the caller may lack. */
+
+#define ADMIN_CONNECT_TIMEOUT_MS 2000u
+#define ADMIN_IO_TIMEOUT_MS 5000u   /* the page answers at once: it never waits for the recycle */
+#define ADMIN_ANSWER_MAX (64u * 1024u)
+
+/* Where the running server's operator pages are, from its configuration. */
+typedef struct admin_server {
+  char config[MAX_PATH * 3];  /* the configuration read (UTF-8) */
+  char pools_path[300];       /* <status_path>/pools */
+  struct {
+    char address[48];         /* a loopback literal: 127.0.0.1 or ::1 */
+    unsigned short port;
+    char host[260];           /* the Host header that picks the binding's site */
+  } targets[16];
+  size_t target_count;
+} admin_server;
+
+/* The --config of an installed service's command line (its ImagePath), into
+ * out (UTF-8); FALSE when there is no such service or no --config. */
+static BOOL installed_service_config(const ih_command *cmd, char *out, int cap)
+{
+  cmd_ctx x;
+  if (init_ctx(&x, "status", cmd) != 0)
+    return FALSE;
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+  SC_HANDLE s = scm ? OpenServiceW(scm, x.name, SERVICE_QUERY_CONFIG) : NULL;
+  DWORD bytes = 0;
+  if (s)
+    QueryServiceConfigW(s, NULL, 0, &bytes);
+  QUERY_SERVICE_CONFIGW *qc = bytes ? malloc(bytes) : NULL;
+  BOOL found = FALSE;
+  if (qc && QueryServiceConfigW(s, qc, bytes, &bytes) && qc->lpBinaryPathName) {
+    int argc = 0;
+    wchar_t **argv = CommandLineToArgvW(qc->lpBinaryPathName, &argc);
+    for (int i = 1; argv && i + 1 < argc && !found; i++)
+      if (!wcscmp(argv[i], L"--config"))
+        found = ih_win32_to_utf8(argv[i + 1], out, cap);
+    LocalFree(argv);
+  }
+  free(qc);
+  close_named(scm, s);
+  return found;
+}
+
+/* A loopback address that reaches a listener bound to address ("*" any
+ * IPv4, "::" any IPv6, or a literal); NULL when it is not on loopback. */
+static const char *loopback_for(const char *address)
+{
+  if (!strcmp(address, "*") || !strcmp(address, "0.0.0.0"))
+    return "127.0.0.1";
+  if (!strcmp(address, "::") || !strcmp(address, "::1"))
+    return "::1";
+  if (!strncmp(address, "127.", 4))
+    return address;
+  return NULL;
+}
+
+/* Reads the configuration (--config, else the installed service's, else the
+ * default) and where its status page is reachable. Returns 0, or the exit
+ * code (2: no usable configuration; 1: no page to reach), the reason printed
+ * unless quiet. */
+static int admin_server_find(const ih_command *cmd, const char *verb, bool quiet, admin_server *out)
+{
+  memset(out, 0, sizeof *out);
+  if (cmd->config || !installed_service_config(cmd, out->config, sizeof out->config)) {
+    wchar_t *w = config_path(cmd);
+    BOOL ok = w && ih_win32_to_utf8(w, out->config, sizeof out->config);
+    free(w);
+    if (!ok) {
+      if (!quiet)
+        fprintf(stderr, "isapihost %s: the configuration path is not usable\n", verb);
+      return 2;
+    }
+  }
+  ih_config *cfg = NULL;
+  char err[1024];
+  if (ih_config_load_file(out->config, &cfg, err, sizeof err) != 0) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: IH%04d cannot read the configuration: %s\n", verb, IH_EV_CONFIG_INVALID, err);
+    return 2;
+  }
+  int rc = 0;
+  const char *status_path = cfg->server.status_path;
+  size_t sp = strlen(status_path);
+  if (!sp) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: %s has status_path empty: the server has no operator pages to ask\n", verb,
+              out->config);
+    rc = 1;
+  } else {
+    snprintf(out->pools_path, sizeof out->pools_path, "%s%s", status_path, status_path[sp - 1] == '/' ? "pools" : "/pools");
+  }
+  for (size_t i = 0; rc == 0 && i < cfg->site_count; i++)
+    for (size_t b = 0; b < cfg->sites[i].binding_count && out->target_count < 16; b++) {
+      const ih_binding *bd = &cfg->sites[i].bindings[b];
+      const char *lo = loopback_for(bd->address);
+      if (!lo)
+        continue;
+      snprintf(out->targets[out->target_count].address, sizeof out->targets[0].address, "%s", lo);
+      out->targets[out->target_count].port = bd->port;
+      /* The binding's host name picks its site; without one, any Host does. */
+      if (bd->host[0])
+        snprintf(out->targets[out->target_count].host, sizeof out->targets[0].host, "%s", bd->host);
+      else
+        snprintf(out->targets[out->target_count].host, sizeof out->targets[0].host, strchr(lo, ':') ? "[%s]" : "%s",
+                 lo);
+      out->target_count++;
+    }
+  if (rc == 0 && !out->target_count) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: no binding of %s is reachable on this machine (127.0.0.1, ::1 or *): the "
+                      "status page answers loopback clients only\n", verb, out->config);
+    rc = 1;
+  }
+  ih_config_free(cfg);
+  return rc;
+}
+
+/* A TCP connection to address:port within ADMIN_CONNECT_TIMEOUT_MS, its
+ * sends and receives limited to ADMIN_IO_TIMEOUT_MS; INVALID_SOCKET when
+ * nothing listens there. */
+static SOCKET admin_connect(const char *address, unsigned short port)
+{
+  struct addrinfo hints = { 0 }, *ai = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  char service[8];
+  snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (getaddrinfo(address, service, &hints, &ai) != 0)
+    return INVALID_SOCKET;
+  SOCKET s = socket(ai->ai_family, SOCK_STREAM, IPPROTO_TCP);
+  if (s != INVALID_SOCKET) {
+    u_long nonblocking = 1;
+    ioctlsocket(s, FIONBIO, &nonblocking);
+    BOOL connected = connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0;
+    if (!connected && WSAGetLastError() == WSAEWOULDBLOCK) {
+      fd_set writable, failed;
+      FD_ZERO(&writable);
+      FD_ZERO(&failed);
+      FD_SET(s, &writable);
+      FD_SET(s, &failed);
+      struct timeval tv = { ADMIN_CONNECT_TIMEOUT_MS / 1000, (ADMIN_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+      connected = select(0, NULL, &writable, &failed, &tv) == 1 && FD_ISSET(s, &writable);
+    }
+    nonblocking = 0;
+    ioctlsocket(s, FIONBIO, &nonblocking);
+    DWORD timeout = ADMIN_IO_TIMEOUT_MS;
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&timeout, sizeof timeout);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, (const char *)&timeout, sizeof timeout);
+    if (!connected) {
+      closesocket(s);
+      s = INVALID_SOCKET;
+    }
+  }
+  freeaddrinfo(ai);
+  return s;
+}
+
+/* method <pools_path><query> on the first target that accepts a connection
+ * (HTTP/1.1, Connection: close, RFC 9112 9.6): the answer's status, and its
+ * body into body (NUL-terminated); -1 when no server answers, the target
+ * tried last in *tried. */
+static int admin_exchange(const admin_server *srv, const char *method, const char *query, char *body, size_t cap,
+                          size_t *tried)
+{
+  WSADATA wsa;
+  if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+    return -1;
+  int status = -1;
+  body[0] = '\0';
+  for (size_t i = 0; i < srv->target_count && status < 0; i++) {
+    *tried = i;
+    SOCKET s = admin_connect(srv->targets[i].address, srv->targets[i].port);
+    if (s == INVALID_SOCKET)
+      continue;
+    char request[1024];
+    /* A POST needs a length (RFC 9110 8.6; the server answers 411 without). */
+    int n = snprintf(request, sizeof request,
+                     "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: isapihost\r\n%sConnection: close\r\n\r\n",
+                     method, srv->pools_path, query, srv->targets[i].host,
+                     !strcmp(method, "POST") ? "Content-Length: 0\r\n" : "");
+    char *answer = malloc(ADMIN_ANSWER_MAX + 1);
+    size_t got = 0;
+    if (answer && n > 0 && n < (int)sizeof request && send(s, request, n, 0) == n) {
+      int k;
+      while (got < ADMIN_ANSWER_MAX && (k = recv(s, answer + got, (int)(ADMIN_ANSWER_MAX - got), 0)) > 0)
+        got += (size_t)k;
+      answer[got] = '\0';
+      unsigned code = 0;
+      const char *end = strstr(answer, "\r\n\r\n");
+      if (sscanf(answer, "HTTP/1.%*1[01] %3u", &code) == 1 && end) {
+        status = (int)code;
+        snprintf(body, cap, "%s", end + 4);
+      }
+    }
+    free(answer);
+    closesocket(s);
+  }
+  WSACleanup();
+  return status;
+}
+
+/* The "error" of a JSON answer of the page into out, or "" (the page's
+ * messages hold no escapes). */
+static void json_error(const char *json, char *out, size_t cap)
+{
+  const char *e = strstr(json, "\"error\":\"");
+  const char *end = e ? strchr(e + 9, '"') : NULL;
+  snprintf(out, cap, "%.*s", end ? (int)(end - (e + 9)) : 0, end ? e + 9 : "");
+}
+
+int ih_service_recycle(const ih_command *cmd)
+{
+  admin_server srv;
+  int rc = admin_server_find(cmd, "recycle", false, &srv);
+  if (rc != 0)
+    return rc;
+  char query[160], *body = malloc(ADMIN_ANSWER_MAX + 1), why[512];
+  if (!body)
+    return 1;
+  snprintf(query, sizeof query, "?action=recycle&pool=%s", cmd->pool); /* the name needs no encoding (cmdline.h) */
+  size_t tried = 0;
+  int status = admin_exchange(&srv, "POST", query, body, ADMIN_ANSWER_MAX + 1, &tried);
+  json_error(body, why, sizeof why);
+  if (status < 0) {
+    fprintf(stderr, "isapihost recycle: no server answers on %s port %u (a binding of %s): is it running?\n",
+            srv.targets[tried].address, (unsigned)srv.targets[tried].port, srv.config);
+    rc = 1;
+  } else if (status == 202) {
+    fputs(body, stdout);
+    printf("isapihost recycle: pool %s is being recycled: new workers start, the old ones finish their "
+           "requests (IH4004 in the server log)\n", cmd->pool);
+    rc = 0;
+  } else {
+    fputs(body, stdout);
+    if (status == 404 && why[0] && !strcmp(why, "no such pool"))
+      fprintf(stderr, "isapihost recycle: no pool named %s in %s\n", cmd->pool, srv.config);
+    else if (why[0])
+      fprintf(stderr, "isapihost recycle: pool %s: %s (HTTP %d)\n", cmd->pool, why, status);
+    else
+      fprintf(stderr, "isapihost recycle: the server on %s port %u has no pools page (HTTP %d); is it an "
+                      "IsapiHost that runs worker pools?\n", srv.targets[tried].address,
+              (unsigned)srv.targets[tried].port, status);
+    rc = 1;
+  }
+  free(body);
+  return rc;
+}
+
+/* ---- a small reader of the pools listing (ih_pool_manager_status_json's
+ * shape: docs/pools.md), for status's lines ---- */
+
+/* Just past the JSON value at p (an object, array, string or scalar). */
+static const char *json_skip(const char *p)
+{
+  int depth = 0;
+  do {
+    if (*p == '"') {
+      for (p++; *p && *p != '"'; p++)
+        if (*p == '\\' && p[1])
+          p++;
+      if (*p)
+        p++;
+    } else if (*p == '{' || *p == '[') {
+      depth++;
+      p++;
+    } else if (*p == '}' || *p == ']') {
+      depth--;
+      p++;
+    } else if (depth == 0) {
+      while (*p && *p != ',' && *p != '}' && *p != ']')
+        p++;
+    } else if (*p) {
+      p++;
+    }
+  } while (*p && depth > 0);
+  return p;
+}
+
+/* The value of key in the object [obj, end): a pointer to it, or NULL. Only
+ * the object's own keys, not those of objects within. */
+static const char *json_member(const char *obj, const char *end, const char *key)
+{
+  size_t k = strlen(key);
+  const char *p = obj + 1;
+  while (p < end) {
+    while (p < end && (*p == ',' || *p == ' ' || *p == '\n'))
+      p++;
+    if (p >= end || *p != '"')
+      return NULL;
+    const char *name = p + 1;
+    p = json_skip(p);
+    bool match = (size_t)(p - name - 1) == k && !memcmp(name, key, k);
+    if (p >= end || *p != ':')
+      return NULL;
+    p++;
+    if (match)
+      return p;
+    p = json_skip(p);
+  }
+  return NULL;
+}
+
+/* A string or scalar member as text ("" when absent). */
+static void json_text(const char *obj, const char *end, const char *key, char *out, size_t cap)
+{
+  const char *v = json_member(obj, end, key);
+  const char *v_end = v ? json_skip(v) : NULL;
+  if (v && *v == '"') {
+    v++;
+    v_end--;
+  }
+  snprintf(out, cap, "%.*s", v ? (int)(v_end - v) : 0, v ? v : "");
+}
+
+/* "  w: running, workers 1234 (17 requests), 1240 (0); crashes 0; recycles command 1" per pool. */
+static void print_pools(const char *json)
+{
+  const char *p = strchr(json, '[');
+  if (!p)
+    return;
+  printf("pools:%s\n", strstr(p, "{") ? "" : " none (no worker pool)");
+  for (p++; *p;) {
+    while (*p == ',' || *p == ' ' || *p == '\n')
+      p++;
+    if (*p != '{')
+      break;
+    const char *end = json_skip(p);
+    char name[128], state[32], crashes[24], text[64];
+    json_text(p, end, "name", name, sizeof name);
+    json_text(p, end, "state", state, sizeof state);
+    json_text(p, end, "crashes", crashes, sizeof crashes);
+    printf("  %s: %s, workers", name, state);
+    const char *w = json_member(p, end, "workers");
+    bool any = false;
+    if (w && *w == '[') {
+      const char *w_end = json_skip(w);
+      for (w++; w < w_end;) {
+        while (*w == ',' || *w == ' ' || *w == '\n')
+          w++;
+        if (*w != '{')
+          break;
+        const char *o_end = json_skip(w);
+        json_text(w, o_end, "pid", text, sizeof text);
+        printf("%s %s", any ? "," : "", text);
+        json_text(w, o_end, "requests", text, sizeof text);
+        printf(" (%s requests)", text);
+        any = true;
+        w = o_end;
+      }
+    }
+    printf("%s; crashes %s; recycles", any ? "" : " none", crashes[0] ? crashes : "0");
+    const char *r = json_member(p, end, "recycles");
+    any = false;
+    if (r && *r == '{') {
+      const char *r_end = json_skip(r);
+      for (const char *q = r + 1; q < r_end && *q == '"';) {
+        const char *key_end = json_skip(q);
+        const char *value_end = json_skip(key_end + 1);
+        printf("%s %.*s %.*s", any ? "," : "", (int)(key_end - q - 2), q + 1, (int)(value_end - key_end - 1),
+               key_end + 1);
+        any = true;
+        q = *value_end == ',' ? value_end + 1 : r_end;
+      }
+    }
+    printf("%s\n", any ? "" : " none");
+    p = end;
+  }
+}
+
+/* The pools of the running server, when one answers on a binding of the
+ * configuration (quietly nothing otherwise: status is about the service). */
+static void status_pools(const ih_command *cmd)
+{
+  admin_server srv;
+  if (admin_server_find(cmd, "status", !cmd->config, &srv) != 0)
+    return;
+  char *body = malloc(ADMIN_ANSWER_MAX + 1);
+  size_t tried = 0;
+  if (body && admin_exchange(&srv, "GET", "", body, ADMIN_ANSWER_MAX + 1, &tried) == 200)
+    print_pools(body);
+  else if (cmd->config)
+    printf("pools: no server answers on the bindings of %s\n", srv.config);
+  free(body);
+}
+
 /* Exit code: 0 running, 3 installed but not running (as LSB's status), 1
  * not installed or unknown. */
 int ih_service_status(const ih_command *cmd)
@@ -553,5 +949,7 @@ int ih_service_status(const ih_command *cmd)
     }
   }
   close_named(scm, s);
+  fflush(stdout);
+  status_pools(cmd);
   return rc;
 }
