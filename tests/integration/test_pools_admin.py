@@ -75,6 +75,8 @@ def test_recycle_command_replaces_the_worker(ih, srv):
                          not set(old) & set(worker_pids(st)),
                          timeout=scaled(40), what="recycles {command: 1} and a new worker")
     assert pool_of(st)["state"] == "running"
+    # one worker replaced by one (processes = 1), not a web garden of two
+    assert len(worker_pids(st)) == 1, pool_of(st)["workers"]
     srv.wait_for_log(re.compile(r"IH4004 pool w: recycling worker \d+ \(command\)"), "IH4004 (command)")
     expect_status(srv.fetch("/f.txt"), 200, "served by the new worker")
 
