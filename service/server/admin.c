@@ -168,12 +168,15 @@ static int pools_admin_action(ih_conn *c, char *json, size_t cap)
   char action[16], name[128];
   int has_action = query_param(r->query, "action", action, sizeof action);
   int has_pool = query_param(r->query, "pool", name, sizeof name);
-  if (has_action <= 0 || strcmp(action, "recycle") != 0) {
-    snprintf(json, cap, "{\"error\":\"action= must be recycle\"}\n");
-    return 400;
-  }
-  if (has_pool <= 0 || !pool_name_ok(name)) {
-    snprintf(json, cap, "{\"error\":\"pool= must name a pool (letters, digits, '.', '_' and '-')\"}\n");
+  const char *bad = NULL;
+  if (has_action <= 0 || strcmp(action, "recycle") != 0)
+    bad = "action= must be recycle";
+  else if (has_pool <= 0 || !pool_name_ok(name))
+    bad = "pool= must name a pool (letters, digits, '.', '_' and '-')";
+  if (bad) {
+    ih_log(IH_LOG_INFO, IH_EV_POOL_RECYCLE, "pools page: POST from %s:%u refused (400): %s", c->peer_addr,
+           (unsigned)c->peer_port, bad);
+    snprintf(json, cap, "{\"error\":\"%s\"}\n", bad);
     return 400;
   }
   /* The configuration of this request tells a pool that does not exist from

@@ -620,7 +620,8 @@ static int admin_server_find(const ih_command *cmd, const char *verb, bool quiet
               out->config);
     rc = 1;
   } else {
-    snprintf(out->pools_path, sizeof out->pools_path, "%s%s", status_path, status_path[sp - 1] == '/' ? "pools" : "/pools");
+    snprintf(out->pools_path, sizeof out->pools_path, "%s%s", status_path,
+             status_path[sp - 1] == '/' ? "pools" : "/pools");
   }
   for (size_t i = 0; rc == 0 && i < cfg->site_count; i++)
     for (size_t b = 0; b < cfg->sites[i].binding_count && out->target_count < 16; b++) {
