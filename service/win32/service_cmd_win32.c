@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/pools_cmd.h"
 #include "core/preshutdown.h"
 #include "core/server_log.h"
 #include "eventlog_win32.h"
@@ -537,13 +538,9 @@ int ih_service_reload(const ih_command *cmd)
 
 /* Where the running server's operator pages are, from its configuration. */
 typedef struct admin_server {
-  char config[MAX_PATH * 3];  /* the configuration read (UTF-8) */
-  char pools_path[300];       /* <status_path>/pools */
-  struct {
-    char address[48];         /* a loopback literal: 127.0.0.1 or ::1 */
-    unsigned short port;
-    char host[260];           /* the Host header that picks the binding's site */
-  } targets[16];
+  char config[MAX_PATH * 3]; /* the configuration read (UTF-8) */
+  char pools_path[300];      /* <status_path>/pools */
+  ih_admin_target targets[IH_ADMIN_TARGETS_MAX];
   size_t target_count;
 } admin_server;
 
@@ -574,19 +571,6 @@ static BOOL installed_service_config(const ih_command *cmd, char *out, int cap)
   return found;
 }
 
-/* A loopback address that reaches a listener bound to address ("*" any
- * IPv4, "::" any IPv6, or a literal); NULL when it is not on loopback. */
-static const char *loopback_for(const char *address)
-{
-  if (!strcmp(address, "*") || !strcmp(address, "0.0.0.0"))
-    return "127.0.0.1";
-  if (!strcmp(address, "::") || !strcmp(address, "::1"))
-    return "::1";
-  if (!strncmp(address, "127.", 4))
-    return address;
-  return NULL;
-}
-
 /* Reads the configuration (--config, else the installed service's, else the
  * default) and where its status page is reachable. Returns 0, or the exit
  * code (2: no usable configuration; 1: no page to reach), the reason printed
@@ -612,33 +596,14 @@ static int admin_server_find(const ih_command *cmd, const char *verb, bool quiet
     return 2;
   }
   int rc = 0;
-  const char *status_path = cfg->server.status_path;
-  size_t sp = strlen(status_path);
-  if (!sp) {
+  int count = ih_admin_targets(cfg, out->pools_path, sizeof out->pools_path, out->targets, IH_ADMIN_TARGETS_MAX);
+  if (count < 0) {
     if (!quiet)
       fprintf(stderr, "isapihost %s: %s has status_path empty: the server has no operator pages to ask\n", verb,
               out->config);
     rc = 1;
-  } else {
-    snprintf(out->pools_path, sizeof out->pools_path, "%s%s", status_path,
-             status_path[sp - 1] == '/' ? "pools" : "/pools");
   }
-  for (size_t i = 0; rc == 0 && i < cfg->site_count; i++)
-    for (size_t b = 0; b < cfg->sites[i].binding_count && out->target_count < 16; b++) {
-      const ih_binding *bd = &cfg->sites[i].bindings[b];
-      const char *lo = loopback_for(bd->address);
-      if (!lo)
-        continue;
-      snprintf(out->targets[out->target_count].address, sizeof out->targets[0].address, "%s", lo);
-      out->targets[out->target_count].port = bd->port;
-      /* The binding's host name picks its site; without one, any Host does. */
-      if (bd->host[0])
-        snprintf(out->targets[out->target_count].host, sizeof out->targets[0].host, "%s", bd->host);
-      else
-        snprintf(out->targets[out->target_count].host, sizeof out->targets[0].host, strchr(lo, ':') ? "[%s]" : "%s",
-                 lo);
-      out->target_count++;
-    }
+  out->target_count = count > 0 ? (size_t)count : 0;
   if (rc == 0 && !out->target_count) {
     if (!quiet)
       fprintf(stderr, "isapihost %s: no binding of %s is reachable on this machine (127.0.0.1, ::1 or *): the "
@@ -720,27 +685,16 @@ static int admin_exchange(const admin_server *srv, const char *method, const cha
       while (got < ADMIN_ANSWER_MAX && (k = recv(s, answer + got, (int)(ADMIN_ANSWER_MAX - got), 0)) > 0)
         got += (size_t)k;
       answer[got] = '\0';
-      unsigned code = 0;
-      const char *end = strstr(answer, "\r\n\r\n");
-      if (sscanf(answer, "HTTP/1.%*1[01] %3u", &code) == 1 && end) {
-        status = (int)code;
-        snprintf(body, cap, "%s", end + 4);
-      }
+      const char *answer_body;
+      status = ih_admin_http_status(answer, &answer_body);
+      if (status >= 0)
+        snprintf(body, cap, "%s", answer_body);
     }
     free(answer);
     closesocket(s);
   }
   WSACleanup();
   return status;
-}
-
-/* The "error" of a JSON answer of the page into out, or "" (the page's
- * messages hold no escapes). */
-static void json_error(const char *json, char *out, size_t cap)
-{
-  const char *e = strstr(json, "\"error\":\"");
-  const char *end = e ? strchr(e + 9, '"') : NULL;
-  snprintf(out, cap, "%.*s", end ? (int)(end - (e + 9)) : 0, end ? e + 9 : "");
 }
 
 int ih_service_recycle(const ih_command *cmd)
@@ -755,7 +709,7 @@ int ih_service_recycle(const ih_command *cmd)
   snprintf(query, sizeof query, "?action=recycle&pool=%s", cmd->pool); /* the name needs no encoding (cmdline.h) */
   size_t tried = 0;
   int status = admin_exchange(&srv, "POST", query, body, ADMIN_ANSWER_MAX + 1, &tried);
-  json_error(body, why, sizeof why);
+  ih_admin_json_error(body, why, sizeof why);
   if (status < 0) {
     fprintf(stderr, "isapihost recycle: no server answers on %s port %u (a binding of %s): is it running?\n",
             srv.targets[tried].address, (unsigned)srv.targets[tried].port, srv.config);
@@ -781,127 +735,6 @@ int ih_service_recycle(const ih_command *cmd)
   return rc;
 }
 
-/* ---- a small reader of the pools listing (ih_pool_manager_status_json's
- * shape: docs/pools.md), for status's lines ---- */
-
-/* Just past the JSON value at p (an object, array, string or scalar). */
-static const char *json_skip(const char *p)
-{
-  int depth = 0;
-  do {
-    if (*p == '"') {
-      for (p++; *p && *p != '"'; p++)
-        if (*p == '\\' && p[1])
-          p++;
-      if (*p)
-        p++;
-    } else if (*p == '{' || *p == '[') {
-      depth++;
-      p++;
-    } else if (*p == '}' || *p == ']') {
-      depth--;
-      p++;
-    } else if (depth == 0) {
-      while (*p && *p != ',' && *p != '}' && *p != ']')
-        p++;
-    } else if (*p) {
-      p++;
-    }
-  } while (*p && depth > 0);
-  return p;
-}
-
-/* The value of key in the object [obj, end): a pointer to it, or NULL. Only
- * the object's own keys, not those of objects within. */
-static const char *json_member(const char *obj, const char *end, const char *key)
-{
-  size_t k = strlen(key);
-  const char *p = obj + 1;
-  while (p < end) {
-    while (p < end && (*p == ',' || *p == ' ' || *p == '\n'))
-      p++;
-    if (p >= end || *p != '"')
-      return NULL;
-    const char *name = p + 1;
-    p = json_skip(p);
-    bool match = (size_t)(p - name - 1) == k && !memcmp(name, key, k);
-    if (p >= end || *p != ':')
-      return NULL;
-    p++;
-    if (match)
-      return p;
-    p = json_skip(p);
-  }
-  return NULL;
-}
-
-/* A string or scalar member as text ("" when absent). */
-static void json_text(const char *obj, const char *end, const char *key, char *out, size_t cap)
-{
-  const char *v = json_member(obj, end, key);
-  const char *v_end = v ? json_skip(v) : NULL;
-  if (v && *v == '"') {
-    v++;
-    v_end--;
-  }
-  snprintf(out, cap, "%.*s", v ? (int)(v_end - v) : 0, v ? v : "");
-}
-
-/* "  w: running, workers 1234 (17 requests), 1240 (0); crashes 0; recycles command 1" per pool. */
-static void print_pools(const char *json)
-{
-  const char *p = strchr(json, '[');
-  if (!p)
-    return;
-  printf("pools:%s\n", strstr(p, "{") ? "" : " none (no worker pool)");
-  for (p++; *p;) {
-    while (*p == ',' || *p == ' ' || *p == '\n')
-      p++;
-    if (*p != '{')
-      break;
-    const char *end = json_skip(p);
-    char name[128], state[32], crashes[24], text[64];
-    json_text(p, end, "name", name, sizeof name);
-    json_text(p, end, "state", state, sizeof state);
-    json_text(p, end, "crashes", crashes, sizeof crashes);
-    printf("  %s: %s, workers", name, state);
-    const char *w = json_member(p, end, "workers");
-    bool any = false;
-    if (w && *w == '[') {
-      const char *w_end = json_skip(w);
-      for (w++; w < w_end;) {
-        while (*w == ',' || *w == ' ' || *w == '\n')
-          w++;
-        if (*w != '{')
-          break;
-        const char *o_end = json_skip(w);
-        json_text(w, o_end, "pid", text, sizeof text);
-        printf("%s %s", any ? "," : "", text);
-        json_text(w, o_end, "requests", text, sizeof text);
-        printf(" (%s requests)", text);
-        any = true;
-        w = o_end;
-      }
-    }
-    printf("%s; crashes %s; recycles", any ? "" : " none", crashes[0] ? crashes : "0");
-    const char *r = json_member(p, end, "recycles");
-    any = false;
-    if (r && *r == '{') {
-      const char *r_end = json_skip(r);
-      for (const char *q = r + 1; q < r_end && *q == '"';) {
-        const char *key_end = json_skip(q);
-        const char *value_end = json_skip(key_end + 1);
-        printf("%s %.*s %.*s", any ? "," : "", (int)(key_end - q - 2), q + 1, (int)(value_end - key_end - 1),
-               key_end + 1);
-        any = true;
-        q = *value_end == ',' ? value_end + 1 : r_end;
-      }
-    }
-    printf("%s\n", any ? "" : " none");
-    p = end;
-  }
-}
-
 /* The pools of the running server, when one answers on a binding of the
  * configuration (quietly nothing otherwise: status is about the service). */
 static void status_pools(const ih_command *cmd)
@@ -909,12 +742,15 @@ static void status_pools(const ih_command *cmd)
   admin_server srv;
   if (admin_server_find(cmd, "status", !cmd->config, &srv) != 0)
     return;
-  char *body = malloc(ADMIN_ANSWER_MAX + 1);
+  char *body = malloc(ADMIN_ANSWER_MAX + 1), *lines = malloc(ADMIN_ANSWER_MAX);
   size_t tried = 0;
-  if (body && admin_exchange(&srv, "GET", "", body, ADMIN_ANSWER_MAX + 1, &tried) == 200)
-    print_pools(body);
-  else if (cmd->config)
+  if (body && lines && admin_exchange(&srv, "GET", "", body, ADMIN_ANSWER_MAX + 1, &tried) == 200) {
+    ih_pools_summary(body, lines, ADMIN_ANSWER_MAX);
+    fputs(lines, stdout);
+  } else if (cmd->config) {
     printf("pools: no server answers on the bindings of %s\n", srv.config);
+  }
+  free(lines);
   free(body);
 }
 
