@@ -11,7 +11,7 @@
 #include "core/server_log.h"
 #include "server/conn_internal.h"
 
-void ih_admin_status_page(ih_conn *c)
+void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
 {
   const ih_counters *k = &c->server->counters;
   /* The asking connection and request are excluded, so an idle server
@@ -25,6 +25,11 @@ void ih_admin_status_page(ih_conn *c)
     ih_generation_release(newest);
   enum { POOLS_MAX = 16384 };
   char *pools = c->server->platform->pools_status ? ih_malloc(POOLS_MAX) : NULL;
+  if (c->server->platform->pools_status && !pools) {
+    /* "pools":[] would say there are none: out of memory is a 503 */
+    ih_response_error(c, 503, plan);
+    return;
+  }
   if (pools)
     c->server->platform->pools_status(pools, POOLS_MAX);
   char body[896 + POOLS_MAX];

@@ -8,7 +8,7 @@
 
 #include "server/response.h"
 
-void ih_admin_status_page(ih_conn *c);
+void ih_admin_status_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan);
 
