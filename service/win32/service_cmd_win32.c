@@ -746,7 +746,10 @@ static void status_pools(const ih_command *cmd)
   size_t tried = 0;
   if (body && lines && admin_exchange(&srv, "GET", "", body, ADMIN_ANSWER_MAX + 1, &tried) == 200) {
     ih_pools_summary(body, lines, ADMIN_ANSWER_MAX);
-    fputs(lines, stdout);
+    /* "pools: none" only when asked about that configuration: a server
+     * without worker pools keeps the status it always had */
+    if (cmd->config || !strncmp(lines, "pools:\n", 7))
+      fputs(lines, stdout);
   } else if (cmd->config) {
     printf("pools: no server answers on the bindings of %s\n", srv.config);
   }

@@ -5,15 +5,18 @@ foreground server through that page and replaces the pool's worker
 (overlapped, reason "command"), `isapihost status --config FILE` adds a line
 per pool, and a pool that does not exist, one that runs in process, or a
 server that is not running each get exit code 1 and a sentence that says
-so."""
+so. The same commands, without --config, reach an installed service
+through the configuration in its command line (in a Wine prefix of the
+test's own, as test_service.py)."""
 
 import json
 import re
 import subprocess
+import time
 
 import pytest
 
-from ihserver import expect_status, scaled, wine_env, win_path, write_files
+from ihserver import WinePrefix, expect_status, fetch, free_port, scaled, wine_env, win_path, write_files
 
 BODY = b"served by a worker process\n"
 
@@ -108,3 +111,53 @@ def test_recycle_with_no_server_running(ih):
     rc, out, err = isapihost(ih, "recycle", "--pool", "w", "--config", win_path(cfg.path))
     assert rc == 1, f"recycle exited {rc}\nstdout: {out}\nstderr: {err}"
     assert f"no server answers on 127.0.0.1 port {cfg.port}" in err, err
+
+
+def test_recycle_and_status_reach_an_installed_service(ih, tmp_path_factory):
+    name = "IhPoolsAdminSvc"
+    tmp = tmp_path_factory.mktemp("pools-admin-service")
+    port = free_port()
+    write_files(tmp / "www", {"f.txt": BODY})
+    config = tmp / "isapihost.ini"
+    config.write_text("[server]\nlog_dir = logs\ndrain_timeout = 10\n[pool w]\nmode = worker\n"
+                      f"[site main]\nbindings = *:{port}\nroot = www\npool = w\n")
+    prefix = WinePrefix(ih.build_dir / "tests" / "integration" / "work" / "pools-admin-prefix", ih.repo)
+    prefix.up()
+    try:
+        p = prefix.wine(ih.exe, "install", "--name", name, "--config", win_path(config), "--start", "demand")
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        p = prefix.wine(ih.exe, "start", "--name", name)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+
+        def pools():
+            r = fetch(port, "/_isapihost/status/pools")
+            expect_status(r, 200, "the service's pools page")
+            return json.loads(r.body.decode("utf-8"))
+
+        def wait_pools(predicate, what):
+            deadline = time.monotonic() + scaled(30)
+            while True:
+                last = pools()
+                if predicate(last):
+                    return last
+                assert time.monotonic() < deadline, f"never {what}: {last}"
+                time.sleep(0.2)
+
+        first = wait_pools(lambda ps: ps and ps[0]["state"] == "running" and ps[0]["workers"], "a worker")
+        old = [w["pid"] for w in first[0]["workers"]]
+        # no --config: the one in the service's command line, found through the SCM
+        p = prefix.wine(ih.exe, "recycle", "--pool", "w", "--name", name)
+        assert p.returncode == 0 and '"started":true' in p.stdout, (p.returncode, p.stdout, p.stderr)
+        after = wait_pools(lambda ps: ps[0]["recycles"].get("command") == 1 and ps[0]["workers"] and
+                           not {w["pid"] for w in ps[0]["workers"]} & set(old), "a new worker after the recycle")
+        p = prefix.wine(ih.exe, "status", "--name", name)
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert f"{name}: RUNNING" in p.stdout and "\npools:\n  w: running, workers " in p.stdout, p.stdout
+        assert "recycles command 1" in p.stdout, p.stdout
+        assert any(f" {w['pid']} (" in p.stdout for w in after[0]["workers"]), (p.stdout, after)
+        p = prefix.wine(ih.exe, "recycle", "--pool", "nosuch", "--name", name)
+        assert p.returncode == 1 and "no pool named nosuch" in p.stderr, (p.returncode, p.stdout, p.stderr)
+    finally:
+        prefix.wine(ih.exe, "stop", "--name", name, timeout=90)
+        prefix.wine(ih.exe, "uninstall", "--name", name, timeout=90)
+        prefix.down()
