@@ -11,7 +11,9 @@ const char *ih_command_usage(void)
   return "usage: isapihost run --config FILE [--name NAME]\n"
          "       isapihost install [--name NAME] [--config FILE] [--account ACCOUNT [--password P]]\n"
          "                         [--start auto|demand]\n"
-         "       isapihost uninstall|start|stop|status|pause|continue|reload [--name NAME]\n"
+         "       isapihost uninstall|start|stop|pause|continue|reload [--name NAME]\n"
+         "       isapihost status [--name NAME] [--config FILE]\n"
+         "       isapihost recycle --pool POOL [--name NAME] [--config FILE]\n"
          "       isapihost service --name NAME --config FILE   (started by the Service Control Manager)\n"
          "       isapihost --version\n"
          "ACCOUNT: LocalService (default), NetworkService, \"NT SERVICE\\NAME\", or a user (DOMAIN\\user,\n"
@@ -19,7 +21,9 @@ const char *ih_command_usage(void)
          "install validates FILE (default %ProgramData%\\IsapiHost\\isapihost.ini) before it creates\n"
          "the service; reload makes the running service read its configuration again; see\n"
          "docs/install.md. run serves in the foreground until Ctrl+C; with --name, reload --name NAME\n"
-         "reaches it too (when no service of that name is installed).\n";
+         "reaches it too (when no service of that name is installed). recycle replaces the workers of\n"
+         "a worker pool of the running server, service or foreground, through its status page, which\n"
+         "it finds in FILE (default: the service's own configuration); status also lists its pools.\n";
 }
 
 static bool ieq(const char *a, const char *b) { return ih_slice_ieq_cstr(ih_slice_from_cstr(a), b); }
@@ -41,6 +45,17 @@ static bool name_ok(const char *name)
     if (*p == '/' || *p == '\\' || (unsigned char)*p < 0x21 || *p == 0x7f)
       return false;
   return true;
+}
+
+/* Pool names as the configuration allows them ([pool NAME], config.c), so
+ * that one goes into a URL's query as it is. */
+static bool pool_name_ok(const char *name)
+{
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+          *p == '_' || *p == '-'))
+      return false;
+  return *name != '\0';
 }
 
 /* --account as the SCM wants it; needs_password for a user account. */
@@ -87,7 +102,8 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     { "run", IH_CMD_RUN },       { "service", IH_CMD_SERVICE }, { "install", IH_CMD_INSTALL },
     { "uninstall", IH_CMD_UNINSTALL }, { "start", IH_CMD_START },   { "stop", IH_CMD_STOP },
     { "status", IH_CMD_STATUS }, { "pause", IH_CMD_PAUSE },     { "continue", IH_CMD_CONTINUE },
-    { "reload", IH_CMD_RELOAD }, { "--version", IH_CMD_VERSION }, { "-v", IH_CMD_VERSION },
+    { "reload", IH_CMD_RELOAD }, { "recycle", IH_CMD_RECYCLE }, { "--version", IH_CMD_VERSION },
+    { "-v", IH_CMD_VERSION },
     { "--help", IH_CMD_HELP },   { "-h", IH_CMD_HELP },         { "/?", IH_CMD_HELP },
   };
   size_t i = 0;
@@ -103,7 +119,7 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
   for (int a = 2; a < argc; a++) {
     const char *opt = argv[a];
     bool takes_value = !strcmp(opt, "--name") || !strcmp(opt, "--config") || !strcmp(opt, "--account") ||
-                       !strcmp(opt, "--password") || !strcmp(opt, "--start");
+                       !strcmp(opt, "--password") || !strcmp(opt, "--start") || !strcmp(opt, "--pool");
     if (!takes_value)
       return fail(err, err_cap, "unknown option '%s'", opt);
     if (a + 1 >= argc || argv[a + 1][0] == '\0')
@@ -112,7 +128,9 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     bool install_only = !strcmp(opt, "--account") || !strcmp(opt, "--password") || !strcmp(opt, "--start");
     bool allowed = !strcmp(opt, "--name")     ? true
                    : !strcmp(opt, "--config") ? out->kind == IH_CMD_RUN || out->kind == IH_CMD_SERVICE ||
-                                                    out->kind == IH_CMD_INSTALL
+                                                    out->kind == IH_CMD_INSTALL || out->kind == IH_CMD_STATUS ||
+                                                    out->kind == IH_CMD_RECYCLE
+                   : !strcmp(opt, "--pool")   ? out->kind == IH_CMD_RECYCLE
                    : install_only             ? out->kind == IH_CMD_INSTALL
                                               : false;
     if (!allowed)
@@ -124,6 +142,8 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
       out->config = value;
     } else if (!strcmp(opt, "--account")) {
       account = value;
+    } else if (!strcmp(opt, "--pool")) {
+      out->pool = value;
     } else if (!strcmp(opt, "--password")) {
       out->password = value;
     } else {
@@ -134,6 +154,10 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     return fail(err, err_cap, "--name '%s': a service name is 1 to 80 printable characters without / or \\", out->name);
   if ((out->kind == IH_CMD_RUN || out->kind == IH_CMD_SERVICE) && !out->config)
     return fail(err, err_cap, "%s needs --config FILE", cmd);
+  if (out->kind == IH_CMD_RECYCLE && !out->pool)
+    return fail(err, err_cap, "recycle needs --pool POOL (the [pool POOL] of the configuration)%s", NULL);
+  if (out->pool && !pool_name_ok(out->pool))
+    return fail(err, err_cap, "--pool '%s': a pool name is letters, digits, '.', '_' and '-'", out->pool);
   if (out->kind == IH_CMD_SERVICE && !out->name_given)
     return fail(err, err_cap, "service needs --name NAME (the name it was installed under)%s", NULL);
   if (out->kind == IH_CMD_INSTALL) {

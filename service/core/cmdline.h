@@ -5,7 +5,9 @@
  *   run --config FILE                     foreground, Ctrl+C stops
  *   service --name NAME --config FILE     what the SCM starts (ImagePath)
  *   install [--name N] [--config FILE] [--account A [--password P]] [--start auto|demand]
- *   uninstall|start|stop|status|pause|continue|reload [--name N]
+ *   uninstall|start|stop|pause|continue|reload [--name N]
+ *   status [--name N] [--config FILE]     the service, and the pools of the server FILE configures
+ *   recycle --pool POOL [--name N] [--config FILE]   recycles a worker pool of the running server
  *   --version | --help */
 #ifndef IH_CMDLINE_H
 #define IH_CMDLINE_H
@@ -27,6 +29,7 @@ enum ih_command_kind {
   IH_CMD_PAUSE,    /* SERVICE_CONTROL_PAUSE: listeners closed */
   IH_CMD_CONTINUE, /* SERVICE_CONTROL_CONTINUE */
   IH_CMD_RELOAD,   /* SERVICE_CONTROL_PARAMCHANGE: the configuration read again */
+  IH_CMD_RECYCLE,  /* a worker pool's workers replaced, through <status_path>/pools */
   IH_CMD_VERSION,
   IH_CMD_HELP,
 };
@@ -44,7 +47,9 @@ typedef struct ih_command {
   enum ih_command_kind kind;
   const char *name;       /* the service's name (default IH_SERVICE_DEFAULT_NAME) */
   bool name_given;        /* --name was given (run: reload can reach it by that name) */
-  const char *config;     /* NULL: install's default, %ProgramData%\IsapiHost\isapihost.ini */
+  const char *config;     /* NULL: install's default, %ProgramData%\IsapiHost\isapihost.ini (status and
+                             recycle: the installed service's, else that default) */
+  const char *pool;       /* recycle: the pool's name (letters, digits, '.', '_', '-') */
   enum ih_account_kind account_kind;
   char account[300];      /* the account name for the SCM */
   const char *password;   /* IH_ACCOUNT_USER only */

@@ -8,9 +8,10 @@
 #include "core/ih_alloc.h"
 #include "core/ih_str.h"
 #include "core/ih_time.h"
+#include "core/server_log.h"
 #include "server/conn_internal.h"
 
-void ih_admin_status_page(ih_conn *c)
+void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
 {
   const ih_counters *k = &c->server->counters;
   /* The asking connection and request are excluded, so an idle server
@@ -24,6 +25,11 @@ void ih_admin_status_page(ih_conn *c)
     ih_generation_release(newest);
   enum { POOLS_MAX = 16384 };
   char *pools = c->server->platform->pools_status ? ih_malloc(POOLS_MAX) : NULL;
+  if (c->server->platform->pools_status && !pools) {
+    /* "pools":[] would say there are none: out of memory is a 503 */
+    ih_response_error(c, 503, plan);
+    return;
+  }
   if (pools)
     c->server->platform->pools_status(pools, POOLS_MAX);
   char body[896 + POOLS_MAX];
@@ -127,6 +133,117 @@ void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan)
     } else {
       status = pf->ext_admin(has_action ? action : "", has_dll ? dll : "", json, IH_EXT_ADMIN_JSON_MAX);
     }
+  }
+  size_t n = strlen(json);
+  ih_response_head_begin(c, status);
+  ih_response_head_field(c, "Content-Type", "application/json");
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%zu", n);
+  ih_response_head_end(c, true);
+  if (!r->head_only)
+    ih_response_append(c, json, n);
+  free(json);
+}
+
+/* ---- pool admin: <status_path>/pools (docs/operations.md) ----
+ * Loopback only, like the status page. GET lists the pools (the status
+ * page's "pools" array); POST ?action=recycle&pool=NAME asks the pool's
+ * workers to be replaced, overlapped (docs/pools.md), and answers 202 at
+ * once: the recycle itself is logged (IH4004) and seen in the listing. */
+
+#define IH_POOLS_ADMIN_JSON_MAX 16384u /* as the status page's room for "pools" */
+
+/* Pool names as config.c accepts them: letters, digits, '.', '_', '-'. A
+ * name checked here can be echoed into JSON and the log as it is. */
+static bool pool_name_ok(const char *name)
+{
+  if (!*name)
+    return false;
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+          *p == '_' || *p == '-'))
+      return false;
+  return true;
+}
+
+/* The answer to POST: its status, and a JSON object in json[0..cap). */
+static int pools_admin_action(ih_conn *c, char *json, size_t cap)
+{
+  ih_request *r = c->view;
+  char action[16], name[128];
+  int has_action = query_param(r->query, "action", action, sizeof action);
+  int has_pool = query_param(r->query, "pool", name, sizeof name);
+  const char *bad = NULL;
+  if (has_action <= 0 || strcmp(action, "recycle") != 0)
+    bad = "action= must be recycle";
+  else if (has_pool <= 0 || !pool_name_ok(name))
+    bad = "pool= must name a pool (letters, digits, '.', '_' and '-')";
+  if (bad) {
+    ih_log(IH_LOG_INFO, IH_EV_POOL_RECYCLE, "pools page: POST from %s:%u refused (400): %s", c->peer_addr,
+           (unsigned)c->peer_port, bad);
+    snprintf(json, cap, "{\"error\":\"%s\"}\n", bad);
+    return 400;
+  }
+  /* The configuration of this request tells a pool that does not exist from
+   * one that runs in process; the pool manager knows whether a worker runs. */
+  const ih_pool_conf *pool = ih_config_pool_named(c->gen->config, name);
+  int status;
+  const char *why;
+  if (!pool) {
+    status = 404;
+    why = "no such pool";
+  } else if (pool->mode != IH_POOL_WORKER) {
+    status = 409;
+    why = "not a worker pool (mode = inprocess): it has no worker process to recycle";
+  } else {
+    switch (c->server->platform->pool_recycle(pool->name)) {
+    case IH_PLATFORM_RECYCLE_STARTED:
+      ih_log(IH_LOG_INFO, IH_EV_POOL_RECYCLE, "recycle of pool %s asked by %s:%u (reason command)", pool->name,
+             c->peer_addr, (unsigned)c->peer_port);
+      snprintf(json, cap, "{\"pool\":\"%s\",\"action\":\"recycle\",\"started\":true}\n", pool->name);
+      return 202;
+    case IH_PLATFORM_RECYCLE_NO_POOL:
+      status = 404;
+      why = "not running: pools are started with the server, a pool added by a reload runs after a restart";
+      break;
+    default:
+      status = 409;
+      why = "no worker of it is running now (starting, or backing off after crashes)";
+      break;
+    }
+  }
+  ih_log(IH_LOG_INFO, IH_EV_POOL_RECYCLE, "recycle of pool %s asked by %s:%u refused (%d): %s",
+         pool ? pool->name : name, c->peer_addr, (unsigned)c->peer_port, status, why);
+  snprintf(json, cap, "{\"error\":\"%s\",\"pool\":\"%s\"}\n", why, pool ? pool->name : name);
+  return status;
+}
+
+void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan)
+{
+  ih_request *r = c->view;
+  const ih_platform *pf = c->server->platform;
+  bool get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
+  if (!c->peer_is_loopback || !pf->pool_recycle) {
+    ih_response_error(c, 404, plan);
+    return;
+  }
+  if (!get_or_head && !ih_slice_eq(r->head.method, IH_SLICE_LIT("POST"))) {
+    ih_response_error_with(c, 405, "Allow", "GET, HEAD, POST", plan);
+    return;
+  }
+  char *json = ih_malloc(IH_POOLS_ADMIN_JSON_MAX);
+  if (!json) {
+    ih_response_error(c, 503, plan);
+    return;
+  }
+  int status = 200;
+  if (!get_or_head) {
+    status = pools_admin_action(c, json, IH_POOLS_ADMIN_JSON_MAX);
+  } else if (pf->pools_status) {
+    pf->pools_status(json, IH_POOLS_ADMIN_JSON_MAX - 1); /* room for the newline */
+    strcat(json, "\n");
+  } else {
+    snprintf(json, IH_POOLS_ADMIN_JSON_MAX, "[]\n");
   }
   size_t n = strlen(json);
   ih_response_head_begin(c, status);

@@ -1,13 +1,15 @@
 /* The server's own pages, answered only to loopback clients: the status
- * page (live counts as JSON) and the extension DLLs' operator page at
- * <status_path>/extensions (docs/operations.md). Called with the
+ * page (live counts as JSON) and the operator pages of the extension DLLs
+ * at <status_path>/extensions and of the worker pools at
+ * <status_path>/pools (docs/operations.md). Called with the
  * connection's lock held, for c->view, once the route has chosen them. */
 #ifndef IH_ADMIN_H
 #define IH_ADMIN_H
 
 #include "server/response.h"
 
-void ih_admin_status_page(ih_conn *c);
+void ih_admin_status_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan);
+void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan);
 
 #endif

@@ -30,10 +30,13 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     options_response(c);
     return;
   case IH_ROUTE_STATUS_PAGE:
-    ih_admin_status_page(c);
+    ih_admin_status_page(c, plan);
     return;
   case IH_ROUTE_EXT_ADMIN:
     ih_admin_extensions_page(c, plan);
+    return;
+  case IH_ROUTE_POOLS_ADMIN:
+    ih_admin_pools_page(c, plan);
     return;
   case IH_ROUTE_STATIC:
     ih_static_file_respond(c, route.vdir, route.physical, plan);

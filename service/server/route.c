@@ -156,16 +156,35 @@ static enum ext_class classify_extension(ih_conn *c, const ih_vdir *vdir, ih_sli
   return EXT_RUN;
 }
 
-/* <status_path>/extensions: the extension DLLs' operator page
- * (docs/operations.md), beside the status page. */
-static bool is_ext_admin_path(const ih_config *cfg, ih_slice path)
+/* <status_path> followed by suffix ("/extensions", "/pools"): the operator
+ * pages beside the status page (docs/operations.md). */
+static bool is_status_subpage(const ih_config *cfg, ih_slice path, const char *suffix)
 {
-  static const char suffix[] = "/extensions";
   size_t n = strlen(cfg->server.status_path);
   size_t skip = n && cfg->server.status_path[n - 1] == '/'; /* "/status/" + "extensions" */
-  return n && path.n == n + sizeof suffix - 1 - skip &&
-         ih_slice_ieq_cstr((ih_slice){ path.p, n }, cfg->server.status_path) &&
+  size_t suffix_len = strlen(suffix);
+  return n && path.n == n + suffix_len - skip && ih_slice_ieq_cstr((ih_slice){ path.p, n }, cfg->server.status_path) &&
          ih_slice_ieq_cstr((ih_slice){ path.p + n, path.n - n }, suffix + skip);
+}
+
+/* <status_path>/extensions: the extension DLLs' operator page. */
+static bool is_ext_admin_path(const ih_config *cfg, ih_slice path)
+{
+  return is_status_subpage(cfg, path, "/extensions");
+}
+
+/* <status_path>/pools: the worker pools' operator page. */
+static bool is_pools_admin_path(const ih_config *cfg, ih_slice path)
+{
+  return is_status_subpage(cfg, path, "/pools");
+}
+
+/* The status page and its operator pages: the server's own, never a
+ * site's content, whatever pool or virtual directory covers the path. */
+static bool is_server_page(const ih_config *cfg, ih_slice path)
+{
+  return cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) ||
+                                        is_ext_admin_path(cfg, path) || is_pools_admin_path(cfg, path));
 }
 
 const ih_pool_conf *ih_route_pool(ih_conn *c)
@@ -175,8 +194,9 @@ const ih_pool_conf *ih_route_pool(ih_conn *c)
   if (!site || canonical_path(c) != IH_URL_OK)
     return NULL;
   ih_slice path = ih_slice_from_cstr(c->view->path);
-  /* The status and admin pages are the server's, whatever pool the site's root has. */
-  if (cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) || is_ext_admin_path(cfg, path)))
+  /* The status and admin pages are the server's, whatever pool the site's
+   * root has: never relayed to a worker. */
+  if (is_server_page(cfg, path))
     return NULL;
   return ih_site_pool_for_path(cfg, site, path);
 }
@@ -194,8 +214,7 @@ static const ih_vdir *route_basics(ih_conn *c, ih_slice *rest)
   if (!r->site)
     return NULL;
   ih_slice path = ih_slice_from_cstr(r->path);
-  if (cfg->server.status_path[0] &&
-      (ih_slice_ieq_cstr(path, cfg->server.status_path) || is_ext_admin_path(cfg, path)))
+  if (is_server_page(cfg, path))
     return NULL;
   return ih_site_map_path(r->site, path, rest);
 }
@@ -303,6 +322,10 @@ void ih_route_request(ih_conn *c, ih_route *out)
   }
   if (is_ext_admin_path(cfg, path)) {
     out->kind = IH_ROUTE_EXT_ADMIN;
+    return;
+  }
+  if (is_pools_admin_path(cfg, path)) {
+    out->kind = IH_ROUTE_POOLS_ADMIN;
     return;
   }
 

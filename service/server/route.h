@@ -3,8 +3,8 @@
  *
  * The order of checks follows IIS: the request-target is canonicalised
  * before anything touches the file system; the site is chosen by binding
- * and Host; the status page and the extension admin page belong to the
- * server, not to a site's content; virtual-directory permissions are
+ * and Host; the status page and its operator pages (extensions, pools)
+ * belong to the server, not to a site's content; virtual-directory permissions are
  * checked before any file is opened; a script map or a .dll in an
  * executable directory runs an ISAPI extension, and script source is never
  * served as a file. Called with the connection's lock held, for c->view. */
@@ -23,6 +23,7 @@ enum ih_route_kind {
   IH_ROUTE_OPTIONS,     /* OPTIONS * or OPTIONS on readable content: Allow */
   IH_ROUTE_STATUS_PAGE, /* the server's status page (loopback, GET/HEAD) */
   IH_ROUTE_EXT_ADMIN,   /* <status_path>/extensions */
+  IH_ROUTE_POOLS_ADMIN, /* <status_path>/pools */
   IH_ROUTE_STATIC,      /* a file or directory under vdir: physical */
 };
 

@@ -95,7 +95,22 @@ typedef struct ih_platform {
   /* The worker pools for the status page: a JSON array into buf[0..cap),
    * NUL-terminated (docs/pools.md). NULL: "pools": [] */
   size_t (*pools_status)(char *buf, size_t cap);
+  /* An operator's recycle of the worker pool named pool, from
+   * <status_path>/pools (loopback only; docs/operations.md): every ready
+   * worker of it is replaced, overlapped (docs/pools.md), started and not
+   * waited for. Returns an ih_platform_recycle_result. NULL where no pool
+   * can be recycled (the page answers 404). */
+  int (*pool_recycle)(const char *pool);
 } ih_platform;
+
+/* pool_recycle's answers; the same numbers as the pool manager's
+ * IH_POOL_RECYCLE_* (service/win32/pool_manager_win32.h), whose function
+ * is the hook on Win32. */
+enum ih_platform_recycle_result {
+  IH_PLATFORM_RECYCLE_STARTED = 0,     /* asked of every ready worker */
+  IH_PLATFORM_RECYCLE_NO_POOL = 1,     /* the running pools have none of that name */
+  IH_PLATFORM_RECYCLE_NOT_RUNNING = 2, /* not a worker pool, or none of its workers is ready */
+};
 
 struct ih_file_cache;
 

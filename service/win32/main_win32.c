@@ -84,6 +84,7 @@ int main(int argc, char **argv)
   case IH_CMD_PAUSE: return ih_service_pause(&cmd);
   case IH_CMD_CONTINUE: return ih_service_continue(&cmd);
   case IH_CMD_RELOAD: return ih_service_reload(&cmd);
+  case IH_CMD_RECYCLE: return ih_service_recycle(&cmd);
   }
   return 2;
 }

@@ -393,8 +393,10 @@ static void tick_pool(pool_rt *p, uint64_t now)
       GetLocalTime(&lt);
       enum ih_recycle_reason why = ih_recycle_due(&rs, &facts, &p->clock, (unsigned)(lt.wHour * 60 + lt.wMinute), now);
       if (why != IH_RECYCLE_NONE && ih_pool_health_state(&p->health) == IH_POOL_RUNNING) {
-        if (spawn(p)) /* the new one first: no request waits for a worker */
+        if (spawn(p)) { /* the new one first: no request waits for a worker */
           retire(p, w, why, now);
+          live++; /* the new one, put before this loop's place in the list: it replaces w at strength */
+        }
       }
     }
     if (w->state == W_READY || w->state == W_STARTING)

@@ -43,6 +43,10 @@ static struct {
  * files, the access logs, the extension and filter hosts, the process
  * figures. */
 static ih_platform platform;
+_Static_assert((int)IH_POOL_RECYCLE_STARTED == (int)IH_PLATFORM_RECYCLE_STARTED &&
+                   (int)IH_POOL_RECYCLE_NO_POOL == (int)IH_PLATFORM_RECYCLE_NO_POOL &&
+                   (int)IH_POOL_RECYCLE_NOT_RUNNING == (int)IH_PLATFORM_RECYCLE_NOT_RUNNING,
+               "ih_pool_manager_recycle is the platform's pool_recycle");
 
 static const ih_platform *win32_platform(void)
 {
@@ -59,6 +63,7 @@ static const ih_platform *win32_platform(void)
   platform.ext_admin = ih_isapi_admin;
   platform.relay_pick = ih_pool_manager_pick;
   platform.pools_status = ih_pool_manager_status_json;
+  platform.pool_recycle = ih_pool_manager_recycle;
   return &platform;
 }
 

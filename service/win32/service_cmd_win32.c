@@ -1,12 +1,18 @@
-/* `isapihost install | uninstall | start | stop | status` (see
+/* `isapihost install | uninstall | start | stop | status | recycle` (see
  * service_cmd_win32.h). Everything goes through the SCM API and the
- * registry; what each step did, or why it failed, is printed. */
+ * registry, but a running server's worker pools, which only the server
+ * knows: those are asked of its loopback-only operator page; what each
+ * step did, or why it failed, is printed. */
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
+#include <shellapi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
+#include "core/pools_cmd.h"
 #include "core/preshutdown.h"
 #include "core/server_log.h"
 #include "eventlog_win32.h"
@@ -521,6 +527,236 @@ int ih_service_reload(const ih_command *cmd)
   return 1;
 }
 
+/* ---- the running server's pools: <status_path>/pools ----
+ * The server, service or foreground, is reached over HTTP on loopback, as
+ * an operator's curl would (docs/operations.md): the page answers only
+ * loopback clients, and HTTP needs no rights the caller may lack. */
+
+#define ADMIN_CONNECT_TIMEOUT_MS 2000u
+#define ADMIN_IO_TIMEOUT_MS 5000u   /* the page answers at once: it never waits for the recycle */
+#define ADMIN_ANSWER_MAX (64u * 1024u)
+
+/* Where the running server's operator pages are, from its configuration. */
+typedef struct admin_server {
+  char config[MAX_PATH * 3]; /* the configuration read (UTF-8) */
+  char pools_path[300];      /* <status_path>/pools */
+  ih_admin_target targets[IH_ADMIN_TARGETS_MAX];
+  size_t target_count;
+} admin_server;
+
+/* The --config of an installed service's command line (its ImagePath), into
+ * out (UTF-8); FALSE when there is no such service or no --config. */
+static BOOL installed_service_config(const ih_command *cmd, char *out, int cap)
+{
+  cmd_ctx x;
+  if (init_ctx(&x, "status", cmd) != 0)
+    return FALSE;
+  SC_HANDLE scm = OpenSCManagerW(NULL, NULL, SC_MANAGER_CONNECT);
+  SC_HANDLE s = scm ? OpenServiceW(scm, x.name, SERVICE_QUERY_CONFIG) : NULL;
+  DWORD bytes = 0;
+  if (s)
+    QueryServiceConfigW(s, NULL, 0, &bytes);
+  QUERY_SERVICE_CONFIGW *qc = bytes ? malloc(bytes) : NULL;
+  BOOL found = FALSE;
+  if (qc && QueryServiceConfigW(s, qc, bytes, &bytes) && qc->lpBinaryPathName) {
+    int argc = 0;
+    wchar_t **argv = CommandLineToArgvW(qc->lpBinaryPathName, &argc);
+    for (int i = 1; argv && i + 1 < argc && !found; i++)
+      if (!wcscmp(argv[i], L"--config"))
+        found = ih_win32_to_utf8(argv[i + 1], out, cap);
+    LocalFree(argv);
+  }
+  free(qc);
+  close_named(scm, s);
+  return found;
+}
+
+/* Reads the configuration (--config, else the installed service's, else the
+ * default) and where its status page is reachable. Returns 0, or the exit
+ * code (2: no usable configuration; 1: no page to reach), the reason printed
+ * unless quiet. */
+static int admin_server_find(const ih_command *cmd, const char *verb, bool quiet, admin_server *out)
+{
+  memset(out, 0, sizeof *out);
+  if (cmd->config || !installed_service_config(cmd, out->config, sizeof out->config)) {
+    wchar_t *w = config_path(cmd);
+    BOOL ok = w && ih_win32_to_utf8(w, out->config, sizeof out->config);
+    free(w);
+    if (!ok) {
+      if (!quiet)
+        fprintf(stderr, "isapihost %s: the configuration path is not usable\n", verb);
+      return 2;
+    }
+  }
+  ih_config *cfg = NULL;
+  char err[1024];
+  if (ih_config_load_file(out->config, &cfg, err, sizeof err) != 0) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: IH%04d cannot read the configuration: %s\n", verb, IH_EV_CONFIG_INVALID, err);
+    return 2;
+  }
+  int rc = 0;
+  int count = ih_admin_targets(cfg, out->pools_path, sizeof out->pools_path, out->targets, IH_ADMIN_TARGETS_MAX);
+  if (count < 0) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: %s has status_path empty: the server has no operator pages to ask\n", verb,
+              out->config);
+    rc = 1;
+  }
+  out->target_count = count > 0 ? (size_t)count : 0;
+  if (rc == 0 && !out->target_count) {
+    if (!quiet)
+      fprintf(stderr, "isapihost %s: no binding of %s is reachable on this machine (127.0.0.1, ::1 or *): the "
+                      "status page answers loopback clients only\n", verb, out->config);
+    rc = 1;
+  }
+  ih_config_free(cfg);
+  return rc;
+}
+
+/* A TCP connection to address:port within ADMIN_CONNECT_TIMEOUT_MS, its
+ * sends and receives limited to ADMIN_IO_TIMEOUT_MS; INVALID_SOCKET when
+ * nothing listens there. */
+static SOCKET admin_connect(const char *address, unsigned short port)
+{
+  struct addrinfo hints = { 0 }, *ai = NULL;
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  char service[8];
+  snprintf(service, sizeof service, "%u", (unsigned)port);
+  if (getaddrinfo(address, service, &hints, &ai) != 0)
+    return INVALID_SOCKET;
+  SOCKET s = socket(ai->ai_family, SOCK_STREAM, IPPROTO_TCP);
+  if (s != INVALID_SOCKET) {
+    u_long nonblocking = 1;
+    ioctlsocket(s, FIONBIO, &nonblocking);
+    BOOL connected = connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0;
+    if (!connected && WSAGetLastError() == WSAEWOULDBLOCK) {
+      fd_set writable, failed;
+      FD_ZERO(&writable);
+      FD_ZERO(&failed);
+      FD_SET(s, &writable);
+      FD_SET(s, &failed);
+      struct timeval tv = { ADMIN_CONNECT_TIMEOUT_MS / 1000, (ADMIN_CONNECT_TIMEOUT_MS % 1000) * 1000 };
+      connected = select(0, NULL, &writable, &failed, &tv) == 1 && FD_ISSET(s, &writable);
+    }
+    nonblocking = 0;
+    ioctlsocket(s, FIONBIO, &nonblocking);
+    DWORD timeout = ADMIN_IO_TIMEOUT_MS;
+    setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, (const char *)&timeout, sizeof timeout);
+    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, (const char *)&timeout, sizeof timeout);
+    if (!connected) {
+      closesocket(s);
+      s = INVALID_SOCKET;
+    }
+  }
+  freeaddrinfo(ai);
+  return s;
+}
+
+/* method <pools_path><query> on the first target that accepts a connection
+ * (HTTP/1.1, Connection: close, RFC 9112 9.6): the answer's status, and its
+ * body into body (NUL-terminated); -1 when no server answers, the target
+ * tried last in *tried. */
+static int admin_exchange(const admin_server *srv, const char *method, const char *query, char *body, size_t cap,
+                          size_t *tried)
+{
+  WSADATA wsa;
+  if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0)
+    return -1;
+  int status = -1;
+  body[0] = '\0';
+  for (size_t i = 0; i < srv->target_count && status < 0; i++) {
+    *tried = i;
+    SOCKET s = admin_connect(srv->targets[i].address, srv->targets[i].port);
+    if (s == INVALID_SOCKET)
+      continue;
+    char request[1024];
+    /* A POST needs a length (RFC 9110 8.6; the server answers 411 without). */
+    int n = snprintf(request, sizeof request,
+                     "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: isapihost\r\n%sConnection: close\r\n\r\n",
+                     method, srv->pools_path, query, srv->targets[i].host,
+                     !strcmp(method, "POST") ? "Content-Length: 0\r\n" : "");
+    char *answer = malloc(ADMIN_ANSWER_MAX + 1);
+    size_t got = 0;
+    if (answer && n > 0 && n < (int)sizeof request && send(s, request, n, 0) == n) {
+      int k;
+      while (got < ADMIN_ANSWER_MAX && (k = recv(s, answer + got, (int)(ADMIN_ANSWER_MAX - got), 0)) > 0)
+        got += (size_t)k;
+      answer[got] = '\0';
+      const char *answer_body;
+      status = ih_admin_http_status(answer, &answer_body);
+      if (status >= 0)
+        snprintf(body, cap, "%s", answer_body);
+    }
+    free(answer);
+    closesocket(s);
+  }
+  WSACleanup();
+  return status;
+}
+
+int ih_service_recycle(const ih_command *cmd)
+{
+  admin_server srv;
+  int rc = admin_server_find(cmd, "recycle", false, &srv);
+  if (rc != 0)
+    return rc;
+  char query[160], *body = malloc(ADMIN_ANSWER_MAX + 1), why[512];
+  if (!body)
+    return 1;
+  snprintf(query, sizeof query, "?action=recycle&pool=%s", cmd->pool); /* the name needs no encoding (cmdline.h) */
+  size_t tried = 0;
+  int status = admin_exchange(&srv, "POST", query, body, ADMIN_ANSWER_MAX + 1, &tried);
+  ih_admin_json_error(body, why, sizeof why);
+  if (status < 0) {
+    fprintf(stderr, "isapihost recycle: no server answers on %s port %u (a binding of %s): is it running?\n",
+            srv.targets[tried].address, (unsigned)srv.targets[tried].port, srv.config);
+    rc = 1;
+  } else if (status == 202) {
+    fputs(body, stdout);
+    printf("isapihost recycle: pool %s is being recycled: new workers start, the old ones finish their "
+           "requests (IH4004 in the server log)\n", cmd->pool);
+    rc = 0;
+  } else {
+    fputs(body, stdout);
+    if (status == 404 && why[0] && !strcmp(why, "no such pool"))
+      fprintf(stderr, "isapihost recycle: no pool named %s in %s\n", cmd->pool, srv.config);
+    else if (why[0])
+      fprintf(stderr, "isapihost recycle: pool %s: %s (HTTP %d)\n", cmd->pool, why, status);
+    else
+      fprintf(stderr, "isapihost recycle: the server on %s port %u has no pools page (HTTP %d); is it an "
+                      "IsapiHost that runs worker pools?\n", srv.targets[tried].address,
+              (unsigned)srv.targets[tried].port, status);
+    rc = 1;
+  }
+  free(body);
+  return rc;
+}
+
+/* The pools of the running server, when one answers on a binding of the
+ * configuration (quietly nothing otherwise: status is about the service). */
+static void status_pools(const ih_command *cmd)
+{
+  admin_server srv;
+  if (admin_server_find(cmd, "status", !cmd->config, &srv) != 0)
+    return;
+  char *body = malloc(ADMIN_ANSWER_MAX + 1), *lines = malloc(ADMIN_ANSWER_MAX);
+  size_t tried = 0;
+  if (body && lines && admin_exchange(&srv, "GET", "", body, ADMIN_ANSWER_MAX + 1, &tried) == 200) {
+    ih_pools_summary(body, lines, ADMIN_ANSWER_MAX);
+    /* "pools: none" only when asked about that configuration: a server
+     * without worker pools keeps the status it always had */
+    if (cmd->config || !strncmp(lines, "pools:\n", 7))
+      fputs(lines, stdout);
+  } else if (cmd->config) {
+    printf("pools: no server answers on the bindings of %s\n", srv.config);
+  }
+  free(lines);
+  free(body);
+}
+
 /* Exit code: 0 running, 3 installed but not running (as LSB's status), 1
  * not installed or unknown. */
 int ih_service_status(const ih_command *cmd)
@@ -553,5 +789,7 @@ int ih_service_status(const ih_command *cmd)
     }
   }
   close_named(scm, s);
+  fflush(stdout);
+  status_pools(cmd);
   return rc;
 }

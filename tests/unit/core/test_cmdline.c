@@ -81,8 +81,34 @@ static void test_commands(void)
     IH_EQ_INT(c.kind, kinds[i]);
     IH_EQ_STR(c.name, "Web2");
     char *bad[] = { "isapihost", (char *)words[i], "--config", "x.ini" };
-    refused(ARGC(bad), bad, "--config does not apply");
+    if (kinds[i] != IH_CMD_STATUS)
+      refused(ARGC(bad), bad, "--config does not apply");
+    char *pool[] = { "isapihost", (char *)words[i], "--pool", "w" };
+    refused(ARGC(pool), pool, "--pool does not apply");
   }
+
+  IH_TEST("status: --config names the server whose pools it lists");
+  char *status[] = { "isapihost", "status", "--config", "C:\\x.ini" };
+  IH_EQ_INT(parse(ARGC(status), status, &c, err, sizeof err), 0);
+  IH_EQ_INT(c.kind, IH_CMD_STATUS);
+  IH_EQ_STR(c.config, "C:\\x.ini");
+  char *status_plain[] = { "isapihost", "status" };
+  IH_EQ_INT(parse(ARGC(status_plain), status_plain, &c, err, sizeof err), 0);
+  IH_CHECK(c.config == NULL);
+
+  IH_TEST("recycle --pool, with --config or --name to find the server");
+  char *recycle[] = { "isapihost", "recycle", "--pool", "Shop-2.x_y" };
+  IH_EQ_INT(parse(ARGC(recycle), recycle, &c, err, sizeof err), 0);
+  IH_EQ_INT(c.kind, IH_CMD_RECYCLE);
+  IH_EQ_STR(c.pool, "Shop-2.x_y");
+  IH_CHECK(c.config == NULL);
+  IH_EQ_STR(c.name, IH_SERVICE_DEFAULT_NAME);
+  char *recycle_cfg[] = { "isapihost", "recycle", "--config", "C:\\x.ini", "--pool", "w", "--name", "Web2" };
+  IH_EQ_INT(parse(ARGC(recycle_cfg), recycle_cfg, &c, err, sizeof err), 0);
+  IH_EQ_STR(c.pool, "w");
+  IH_EQ_STR(c.config, "C:\\x.ini");
+  IH_EQ_STR(c.name, "Web2");
+  IH_CHECK(strstr(ih_command_usage(), "recycle --pool POOL") != NULL);
 
   IH_TEST("--version and --help");
   char *ver[] = { "isapihost", "--version" };
@@ -133,6 +159,18 @@ static void test_mistakes(void)
   refused(ARGC(ver_opt), ver_opt, "takes no options");
   char *start_opt[] = { "isapihost", "status", "--start", "auto" };
   refused(ARGC(start_opt), start_opt, "--start does not apply");
+  char *no_pool[] = { "isapihost", "recycle", "--config", "x.ini" };
+  refused(ARGC(no_pool), no_pool, "recycle needs --pool POOL");
+  char *pool_value[] = { "isapihost", "recycle", "--pool" };
+  refused(ARGC(pool_value), pool_value, "--pool needs a value");
+  char *pool_space[] = { "isapihost", "recycle", "--pool", "a b" };
+  refused(ARGC(pool_space), pool_space, "--pool 'a b': a pool name is letters, digits");
+  char *pool_amp[] = { "isapihost", "recycle", "--pool", "w&action=x" };
+  refused(ARGC(pool_amp), pool_amp, "a pool name is letters, digits");
+  char *recycle_start[] = { "isapihost", "recycle", "--pool", "w", "--start", "auto" };
+  refused(ARGC(recycle_start), recycle_start, "--start does not apply");
+  char *run_pool[] = { "isapihost", "run", "--config", "x.ini", "--pool", "w" };
+  refused(ARGC(run_pool), run_pool, "--pool does not apply");
 }
 
 int main(void)

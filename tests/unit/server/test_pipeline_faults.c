@@ -72,6 +72,10 @@ static const scenario scenarios[] = {
                                                   "POST /_isapihost/status/extensions?action=unload&dll=a.dll HTTP/1.1\r\n"
                                                   "Host: x\r\nContent-Length: 0\r\n\r\n" },
     .expect = "{\"dlls\":[]}" },
+  { .name = "pools admin page", .segments = { "GET /_isapihost/status/pools HTTP/1.1\r\nHost: x\r\n\r\n",
+                                              "POST /_isapihost/status/pools?action=recycle&pool=w HTTP/1.1\r\n"
+                                              "Host: x\r\nContent-Length: 0\r\n\r\n" },
+    .expect = "{\"pool\":\"w\",\"action\":\"recycle\",\"started\":true}" },
   { .name = "HEAD and OPTIONS", .segments = { "HEAD /a.txt HTTP/1.1\r\nHost: x\r\n\r\nOPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n" },
     .expect = "Allow: ", .head = true },
   { .name = "ranges and conditional", .segments = { "GET /big.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=2-4\r\n\r\n",
@@ -530,6 +534,18 @@ static int f_ext_admin(const char *action, const char *dll, char *json, size_t c
   return 200;
 }
 
+static size_t f_pools_status(char *buf, size_t cap)
+{
+  snprintf(buf, cap, "[{\"name\":\"w\"}]");
+  return strlen(buf);
+}
+
+static int f_pool_recycle(const char *pool)
+{
+  (void)pool;
+  return IH_PLATFORM_RECYCLE_STARTED;
+}
+
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 2048\nisapi_preread = 4\n"
@@ -537,12 +553,15 @@ int main(void)
                             "directory_listing = on\n"
                             "[site Other]\nbindings = 127.0.0.1:80:other\nroot = C:\\site\\uc\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n"
-                            "[filter A]\ndll = a.dll\non_load_error = skip\n";
+                            "[filter A]\ndll = a.dll\non_load_error = skip\n"
+                            "[pool w]\nmode = worker\n";
   if (!fake_setup(ini))
     return 1;
   fake_platform.extension_start = f_extension_start;
   fake_platform.filter_call = f_filter_call;
   fake_platform.ext_admin = f_ext_admin;
+  fake_platform.pools_status = f_pools_status;
+  fake_platform.pool_recycle = f_pool_recycle;
 
   with_filters = false; /* no filter table: the pipeline without filters */
   for (size_t i = 0; i < sizeof scenarios / sizeof scenarios[0]; i++)
