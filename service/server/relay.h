@@ -39,6 +39,8 @@
  *     LOG       0   relay_log_fixed + an access-log line for a site
  *     EVENT     0   relay_event_fixed + a server-log line (level, event id)
  *     UNHEALTHY 0   reason text (HSE_REQ_REPORT_UNHEALTHY)
+ *     DLL_CHANGED 0 the path of a DLL whose file changed since the worker
+ *                   loaded its shadow copy (the pool recycles onto it)
  *     GOODBYE   0   a clean exit follows; dying without it is a crash
  *
  * Back-pressure: the worker has RELAY_WINDOW bytes of response in flight
@@ -70,6 +72,7 @@ enum relay_msg_type {
   RELAY_EVENT,
   RELAY_UNHEALTHY,
   RELAY_GOODBYE,
+  RELAY_DLL_CHANGED,
 };
 
 enum relay_flags {

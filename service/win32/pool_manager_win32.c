@@ -45,7 +45,7 @@ typedef struct worker {
   HANDLE process, reader;
   DWORD pid;
   uint64_t spawned_ms, ready_ms, retire_deadline_ms;
-  volatile LONG goodbye, unhealthy, exited, recycle_asked;
+  volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed;
   uint64_t ping_sent_ms, pong_ms, ping_seq;
   relay_pong last_pong;
   const char *calling_dll; /* unknown here: the worker's own crash log names it */
@@ -132,7 +132,14 @@ static void on_message(void *ctx, const ih_chan_msg *m)
     return;
   }
   case RELAY_UNHEALTHY:
-    InterlockedExchange(&w->unhealthy, 1);
+    if (!InterlockedExchange(&w->unhealthy, 1))
+      ih_log(IH_LOG_WARNING, IH_EV_POOL_RECYCLE, "pool %s: worker %lu reports itself unhealthy (%.*s); it is recycled",
+             w->pool->conf->name, w->pid, (int)m->len, (const char *)m->payload);
+    return;
+  case RELAY_DLL_CHANGED:
+    if (!InterlockedExchange(&w->dll_changed, 1))
+      ih_log(IH_LOG_INFO, IH_EV_POOL_SHADOW_COPY, "pool %s: %.*s changed on disk; worker %lu is recycled onto it",
+             w->pool->conf->name, (int)m->len, (const char *)m->payload, w->pid);
     return;
   case RELAY_GOODBYE:
     InterlockedExchange(&w->goodbye, 1);
@@ -388,6 +395,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
         .private_bytes = w->last_pong.private_bytes > 0 ? (uint64_t)w->last_pong.private_bytes : 0,
         .unhealthy_reported = w->unhealthy != 0,
         .command = w->recycle_asked != 0,
+        .dll_changed = w->dll_changed != 0,
       };
       SYSTEMTIME lt;
       GetLocalTime(&lt);
