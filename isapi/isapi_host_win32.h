@@ -14,6 +14,10 @@
 int ih_isapi_host_start(const ih_config *cfg);
 /* Platform entry point: runs the extension for c->req (lock held). */
 bool ih_isapi_host_extension_start(ih_conn *c);
+/* Called (any thread) when an extension reports itself unhealthy
+ * (HSE_REQ_REPORT_UNHEALTHY), after it is logged: a worker process tells
+ * its service, which recycles it. NULL (the default): logged only. */
+void ih_isapi_host_on_unhealthy(void (*fn)(const char *dll, const char *reason, size_t len));
 /* Stops the pool after requests have drained, then unloads the DLLs. */
 /* A reloaded configuration (PARAMCHANGE): EXEC_URL depth, the DLLs an
  * operator can act on, isapi_unload_timeout. Pool sizes stay until restart. */

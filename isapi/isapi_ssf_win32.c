@@ -93,14 +93,23 @@ static BOOL append_log(isapi_call *call, LPVOID buf)
   return TRUE;
 }
 
-/* HSE_REQ_REPORT_UNHEALTHY (ms524715): there is no worker process to
- * recycle; the reason goes to the operator. */
+static void (*unhealthy_hook)(const char *dll, const char *reason, size_t len);
+
+void ih_isapi_host_on_unhealthy(void (*fn)(const char *dll, const char *reason, size_t len)) { unhealthy_hook = fn; }
+
+/* HSE_REQ_REPORT_UNHEALTHY (ms524715): IIS recycles the worker process;
+ * here the reason goes to the operator, and in a worker process to the
+ * hook, which tells the service (the pool recycles the worker). */
 static BOOL report_unhealthy(isapi_call *call, LPVOID buf)
 {
   size_t len = 0;
   const char *reason = buf && ih_isapi_string(buf, 512, &len) ? buf : "(no reason given)";
-  ih_log(IH_LOG_WARNING, IH_EV_EXT_UNHEALTHY, "extension %s reports itself unhealthy: %.*s", call->dll_path,
-         (int)(reason == buf ? len : strlen(reason)), reason);
+  if (reason != buf)
+    len = strlen(reason);
+  ih_log(IH_LOG_WARNING, IH_EV_EXT_UNHEALTHY, "extension %s reports itself unhealthy: %.*s", call->dll_path, (int)len,
+         reason);
+  if (unhealthy_hook)
+    unhealthy_hook(call->dll_path, reason, len);
   return TRUE;
 }
 

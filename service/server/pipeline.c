@@ -521,18 +521,30 @@ void ih_relay_dispatch(ih_relay_link *link, const ih_chan_msg *m)
 
 /* The worker died or was killed: each of its requests ends (502 when the
  * client had nothing yet, else the connection closes), and no more are
- * registered. After its reader thread has stopped. */
-void ih_relay_lost(ih_relay_link *link)
+ * registered. After its reader thread has stopped. Returns how many there
+ * were; which[0..cap) names the first few ("GET /a.isa?x, ..."). */
+size_t ih_relay_lost(ih_relay_link *link, char *which, size_t cap)
 {
   uint64_t id;
+  size_t lost = 0, used = 0;
+  if (cap)
+    which[0] = '\0';
   while ((id = ih_relay_link_close(link)) != 0) {
     ih_conn *c = ih_relay_link_take(link, id);
     ih_mutex_lock(c->lock);
+    if (c->req && lost < 3 && used < cap) { /* for the operator: what the worker was doing */
+      const ih_http_request_head *h = &c->req->head;
+      int n = snprintf(which + used, cap - used, "%s%.*s %.*s", lost ? ", " : "", (int)h->method.n, h->method.p,
+                       (int)(h->target.n > 200 ? 200 : h->target.n), h->target.p);
+      used = n < 0 ? used : used + (size_t)n >= cap ? cap - 1 : used + (size_t)n;
+    }
+    lost++;
     conn_relay_on_lost(c);
     relay_check_end(c);
     pipeline_unlock(c);
     ih_conn_unref(c, IH_HOLD_RELAY); /* the one release of IH_HOLD_RELAY, for a worker that cannot END */
   }
+  return lost;
 }
 
 /* Once the worker has ended (or is lost) and every byte it sent has gone

@@ -35,10 +35,11 @@ void ih_conn_on_ext_end(ih_conn *c);
 /* A worker process's message about a request it runs (server/relay.h),
  * from its link's reader thread; and the worker's loss (its process ended
  * without GOODBYE, or was killed), after that thread stopped: each of its
- * requests ends (502, or the connection closes). */
+ * requests ends (502, or the connection closes); returns how many, and
+ * names the first few in which[0..cap). */
 struct ih_relay_link;
 struct ih_chan_msg;
 void ih_relay_dispatch(struct ih_relay_link *link, const struct ih_chan_msg *m);
-void ih_relay_lost(struct ih_relay_link *link);
+size_t ih_relay_lost(struct ih_relay_link *link, char *which, size_t cap);
 
 #endif

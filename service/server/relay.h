@@ -39,6 +39,9 @@
  *     LOG       0   relay_log_fixed + an access-log line for a site
  *     EVENT     0   relay_event_fixed + a server-log line (level, event id)
  *     UNHEALTHY 0   reason text (HSE_REQ_REPORT_UNHEALTHY)
+ *     REFUSED   0   the worker cannot serve this pool at all (a filter that
+ *                   needs READ_RAW_DATA): the reason; it exits, and the
+ *                   pool stops (not a crash, not retried)
  *     DLL_CHANGED 0 the path of a DLL whose file changed since the worker
  *                   loaded its shadow copy (the pool recycles onto it)
  *     GOODBYE   0   a clean exit follows; dying without it is a crash
@@ -73,6 +76,7 @@ enum relay_msg_type {
   RELAY_UNHEALTHY,
   RELAY_GOODBYE,
   RELAY_DLL_CHANGED,
+  RELAY_REFUSED,
 };
 
 enum relay_flags {

@@ -45,7 +45,7 @@ typedef struct worker {
   HANDLE process, reader;
   DWORD pid;
   uint64_t spawned_ms, ready_ms, retire_deadline_ms;
-  volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed;
+  volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed, refused;
   uint64_t ping_sent_ms, pong_ms, ping_seq;
   relay_pong last_pong;
   const char *calling_dll; /* unknown here: the worker's own crash log names it */
@@ -58,6 +58,7 @@ struct pool_rt {
   worker *workers;
   unsigned next_pick;
   bool start_failure_logged;
+  volatile LONG refused; /* a worker said it cannot serve this pool: stopped, not retried */
   uint64_t crashes_logged;
 };
 
@@ -73,6 +74,10 @@ static struct {
 } mgr;
 
 static uint64_t now_ms(void) { return ih_clock_ms(); }
+
+/* Time since `since`, which another thread may have set after `now` was
+ * read (a worker spawned by a request, a pong): 0 then, never a wrap. */
+static uint64_t elapsed(uint64_t now, uint64_t since) { return now > since ? now - since : 0; }
 
 /* ---- a worker's channel, read on its own thread ---- */
 
@@ -136,6 +141,14 @@ static void on_message(void *ctx, const ih_chan_msg *m)
       ih_log(IH_LOG_WARNING, IH_EV_POOL_RECYCLE, "pool %s: worker %lu reports itself unhealthy (%.*s); it is recycled",
              w->pool->conf->name, w->pid, (int)m->len, (const char *)m->payload);
     return;
+  case RELAY_REFUSED:
+    InterlockedExchange(&w->refused, 1);
+    if (!InterlockedExchange(&w->pool->refused, 1))
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+             "pool %s cannot run in a worker process: %.*s; the pool is stopped (its requests get 503) until the "
+             "configuration changes and the server restarts",
+             w->pool->conf->name, (int)m->len, (const char *)m->payload);
+    return;
   case RELAY_DLL_CHANGED:
     if (!InterlockedExchange(&w->dll_changed, 1))
       ih_log(IH_LOG_INFO, IH_EV_POOL_SHADOW_COPY, "pool %s: %.*s changed on disk; worker %lu is recycled onto it",
@@ -174,15 +187,20 @@ static DWORD WINAPI reader_main(void *arg)
     }
   }
   /* Gone: its requests end here, before anything else can reuse it. */
-  ih_relay_lost(w->link);
+  char which[512];
+  size_t lost = ih_relay_lost(w->link, which, sizeof which);
+  char words[IH_WORKER_LAST_WORDS];
+  snprintf(words, sizeof words, "%s", w->chan.last_words);
   DWORD code = 0;
   GetExitCodeProcess(w->process, &code);
-  bool crashed = !w->goodbye;
+  bool crashed = !w->goodbye && !w->refused;
   uint64_t now = now_ms();
   EnterCriticalSection(&mgr.lock);
   enum worker_state was = w->state;
   w->state = W_DEAD;
   enum ih_pool_state after = ih_pool_health_state(&w->pool->health);
+  if (w->refused)
+    ih_pool_health_on_stop(&w->pool->health, now);
   if (crashed && was == W_STARTING)
     after = ih_pool_health_on_start_failed(&w->pool->health, now);
   else if (crashed)
@@ -193,10 +211,11 @@ static DWORD WINAPI reader_main(void *arg)
   LeaveCriticalSection(&mgr.lock);
   if (crashed)
     ih_log(IH_LOG_ERROR, IH_EV_POOL_WORKER_EXITED,
-           "pool %s: worker %lu crashed (exit code 0x%08lx, without its goodbye) after %llu requests; its requests in "
-           "flight failed, the next request gets a new worker",
-           w->pool->conf->name, w->pid, code, (unsigned long long)ih_relay_link_requests(w->link));
-  else
+           "pool %s: worker %lu crashed (exit code 0x%08lx, without its goodbye%s%s) after %llu requests; %zu in "
+           "flight failed%s%s; the next request gets a new worker",
+           w->pool->conf->name, w->pid, code, words[0] ? ": " : "", words, (unsigned long long)ih_relay_link_requests(w->link),
+           lost, lost ? ": " : "", which);
+  else if (!w->refused)
     ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_EXITED, "pool %s: worker %lu exited after %llu requests", w->pool->conf->name,
            w->pid, (unsigned long long)ih_relay_link_requests(w->link));
   if (crashed && after == IH_POOL_FAILING)
@@ -269,7 +288,8 @@ static worker *spawn(pool_rt *p)
   if (!w->reader) {
     TerminateProcess(w->process, 1);
     WaitForSingleObject(w->process, 5000);
-    ih_relay_lost(w->link);
+    char none[8];
+    ih_relay_lost(w->link, none, sizeof none);
     CloseHandle(w->process);
     ih_relay_link_unref(w->link);
     ih_chan_free(w->ch);
@@ -295,6 +315,8 @@ static void free_worker(worker *w)
 
 /* ---- picking a worker for a request ---- */
 
+static bool recycle_now(pool_rt *p, worker *w, enum ih_recycle_reason why, uint64_t now);
+
 ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsigned *retry_after_s)
 {
   (void)c;
@@ -306,11 +328,20 @@ ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsign
   uint64_t now = now_ms();
   /* Round robin over the web garden's live workers; one still starting
    * takes requests too (they wait in its ring until it reads them). */
+  /* recycle_requests is exact: the request that reaches it is the
+   * worker's last, and the next goes to its successor (the timer would see
+   * a burst only after it). */
+  if (pool->recycle_requests)
+    for (worker *w = p->workers; w; w = w->next)
+      if (w->state == W_READY && ih_relay_link_requests(w->link) >= pool->recycle_requests) {
+        recycle_now(p, w, IH_RECYCLE_REQUESTS, now);
+        break; /* spawn() changed the list */
+      }
   unsigned n = 0;
   for (worker *w = p->workers; w; w = w->next)
     if (w->state == W_READY || w->state == W_STARTING)
       n++;
-  if (n == 0 && ih_pool_health_may_start(&p->health, now)) {
+  if (n == 0 && !p->refused && ih_pool_health_may_start(&p->health, now)) {
     worker *w = spawn(p);
     n = w ? 1 : 0;
   }
@@ -341,6 +372,16 @@ static void retire(pool_rt *p, worker *w, enum ih_recycle_reason reason, uint64_
          p->conf->name, w->pid, ih_recycle_reason_name(reason), (unsigned long long)ih_relay_link_requests(w->link));
 }
 
+/* mgr.lock held: an overlapped recycle of w, the new worker first so no
+ * request waits for one; one recycle at a time per pool (pool_health). */
+static bool recycle_now(pool_rt *p, worker *w, enum ih_recycle_reason why, uint64_t now)
+{
+  if (ih_pool_health_state(&p->health) != IH_POOL_RUNNING || !spawn(p))
+    return false;
+  retire(p, w, why, now);
+  return true;
+}
+
 static void tick_pool(pool_rt *p, uint64_t now)
 {
   const ih_pool_conf *pc = p->conf;
@@ -361,7 +402,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
       TerminateProcess(w->process, 1);
       w->retire_deadline_ms = UINT64_MAX;
     }
-    if (w->state == W_STARTING && now - w->spawned_ms > (uint64_t)pc->startup_time_limit * 1000u) {
+    if (w->state == W_STARTING && elapsed(now, w->spawned_ms) > (uint64_t)pc->startup_time_limit * 1000u) {
       ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: worker %lu not ready within %u s; killing it", pc->name,
              w->pid, pc->startup_time_limit);
       TerminateProcess(w->process, 1);
@@ -370,13 +411,13 @@ static void tick_pool(pool_rt *p, uint64_t now)
     if (w->state == W_READY) {
       /* pings: a worker whose threads are all stuck answers none */
       if (pc->ping_interval) {
-        if (w->ping_sent_ms > w->pong_ms && now - w->ping_sent_ms > (uint64_t)pc->ping_timeout * 1000u) {
+        if (w->ping_sent_ms > w->pong_ms && elapsed(now, w->ping_sent_ms) > (uint64_t)pc->ping_timeout * 1000u) {
           ih_log(IH_LOG_WARNING, IH_EV_POOL_PING_TIMEOUT, "pool %s: worker %lu did not answer a ping within %u s; killing it",
                  pc->name, w->pid, pc->ping_timeout);
           TerminateProcess(w->process, 1);
           w->ping_sent_ms = 0;
           w->pong_ms = UINT64_MAX / 2;
-        } else if (w->ping_sent_ms <= w->pong_ms && now - w->pong_ms >= (uint64_t)pc->ping_interval * 1000u) {
+        } else if (w->ping_sent_ms <= w->pong_ms && elapsed(now, w->pong_ms) >= (uint64_t)pc->ping_interval * 1000u) {
           uint64_t seq = ++w->ping_seq;
           w->ping_sent_ms = now;
           ih_chan_send1(w->ch, RELAY_PING, 0, 0, &seq, sizeof seq);
@@ -390,7 +431,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
         .private_memory_bytes = pc->recycle_private_memory,
       };
       ih_worker_facts facts = {
-        .started_ms = w->ready_ms,
+        .started_ms = w->ready_ms < now ? w->ready_ms : now,
         .requests_served = ih_relay_link_requests(w->link),
         .private_bytes = w->last_pong.private_bytes > 0 ? (uint64_t)w->last_pong.private_bytes : 0,
         .unhealthy_reported = w->unhealthy != 0,
@@ -412,7 +453,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
     pw = &w->next;
   }
   /* at strength: the web garden's size, when the pool may start workers */
-  while (live < pc->processes && ih_pool_health_may_start(&p->health, now) && spawn(p))
+  while (live < pc->processes && !p->refused && ih_pool_health_may_start(&p->health, now) && spawn(p))
     live++;
 }
 
@@ -589,7 +630,7 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap)
         static const char *const names[] = { "starting", "ready", "retiring", "dead" };
         PUT("%s{\"pid\":%lu,\"state\":\"%s\",\"up_ms\":%llu,\"requests\":%llu,\"in_flight\":%ld,"
             "\"private_bytes\":%lld,\"handles\":%lld,\"isapi_sessions\":%lld}",
-            wfirst ? "" : ",", w->pid, names[w->state], (unsigned long long)(now - w->spawned_ms),
+            wfirst ? "" : ",", w->pid, names[w->state], (unsigned long long)elapsed(now, w->spawned_ms),
             (unsigned long long)ih_relay_link_requests(w->link), ih_relay_link_in_flight(w->link),
             (long long)w->last_pong.private_bytes, (long long)w->last_pong.handles,
             (long long)w->last_pong.isapi_sessions);

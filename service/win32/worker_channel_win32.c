@@ -21,7 +21,7 @@ int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes)
   snprintf(ch->name, sizeof ch->name, "Local\\isapihost-%lu-%ld-%lu", GetCurrentProcessId(),
            InterlockedIncrement(&serial), GetTickCount());
   names(ch->name, section, svc, wrk, sizeof section);
-  size_t bytes = ih_chan_shared_bytes(ring_bytes);
+  size_t bytes = ih_chan_shared_bytes(ring_bytes) + IH_WORKER_LAST_WORDS;
   ch->ring_bytes = ring_bytes;
   ch->section = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)bytes, section);
   ch->wake_service = CreateEventA(NULL, FALSE, FALSE, svc);
@@ -35,6 +35,8 @@ int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes)
     return -1;
   }
   ih_chan_shared_init(ch->view, ring_bytes);
+  ch->last_words = (char *)ch->view + ih_chan_shared_bytes(ring_bytes);
+  ch->last_words[0] = '\0';
   return 0;
 }
 
@@ -44,7 +46,7 @@ int ih_worker_channel_open(ih_worker_channel *ch, const char *name, uint32_t rin
   memset(ch, 0, sizeof *ch);
   snprintf(ch->name, sizeof ch->name, "%s", name);
   names(name, section, svc, wrk, sizeof section);
-  size_t bytes = ih_chan_shared_bytes(ring_bytes);
+  size_t bytes = ih_chan_shared_bytes(ring_bytes) + IH_WORKER_LAST_WORDS;
   ch->ring_bytes = ring_bytes;
   ch->section = OpenFileMappingA(FILE_MAP_ALL_ACCESS, FALSE, section);
   ch->wake_service = OpenEventA(EVENT_MODIFY_STATE | SYNCHRONIZE, FALSE, svc);
@@ -52,12 +54,13 @@ int ih_worker_channel_open(ih_worker_channel *ch, const char *name, uint32_t rin
   if (ch->section)
     ch->view = MapViewOfFile(ch->section, FILE_MAP_ALL_ACCESS, 0, 0, bytes);
   if (!ch->section || !ch->wake_service || !ch->wake_worker || !ch->view ||
-      !ih_chan_shared_valid(ch->view, bytes, ring_bytes)) {
+      !ih_chan_shared_valid(ch->view, bytes - IH_WORKER_LAST_WORDS, ring_bytes)) {
     DWORD err = GetLastError();
     ih_worker_channel_close(ch);
     SetLastError(err ? err : ERROR_INVALID_DATA);
     return -1;
   }
+  ch->last_words = (char *)ch->view + ih_chan_shared_bytes(ring_bytes);
   return 0;
 }
 

@@ -10,9 +10,14 @@
 #include <windows.h>
 #include <stdint.h>
 
+/* Bytes after the rings where a dying worker leaves its last words (what
+ * crashed, where), NUL-terminated, for the service's log. */
+#define IH_WORKER_LAST_WORDS 512
+
 typedef struct ih_worker_channel {
   HANDLE section, wake_service, wake_worker;
   void *view;
+  char *last_words; /* in the view, after the rings */
   uint32_t ring_bytes;
   char name[96];
 } ih_worker_channel;

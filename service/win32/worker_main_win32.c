@@ -15,17 +15,20 @@
  * ends without GOODBYE has crashed. */
 #include <winsock2.h>
 #include <windows.h>
+#include <httpfilt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
 #include "core/server_log.h"
+#include "filters/filter_chain.h"
 #include "file_win32.h"
 #include "filters/filter_host_win32.h"
 #include "iis_compat_win32.h"
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"
+#include "isapi/isapi_pool_win32.h"
 #include "pool/channel.h"
 #include "process_stats_win32.h"
 #include "server/pipeline.h"
@@ -87,6 +90,36 @@ static void access_to_service(const ih_site *site, int64_t unix_time, const char
   ih_chan_send(w.ch, RELAY_LOG, 0, 0, parts, lens, 2);
 }
 
+/* HSE_REQ_REPORT_UNHEALTHY: the service recycles this worker. */
+static void unhealthy_to_service(const char *dll, const char *reason, size_t len)
+{
+  char text[640];
+  int n = snprintf(text, sizeof text, "%s: %.*s", dll, (int)(len > 512 ? 512 : len), reason);
+  size_t tl = n < 0 ? 0 : (size_t)n < sizeof text ? (size_t)n : sizeof text - 1;
+  ih_chan_send1(w.ch, RELAY_UNHEALTHY, 0, 0, text, tl);
+}
+
+/* A worker's last words, in the channel's section where the service reads
+ * them once the process is gone (worker_channel_win32.h): which module an
+ * unhandled exception was in. Written without locks or allocation (the
+ * heap may be what broke). */
+static char *last_words;
+
+static LONG WINAPI on_unhandled(EXCEPTION_POINTERS *ep)
+{
+  if (last_words && ep && ep->ExceptionRecord) {
+    char module[MAX_PATH] = "an unknown module";
+    HMODULE h = NULL;
+    void *at = ep->ExceptionRecord->ExceptionAddress;
+    if (GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                           (LPCSTR)at, &h))
+      GetModuleFileNameA(h, module, sizeof module);
+    snprintf(last_words, IH_WORKER_LAST_WORDS, "unhandled exception 0x%08lx at %p in %s",
+             (unsigned long)ep->ExceptionRecord->ExceptionCode, at, module);
+  }
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
 static ih_platform platform;
 
 /* An extension's session ends on the reader thread, never on the DLL's own
@@ -129,11 +162,21 @@ static bool run_ended(void)
   return any;
 }
 
-static void pong(const ih_chan_msg *m)
+/* A ping is answered by a thread of the extension pool, behind whatever
+ * the DLLs keep it busy with: a worker whose every extension thread is
+ * stuck (a deadlock, the loader lock held, a pool at isapi_max_threads)
+ * answers none, and the service replaces it (ping_timeout). */
+static volatile LONG ping_queued;
+static volatile LONGLONG ping_seq;
+static void pong_run(ih_pool_item *item);
+static ih_pool_item ping_item = { .run = pong_run };
+
+static void pong_run(ih_pool_item *item)
 {
+  (void)item;
   relay_pong p = { 0 };
-  if (m->len >= sizeof p.seq)
-    memcpy(&p.seq, m->payload, sizeof p.seq);
+  p.seq = (uint64_t)InterlockedCompareExchange64(&ping_seq, 0, 0);
+  InterlockedExchange(&ping_queued, 0);
   ih_process_stats st;
   ih_win32_process_stats(&st);
   p.private_bytes = st.private_bytes;
@@ -145,15 +188,45 @@ static void pong(const ih_chan_msg *m)
   ih_chan_send1(w.ch, RELAY_PONG, 0, 0, &p, sizeof p);
 }
 
+static void ping(const ih_chan_msg *m)
+{
+  uint64_t seq = 0;
+  if (m->len >= sizeof seq)
+    memcpy(&seq, m->payload, sizeof seq);
+  InterlockedExchange64(&ping_seq, (LONGLONG)seq);
+  if (!InterlockedExchange(&ping_queued, 1))
+    ih_isapi_pool_post(&ping_item); /* one at a time: a ping still queued answers for the newer one */
+}
+
 static void on_message(void *ctx, const ih_chan_msg *m)
 {
   (void)ctx;
   if (ih_relay_worker_dispatch(w.relay, m))
     return;
   if (m->type == RELAY_PING)
-    pong(m);
+    ping(m);
   else if (m->type == RELAY_STOP)
     InterlockedExchange(&w.stopping, 1);
+}
+
+/* SF_NOTIFY_READ_RAW_DATA filters see a connection's raw bytes before
+ * any request is parsed: IIS 6 allowed them only in IIS 5 isolation mode,
+ * and here they need an in-process pool (docs/pools.md). True, with the
+ * reason, when a loaded filter of this worker asks for them. */
+static bool raw_data_filter(char *why, size_t cap)
+{
+  const ih_filter_table *t = ih_server_current(&w.server)->filters;
+  for (size_t i = 0; t && i < t->count; i++) {
+    const ih_filter *f = &t->filters[i];
+    if (f->loaded && (f->flags & SF_NOTIFY_READ_RAW_DATA)) {
+      snprintf(why, cap,
+               "filter %s (%s) asks for SF_NOTIFY_READ_RAW_DATA, which needs an inprocess pool; give its site "
+               "(every site, for a global filter) an inprocess pool or remove the filter",
+               f->conf->name, f->conf->dll_path);
+      return true;
+    }
+  }
+  return false;
 }
 
 static const char *arg_value(int argc, char **argv, const char *name)
@@ -179,6 +252,8 @@ int main(int argc, char **argv)
     fprintf(stderr, "isapihost-worker: cannot open channel %s (Win32 error %lu)\n", channel, GetLastError());
     return 1;
   }
+  last_words = chan.last_words;
+  SetUnhandledExceptionFilter(on_unhandled);
   w.wake_self = chan.wake_worker;
   w.wake_peer = chan.wake_service;
   w.ch = ih_chan_new(chan.view, chan.ring_bytes, 1, ring_peer, NULL);
@@ -193,6 +268,7 @@ int main(int argc, char **argv)
   WSADATA wsa;
   WSAStartup(MAKEWORD(2, 2), &wsa); /* DLLs built for IIS use sockets without starting Winsock */
   ih_iis_compat_init();
+  ih_isapi_host_on_unhealthy(unhealthy_to_service);
   platform.file_open = ih_win32_file_open;
   platform.file_read = ih_win32_file_read;
   platform.file_close = ih_win32_file_close;
@@ -208,6 +284,14 @@ int main(int argc, char **argv)
     ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "worker of pool %s: the extension or filter host did not start",
            w.pool);
     return 1;
+  }
+  char why[768];
+  if (raw_data_filter(why, sizeof why)) {
+    ih_chan_send1(w.ch, RELAY_REFUSED, 0, 0, why, strlen(why));
+    ih_isapi_host_stop();
+    ih_filter_host_stop(&w.server);
+    Sleep(50); /* the service reads it before the view goes */
+    return 2;
   }
   w.relay = ih_relay_worker_new(&w.server, w.ch, ring_self, NULL);
   relay_ready ready = { .pid = GetCurrentProcessId(), .bitness = (uint32_t)(sizeof(void *) * 8) };

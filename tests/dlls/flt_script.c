@@ -63,10 +63,18 @@ static const char *point_of(DWORD type)
   }
 }
 
+/* Built a second time without READ_RAW_DATA (name_noraw.dll), for worker
+ * pools, which refuse it (docs/pools.md). */
+#ifdef IH_NO_READ_RAW_DATA
+#define IH_RAW_DATA_FLAG 0
+#else
+#define IH_RAW_DATA_FLAG SF_NOTIFY_READ_RAW_DATA
+#endif
+
 IH_EXPORT BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *ver)
 {
   ih_flt_version(ver, "IsapiHost test: scripted by X-Script",
-                 SF_NOTIFY_ORDER_DEFAULT | SF_NOTIFY_NONSECURE_PORT | SF_NOTIFY_READ_RAW_DATA |
+                 SF_NOTIFY_ORDER_DEFAULT | SF_NOTIFY_NONSECURE_PORT | IH_RAW_DATA_FLAG |
                      SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_URL_MAP | SF_NOTIFY_AUTHENTICATION |
                      SF_NOTIFY_AUTH_COMPLETE | SF_NOTIFY_ACCESS_DENIED | SF_NOTIFY_SEND_RESPONSE |
                      SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_LOG | SF_NOTIFY_END_OF_REQUEST |

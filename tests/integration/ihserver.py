@@ -151,6 +151,22 @@ def _ini_value(v):
     return str(v)
 
 
+def worker_mode():
+    """True when this suite runs with every site in a worker pool
+    (integration/*@worker, tests/integration/CMakeLists.txt)."""
+    return os.environ.get("IH_POOL_MODE") == "worker"
+
+
+def filter_dll(dlls, name):
+    """A test filter DLL; in worker mode its build without READ_RAW_DATA
+    (name_noraw.dll), which worker pools refuse (docs/pools.md)."""
+    if worker_mode():
+        noraw = Path(dlls) / name.replace(".dll", "_noraw.dll")
+        if noraw.is_file():
+            return noraw
+    return Path(dlls) / name
+
+
 class IniConfig:
     """The server's INI file, kept as ordered sections of ordered keys.
 
@@ -240,7 +256,7 @@ class IniConfig:
     def render(self):
         out = []
         sections = dict(self.sections)
-        if os.environ.get("IH_POOL_MODE") == "worker":
+        if worker_mode():
             # The suites that run twice (tests/integration/CMakeLists.txt):
             # every site without a pool of its own runs in a worker pool.
             sections.setdefault("pool ih-suite", {"mode": "worker"})

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ihserver import win_path, write_files
+from ihserver import filter_dll, win_path, write_files
 
 CLIENTS = 8
 PER_CLIENT = int(os.environ.get("IH_Q323064_PER_CLIENT", "20000"))  # smaller for a quick look by hand
@@ -55,7 +55,7 @@ def srv(ih):
     site["log"] = "off"
     write_files(cfg.workdir / "www", {"page.htm": PAGE, "app.isa": b""})
     cfg.section("scriptmap main .isa").update(dll=win_path(dlls / "ext_echo.dll"))
-    cfg.section("filter all").update(dll=win_path(dlls / "flt_all.dll"))
+    cfg.section("filter all").update(dll=win_path(filter_dll(dlls, "flt_all.dll")))
     with ih.start(cfg) as s:
         yield s
 

@@ -10,6 +10,7 @@ machine (docs/testing.md)."""
 
 import re
 import subprocess
+import threading
 import time
 
 import pytest
@@ -31,9 +32,13 @@ def worker_pids(st, name="w"):
     return [w["pid"] for w in p["workers"]] if p else []
 
 
-def start(ih, name, **pool_keys):
+def start(ih, name, server_keys=None, filters=(), **pool_keys):
     dlls = ih.build_dir / "tests" / "dlls"
+    misbehave = ih.build_dir / "isapi" / "misbehave.dll"
+    if not misbehave.is_file():
+        pytest.fail(f"sample DLL not built: {misbehave}", pytrace=False)
     cfg = ih.new_config(name)
+    cfg.server.update(server_keys or {})
     cfg.server["status_path"] = "/status"
     pool = cfg.section("pool w")
     pool["mode"] = "worker"
@@ -42,6 +47,11 @@ def start(ih, name, **pool_keys):
     site["permissions"] = "read, script"
     site["pool"] = "w"
     cfg.section("scriptmap main .isa").update(dll=win_path(dlls / "ext_echo.dll"), check_file="off")
+    cfg.section("scriptmap main .m").update(dll=win_path(misbehave), check_file="off")
+    # a directory of the same site served in process: other pools are unaffected
+    cfg.vdir("main", "/local", path="www", permissions="read", pool="default")
+    for i, dll in enumerate(filters):
+        cfg.section(f"filter f{i}").update(dll=win_path(dlls / dll))
     write_files(cfg.workdir / "www", {"f.txt": BODY})
     return ih.start(cfg)
 
@@ -54,7 +64,7 @@ def kill_worker(srv, pid):
 
 @pytest.fixture(scope="module")
 def srv(ih):
-    with start(ih, "pools", rapid_fail_max_crashes=0) as s:
+    with start(ih, "pools", rapid_fail_max_crashes=0, ping_interval=1, recycle_private_memory="96M") as s:
         yield s
 
 
@@ -124,3 +134,95 @@ def test_recycle_by_requests_fails_no_request(ih):
         assert first not in worker_pids(st)
         s.wait_for_log(re.compile(r"IH4004 pool w: recycling worker \d+ \(requests\)"), "IH4004 recycle")
         s.wait_for_log(f"pool w: worker {first} exited", "the old worker exited cleanly, not crashed")
+
+
+@pytest.mark.parametrize("mode", ["av", "exit", "abort"])
+def test_a_crash_costs_only_its_requests(srv, mode):
+    st = srv.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+    old = worker_pids(st)[0]
+    with HttpConn(srv.port, timeout=scaled(30)) as other:
+        expect_status(other.request("GET", "/local/f.txt"), 200, "in process, before")
+        r = srv.fetch(f"/x.m?{mode}")
+        expect_status(r, 502, f"a request whose worker died ({mode}) before answering")
+        expect_status(other.request("GET", "/local/f.txt"), 200, "in process, after: other pools are unaffected")
+    lines = srv.wait_for_log(re.compile(rf"IH4002 pool w: worker {old} crashed .*GET /x\.m\?{mode}"),
+                             f"IH4002 naming the request that was in flight ({mode})")
+    if mode == "av":
+        line = next(x for x in lines if f"worker {old} crashed" in x)
+        assert "misbehave.dll" in line and "0xc0000005" in line, line
+    r = srv.fetch("/f.txt")
+    expect_status(r, 200, "the next request, in a new worker")
+    assert old not in worker_pids(srv.status())
+
+
+def test_unhealthy_report_recycles(srv):
+    st = srv.wait_status(lambda st: pool_of(st)["workers"] and pool_of(st)["workers"][0]["state"] == "ready",
+                         timeout=scaled(20), what="a ready worker")
+    old = worker_pids(st)[0]
+    expect_status(srv.fetch("/x.m?unhealthy"), 200, "HSE_REQ_REPORT_UNHEALTHY")
+    st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("unhealthy", 0) >= 1 and old not in worker_pids(st),
+                         timeout=scaled(20), what="a recycle for unhealthy")
+    srv.wait_for_log(re.compile(rf"IH4004 pool w: worker {old} reports itself unhealthy"), "IH4004 unhealthy")
+    expect_status(srv.fetch("/f.txt"), 200, "served by the new worker")
+
+
+def test_private_memory_recycles(srv):
+    st = srv.wait_status(lambda st: pool_of(st)["workers"] and pool_of(st)["workers"][0]["state"] == "ready",
+                         timeout=scaled(20), what="a ready worker")
+    old = worker_pids(st)[0]
+    r = srv.fetch("/x.m?leak=120")
+    expect_status(r, 200, "a DLL that leaks 120 MB")
+    st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("private_memory", 0) >= 1
+                         and old not in worker_pids(st), timeout=scaled(30), what="a recycle for private memory")
+    expect_status(srv.fetch("/f.txt"), 200, "served by the new worker")
+
+
+def test_hung_worker_misses_its_pings_and_is_replaced(ih):
+    with start(ih, "pools-hang", {"isapi_threads": 1, "isapi_max_threads": 1}, rapid_fail_max_crashes=0,
+               ping_interval=1, ping_timeout=3) as s:
+        st = s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        old = worker_pids(st)[0]
+        result = {}
+
+        def hung():
+            result["r"] = s.fetch("/x.m?hang", timeout=scaled(60))
+        t = threading.Thread(target=hung)
+        t.start()
+        s.wait_for_log(f"IH4005 pool w: worker {old} did not answer a ping", "IH4005", timeout=30)
+        t.join(scaled(60))
+        expect_status(result["r"], 502, "the request in the worker that was killed")
+        s.wait_status(lambda st: worker_pids(st) and old not in worker_pids(st), timeout=scaled(20),
+                      what="a new worker")
+        expect_status(s.fetch("/f.txt"), 200, "served by the new worker")
+
+
+def test_read_raw_data_filter_stops_a_worker_pool(ih):
+    with start(ih, "pools-raw", filters=("flt_script.dll",)) as s:
+        s.wait_for_log(re.compile(r"IH4006 pool w cannot run in a worker process: filter f0 .*SF_NOTIFY_READ_RAW_DATA"),
+                       "IH4006 for the READ_RAW_DATA filter")
+        st = s.wait_status(lambda st: pool_of(st)["state"] == "stopped", timeout=scaled(20), what="pool stopped")
+        assert st["pools"][0]["crashes"] == 0
+        expect_status(s.fetch("/f.txt"), 503, "a stopped pool")
+        expect_status(s.fetch("/local/f.txt"), 200, "the in-process pool serves on")
+
+
+def test_recycles_under_concurrent_load_fail_no_request(ih):
+    with start(ih, "pools-load", recycle_requests=40) as s:
+        s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        failures = []
+
+        def client(k):
+            with HttpConn(s.port, timeout=scaled(30)) as c:
+                for i in range(60):
+                    r = c.request("GET", "/x.isa" if (i + k) % 2 else "/f.txt")
+                    if r.status != 200:
+                        failures.append((k, i, r.status))
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(scaled(120))
+        assert failures == [], f"requests failed around recycles: {failures[:10]}"
+        st = s.wait_status(lambda st: pool_of(st)["recycles"].get("requests", 0) >= 3, timeout=scaled(20),
+                           what="several recycles by request count")
+        assert pool_of(st)["crashes"] == 0

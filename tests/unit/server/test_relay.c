@@ -253,7 +253,9 @@ static void test_worker_lost_before_answer(void)
   client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
   pump();
   IH_EQ_INT(ih_relay_link_in_flight(link_), 1);
-  ih_relay_lost(link_);
+  char which[128];
+  IH_EQ_INT(ih_relay_lost(link_, which, sizeof which), 1);
+  IH_EQ_STR(which, "GET /a.txt");
   client_reads_all(c);
   IH_CHECK(wire_has("HTTP/1.1 502"));
   IH_CHECK(fake.shutdown_sent || fake.socket_closed);
