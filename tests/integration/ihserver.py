@@ -259,7 +259,9 @@ class IniConfig:
         if worker_mode():
             # The suites that run twice (tests/integration/CMakeLists.txt):
             # every site without a pool of its own runs in a worker pool.
-            sections.setdefault("pool ih-suite", {"mode": "worker"})
+            # ping_interval 1: the status page's figures of the worker (its
+            # private bytes, handles, extension sessions) come with its pongs.
+            sections.setdefault("pool ih-suite", {"mode": "worker", "ping_interval": 1})
             for header, keys in sections.items():
                 if header.startswith("site ") and "pool" not in keys:
                     sections[header] = dict(keys, pool="ih-suite")
