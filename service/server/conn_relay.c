@@ -10,6 +10,7 @@
  * waits here per request is bounded by the worker's window. */
 #include "server/conn_relay.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,13 @@
 
 enum relay_op { ROP_NONE, ROP_SEND, ROP_RECV };
 
+/* Response bytes waiting to be sent: data[0..len), or (file) data as the
+ * head and then file_length bytes of file from file_offset. */
 typedef struct piece {
   struct piece *next;
   size_t len;
+  void *file; /* the service's duplicate of the worker's file; closed with the piece */
+  uint64_t file_offset, file_length;
   char data[];
 } piece;
 
@@ -49,14 +54,21 @@ typedef struct ih_relay_state {
 /* The first body bytes travel with the request; the rest on demand. */
 #define RELAY_FIRST_BODY 16384u
 
-static void free_queue(ih_relay_state *st)
+static void free_piece(ih_conn *c, piece *p)
+{
+  if (p && p->file)
+    c->server->platform->file_close(p->file);
+  free(p);
+}
+
+static void free_queue(ih_conn *c, ih_relay_state *st)
 {
   for (piece *p = st->q_head, *n; p; p = n) {
     n = p->next;
-    free(p);
+    free_piece(c, p);
   }
   st->q_head = st->q_tail = NULL;
-  free(st->sending);
+  free_piece(c, st->sending);
   st->sending = NULL;
 }
 
@@ -180,8 +192,14 @@ static void kick(ih_conn *c)
       st->q_tail = NULL;
     st->sending = p;
     st->op = ROP_SEND;
-    conn_set_deadline(c, conn_rate_deadline_ms(c, p->len));
-    conn_transport_send(c, p->data, p->len);
+    conn_set_deadline(c, conn_rate_deadline_ms(c, p->len + p->file_length));
+    if (p->file) {
+      ih_relay_link_count_file(st->link);
+      conn_transport_send_file(c, p->file, p->file_offset, p->file_length, p->data, p->len);
+    }
+    else {
+      conn_transport_send(c, p->data, p->len);
+    }
   } else if (st->want && !st->ended) {
     feed_body(c);
   }
@@ -193,11 +211,26 @@ void conn_relay_on_msg(ih_conn *c, const ih_chan_msg *m)
   if (!st || st->ended)
     return;
   switch (m->type) {
-  case RELAY_DATA: {
-    if (st->aborted || c->state == IH_CONN_CLOSED || m->len == 0)
+  case RELAY_DATA:
+  case RELAY_FILE: {
+    relay_file_fixed f = { 0 };
+    size_t skip = 0;
+    if (m->type == RELAY_FILE) {
+      if (m->len < sizeof f)
+        return;
+      memcpy(&f, m->payload, sizeof f);
+      skip = sizeof f;
+    }
+    void *file = (void *)(uintptr_t)f.file;
+    if (st->aborted || c->state == IH_CONN_CLOSED || (m->len == 0 && !file)) {
+      if (file)
+        c->server->platform->file_close(file);
       return;
-    piece *p = ih_malloc(sizeof *p + m->len);
+    }
+    piece *p = ih_malloc(sizeof *p + m->len - skip);
     if (!p) {
+      if (file)
+        c->server->platform->file_close(file);
       ih_log(IH_LOG_ERROR, IH_EV_POOL_PROTOCOL, "out of memory relaying a response to %s:%u", c->peer_addr,
              (unsigned)c->peer_port);
       abort_relay(c);
@@ -205,8 +238,11 @@ void conn_relay_on_msg(ih_conn *c, const ih_chan_msg *m)
       return;
     }
     p->next = NULL;
-    p->len = m->len;
-    memcpy(p->data, m->payload, m->len);
+    p->len = m->len - skip;
+    p->file = file;
+    p->file_offset = f.offset;
+    p->file_length = f.length;
+    memcpy(p->data, m->payload + skip, p->len);
     if (st->q_tail)
       st->q_tail->next = p;
     else
@@ -248,9 +284,10 @@ void conn_relay_on_lost(ih_conn *c)
   if (!st || st->ended)
     return;
   st->ended = st->lost = true;
-  free_queue(st);
-  if (st->op == ROP_SEND)
-    st->sending = NULL; /* freed above; its completion still comes */
+  piece *in_flight = st->sending;
+  st->sending = NULL; /* its completion still comes and frees it */
+  free_queue(c, st);
+  st->sending = in_flight;
   if (st->op == ROP_RECV)
     c->transport->cancel_io(c);
 }
@@ -290,8 +327,8 @@ void conn_relay_on_recv(ih_conn *c, size_t bytes, int err)
 void conn_relay_on_sent(ih_conn *c, size_t bytes, int err)
 {
   ih_relay_state *st = c->relay_state;
-  size_t len = st->sending ? st->sending->len : 0;
-  free(st->sending);
+  size_t len = st->sending ? st->sending->len + (size_t)st->sending->file_length : 0;
+  free_piece(c, st->sending);
   st->sending = NULL;
   st->op = ROP_NONE;
   (void)bytes;
@@ -326,7 +363,7 @@ enum ih_handler_end conn_relay_finish(ih_conn *c, ih_body_plan *plan)
   ih_relay_state *st = c->relay_state;
   ih_request *r = c->req;
   st->finished = true;
-  free_queue(st);
+  free_queue(c, st);
   if (c->state == IH_CONN_CLOSED)
     return IH_HANDLER_FAILED;
   if (st->lost) {
@@ -372,7 +409,7 @@ void conn_relay_release(ih_conn *c)
 {
   if (!c->relay_state)
     return;
-  free_queue(c->relay_state);
+  free_queue(c, c->relay_state);
   free(c->relay_state);
   c->relay_state = NULL;
 }

@@ -509,8 +509,10 @@ static bool relay_to_worker(ih_conn *c)
 void ih_relay_dispatch(ih_relay_link *link, const ih_chan_msg *m)
 {
   ih_conn *c = ih_relay_link_find(link, m->id);
-  if (!c)
-    return; /* a request already over for us (the worker was too slow to hear of it) */
+  if (!c) {
+    ih_relay_link_drop_file(link, m); /* a request already over for us: a handle it handed over still closes */
+    return;
+  }
   ih_mutex_lock(c->lock);
   conn_relay_on_msg(c, m);
   relay_check_end(c);

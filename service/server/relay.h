@@ -32,6 +32,11 @@
  *     READY     0   relay_ready: the worker loaded its configuration
  *     WANT      id  the worker's pipeline reads body: send more
  *     DATA      id  response bytes, in order
+ *     FILE      id  relay_file_fixed + head bytes: the head, then length
+ *                   bytes of a file from offset, sent by the service from
+ *                   its own duplicate of the worker's file handle (the
+ *                   file's bytes never cross the channel); the service
+ *                   closes the duplicate
  *     END       id  the request is over: END_KEEP when its connection may
  *                   stay (the worker's pipeline decided, with the head it
  *                   wrote), END_ABORTIVE when it must be reset
@@ -77,6 +82,7 @@ enum relay_msg_type {
   RELAY_GOODBYE,
   RELAY_DLL_CHANGED,
   RELAY_REFUSED,
+  RELAY_FILE,
 };
 
 enum relay_flags {
@@ -96,6 +102,11 @@ typedef struct relay_request_fixed {
   uint16_t local_addr_len, peer_addr_len;
   uint32_t head_len, body_len;
 } relay_request_fixed;
+
+typedef struct relay_file_fixed {
+  uint64_t file;   /* the service's handle, duplicated into it by the worker */
+  uint64_t offset, length;
+} relay_file_fixed;
 
 typedef struct relay_ready {
   uint32_t pid;

@@ -3,6 +3,9 @@
 #include "server/relay_link.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "server/relay.h"
 
 #include "core/ih_alloc.h"
 #include "core/ih_thread.h"
@@ -23,7 +26,24 @@ struct ih_relay_link {
   uint64_t requests;
   bool closed;
   atomic_int refs;
+  void (*file_close)(void *file);
+  atomic_ullong files;
 };
+
+void ih_relay_link_count_file(ih_relay_link *l) { atomic_fetch_add(&l->files, 1); }
+uint64_t ih_relay_link_files(ih_relay_link *l) { return atomic_load(&l->files); }
+
+void ih_relay_link_set_file_close(ih_relay_link *l, void (*file_close)(void *file)) { l->file_close = file_close; }
+
+void ih_relay_link_drop_file(ih_relay_link *l, const ih_chan_msg *m)
+{
+  relay_file_fixed f;
+  if (m->type != RELAY_FILE || m->len < sizeof f || !l->file_close)
+    return;
+  memcpy(&f, m->payload, sizeof f);
+  if (f.file)
+    l->file_close((void *)(uintptr_t)f.file);
+}
 
 ih_relay_link *ih_relay_link_new(ih_chan *ch, void *owner)
 {

@@ -31,6 +31,11 @@ void ih_relay_link_ref(ih_relay_link *l);
 /* The last reference frees it (its channel is the owner's). */
 void ih_relay_link_unref(ih_relay_link *l);
 void *ih_relay_link_owner(ih_relay_link *l);
+/* How a file handle a worker handed over (RELAY_FILE) is closed when its
+ * request is already gone (the platform's file_close). */
+void ih_relay_link_set_file_close(ih_relay_link *l, void (*file_close)(void *file));
+/* A FILE message whose request is gone: its handle is closed. */
+void ih_relay_link_drop_file(ih_relay_link *l, const ih_chan_msg *m);
 
 /* Sends a message to the worker (pool/channel.h); false when the link is
  * closed (the worker is gone, its channel may be freed) or memory ran
@@ -56,6 +61,9 @@ ih_conn *ih_relay_link_take(ih_relay_link *l, uint64_t id);
  * caller to take. */
 uint64_t ih_relay_link_close(ih_relay_link *l);
 
+/* Files the worker handed over by handle (RELAY_FILE) that were sent. */
+void ih_relay_link_count_file(ih_relay_link *l);
+uint64_t ih_relay_link_files(ih_relay_link *l);
 /* Requests registered now, and ever. */
 long ih_relay_link_in_flight(ih_relay_link *l);
 uint64_t ih_relay_link_requests(ih_relay_link *l);

@@ -65,7 +65,13 @@ struct ih_relay_worker {
   long live;
   vconn *done_head, *done_tail;
   vconn *doomed;
+  bool (*export_file)(void *file, uint64_t *token);
 };
+
+void ih_relay_worker_set_file_export(ih_relay_worker *w, bool (*export_file)(void *file, uint64_t *token))
+{
+  w->export_file = export_file;
+}
 
 static const ih_transport relay_transport;
 
@@ -282,6 +288,29 @@ static void t_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length
 {
   vconn *vc = c->transport_data;
   const ih_platform *p = vc->w->server->platform;
+  size_t total = head_len + (size_t)length;
+  relay_file_fixed f = { .offset = offset, .length = length };
+  if (length && vc->w->export_file && head_len <= IH_CHAN_MAX_PAYLOAD - sizeof f &&
+      vc->w->export_file(file, &f.file)) {
+    /* The service sends the file from its own handle, and closes it in
+     * every case, also when the request is gone by the time it reads this
+     * (so the message goes even then). */
+    const void *parts[2] = { &f, head };
+    size_t lens[2] = { sizeof f, head_len };
+    ih_mutex_lock(vc->w->lock);
+    bool sent = ih_chan_send(vc->w->ch, RELAY_FILE, 0, vc->id, parts, lens, 2);
+    if (sent && !vc->aborted && !vc->closed && !vc->ended) {
+      vc->inflight += total;
+      vc->head_sent = true;
+    } else if (!sent) {
+      vc->closed = true; /* no memory to queue it: the request cannot go on (the duplicate is lost with it) */
+    }
+    vc->send_pending = true;
+    vc->send_len = total;
+    try_finish_send(vc);
+    ih_mutex_unlock(vc->w->lock);
+    return;
+  }
   char *buf = length ? ih_malloc(IH_CHAN_MAX_PAYLOAD) : NULL;
   bool failed = length && !buf;
   ih_mutex_lock(vc->w->lock);
@@ -299,7 +328,7 @@ static void t_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length
     }
   }
   vc->send_pending = true;
-  vc->send_len = head_len + (size_t)length;
+  vc->send_len = total;
   if (failed) {
     vc->send_pending = false;
     complete(vc, false, 0, 30 /* ERROR_READ_FAULT */);

@@ -28,6 +28,12 @@ typedef struct ih_relay_worker ih_relay_worker;
 /* wake_self makes the reader thread call ih_relay_worker_run soon (rings
  * its own doorbell). NULL when out of memory. */
 ih_relay_worker *ih_relay_worker_new(ih_server *s, ih_chan *ch, void (*wake_self)(void *ctx), void *wake_ctx);
+/* How a file of the worker's platform reaches the service without its
+ * bytes crossing the channel: export_file makes a handle of it valid in
+ * the service process (DuplicateHandle) and returns it as a number; false
+ * when it cannot (the bytes are then sent through the channel). NULL (the
+ * default): always through the channel. */
+void ih_relay_worker_set_file_export(ih_relay_worker *w, bool (*export_file)(void *file, uint64_t *token));
 /* After every connection is gone (ih_relay_worker_live is 0). */
 void ih_relay_worker_free(ih_relay_worker *w);
 

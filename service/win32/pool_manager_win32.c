@@ -20,6 +20,7 @@
 
 #include "core/ih_thread.h"
 #include "core/server_log.h"
+#include "file_win32.h"
 #include "logwriter_win32.h"
 #include "pool/channel.h"
 #include "pool/pool_health.h"
@@ -252,10 +253,12 @@ static worker *spawn(pool_rt *p)
   }
   w->ch = ih_chan_new(w->chan.view, w->chan.ring_bytes, 0, ring_service, w);
   w->link = w->ch ? ih_relay_link_new(w->ch, w) : NULL;
+  if (w->link)
+    ih_relay_link_set_file_close(w->link, ih_win32_file_close); /* handles the worker hands over (RELAY_FILE) */
   char program[MAX_PATH + 64], cmd[3 * MAX_PATH];
   snprintf(program, sizeof program, "%s\\%s", mgr.worker_dir, worker_program(p));
-  snprintf(cmd, sizeof cmd, "\"%s\" --config \"%s\" --pool \"%s\" --channel %s --ring %u", program, mgr.config_path,
-           p->conf->name, w->chan.name, (unsigned)w->chan.ring_bytes);
+  snprintf(cmd, sizeof cmd, "\"%s\" --config \"%s\" --pool \"%s\" --channel %s --ring %u --parent %lu", program,
+           mgr.config_path, p->conf->name, w->chan.name, (unsigned)w->chan.ring_bytes, GetCurrentProcessId());
   STARTUPINFOA si = { .cb = sizeof si };
   PROCESS_INFORMATION pi;
   w->spawned_ms = now_ms();
@@ -628,10 +631,11 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap)
         if (w->state == W_DEAD)
           continue;
         static const char *const names[] = { "starting", "ready", "retiring", "dead" };
-        PUT("%s{\"pid\":%lu,\"state\":\"%s\",\"up_ms\":%llu,\"requests\":%llu,\"in_flight\":%ld,"
+        PUT("%s{\"pid\":%lu,\"state\":\"%s\",\"up_ms\":%llu,\"requests\":%llu,\"files_by_handle\":%llu,\"in_flight\":%ld,"
             "\"private_bytes\":%lld,\"handles\":%lld,\"isapi_sessions\":%lld}",
             wfirst ? "" : ",", w->pid, names[w->state], (unsigned long long)elapsed(now, w->spawned_ms),
-            (unsigned long long)ih_relay_link_requests(w->link), ih_relay_link_in_flight(w->link),
+            (unsigned long long)ih_relay_link_requests(w->link), (unsigned long long)ih_relay_link_files(w->link),
+            ih_relay_link_in_flight(w->link),
             (long long)w->last_pong.private_bytes, (long long)w->last_pong.handles,
             (long long)w->last_pong.isapi_sessions);
         wfirst = false;

@@ -7,7 +7,7 @@
  * the service (EVENT, LOG), which writes them with the pool and pid in
  * front, so one log has everything.
  *
- *   isapihost-worker.exe --config PATH --pool NAME --channel NAME --ring BYTES
+ *   isapihost-worker.exe --config PATH --pool NAME --channel NAME --ring BYTES [--parent PID]
  *
  * Exit codes: 0 after STOP (GOODBYE sent first), 2 bad arguments or
  * configuration, 1 anything else that stops it from serving. The service
@@ -229,6 +229,22 @@ static bool raw_data_filter(char *why, size_t cap)
   return false;
 }
 
+/* The service's process, to hand file handles to (PROCESS_DUP_HANDLE). */
+static HANDLE service_process;
+
+/* A file of this worker's (a static file, an extension's TransmitFile)
+ * duplicated into the service, which sends it from there: its bytes never
+ * cross the channel. */
+static bool export_file(void *file, uint64_t *token)
+{
+  HANDLE dup = NULL;
+  if (!service_process ||
+      !DuplicateHandle(GetCurrentProcess(), (HANDLE)file, service_process, &dup, 0, FALSE, DUPLICATE_SAME_ACCESS))
+    return false;
+  *token = (uint64_t)(uintptr_t)dup;
+  return true;
+}
+
 static const char *arg_value(int argc, char **argv, const char *name)
 {
   for (int i = 1; i + 1 < argc; i++)
@@ -294,6 +310,11 @@ int main(int argc, char **argv)
     return 2;
   }
   w.relay = ih_relay_worker_new(&w.server, w.ch, ring_self, NULL);
+  const char *parent = arg_value(argc, argv, "--parent");
+  if (parent)
+    service_process = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)strtoul(parent, NULL, 10));
+  if (service_process)
+    ih_relay_worker_set_file_export(w.relay, export_file);
   relay_ready ready = { .pid = GetCurrentProcessId(), .bitness = (uint32_t)(sizeof(void *) * 8) };
   ih_chan_send1(w.ch, RELAY_READY, 0, 0, &ready, sizeof ready);
 

@@ -88,6 +88,20 @@ def test_static_and_extension_through_a_worker_keep_alive(srv):
                      "the worker's own events in the service's log")
 
 
+def test_files_go_out_from_the_service_by_handle(srv):
+    big = bytes((i * 31) % 251 for i in range(300_000))
+    write_files(srv.config.workdir / "www", {"big.bin": big})
+    st = srv.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+    before = sum(w["files_by_handle"] for w in pool_of(st)["workers"])
+    with HttpConn(srv.port, timeout=scaled(30)) as c:
+        for _ in range(2):
+            r = c.request("GET", "/big.bin")
+            expect_status(r, 200, "a 300 KB file through a worker pool")
+            assert r.body == big
+    after = sum(w["files_by_handle"] for w in pool_of(srv.status())["workers"])
+    assert after > before, "the file's bytes were sent from the service's duplicate of the worker's handle"
+
+
 def test_killed_worker_is_replaced(srv):
     st = srv.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
     old = worker_pids(st)[0]

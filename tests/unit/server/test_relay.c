@@ -6,6 +6,7 @@
  * ends with everything released on both sides: the client's connection
  * destroyed once with every holder at zero, no relayed connection left in
  * the worker, no request registered with the link. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,9 +231,23 @@ static void test_chunked_body(void)
   expect_worker_empty();
 }
 
-static void test_large_response_credits(void)
+/* The worker's file handed to the service as a "duplicate" (the same fake
+ * file, counted open once more: both ends close theirs). */
+static int exports;
+static bool f_export(void *file, uint64_t *token)
 {
-  IH_TEST("a response larger than the window moves as the client takes it");
+  exports++;
+  fake.files_open++;
+  *token = (uint64_t)(uintptr_t)file;
+  return true;
+}
+
+static void test_large_response_credits(bool handed_over)
+{
+  IH_TEST(handed_over ? "a large file goes out from the service's own handle, as the client takes it"
+                      : "a response larger than the window moves through the channel as the client takes it");
+  ih_relay_worker_set_file_export(worker, handed_over ? f_export : NULL);
+  int exported = exports;
   ih_conn *c = connect_client();
   client_sends(c, "GET /huge.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   client_reads_all(c);
@@ -240,6 +255,8 @@ static void test_large_response_credits(void)
   const char *body = find_bytes(fake.wire, fake.wire_len, "\r\n\r\n", 4);
   IH_CHECK(body && (size_t)(fake.wire + fake.wire_len - (body + 4)) == HUGE_SIZE);
   IH_CHECK(body && memcmp(body + 4, huge_data, HUGE_SIZE) == 0);
+  IH_EQ_INT(exports > exported, handed_over);
+  ih_relay_worker_set_file_export(worker, NULL);
   client_closes(c);
   expect_all_released(c);
   expect_worker_empty();
@@ -361,7 +378,8 @@ int main(void)
   test_status_page_stays();
   test_body_on_demand();
   test_chunked_body();
-  test_large_response_credits();
+  test_large_response_credits(false);
+  test_large_response_credits(true);
   test_client_gone();
   test_no_worker();
   test_worker_lost_before_answer();
