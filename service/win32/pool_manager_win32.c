@@ -46,7 +46,7 @@ typedef struct worker {
   HANDLE process, reader;
   DWORD pid;
   uint64_t spawned_ms, ready_ms, retire_deadline_ms;
-  volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed, refused;
+  volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed, refused, config_changed;
   uint64_t ping_sent_ms, pong_ms, ping_seq;
   relay_pong last_pong;
   const char *calling_dll; /* unknown here: the worker's own crash log names it */
@@ -324,9 +324,14 @@ ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsign
 {
   (void)c;
   ih_relay_link *link = NULL;
-  if (!mgr.started || pool->index >= mgr.pool_count)
-    return NULL;
-  pool_rt *p = &mgr.pools[pool->index];
+  /* By name: the request's configuration may be a reload's, whose pools
+   * are numbered differently; the workers run the pools started with. */
+  pool_rt *p = NULL;
+  for (size_t i = 0; mgr.started && i < mgr.pool_count && !p; i++)
+    if (_stricmp(mgr.pools[i].conf->name, pool->name) == 0 && mgr.pools[i].conf->mode == IH_POOL_WORKER)
+      p = &mgr.pools[i];
+  if (!p)
+    return NULL; /* a worker pool a reload added: 503 until the server restarts (docs/pools.md) */
   EnterCriticalSection(&mgr.lock);
   uint64_t now = now_ms();
   /* Round robin over the web garden's live workers; one still starting
@@ -440,6 +445,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
         .unhealthy_reported = w->unhealthy != 0,
         .command = w->recycle_asked != 0,
         .dll_changed = w->dll_changed != 0,
+        .config_changed = w->config_changed != 0,
       };
       SYSTEMTIME lt;
       GetLocalTime(&lt);
@@ -498,6 +504,19 @@ int ih_pool_manager_recycle(const char *pool_name)
   if (rc == IH_POOL_RECYCLE_STARTED)
     SetEvent(mgr.stop_event); /* wakes the tick now */
   return rc;
+}
+
+void ih_pool_manager_reloaded(void)
+{
+  if (!mgr.started)
+    return;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count; i++)
+    for (worker *w = mgr.pools[i].workers; w; w = w->next)
+      if (w->state == W_READY || w->state == W_STARTING)
+        InterlockedExchange(&w->config_changed, 1); /* recycled, one at a time, onto the file as it is now */
+  LeaveCriticalSection(&mgr.lock);
+  SetEvent(mgr.stop_event);
 }
 
 /* ---- start, stop, status ---- */

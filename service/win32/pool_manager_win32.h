@@ -30,6 +30,11 @@ ih_relay_link *ih_pool_manager_pick(ih_conn *c, const ih_pool_conf *pool, unsign
  * overlapped like any other (reason "command"); started, not waited for. */
 enum { IH_POOL_RECYCLE_STARTED = 0, IH_POOL_RECYCLE_NO_POOL = 1, IH_POOL_RECYCLE_NOT_RUNNING = 2 };
 int ih_pool_manager_recycle(const char *pool_name);
+/* The configuration was reloaded: every worker is recycled (reason
+ * "config"), so its pool's DLLs and settings come from the file as it is
+ * now. The set of pools, their modes and the manager's own keys stay
+ * those the server started with (docs/pools.md). */
+void ih_pool_manager_reloaded(void);
 /* The pools as JSON for the status page: "[{...},...]" into buf[0..cap)
  * (NUL-terminated); returns the length. */
 size_t ih_pool_manager_status_json(char *buf, size_t cap);

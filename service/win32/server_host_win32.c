@@ -248,6 +248,8 @@ int ih_host_reload(void)
   }
   host.drain_timeout = drain;
   host.shutdown_time_limit = shutdown_limit;
+  if (host.pools)
+    ih_pool_manager_reloaded(); /* workers read the file when they start */
   return 0;
 }
 

@@ -32,7 +32,7 @@ def worker_pids(st, name="w"):
     return [w["pid"] for w in p["workers"]] if p else []
 
 
-def start(ih, name, server_keys=None, filters=(), **pool_keys):
+def make_config(ih, name, server_keys=None, filters=(), **pool_keys):
     dlls = ih.build_dir / "tests" / "dlls"
     misbehave = ih.build_dir / "isapi" / "misbehave.dll"
     if not misbehave.is_file():
@@ -53,7 +53,11 @@ def start(ih, name, server_keys=None, filters=(), **pool_keys):
     for i, dll in enumerate(filters):
         cfg.section(f"filter f{i}").update(dll=win_path(dlls / dll))
     write_files(cfg.workdir / "www", {"f.txt": BODY})
-    return ih.start(cfg)
+    return cfg
+
+
+def start(ih, name, server_keys=None, filters=(), **pool_keys):
+    return ih.start(make_config(ih, name, server_keys, filters, **pool_keys))
 
 
 def kill_worker(srv, pid):
@@ -240,3 +244,27 @@ def test_recycles_under_concurrent_load_fail_no_request(ih):
         st = s.wait_status(lambda st: pool_of(st)["recycles"].get("requests", 0) >= 3, timeout=scaled(20),
                            what="several recycles by request count")
         assert pool_of(st)["crashes"] == 0
+
+
+def test_reload_recycles_the_workers_onto_the_new_configuration(ih):
+    from test_reload import reload_cmd
+    cfg = make_config(ih, "pools-reload")
+    name = f"IhPools{cfg.port}"
+    write_files(cfg.workdir / "docs", {"d.txt": b"the new vdir, served by a worker"})
+    s = ih.server(cfg)
+    s.run_args = ["--name", name]
+    with s.start() as srv:
+        srv.wait_for_log(f"running as {name}", timeout=20)
+        st = srv.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        old = worker_pids(st)[0]
+        expect_status(srv.fetch("/docs/d.txt"), 404, "no /docs yet")
+        srv.config.vdir("main", "/docs", path="docs", permissions="read")
+        srv.config.write()
+        rc, out, err = reload_cmd(ih, name)
+        assert rc == 0, (rc, out, err)
+        srv.wait_for_log("configuration reloaded (generation 2)", timeout=20)
+        st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("config", 0) >= 1 and old not in worker_pids(st),
+                             timeout=scaled(20), what="the worker recycled for the new configuration")
+        r = srv.fetch("/docs/d.txt")
+        expect_status(r, 200, "the new vdir, through the new worker")
+        assert r.body == b"the new vdir, served by a worker"
