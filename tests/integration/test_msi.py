@@ -71,8 +71,9 @@ def pkg(request):
     if not msi.is_file():
         pytest.fail(f"{msi} missing: cmake --build {build} --target msi (CTest's installer/msi-build does it)",
                     pytrace=False)
-    if msi.stat().st_mtime < Path(info["exe"]).stat().st_mtime:
-        pytest.fail(f"{msi} is older than {info['exe']}: cmake --build {build} --target msi", pytrace=False)
+    for part in (info["exe"], info.get("worker"), info.get("worker_x86")):
+        if part and Path(part).is_file() and msi.stat().st_mtime < Path(part).stat().st_mtime:
+            pytest.fail(f"{msi} is older than {part}: cmake --build {build} --target msi", pytrace=False)
     for tool in ("wine", "wineserver", "wineboot"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is not on PATH (Debian: apt-get install wine wine64)", pytrace=False)
