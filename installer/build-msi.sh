@@ -269,8 +269,9 @@ sql "UPDATE \`File\` SET \`Version\` = '$exe_version', \`Language\` = '1033' WHE
 #    version resource, and an unversioned file that exists is replaced only
 #    when it looks unmodified, so an upgrade could keep an old worker next to
 #    a new isapihost.exe, whose relay protocol it may not speak. A companion
-#    is installed whenever its parent is. (Wine's msi does not know
-#    companions: it replaces an unversioned file whose size differs.)
+#    is installed whenever its parent is. (Wine's msi does not follow the
+#    parent: it replaces such a file when its size or its MsiFileHash row,
+#    which wixl writes, differs; the same outcome for a changed worker.)
 workers=(WorkerExe)
 [ "$with_x86_worker" = no ] || workers+=(WorkerX86Exe)
 for w in "${workers[@]}"; do
