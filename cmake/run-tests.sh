@@ -8,6 +8,8 @@
 #   native-gcc         unit and script tests built with gcc
 #   mingw-x64          Debug: unit, Win32 and integration tests under Wine;
 #                      the x64 MSI, installed/upgraded/uninstalled by integration/msi
+#                      (its x86 worker is built for it with the i686 compiler,
+#                      installed and PE-checked, never run)
 #   mingw-x64-release  RelWithDebInfo, what users run: the same tests again
 #                      under Wine (optimisation exposes undefined behaviour
 #                      that -O0 hides)
@@ -91,6 +93,7 @@ fi
 step "mingw-x64 (Debug) under Wine"
 if build mingw-x64; then
   build_msi mingw-x64
+  echo "mingw-x64: the MSI's isapihost-worker-x86.exe is built, installed and PE-checked; never run (no test starts a bitness = 32 pool)"
   wine_ctest mingw-x64
 fi
 

@@ -3,7 +3,17 @@
 # (package wixl) and finishes it with msibuild (package msitools).
 #
 #   build-msi.sh --arch x64|x86 --version X.Y.Z --exe isapihost.exe \
+#                --worker isapihost-worker.exe \
+#                [--worker-x86 x86/isapihost-worker.exe | --no-worker-x86] \
 #                --hello hello.dll --stamp stamp.dll --out FILE.msi [--work DIR]
+#
+# --worker is the worker-pool program of the package's bitness. The x64
+# package also ships the x86 build's worker, installed as
+# isapihost-worker-x86.exe, which bitness = 32 pools run (docs/pools.md):
+# --worker-x86 is required for x64 unless --no-worker-x86 says explicitly
+# that the package is to be built without it (its bitness = 32 pools then
+# cannot start). An x86 package has no x86-in-x64 worker (a 32-bit service
+# runs 32-bit pools only): --worker-x86 is refused there.
 #
 # The `msi` target (installer/CMakeLists.txt) runs it with the project
 # version; tests/integration/test_msi.py runs it again with a higher version
@@ -17,12 +27,15 @@ set -euo pipefail
 
 die() { echo "build-msi: $*" >&2; exit 1; }
 
-arch= version= exe= hello= stamp= out= work=
+arch= version= exe= worker= worker_x86= no_worker_x86= hello= stamp= out= work=
 while [ $# -gt 0 ]; do
   case "$1" in
     --arch) arch=$2; shift 2 ;;
     --version) version=$2; shift 2 ;;
     --exe) exe=$2; shift 2 ;;
+    --worker) worker=$2; shift 2 ;;
+    --worker-x86) worker_x86=$2; shift 2 ;;
+    --no-worker-x86) no_worker_x86=1; shift ;;
     --hello) hello=$2; shift 2 ;;
     --stamp) stamp=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
@@ -37,9 +50,22 @@ case "$arch" in x64|x86) ;; *) die "--arch must be x64 or x86, got '$arch'" ;; e
   die "--version must be MAJOR.MINOR.BUILD, got '$version'"
 ((BASH_REMATCH[1] <= 255 && BASH_REMATCH[2] <= 255 && BASH_REMATCH[3] <= 65535)) ||
   die "--version $version is out of range (at most 255.255.65535)"
-for f in "$exe" "$hello" "$stamp"; do
-  [ -n "$f" ] && [ -f "$f" ] || die "missing input file '$f' (--exe, --hello and --stamp are required)"
+for f in "$exe" "$worker" "$hello" "$stamp"; do
+  [ -n "$f" ] && [ -f "$f" ] || die "missing input file '$f' (--exe, --worker, --hello and --stamp are required)"
 done
+if [ "$arch" = x86 ]; then
+  [ -z "$worker_x86" ] ||
+    die "--worker-x86 is for the x64 package only: the x86 package's own worker (--worker) is already 32-bit"
+elif [ -n "$no_worker_x86" ]; then
+  [ -z "$worker_x86" ] || die "--worker-x86 and --no-worker-x86 contradict each other"
+  echo "build-msi: building the x64 package WITHOUT isapihost-worker-x86.exe (--no-worker-x86): its bitness = 32 pools cannot start" >&2
+else
+  [ -n "$worker_x86" ] ||
+    die "the x64 package needs the x86 worker (--worker-x86 FILE, the mingw-x86 build's isapihost-worker.exe, shipped as isapihost-worker-x86.exe for bitness = 32 pools); --no-worker-x86 builds one without it"
+  [ -f "$worker_x86" ] ||
+    die "missing the x86 worker '$worker_x86' (--worker-x86); --no-worker-x86 builds the x64 package without it"
+fi
+with_x86_worker=$([ "$arch" = x64 ] && [ -z "$no_worker_x86" ] && echo yes || echo no)
 [ -n "$out" ] || die "--out is required"
 
 for tool in wixl msibuild msiinfo; do
@@ -57,15 +83,22 @@ work=$(realpath -m "${work:-$out.d}")
 # the reverse) installs, then its service cannot start.
 pe_machine() { od -An -tu2 -j "$(( $(od -An -tu4 -j 60 -N 4 "$1") + 4 ))" -N 2 "$1" | tr -d ' '; }
 want=$([ "$arch" = x64 ] && echo 34404 || echo 332) # 0x8664 / 0x14c
-for f in "$exe" "$hello" "$stamp"; do
+for f in "$exe" "$worker" "$hello" "$stamp"; do
   [ "$(pe_machine "$f")" = "$want" ] || die "$f is not a $arch PE file"
 done
+if [ "$with_x86_worker" = yes ]; then
+  [ "$(pe_machine "$worker_x86")" = 332 ] || die "$worker_x86 (--worker-x86) is not an x86 PE file"
+fi
 
 # Staging directory: wixl resolves File/@Source relative to its working
 # directory (absolute paths are refused).
 rm -rf "$work"
 mkdir -p "$work/bin/isapi" "$work/bin/filters" "$work/data"
 cp "$exe" "$work/bin/isapihost.exe"
+# The names the service starts (service/win32/pool_manager_win32.c,
+# worker_program), next to isapihost.exe.
+cp "$worker" "$work/bin/isapihost-worker.exe"
+[ "$with_x86_worker" = no ] || cp "$worker_x86" "$work/bin/isapihost-worker-x86.exe"
 cp "$hello" "$work/bin/isapi/hello.dll"
 cp "$stamp" "$work/bin/filters/stamp.dll"
 cp -r "$sample/." "$work/data/"
@@ -102,7 +135,7 @@ awk '
 done
 
 msi_tmp=$work/wixl.msi
-(cd "$work" && wixl -a "$arch" -D Arch="$arch" -D Version="$version" -o "$msi_tmp" "$wxs") >"$work/wixl.log" 2>&1 ||
+(cd "$work" && wixl -a "$arch" -D Arch="$arch" -D Version="$version" -D X86Worker="$with_x86_worker" -o "$msi_tmp" "$wxs") >"$work/wixl.log" 2>&1 ||
   { cat "$work/wixl.log" >&2; die "wixl failed"; }
 # wixl only warns about attributes and instructions it does not know and
 # builds a package without them: treat every warning as an error.
@@ -231,6 +264,20 @@ pe_file_version() {
 exe_version=$(pe_file_version "$exe") || die "$exe has no version resource (service/win32/version.rc.in)"
 sql "UPDATE \`File\` SET \`Version\` = '$exe_version', \`Language\` = '1033' WHERE \`File\` = 'IsapiHostExe'"
 
+# 10. The workers are companion files of isapihost.exe (File.Version = its
+#    File key; "Companion Files", Windows Installer SDK): they carry no
+#    version resource, and an unversioned file that exists is replaced only
+#    when it looks unmodified, so an upgrade could keep an old worker next to
+#    a new isapihost.exe, whose relay protocol it may not speak. A companion
+#    is installed whenever its parent is. (Wine's msi does not follow the
+#    parent: it replaces such a file when its size or its MsiFileHash row,
+#    which wixl writes, differs; the same outcome for a changed worker.)
+workers=(WorkerExe)
+[ "$with_x86_worker" = no ] || workers+=(WorkerX86Exe)
+for w in "${workers[@]}"; do
+  sql "UPDATE \`File\` SET \`Version\` = 'IsapiHostExe' WHERE \`File\` = '$w'"
+done
+
 msibuild "$msi_tmp" "${q[@]}" || die "msibuild failed on the package's tables"
 
 # An UPDATE whose WHERE matches nothing succeeds: check the results.
@@ -238,6 +285,10 @@ check() { # table expected-line
   msiinfo export "$msi_tmp" "$1" | tr -d '\r' | grep -qxF "$2" || die "table $1 lacks the row: $2"
 }
 check InstallExecuteSequence $'RemoveExistingProducts\t\t6550'
+# Exactly the workers this package should carry, each a companion of isapihost.exe.
+got_workers=$(msiinfo export "$msi_tmp" File | tr -d '\r' | awk -F'\t' '$1 ~ /^Worker/ && $5 == "IsapiHostExe" { print $1 }' | sort | tr '\n' ' ')
+[ "$got_workers" = "$(printf '%s\n' "${workers[@]}" | sort | tr '\n' ' ')" ] ||
+  die "the File table's workers are '$got_workers', expected '${workers[*]}' (each with Version IsapiHostExe)"
 msiinfo export "$msi_tmp" File | awk -F'\t' -v v="$exe_version" '$1 == "IsapiHostExe" && $5 == v { ok = 1 } END { exit !ok }' ||
   die "the File row of isapihost.exe does not carry its version $exe_version"
 msiinfo export "$msi_tmp" Component | awk -F'\t' -v a=$((win64 | 128)) '$1 == "Config" && $4 == a { ok = 1 } END { exit !ok }' ||
@@ -250,4 +301,4 @@ msiinfo export "$msi_tmp" Property | grep -q $'^SecureCustomProperties\t.*PORT;S
 
 mkdir -p "$(dirname "$out")"
 mv -f "$msi_tmp" "$out"
-echo "build-msi: $out ($arch, version $version)"
+echo "build-msi: $out ($arch, version $version; workers: ${workers[*]})"

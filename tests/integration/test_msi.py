@@ -4,7 +4,10 @@ site (static file, the sample extension, the sample filter's header) on the
 PORT given to msiexec -> the user changes the installed config -> a newer
 MSI upgrades in place, keeps the change, and the service runs again with it
 -> silent uninstall leaves no files, no service, no event source, no
-IIS-compat values. And: IIS-compat values that exist (a real IIS) are never
+IIS-compat values. The worker-pool programs are installed next to
+isapihost.exe (the x64 package: isapihost-worker.exe and the x86 build's
+worker as isapihost-worker-x86.exe, read here as a 32-bit PE file and never
+run), replaced by the upgrade and removed by the uninstall. And: IIS-compat values that exist (a real IIS) are never
 changed or removed; a bad PORT is refused before anything is installed.
 
 The package is the msi target's (installer/CMakeLists.txt; CTest builds it
@@ -68,8 +71,9 @@ def pkg(request):
     if not msi.is_file():
         pytest.fail(f"{msi} missing: cmake --build {build} --target msi (CTest's installer/msi-build does it)",
                     pytrace=False)
-    if msi.stat().st_mtime < Path(info["exe"]).stat().st_mtime:
-        pytest.fail(f"{msi} is older than {info['exe']}: cmake --build {build} --target msi", pytrace=False)
+    for part in (info["exe"], info.get("worker"), info.get("worker_x86")):
+        if part and Path(part).is_file() and msi.stat().st_mtime < Path(part).stat().st_mtime:
+            pytest.fail(f"{msi} is older than {part}: cmake --build {build} --target msi", pytrace=False)
     for tool in ("wine", "wineserver", "wineboot"):
         if not shutil.which(tool):
             pytest.fail(f"{tool} is not on PATH (Debian: apt-get install wine wine64)", pytrace=False)
@@ -233,6 +237,58 @@ def software_key(pkg):
     return r"HKLM\SOFTWARE\WOW6432Node\IsapiHost" if pkg["x86"] else r"HKLM\SOFTWARE\IsapiHost"
 
 
+IMAGE_FILE_MACHINE_I386, IMAGE_FILE_MACHINE_AMD64 = 0x14C, 0x8664
+PE32_MAGIC, PE32_PLUS_MAGIC = 0x10B, 0x20B
+IMAGE_SUBSYSTEM_WINDOWS_GUI = 2
+
+
+def pe_header(path):
+    """(Machine, optional header Magic, Subsystem) of a PE file, read from its
+    headers ("PE Format", Microsoft Learn): e_lfanew at 0x3C, then the
+    signature, the COFF header (Machine first) and the optional header
+    (Magic first; Subsystem at offset 68 in PE32 and PE32+ alike)."""
+    data = Path(path).read_bytes()
+    assert data[:2] == b"MZ", f"{path} is not an MZ/PE file"
+    (pe,) = struct.unpack_from("<I", data, 0x3C)
+    assert data[pe:pe + 4] == b"PE\0\0", f"{path} has no PE signature at {pe:#x}"
+    (machine,) = struct.unpack_from("<H", data, pe + 4)
+    magic, = struct.unpack_from("<H", data, pe + 24)
+    subsystem, = struct.unpack_from("<H", data, pe + 24 + 68)
+    return machine, magic, subsystem
+
+
+def workers(pkg):
+    """{installed name: the build's file} of the worker-pool programs the
+    package must carry (docs/pools.md, Bitness)."""
+    assert pkg.get("worker"), \
+        f"{pkg['build']}/installer/msi-build.json names no worker: the package does not carry isapihost-worker.exe"
+    found = {"isapihost-worker.exe": pkg["worker"]}
+    if not pkg["x86"]:
+        assert pkg.get("worker_x86"), \
+            "the x64 package was built without the x86 worker (IH_MSI_X86_WORKER=OFF, installer/CMakeLists.txt)"
+        found["isapihost-worker-x86.exe"] = pkg["worker_x86"]
+    return found
+
+
+def check_installed_workers(pkg, pf, expected):
+    """Each worker is where the service looks for it (next to isapihost.exe),
+    with the bytes of expected[name], and of the bitness its name says; the
+    x86 package has no isapihost-worker-x86.exe (a 32-bit service runs 32-bit
+    pools only)."""
+    own = (IMAGE_FILE_MACHINE_I386, PE32_MAGIC) if pkg["x86"] else (IMAGE_FILE_MACHINE_AMD64, PE32_PLUS_MAGIC)
+    bitness = {"isapihost-worker.exe": own, "isapihost-worker-x86.exe": (IMAGE_FILE_MACHINE_I386, PE32_MAGIC)}
+    for name, src in expected.items():
+        f = pf / name
+        assert f.is_file(), f"not installed: {f}"
+        assert f.read_bytes() == Path(src).read_bytes(), f"{f} is not {src}"
+        machine, magic, subsystem = pe_header(f)
+        assert (machine, magic) == bitness[name], \
+            f"{name}: Machine {machine:#x}, Magic {magic:#x}; expected {bitness[name][0]:#x}, {bitness[name][1]:#x}"
+        assert subsystem == IMAGE_SUBSYSTEM_WINDOWS_GUI, f"{name}: subsystem {subsystem}, expected GUI (2)"
+    if pkg["x86"]:
+        assert not (pf / "isapihost-worker-x86.exe").exists(), "the x86 package installed an x86-on-x64 worker"
+
+
 FIXED_FILE_INFO = b"\xbd\x04\xef\xfe\x00\x00\x01\x00"  # VS_FIXEDFILEINFO: signature, dwStrucVersion
 
 
@@ -257,15 +313,27 @@ def with_file_version(src, dst, version):
     return dst
 
 
+def newer_worker(src, dst, version):
+    """A copy of a worker as a newer release would carry it: different bytes
+    (the version appended after the image, where the loader never reads)."""
+    Path(dst).write_bytes(Path(src).read_bytes() + f"\0IsapiHost {version}\0".encode())
+    return dst
+
+
 def build_msi(pkg, version, out):
     """The package of a newer release: the same binaries, isapihost.exe with
-    the new version in its resource (installer/build-msi.sh)."""
+    the new version in its resource and the workers changed
+    (installer/build-msi.sh). Returns (msi, {installed worker name: file})."""
     exe = with_file_version(pkg["exe"], Path(out).with_name("isapihost.exe"), version)
+    new_workers = {name: newer_worker(src, Path(out).with_name(name), version) for name, src in workers(pkg).items()}
     cmd = ["bash", pkg["script"], "--arch", pkg["arch"], "--version", version, "--exe", str(exe),
+           "--worker", str(new_workers["isapihost-worker.exe"]),
            "--hello", pkg["hello"], "--stamp", pkg["stamp"], "--out", str(out)]
+    if "isapihost-worker-x86.exe" in new_workers:
+        cmd += ["--worker-x86", str(new_workers["isapihost-worker-x86.exe"])]
     r = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, f"build-msi.sh failed:\n{r.stdout}\n{r.stderr}"
-    return out
+    return out, new_workers
 
 
 def newer(version):
@@ -350,6 +418,21 @@ def test_msi_preshutdown_timeout_follows_the_stop_limit(pkg):
         f"PreshutdownTimeout {argument} ms; shutdown_time_limit {limit} s + {margin} s needs {(limit + margin) * 1000}"
 
 
+def test_msi_package_carries_the_workers(pkg):
+    """The File table lists the workers the package's bitness needs (the x64
+    one both, the x86 one its own only), each a companion of isapihost.exe
+    (its Version column is isapihost.exe's File key), so that Windows
+    Installer replaces them whenever it replaces isapihost.exe."""
+    out = subprocess.run(["msiinfo", "export", str(pkg["msi"]), "File"], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    rows = {r[2]: r for r in (line.split("\t") for line in out.replace("\r", "").splitlines()[3:]) if len(r) >= 5}
+    names = {n for n in rows if n.startswith("isapihost-worker")}
+    assert names == set(workers(pkg)), f"workers in the package: {sorted(names)}; expected {sorted(workers(pkg))}"
+    for name, src in workers(pkg).items():
+        assert rows[name][4] == "IsapiHostExe", f"{name}: Version {rows[name][4]!r}, expected the companion key IsapiHostExe"
+        assert int(rows[name][3]) == Path(src).stat().st_size, f"{name} is not {src}"
+
+
 @pytest.mark.ih_timeout(400)
 def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
     p = prefix
@@ -366,6 +449,7 @@ def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
         assert f.exists(), f"not installed: {f}"
     text = ini.read_bytes().decode("utf-8")
     assert re.search(rf"^bindings\s*=\s*127\.0\.0\.1:{port}\s*$", text, re.M), text
+    check_installed_workers(pkg, pf, workers(pkg))
     exe_win = "C:\\Program Files (x86)\\IsapiHost\\" if pkg["x86"] else "C:\\Program Files\\IsapiHost\\"
     assert re.search(r"^dll\s*=\s*" + re.escape(exe_win + "isapi\\hello.dll") + r"\s*$", text, re.M), text
 
@@ -398,12 +482,15 @@ def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
 
     # -- upgrade in place with a newer package built from the same source
     new_version = newer(pkg["version"])
-    new_msi = build_msi(pkg, new_version, tmp_path / f"isapihost-{new_version}-{pkg['arch']}.msi")
+    new_msi, new_workers = build_msi(pkg, new_version, tmp_path / f"isapihost-{new_version}-{pkg['arch']}.msi")
     rc, log = p.msiexec("/i", win_path(new_msi), "/qn", log_name="upgrade.log")
     assert_msi_ok(rc, log, "upgrade")
     assert ini.read_bytes() == changed.encode("utf-8"), "the upgrade changed the user's config"
     # the newer exe replaced the older one (its File row carries its version)
     assert pe_file_version((pf / "isapihost.exe").read_bytes()) == new_version + ".0", "the upgrade kept the old exe"
+    # the workers too: an old worker next to a new service may not speak its
+    # relay protocol (and the old product's removal must not take them away)
+    check_installed_workers(pkg, pf, new_workers)
     products = p.products()
     assert [v for _, v in products.values()] == [new_version], \
         f"after the upgrade exactly the new version must be installed: {products}"
@@ -422,6 +509,8 @@ def test_msi_install_upgrade_uninstall(pkg, prefix, tmp_path):
     rc, log = p.msiexec("/x", win_path(new_msi), "/qn", log_name="uninstall.log")
     assert_msi_ok(rc, log, "uninstall")
     wait_closed(port)
+    for name in new_workers:
+        assert not (pf / name).exists(), f"{name} left after the uninstall"
     left = [str(f) for d in (pf, data) if d.exists() for f in [d, *d.rglob("*")]]
     assert not left, f"files left after the uninstall: {left}"
     assert p.service_state() is None, "the service still exists"
