@@ -231,16 +231,33 @@ static DWORD WINAPI reader_main(void *arg)
 
 /* ---- starting a worker ---- */
 
+/* The program of p's bitness: the service's own worker, or on a 64-bit
+ * service the x86 one installed beside it; NULL for a 64-bit pool on a
+ * 32-bit service, which cannot be (no 64-bit code from a 32-bit process). */
 static const char *worker_program(const pool_rt *p)
 {
   unsigned own = (unsigned)(sizeof(void *) * 8);
   unsigned want = p->conf->bitness_given ? p->conf->bitness : own;
-  return want == 64 ? "isapihost-worker.exe" : (own == 32 ? "isapihost-worker.exe" : "isapihost-worker-x86.exe");
+  if (want == own)
+    return "isapihost-worker.exe";
+  return own == 64 ? "isapihost-worker-x86.exe" : NULL;
 }
 
 /* mgr.lock held. */
 static worker *spawn(pool_rt *p)
 {
+  const char *name = worker_program(p);
+  if (!name) {
+    if (!p->start_failure_logged)
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+             "pool %s has bitness = 64, which a 32-bit service cannot run; its requests get 503 (install the x64 "
+             "package, or give the pool bitness = 32)",
+             p->conf->name);
+    p->start_failure_logged = true;
+    InterlockedExchange(&p->refused, 1);
+    ih_pool_health_on_stop(&p->health, now_ms());
+    return NULL;
+  }
   worker *w = calloc(1, sizeof *w);
   if (!w)
     return NULL;
@@ -256,7 +273,7 @@ static worker *spawn(pool_rt *p)
   if (w->link)
     ih_relay_link_set_file_close(w->link, ih_win32_file_close); /* handles the worker hands over (RELAY_FILE) */
   char program[MAX_PATH + 64], cmd[3 * MAX_PATH];
-  snprintf(program, sizeof program, "%s\\%s", mgr.worker_dir, worker_program(p));
+  snprintf(program, sizeof program, "%s\\%s", mgr.worker_dir, name);
   snprintf(cmd, sizeof cmd, "\"%s\" --config \"%s\" --pool \"%s\" --channel %s --ring %u --parent %lu", program,
            mgr.config_path, p->conf->name, w->chan.name, (unsigned)w->chan.ring_bytes, GetCurrentProcessId());
   STARTUPINFOA si = { .cb = sizeof si };
@@ -267,12 +284,13 @@ static worker *spawn(pool_rt *p)
     DWORD err = GetLastError();
     enum ih_log_level level = p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR;
     p->start_failure_logged = true;
-    ih_log(level, IH_EV_POOL_START_FAILED,
-           "pool %s: cannot start %s (Win32 error %lu)%s; the pool backs off and tries again", p->conf->name, program,
-           err,
-           err == ERROR_BAD_EXE_FORMAT || strstr(program, "x86")
-               ? ": this machine cannot run a 32-bit worker (bitness = 32)"
-               : "");
+    const char *why = "";
+    if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+      why = ": the program is not installed beside isapihost.exe";
+    else if (strstr(name, "x86"))
+      why = ": this machine cannot run a 32-bit worker (bitness = 32)";
+    ih_log(level, IH_EV_POOL_START_FAILED, "pool %s: cannot start %s (Win32 error %lu)%s; the pool backs off and tries again",
+           p->conf->name, program, err, why);
     ih_relay_link_unref(w->link);
     ih_chan_free(w->ch);
     ih_worker_channel_close(&w->chan);
