@@ -161,6 +161,19 @@ bool ih_dll_shadow_start(const char *pool)
   return ih_dll_load_set_shadow_dir(dir);
 }
 
+/* Forgets every copy (under the lock): they belong to the directory being
+ * left, and a new one starts numbering again. */
+static void forget_locked(void)
+{
+  for (size_t i = 0; i < sh.count; i++) {
+    free(sh.dlls[i].original_w);
+    free(sh.dlls[i].original);
+    free(sh.dlls[i].copy);
+  }
+  sh.count = 0;
+  sh.next_index = 0;
+}
+
 bool ih_dll_load_set_shadow_dir(const char *dir)
 {
   if (!dir) {
@@ -187,6 +200,7 @@ bool ih_dll_load_set_shadow_dir(const char *dir)
     return false;
   }
   AcquireSRWLockExclusive(&sh.lock);
+  forget_locked();
   wcscpy(sh.dir, w);
   sh.on = true;
   ReleaseSRWLockExclusive(&sh.lock);
@@ -303,7 +317,12 @@ bool ih_dll_shadow_prepare(const char *original, const char *who, char *load_pat
   /* another thread may have copied the same file meanwhile: one module */
   known = find_locked(ow);
   bool ok;
-  if (known) {
+  if (!sh.on || wcscmp(sh.dir, dir) != 0) {
+    /* copies were turned off or moved meanwhile: load this one, record nothing */
+    int n = snprintf(load_path, cap, "%s", copy);
+    ok = n > 0 && (size_t)n < cap;
+    free(ow);
+  } else if (known) {
     int n = snprintf(load_path, cap, "%s", known->copy);
     ok = n > 0 && (size_t)n < cap;
     free(ow);
@@ -347,6 +366,7 @@ void ih_dll_shadow_stop(void)
   AcquireSRWLockExclusive(&sh.lock);
   bool was_on = sh.on;
   sh.on = false;
+  forget_locked();
   wchar_t dir[DIR_CAP];
   wcscpy(dir, sh.dir);
   ReleaseSRWLockExclusive(&sh.lock);
