@@ -28,9 +28,11 @@
  * copies stay off: DLLs are loaded in place. Returns whether they are on. */
 bool ih_dll_shadow_start(const char *pool);
 
-/* dir (UTF-8) becomes this process's shadow directory, made if missing;
- * NULL turns shadow copies off (the default). False (logged as IH4008)
- * when the directory cannot be made: then they are off. */
+/* dir (UTF-8) becomes this process's shadow directory, made afresh (what
+ * an earlier process of the same pid left there is removed), and copies
+ * made before, elsewhere, are forgotten; NULL turns shadow copies off (the
+ * default). False (logged as IH4008) when the directory cannot be made:
+ * then they are off. */
 bool ih_dll_load_set_shadow_dir(const char *dir);
 
 /* For the loader, before LoadLibraryEx of original (UTF-8, as configured):
