@@ -7,6 +7,7 @@
  * called and never unloaded (dll_entry_win32.h). */
 #include "isapi/shared/isapi_dll_load_win32.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +16,16 @@
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
 #include "isapi/shared/isapi_dll_image_win32.h"
+#include "isapi/shared/isapi_dll_shadow_win32.h"
 #include "isapi/shared/isapi_guard_win32.h"
 #include "win32_util.h"
 
 /* What the loader thread did, handed back to the thread that waits for it. */
 typedef struct load_call {
   const ih_dll_load_kind *k;
-  char path[MAX_PATH * 3];
+  char path[MAX_PATH * 3];     /* what is loaded: the DLL as configured, or its shadow copy */
+  char original[MAX_PATH * 3]; /* when path is a shadow copy: the DLL as configured; else "" */
+  bool in_place;               /* the copy did not load for want of a DLL it needs: the original did */
   char who[MAX_PATH * 3 + 160]; /* for a late message */
   enum { STEP_BAD_PATH, STEP_WRONG_BITNESS, STEP_NOT_LOADED, STEP_NO_EXPORT, STEP_CALLED } step;
   char image[320]; /* STEP_WRONG_BITNESS: why; STEP_NOT_LOADED: what the headers show, if anything */
@@ -68,6 +72,19 @@ static void run_load(ih_dll_entry *e, void *arg)
   HMODULE m = LoadLibraryExW(w, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
   c->code = GetLastError();
   free(w);
+  if (!m && c->original[0] && c->code == ERROR_MOD_NOT_FOUND) {
+    /* The copy is there, so what is not found is a DLL it needs, which
+     * the search finds only next to the original: load that instead. */
+    wchar_t *o = ih_win32_path(c->original);
+    if (o) {
+      m = LoadLibraryExW(o, NULL, LOAD_WITH_ALTERED_SEARCH_PATH);
+      if (m) { /* else the copy's error stands: what was tried first */
+        c->in_place = true;
+        c->code = GetLastError();
+      }
+      free(o);
+    }
+  }
   if (!m) {
     c->step = STEP_NOT_LOADED;
     return;
@@ -108,7 +125,12 @@ enum ih_dll_load_outcome ih_dll_load(const ih_dll_load_kind *k, const char *path
   load_call c;
   memset(&c, 0, sizeof c);
   c.k = k;
-  snprintf(c.path, sizeof c.path, "%s", path);
+  /* In a worker with shadow copies on, the copy is what is loaded (and
+   * checked for bitness); everything reported still names path. */
+  if (ih_dll_shadow_prepare(path, who, c.path, sizeof c.path))
+    snprintf(c.original, sizeof c.original, "%s", path);
+  else
+    snprintf(c.path, sizeof c.path, "%s", path);
   snprintf(c.who, sizeof c.who, "%s", who);
   const char *where = NULL;
   enum ih_bounded_result r = ih_dll_entry_bounded(k->kind, path, "LoadLibraryEx (DllMain)", run_load, late_load, &c,
@@ -130,6 +152,10 @@ enum ih_dll_load_outcome ih_dll_load(const ih_dll_load_kind *k, const char *path
     return IH_DLL_LOAD_STUCK;
   }
   *code = c.code;
+  if (c.in_place)
+    ih_log(IH_LOG_WARNING, IH_EV_POOL_SHADOW_COPY,
+           "%s: does not load from its shadow copy (Win32 error %lu: a DLL it needs is not found next to the copy): "
+           "loaded in place, so its file stays locked while this worker runs", who, (unsigned long)ERROR_MOD_NOT_FOUND);
   switch (c.step) {
   case STEP_BAD_PATH:
     snprintf(why, cap, "the path is not valid UTF-8 (Win32 error %lu)", *code);

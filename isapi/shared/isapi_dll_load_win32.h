@@ -10,7 +10,11 @@
  * Both hosts load the path as configured, converted the same way
  * (ih_win32_path), so a DLL that is both an extension and a filter is one
  * module: the Windows loader returns the module it already mapped for the
- * same file and counts one more reference (MSDN LoadLibraryEx). */
+ * same file and counts one more reference (MSDN LoadLibraryEx).
+ *
+ * In a worker whose pool has shadow_copy = on, the file loaded is a
+ * private copy of the configured one (isapi_dll_shadow_win32.h), the same
+ * copy for both hosts, so such a DLL is still one module. */
 #ifndef IH_ISAPI_DLL_LOAD_WIN32_H
 #define IH_ISAPI_DLL_LOAD_WIN32_H
 

@@ -29,6 +29,7 @@
 #include "isapi/isapi_dll_win32.h"
 #include "isapi/isapi_host_win32.h"
 #include "isapi/isapi_pool_win32.h"
+#include "isapi/shared/isapi_dll_shadow_win32.h"
 #include "pool/channel.h"
 #include "process_stats_win32.h"
 #include "server/pipeline.h"
@@ -281,6 +282,9 @@ int main(int argc, char **argv)
     ih_log(IH_LOG_ERROR, IH_EV_CONFIG_INVALID, "worker of pool %s: configuration rejected: %s", w.pool, err);
     return 2;
   }
+  const ih_pool_conf *pool_conf = ih_config_pool_named(w.cfg, w.pool);
+  if (pool_conf && pool_conf->shadow_copy)
+    ih_dll_shadow_start(w.pool); /* before any DLL loads (docs/pools.md#shadow-copies) */
   WSADATA wsa;
   WSAStartup(MAKEWORD(2, 2), &wsa); /* DLLs built for IIS use sockets without starting Winsock */
   ih_iis_compat_init();
@@ -320,7 +324,7 @@ int main(int argc, char **argv)
 
   /* The reader thread: messages, then the transport's completions, then
    * the timers, and sleep on the doorbell when none has anything. */
-  uint64_t next_sweep = 0;
+  uint64_t next_sweep = 0, next_shadow_check = 0;
   for (;;) {
     int n = ih_chan_poll(w.ch, on_message, NULL, 256);
     if (n < 0) {
@@ -333,6 +337,12 @@ int main(int argc, char **argv)
     if (now >= next_sweep) {
       ih_relay_worker_sweep(w.relay, now, false);
       next_sweep = now + 250;
+    }
+    if (now >= next_shadow_check) {
+      char changed[MAX_PATH * 3];
+      if (ih_dll_shadow_changed(changed, sizeof changed))
+        ih_chan_send1(w.ch, RELAY_DLL_CHANGED, 0, 0, changed, strlen(changed));
+      next_shadow_check = now + 1000;
     }
     if (w.stopping && ih_relay_worker_live(w.relay) == 0)
       break;
@@ -352,6 +362,7 @@ int main(int argc, char **argv)
    * then the word that this exit is not a crash. */
   ih_isapi_host_stop();
   ih_filter_host_stop(&w.server);
+  ih_dll_shadow_stop(); /* the DLLs are unloaded: their copies can go */
   ih_chan_send1(w.ch, RELAY_GOODBYE, 0, 0, NULL, 0);
   Sleep(50); /* let the service read it before the view goes (it is the section's, not ours) */
   ih_log_set_event_sink(NULL, NULL);
