@@ -187,11 +187,9 @@ static DWORD WINAPI reader_main(void *arg)
       break;
     }
   }
-  /* Gone: its requests end here, before anything else can reuse it. */
-  char which[512];
-  size_t lost = ih_relay_lost(w->link, which, sizeof which);
-  char words[IH_WORKER_LAST_WORDS];
-  snprintf(words, sizeof words, "%s", w->chan.last_words);
+  /* Gone. First no request can pick it any more (so the client that gets
+   * its request's 502 below and asks again reaches a new worker), then its
+   * requests end. */
   DWORD code = 0;
   GetExitCodeProcess(w->process, &code);
   bool crashed = !w->goodbye && !w->refused;
@@ -210,6 +208,10 @@ static DWORD WINAPI reader_main(void *arg)
     ih_pool_health_on_recycle_end(&w->pool->health, now);
   uint32_t retry = ih_pool_health_retry_after_s(&w->pool->health, now);
   LeaveCriticalSection(&mgr.lock);
+  char which[512];
+  size_t lost = ih_relay_lost(w->link, which, sizeof which);
+  char words[IH_WORKER_LAST_WORDS];
+  snprintf(words, sizeof words, "%s", w->chan.last_words);
   if (crashed)
     ih_log(IH_LOG_ERROR, IH_EV_POOL_WORKER_EXITED,
            "pool %s: worker %lu crashed (exit code 0x%08lx, without its goodbye%s%s) after %llu requests; %zu in "
