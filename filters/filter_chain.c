@@ -91,6 +91,8 @@ static int build_chain(const ih_filter_table *t, const ih_site *site, ih_filter_
     ih_filter *f = &t->filters[i];
     if (f->conf->site && f->conf->site != site)
       continue; /* another site's, or a site filter for the global chain */
+    if (f->elsewhere)
+      continue; /* its site's requests run in another process */
     if (!f->loaded) {
       if (!f->conf->skip_on_load_error && !out->blocked) {
         out->blocked = true; /* IIS 6: a site whose filter did not load answers 503 */

@@ -42,6 +42,8 @@ typedef struct ih_filter {
   uint32_t flags;             /* GetFilterVersion's dwFlags */
   void *handle;               /* the platform's */
   bool loaded;
+  bool elsewhere;             /* not loaded here on purpose: its site runs in another process (a worker
+                                 pool's, docs/pools.md); in no chain, blocks none */
   char error[256];            /* why it did not load, for messages */
 } ih_filter;
 

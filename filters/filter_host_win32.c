@@ -210,6 +210,14 @@ static BOOL load_filter(ih_filter *f, DWORD limit_ms, BOOL quiet_if_same)
   return TRUE;
 }
 
+/* Which filters this process loads (a worker: those of its pool's sites
+ * and the global ones); NULL: all. */
+static bool (*filter_scope)(const ih_filter_conf *conf);
+
+void ih_filter_host_set_scope(bool (*in_scope)(const ih_filter_conf *conf)) { filter_scope = in_scope; }
+
+static bool out_of_scope(const ih_filter *f) { return filter_scope && !filter_scope(f->conf); }
+
 int ih_filter_host_start(ih_server *server)
 {
   ih_isapi_guard_install();
@@ -228,6 +236,13 @@ int ih_filter_host_start(ih_server *server)
   DWORD limit_ms = gen->config->server.startup_time_limit * 1000u;
   for (size_t i = 0; i < t->count; i++) {
     t->filters[i].error[sizeof t->filters[i].error - 1] = '\0'; /* set_error's invariant */
+    if (out_of_scope(&t->filters[i])) {
+      /* Another pool's site's filter: never loaded here, never tried again;
+       * no request of that site comes to this process. */
+      snprintf(t->filters[i].error, sizeof t->filters[i].error, "its site is served by another pool");
+      t->filters[i].elsewhere = true;
+      continue;
+    }
     if (!load_filter(&t->filters[i], limit_ms, FALSE) && !is_stuck(&t->filters[i]))
       failed++;
   }
@@ -257,7 +272,7 @@ static void retry_now(void)
     DWORD limit_ms = gen->config->server.startup_time_limit * 1000u;
     for (size_t i = 0; i < t->count; i++) {
       ih_filter *f = &t->filters[i];
-      if (f->loaded || is_stuck(f))
+      if (f->loaded || is_stuck(f) || f->elsewhere)
         continue;
       if (load_filter(f, limit_ms, TRUE))
         any = TRUE;
@@ -327,6 +342,7 @@ static void take_load_state(ih_filter *f, const ih_filter *o)
   f->handle = o->handle;
   memcpy(f->error, o->error, sizeof f->error);
   f->loaded = o->loaded;
+  f->elsewhere = o->elsewhere;
 }
 
 int ih_filter_host_rebind(ih_server *server, ih_generation *gen, char *why, size_t cap)

@@ -32,6 +32,11 @@
  * its sites answer 503 (on_load_error = fail) or run without it (skip).
  * Returns -1 only when out of memory (logged). */
 int ih_filter_host_start(ih_server *server);
+/* Before ih_filter_host_start: only filters for which in_scope is true are
+ * loaded (a worker process loads the global filters and those of its
+ * pool's sites, as IIS 6 loads a site's filters in the w3wp of its
+ * application pool). Default: every filter. */
+void ih_filter_host_set_scope(bool (*in_scope)(const ih_filter_conf *conf));
 
 /* Loads again the filters that failed to load and, if any now loads,
  * rebuilds the chains. Cheap when nothing failed; the caller (the sweep

@@ -469,7 +469,7 @@ static void tick_pool(pool_rt *p, uint64_t now)
       };
       SYSTEMTIME lt;
       GetLocalTime(&lt);
-      enum ih_recycle_reason why = ih_recycle_due(&rs, &facts, &p->clock, (unsigned)(lt.wHour * 60 + lt.wMinute), now);
+      enum ih_recycle_reason why = ih_recycle_due(&rs, &facts, &p->clock, now, (unsigned)(lt.wHour * 60 + lt.wMinute));
       if (why != IH_RECYCLE_NONE && ih_pool_health_state(&p->health) == IH_POOL_RUNNING) {
         if (spawn(p)) { /* the new one first: no request waits for a worker */
           retire(p, w, why, now);

@@ -67,10 +67,26 @@ static const ih_platform *win32_platform(void)
   return &platform;
 }
 
+/* A site filter loads in this process when its site has a directory in an
+ * inprocess pool; a site served only by worker pools has its filters in
+ * the workers (docs/pools.md). Global filters load everywhere. */
+static bool filter_runs_here(const ih_filter_conf *f)
+{
+  if (!f->site)
+    return true;
+  if (!f->site->pool || f->site->pool->mode == IH_POOL_INPROCESS)
+    return true;
+  for (size_t i = 1; i < f->site->vdir_count; i++)
+    if (f->site->vdirs[i].pool && f->site->vdirs[i].pool->mode == IH_POOL_INPROCESS)
+      return true;
+  return false;
+}
+
 /* The extension and filter hosts, started and stopped at the server's
  * points (server_lifecycle_win32.h). */
 static int hosts_start(const ih_config *cfg, ih_server *server)
 {
+  ih_filter_host_set_scope(filter_runs_here);
   if (ih_isapi_host_start(cfg) != 0)
     return -1;
   /* Filters see every connection from its first bytes: loaded before any

@@ -246,6 +246,26 @@ static bool export_file(void *file, uint64_t *token)
   return true;
 }
 
+/* Whether pool (NULL: the default pool) is this worker's. */
+static bool is_my_pool(const ih_pool_conf *pool)
+{
+  return _stricmp(pool ? pool->name : w.cfg->pools[0].name, w.pool) == 0;
+}
+
+/* A site filter runs where its site's requests run: the global filters and
+ * those of sites with a directory in this worker's pool are loaded here. */
+static bool filter_in_my_pool(const ih_filter_conf *f)
+{
+  if (!f->site)
+    return true;
+  if (is_my_pool(f->site->pool))
+    return true;
+  for (size_t i = 1; i < f->site->vdir_count; i++)
+    if (f->site->vdirs[i].pool && is_my_pool(f->site->vdirs[i].pool))
+      return true;
+  return false;
+}
+
 static const char *arg_value(int argc, char **argv, const char *name)
 {
   for (int i = 1; i + 1 < argc; i++)
@@ -289,6 +309,7 @@ int main(int argc, char **argv)
   WSAStartup(MAKEWORD(2, 2), &wsa); /* DLLs built for IIS use sockets without starting Winsock */
   ih_iis_compat_init();
   ih_isapi_host_on_unhealthy(unhealthy_to_service);
+  ih_filter_host_set_scope(filter_in_my_pool);
   platform.file_open = ih_win32_file_open;
   platform.file_read = ih_win32_file_read;
   platform.file_close = ih_win32_file_close;

@@ -268,3 +268,28 @@ def test_reload_recycles_the_workers_onto_the_new_configuration(ih):
         r = srv.fetch("/docs/d.txt")
         expect_status(r, 200, "the new vdir, through the new worker")
         assert r.body == b"the new vdir, served by a worker"
+
+
+def test_a_site_filter_loads_where_its_site_runs(ih):
+    """A site's filters load in the processes that run its requests: a site
+    whole in a worker pool, in its workers only; an in-process site, in the
+    service only (main, with directories in both, loads its own in both)."""
+    dlls = ih.build_dir / "tests" / "dlls"
+    cfg = make_config(ih, "pools-filters")
+    cfg.site("workers", bindings=f"127.0.0.1:{cfg.port}:workers.test", root="www", pool="w")
+    cfg.site("service", bindings=f"127.0.0.1:{cfg.port}:service.test", root="www")
+    cfg.section("filter in_worker").update(site="workers", dll=win_path(dlls / "flt_order_high.dll"))
+    cfg.section("filter in_service").update(site="service", dll=win_path(dlls / "flt_order_low.dll"))
+    with ih.start(cfg) as s:
+        r = s.fetch("/f.txt", host="workers.test")
+        expect_status(r, 200, "a site in the worker pool")
+        assert "high" in r.header_list("X-Filter-Order"), r.describe()
+        r = s.fetch("/f.txt", host="service.test")
+        expect_status(r, 200, "a site in process")
+        assert "low" in r.header_list("X-Filter-Order"), r.describe()
+        lines = s.wait_for_log(re.compile(r"\[pool w, worker \d+\] filter in_worker loaded"),
+                               "the worker site's filter loaded in the worker")
+        text = "\n".join(lines)
+        assert not re.search(r"\[pool w, worker \d+\] filter in_service loaded", text), text[-2000:]
+        assert re.search(r"IH3001 filter in_service loaded", text), "the in-process site's filter in the service"
+        assert not re.search(r"IH3001 filter in_worker loaded", text), "the worker site's filter not in the service"
