@@ -160,7 +160,13 @@ OWN_WINESERVER=0
 cleanup() {
   if [ -n "$CUR_PID" ]; then stop_server; fi
   if [ "$OWN_WINESERVER" = 1 ]; then wine_prefix_down; fi
-  rm -rf "$TMP"
+  # Something could not run: keep the servers' output, logs/server.log and
+  # wrk's output for a look (the temp dir is named in the messages).
+  if [ ${#FAILURES[@]} -gt 0 ]; then
+    say "kept the temp dir for inspection: $TMP"
+  else
+    rm -rf "$TMP"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -492,7 +498,8 @@ run_target() { # TARGET ROUND
       FLAG[$t:$c]=${errs:+ *}   # "*": this best run had errors (notes below)
     fi
     if ! kill -0 "$CUR_PID" 2>/dev/null; then
-      fail "$(label "$t") round $r: the server died during the c=$c run"
+      wait "$CUR_PID" 2>/dev/null; code=$?   # > 128: killed by signal code - 128
+      fail "$(label "$t") round $r: the server died during the c=$c run (exit status $code)"
       tail -n 5 "$TMP/$t-r$r.err" 2>/dev/null | sed 's/^/  | /'
       CUR_PID=; CUR_KIND=
       return
