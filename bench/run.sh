@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # IsapiHost benchmark: bash bench/run.sh [--duration S] [--rounds N] [--targets LIST] [--out FILE]
+#                     [--baseline-ref REF] [--roundtrips] [--recycle [N]]
 #
 # Builds the mingw-x64-release preset (optimised, as deployed), then measures keep-alive GETs of 1 KB
 # with wrk at 1, 16 and 64 connections against
