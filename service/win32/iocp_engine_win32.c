@@ -148,6 +148,17 @@ static void deliver_ready(void)
   }
 }
 
+void ih_iocp_engine_batch_begin(void)
+{
+  ready_scope = TRUE;
+}
+
+void ih_iocp_engine_batch_end(void)
+{
+  deliver_ready();
+  ready_scope = FALSE;
+}
+
 /* ---- posting failures as completions ---- */
 
 /* A post that failed at once is delivered like a completion, under its own

@@ -52,6 +52,14 @@ void ih_iocp_engine_notify_timers(BOOL all);
 /* Every connection is cancelled (the drain timed out): each closes at its
  * next timer notification, whatever it is doing (ih_conn_cancel). */
 void ih_iocp_engine_cancel_all(void);
+/* Around a batch of work on a thread of ours that issues connection I/O
+ * and never waits for a completion (a worker pool's channel reader,
+ * pool_manager_win32.c): what completes at once during the batch is
+ * delivered on this thread at its end, as on an I/O thread, instead of
+ * being posted to the port (a packet, and an I/O thread woken, per send
+ * under Wine). */
+void ih_iocp_engine_batch_begin(void);
+void ih_iocp_engine_batch_end(void);
 
 /* A Winsock extension function (WSAID_*) through socket s. */
 BOOL ih_iocp_winsock_function(SOCKET s, GUID guid, void *fn, size_t fn_size);

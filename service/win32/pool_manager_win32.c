@@ -21,6 +21,7 @@
 #include "core/ih_thread.h"
 #include "core/server_log.h"
 #include "file_win32.h"
+#include "iocp_engine_win32.h"
 #include "logwriter_win32.h"
 #include "pool/channel.h"
 #include "pool/pool_health.h"
@@ -168,7 +169,9 @@ static DWORD WINAPI reader_main(void *arg)
   worker *w = arg;
   HANDLE waits[2] = { w->chan.wake_service, w->process };
   for (;;) {
+    ih_iocp_engine_batch_begin(); /* the sends it starts that complete at once finish here */
     int n = ih_chan_poll(w->ch, on_message, w, 256);
+    ih_iocp_engine_batch_end();
     if (n < 0) {
       ih_log(IH_LOG_ERROR, IH_EV_POOL_PROTOCOL, "pool %s: worker %lu sent a malformed message; killing it",
              w->pool->conf->name, w->pid);
