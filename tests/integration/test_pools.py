@@ -293,3 +293,24 @@ def test_a_site_filter_loads_where_its_site_runs(ih):
         assert not re.search(r"\[pool w, worker \d+\] filter in_service loaded", text), text[-2000:]
         assert re.search(r"IH3001 filter in_service loaded", text), "the in-process site's filter in the service"
         assert not re.search(r"IH3001 filter in_worker loaded", text), "the worker site's filter not in the service"
+
+
+def test_recycle_time(ih):
+    """recycle_time (minutes): the worker is replaced once it is that old,
+    overlapped, with no failed request."""
+    with start(ih, "pools-time", recycle_time=1) as s:
+        st = s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        first = worker_pids(st)[0]
+        failed = []
+        deadline = time.monotonic() + scaled(100)
+        while time.monotonic() < deadline:
+            r = s.fetch("/f.txt")
+            if r.status != 200:
+                failed.append(r.status)
+            st = s.status()
+            if pool_of(st)["recycles"].get("time", 0) >= 1 and first not in worker_pids(st):
+                break
+            time.sleep(0.5)
+        assert pool_of(st)["recycles"].get("time", 0) >= 1, st
+        assert failed == [], failed
+        s.wait_for_log(re.compile(rf"IH4004 pool w: recycling worker {first} \(time\)"), "IH4004 (time)")
