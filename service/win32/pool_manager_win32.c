@@ -60,6 +60,7 @@ struct pool_rt {
   worker *workers;
   unsigned next_pick;
   bool start_failure_logged;
+  bool identity_logged;
   volatile LONG refused; /* a worker said it cannot serve this pool: stopped, not retried */
   uint64_t crashes_logged;
 };
@@ -248,9 +249,62 @@ static const char *worker_program(const pool_rt *p)
   return own == 64 ? "isapihost-worker-x86.exe" : NULL;
 }
 
+/* Under Wine (ntdll exports wine_get_version): no Windows accounts exist,
+ * every process runs as the Linux user. */
+static bool under_wine(void)
+{
+  HMODULE ntdll = GetModuleHandleW(L"ntdll.dll");
+  return ntdll && GetProcAddress(ntdll, "wine_get_version") != NULL;
+}
+
+enum identity_plan { ID_INHERIT, ID_LOGON, ID_REFUSED };
+
+/* How p's workers get their account (docs/pools.md, Identity): the
+ * service's own (empty, or LocalSystem for a service that runs as it),
+ * a built-in service account by LogonUser (LOGON32_LOGON_SERVICE needs no
+ * password; the service must run as LocalSystem for it and for
+ * CreateProcessAsUser), or refused: a user account would need its password
+ * and a virtual account (ApplicationPoolIdentity) its creation, neither of
+ * which IsapiHost does. Under Wine: the service's own, said once. */
+static enum identity_plan identity_plan(pool_rt *p, const wchar_t **user)
+{
+  const char *id = p->conf->identity ? p->conf->identity : "";
+  *user = NULL;
+  if (!id[0] || _stricmp(id, "LocalSystem") == 0)
+    return ID_INHERIT;
+  if (_stricmp(id, "LocalService") == 0 || _stricmp(id, "NetworkService") == 0) {
+    if (under_wine()) {
+      if (!p->identity_logged)
+        ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_STARTED,
+               "pool %s: identity %s is not applied under Wine, which has no Windows accounts; its workers run as "
+               "the Linux user that runs Wine",
+               p->conf->name, id);
+      p->identity_logged = true;
+      return ID_INHERIT;
+    }
+    *user = _stricmp(id, "LocalService") == 0 ? L"LocalService" : L"NetworkService";
+    return ID_LOGON;
+  }
+  if (!p->identity_logged)
+    ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+           "pool %s: identity %s cannot be used: a user account needs its password and a virtual account its "
+           "creation, which IsapiHost does not do; use LocalService, NetworkService, LocalSystem or leave it empty "
+           "(the service's account); the pool is stopped",
+           p->conf->name, id);
+  p->identity_logged = true;
+  return ID_REFUSED;
+}
+
 /* mgr.lock held. */
 static worker *spawn(pool_rt *p)
 {
+  const wchar_t *logon_user = NULL;
+  enum identity_plan plan = identity_plan(p, &logon_user);
+  if (plan == ID_REFUSED) {
+    InterlockedExchange(&p->refused, 1);
+    ih_pool_health_on_stop(&p->health, now_ms());
+    return NULL;
+  }
   const char *name = worker_program(p);
   if (!name) {
     if (!p->start_failure_logged)
@@ -267,7 +321,8 @@ static worker *spawn(pool_rt *p)
   if (!w)
     return NULL;
   w->pool = p;
-  if (ih_worker_channel_create(&w->chan, IH_CHAN_RING_BYTES) != 0) {
+  const char *grant = plan != ID_LOGON ? NULL : wcscmp(logon_user, L"LocalService") == 0 ? "LS" : "NS";
+  if (ih_worker_channel_create(&w->chan, IH_CHAN_RING_BYTES, grant) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: cannot create a worker's channel (Win32 error %lu)",
            p->conf->name, GetLastError());
     free(w);
@@ -284,8 +339,32 @@ static worker *spawn(pool_rt *p)
   STARTUPINFOA si = { .cb = sizeof si };
   PROCESS_INFORMATION pi;
   w->spawned_ms = now_ms();
-  if (!w->link || !CreateProcessA(program, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED | DETACHED_PROCESS, NULL, NULL,
-                                  &si, &pi)) {
+  HANDLE token = NULL;
+  if (plan == ID_LOGON &&
+      !LogonUserW(logon_user, L"NT AUTHORITY", NULL, LOGON32_LOGON_SERVICE, LOGON32_PROVIDER_DEFAULT, &token)) {
+    DWORD err = GetLastError();
+    ih_log(p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+           "pool %s: cannot log on as %ls (Win32 error %lu; the service must run as LocalSystem for this); the pool "
+           "backs off and tries again",
+           p->conf->name, logon_user, err);
+    p->start_failure_logged = true;
+    ih_pool_health_on_start_failed(&p->health, now_ms());
+    ih_relay_link_unref(w->link);
+    ih_chan_free(w->ch);
+    ih_worker_channel_close(&w->chan);
+    free(w);
+    return NULL;
+  }
+  BOOL created = FALSE;
+  if (w->link && token)
+    created = CreateProcessAsUserA(token, program, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED | DETACHED_PROCESS,
+                                   NULL, NULL, &si, &pi);
+  else if (w->link)
+    created = CreateProcessA(program, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED | DETACHED_PROCESS, NULL, NULL, &si,
+                             &pi);
+  if (token)
+    CloseHandle(token);
+  if (!created) {
     DWORD err = GetLastError();
     enum ih_log_level level = p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR;
     p->start_failure_logged = true;

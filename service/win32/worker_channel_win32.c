@@ -1,6 +1,8 @@
 /* Win32 objects of a service-worker channel (worker_channel_win32.h). */
 #include "worker_channel_win32.h"
 
+#include <sddl.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -13,19 +15,33 @@ static void names(const char *base, char *section, char *svc, char *wrk, size_t 
   snprintf(wrk, cap, "%s-wrk", base);
 }
 
-int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes)
+int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes, const char *grant)
 {
   static volatile LONG serial;
   char section[128], svc[128], wrk[128];
   memset(ch, 0, sizeof *ch);
+  /* A worker of another account opens the objects by name: their DACL
+   * lets it (and only it, SYSTEM and the administrators). */
+  SECURITY_ATTRIBUTES sa = { .nLength = sizeof sa }, *psa = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  if (grant) {
+    char sddl[96];
+    snprintf(sddl, sizeof sddl, "D:(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%s)", grant);
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
+      return -1;
+    sa.lpSecurityDescriptor = sd;
+    psa = &sa;
+  }
   snprintf(ch->name, sizeof ch->name, "Local\\isapihost-%lu-%ld-%lu", GetCurrentProcessId(),
            InterlockedIncrement(&serial), GetTickCount());
   names(ch->name, section, svc, wrk, sizeof section);
   size_t bytes = ih_chan_shared_bytes(ring_bytes) + IH_WORKER_LAST_WORDS;
   ch->ring_bytes = ring_bytes;
-  ch->section = CreateFileMappingA(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)bytes, section);
-  ch->wake_service = CreateEventA(NULL, FALSE, FALSE, svc);
-  ch->wake_worker = CreateEventA(NULL, FALSE, FALSE, wrk);
+  ch->section = CreateFileMappingA(INVALID_HANDLE_VALUE, psa, PAGE_READWRITE, 0, (DWORD)bytes, section);
+  ch->wake_service = CreateEventA(psa, FALSE, FALSE, svc);
+  ch->wake_worker = CreateEventA(psa, FALSE, FALSE, wrk);
+  if (sd)
+    LocalFree(sd);
   if (ch->section)
     ch->view = MapViewOfFile(ch->section, FILE_MAP_ALL_ACCESS, 0, 0, bytes);
   if (!ch->section || !ch->wake_service || !ch->wake_worker || !ch->view) {

@@ -22,8 +22,12 @@ typedef struct ih_worker_channel {
   char name[96];
 } ih_worker_channel;
 
-/* The service: creates them under a fresh name. 0, or -1 (GetLastError). */
-int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes);
+/* The service: creates them under a fresh name. grant: the SDDL alias of
+ * a built-in account the worker runs as ("LS" LocalService, "NS"
+ * NetworkService) that must be able to open them besides SYSTEM and the
+ * administrators; NULL: the default security (the worker runs as the
+ * service's own account). 0, or -1 (GetLastError). */
+int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes, const char *grant);
 /* The worker: opens the ones named name, checking the rings' layout. */
 int ih_worker_channel_open(ih_worker_channel *ch, const char *name, uint32_t ring_bytes);
 void ih_worker_channel_close(ih_worker_channel *ch);

@@ -314,3 +314,18 @@ def test_recycle_time(ih):
         assert pool_of(st)["recycles"].get("time", 0) >= 1, st
         assert failed == [], failed
         s.wait_for_log(re.compile(rf"IH4004 pool w: recycling worker {first} \(time\)"), "IH4004 (time)")
+
+
+def test_identity_under_wine(ih):
+    """A built-in service account is what Windows would run the workers as;
+    Wine has none, and says so once. An account IsapiHost cannot log on
+    to (a user, a virtual account) stops the pool with one event."""
+    with start(ih, "pools-id-ns", identity="NetworkService") as s:
+        expect_status(s.fetch("/f.txt"), 200, "a NetworkService pool under Wine")
+        s.wait_for_log("pool w: identity NetworkService is not applied under Wine", "the identity's line")
+    with start(ih, "pools-id-user", identity="ApplicationPoolIdentity") as s:
+        s.wait_for_log(re.compile(r"IH4006 pool w: identity ApplicationPoolIdentity cannot be used"), "IH4006")
+        s.wait_status(lambda st: pool_of(st)["state"] == "stopped" and not pool_of(st)["workers"],
+                      timeout=scaled(20), what="the pool stopped")
+        expect_status(s.fetch("/f.txt"), 503, "a pool whose identity cannot be used")
+        expect_status(s.fetch("/local/f.txt"), 200, "the in-process pool serves on")
