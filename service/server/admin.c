@@ -102,24 +102,50 @@ static int query_param(ih_slice query, const char *name, char *out, size_t cap)
   return 0;
 }
 
+/* The operator pages (extensions, pools) share their door: loopback only
+ * and present only where the platform offers them (else 404, as if they
+ * did not exist), GET/HEAD to read and POST to act (else 405). Returns the
+ * JSON body's buffer of cap bytes, or NULL once the request is answered. */
+static char *operator_page_begin(ih_conn *c, bool offered, size_t cap, bool *get_or_head, ih_body_plan *plan)
+{
+  ih_request *r = c->view;
+  *get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
+  if (!c->peer_is_loopback || !offered) {
+    ih_response_error(c, 404, plan);
+    return NULL;
+  }
+  if (!*get_or_head && !ih_slice_eq(r->head.method, IH_SLICE_LIT("POST"))) {
+    ih_response_error_with(c, 405, "Allow", "GET, HEAD, POST", plan);
+    return NULL;
+  }
+  char *json = ih_malloc(cap);
+  if (!json)
+    ih_response_error(c, 503, plan);
+  return json;
+}
+
+/* ... and answer with status and the JSON body, which goes. */
+static void operator_page_end(ih_conn *c, int status, char *json)
+{
+  size_t n = strlen(json);
+  ih_response_head_begin(c, status);
+  ih_response_head_field(c, "Content-Type", "application/json");
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%zu", n);
+  ih_response_head_end(c, true);
+  if (!c->view->head_only)
+    ih_response_append(c, json, n);
+  free(json);
+}
+
 void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan)
 {
   ih_request *r = c->view;
   const ih_platform *pf = c->server->platform;
-  bool get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
-  if (!c->peer_is_loopback || !pf->ext_admin) {
-    ih_response_error(c, 404, plan);
+  bool get_or_head;
+  char *json = operator_page_begin(c, pf->ext_admin != NULL, IH_EXT_ADMIN_JSON_MAX, &get_or_head, plan);
+  if (!json)
     return;
-  }
-  if (!get_or_head && !ih_slice_eq(r->head.method, IH_SLICE_LIT("POST"))) {
-    ih_response_error_with(c, 405, "Allow", "GET, HEAD, POST", plan);
-    return;
-  }
-  char *json = ih_malloc(IH_EXT_ADMIN_JSON_MAX);
-  if (!json) {
-    ih_response_error(c, 503, plan);
-    return;
-  }
   int status;
   if (get_or_head) {
     status = pf->ext_admin(NULL, NULL, json, IH_EXT_ADMIN_JSON_MAX);
@@ -134,15 +160,7 @@ void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan)
       status = pf->ext_admin(has_action ? action : "", has_dll ? dll : "", json, IH_EXT_ADMIN_JSON_MAX);
     }
   }
-  size_t n = strlen(json);
-  ih_response_head_begin(c, status);
-  ih_response_head_field(c, "Content-Type", "application/json");
-  ih_response_head_field(c, "Cache-Control", "no-store");
-  ih_response_head_field(c, "Content-Length", "%zu", n);
-  ih_response_head_end(c, true);
-  if (!r->head_only)
-    ih_response_append(c, json, n);
-  free(json);
+  operator_page_end(c, status, json);
 }
 
 /* ---- pool admin: <status_path>/pools (docs/operations.md) ----
@@ -220,22 +238,11 @@ static int pools_admin_action(ih_conn *c, char *json, size_t cap)
 
 void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan)
 {
-  ih_request *r = c->view;
   const ih_platform *pf = c->server->platform;
-  bool get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
-  if (!c->peer_is_loopback || !pf->pool_recycle) {
-    ih_response_error(c, 404, plan);
+  bool get_or_head;
+  char *json = operator_page_begin(c, pf->pool_recycle != NULL, IH_POOLS_ADMIN_JSON_MAX, &get_or_head, plan);
+  if (!json)
     return;
-  }
-  if (!get_or_head && !ih_slice_eq(r->head.method, IH_SLICE_LIT("POST"))) {
-    ih_response_error_with(c, 405, "Allow", "GET, HEAD, POST", plan);
-    return;
-  }
-  char *json = ih_malloc(IH_POOLS_ADMIN_JSON_MAX);
-  if (!json) {
-    ih_response_error(c, 503, plan);
-    return;
-  }
   int status = 200;
   if (!get_or_head) {
     status = pools_admin_action(c, json, IH_POOLS_ADMIN_JSON_MAX);
@@ -245,13 +252,5 @@ void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan)
   } else {
     snprintf(json, IH_POOLS_ADMIN_JSON_MAX, "[]\n");
   }
-  size_t n = strlen(json);
-  ih_response_head_begin(c, status);
-  ih_response_head_field(c, "Content-Type", "application/json");
-  ih_response_head_field(c, "Cache-Control", "no-store");
-  ih_response_head_field(c, "Content-Length", "%zu", n);
-  ih_response_head_end(c, true);
-  if (!r->head_only)
-    ih_response_append(c, json, n);
-  free(json);
+  operator_page_end(c, status, json);
 }

@@ -78,6 +78,7 @@ static void begin_body(ih_conn *c);
 static void body_setup(ih_conn *c);
 static bool relay_to_worker(ih_conn *c);
 static void relay_check_end(ih_conn *c);
+static void handler_ended(ih_conn *c, enum ih_handler_end how, ih_body_plan *plan, bool write_log);
 static void refuse_chunked_body(ih_conn *c, enum ih_chunked_status st);
 static void read_body(ih_conn *c);
 static void start_response(ih_conn *c, ih_body_plan *plan);
@@ -557,23 +558,8 @@ static void relay_check_end(ih_conn *c)
 {
   if (!conn_relay_done(c))
     return;
-  ih_request *r = c->req;
   ih_body_plan plan = { 0 };
-  switch (conn_relay_finish(c, &plan)) {
-  case IH_HANDLER_FAILED:
-    conn_request_end(c);
-    return;
-  case IH_HANDLER_ANSWER:
-    start_response(c, &plan);
-    return;
-  case IH_HANDLER_CLOSE_WANTED:
-    r->close_wanted = true;
-    break;
-  case IH_HANDLER_OK:
-    break;
-  }
-  ih_response_end_decide(c, true);
-  response_done(c);
+  handler_ended(c, conn_relay_finish(c, &plan), &plan, false);
 }
 
 /* ---- 6. body ---- */
@@ -679,30 +665,38 @@ static void read_body(ih_conn *c)
     run_static(c);
 }
 
-/* The extension's session is over. It has answered (or the pipeline
- * answers for it), and the head it sent announced a keep-alive decision
- * that its end can only turn into "close": the decision is rechecked with
- * what is known now (a body it left unread, a stop begun meanwhile, its
- * wish to close). */
+/* The extension's session is over (handler_ended says what follows). */
 static void extension_ended(ih_conn *c)
 {
-  ih_request *r = c->req;
   ih_body_plan plan = { 0 };
-  switch (conn_ext_finish(c, &plan)) {
+  handler_ended(c, conn_ext_finish(c, &plan), &plan, true);
+}
+
+/* A handler that ran on its own (an extension, a worker's relay) is over:
+ * what is left to do as it says (handler.h). It has answered (or answers
+ * now, ANSWER), and the head it sent announced a keep-alive decision that
+ * its end can only turn into "close": the decision is rechecked with what
+ * is known now (a body it left unread, a stop begun meanwhile, its wish to
+ * close). write_log: the access-log line is ours to write (a worker writes
+ * its own). */
+static void handler_ended(ih_conn *c, enum ih_handler_end how, ih_body_plan *plan, bool write_log)
+{
+  switch (how) {
   case IH_HANDLER_FAILED:
     conn_request_end(c);
     return;
   case IH_HANDLER_ANSWER:
-    start_response(c, &plan);
+    start_response(c, plan);
     return;
   case IH_HANDLER_CLOSE_WANTED:
-    r->close_wanted = true;
+    c->req->close_wanted = true;
     break;
   case IH_HANDLER_OK:
     break;
   }
-  ih_response_end_decide(c, true); /* delimited: the extension handler says close when it is not */
-  ih_access_log_write(c);
+  ih_response_end_decide(c, true); /* delimited: the handler says close when it is not */
+  if (write_log)
+    ih_access_log_write(c);
   response_done(c);
 }
 

@@ -167,6 +167,20 @@ def filter_dll(dlls, name):
     return Path(dlls) / name
 
 
+def pool_of(st, name="w"):
+    """A pool of the status page's "pools" array, by name (docs/pools.md)."""
+    for p in st.get("pools", []):
+        if p["name"] == name:
+            return p
+    return None
+
+
+def worker_pids(st, name="w"):
+    """The pids of a pool's live workers, from the status page."""
+    p = pool_of(st, name)
+    return [w["pid"] for w in p["workers"]] if p else []
+
+
 class IniConfig:
     """The server's INI file, kept as ordered sections of ordered keys.
 

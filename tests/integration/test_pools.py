@@ -15,21 +15,9 @@ import time
 
 import pytest
 
-from ihserver import HttpConn, expect_status, scaled, wine_env, win_path, write_files
+from ihserver import HttpConn, expect_status, pool_of, scaled, win_path, wine_env, worker_pids, write_files
 
 BODY = b"served by a worker process\n"
-
-
-def pool_of(st, name="w"):
-    for p in st.get("pools", []):
-        if p["name"] == name:
-            return p
-    return None
-
-
-def worker_pids(st, name="w"):
-    p = pool_of(st, name)
-    return [w["pid"] for w in p["workers"]] if p else []
 
 
 def make_config(ih, name, server_keys=None, filters=(), **pool_keys):

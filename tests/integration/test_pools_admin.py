@@ -16,21 +16,10 @@ import time
 
 import pytest
 
-from ihserver import WinePrefix, expect_status, fetch, free_port, scaled, wine_env, win_path, write_files
+from ihserver import (WinePrefix, expect_status, fetch, free_port, pool_of, scaled, win_path, wine_env, worker_pids,
+                      write_files)
 
 BODY = b"served by a worker process\n"
-
-
-def pool_of(st, name="w"):
-    for p in st.get("pools", []):
-        if p["name"] == name:
-            return p
-    return None
-
-
-def worker_pids(st, name="w"):
-    p = pool_of(st, name)
-    return [w["pid"] for w in p["workers"]] if p else []
 
 
 def isapihost(ih, *args):

@@ -20,21 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from ihserver import expect_status, scaled, win_path
+from ihserver import expect_status, pool_of, scaled, win_path, worker_pids
 
 DEAD_PID = 4294967292  # a Windows pid no process has (pids are multiples of 4 below 2^32)
-
-
-def pool_of(st, name="w"):
-    for p in st.get("pools", []):
-        if p["name"] == name:
-            return p
-    return None
-
-
-def worker_pids(st, name="w"):
-    p = pool_of(st, name)
-    return [w["pid"] for w in p["workers"]] if p else []
 
 
 def temp_dirs(prefix):
