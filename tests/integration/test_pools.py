@@ -104,7 +104,7 @@ def test_killed_worker_is_replaced(srv):
     expect_status(r, 200, "the next request, served by a new worker")
     assert r.body == BODY
     srv.wait_for_log(f"IH4002 pool w: worker {old} crashed", "IH4002 for the killed worker")
-    assert srv.status()["connections_live"] == 0
+    srv.wait_status(lambda st: st["connections_live"] == 0, timeout=scaled(10), what="no connection left")
 
 
 def test_rapid_fail_backs_off_with_retry_after(ih):
