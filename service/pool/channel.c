@@ -293,6 +293,12 @@ int ih_chan_poll(ih_chan *ch, void (*fn)(void *ctx, const ih_chan_msg *m), void 
   return done;
 }
 
+bool ih_chan_pending(ih_chan *ch)
+{
+  return atomic_load_explicit(&ch->in->head, memory_order_acquire) !=
+         atomic_load_explicit(&ch->in->tail, memory_order_relaxed);
+}
+
 bool ih_chan_may_sleep(ih_chan *ch)
 {
   atomic_store(&ch->in->consumer_asleep, 1);

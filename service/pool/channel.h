@@ -103,6 +103,9 @@ bool ih_chan_send1(ih_chan *ch, uint16_t type, uint16_t flags, uint64_t id, cons
  * beyond the maximum: the other process is corrupt) stops it: returns -1
  * and the caller treats the peer as lost. */
 int ih_chan_poll(ih_chan *ch, void (*fn)(void *ctx, const ih_chan_msg *m), void *ctx, int max);
+/* Whether a message waits in this side's ring (a cheap look, for a reader
+ * that spins a moment before it sleeps). */
+bool ih_chan_pending(ih_chan *ch);
 /* Before waiting on the side's doorbell: marks the reader asleep and
  * checks once more; false means there is work now (the mark is cleared):
  * poll again instead of waiting. */

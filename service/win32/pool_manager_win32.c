@@ -179,7 +179,7 @@ static DWORD WINAPI reader_main(void *arg)
       TerminateProcess(w->process, 1);
       break;
     }
-    if (n > 0)
+    if (n > 0 || ih_worker_channel_spin(w->ch))
       continue;
     if (!ih_chan_may_sleep(w->ch))
       continue;

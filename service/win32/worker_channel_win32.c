@@ -15,6 +15,23 @@ static void names(const char *base, char *section, char *svc, char *wrk, size_t 
   snprintf(wrk, cap, "%s-wrk", base);
 }
 
+/* About 50 us on this kind of machine; a yield now and then lets the
+ * other side's thread run on a busy core. */
+#define SPIN_LOOKS 2000
+
+BOOL ih_worker_channel_spin(struct ih_chan *ch)
+{
+  for (int i = 0; i < SPIN_LOOKS; i++) {
+    if (ih_chan_pending(ch))
+      return TRUE;
+    if (i % 256 == 255)
+      SwitchToThread();
+    else
+      YieldProcessor();
+  }
+  return FALSE;
+}
+
 int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes, const char *grant)
 {
   static volatile LONG serial;

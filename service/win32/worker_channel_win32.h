@@ -22,6 +22,14 @@ typedef struct ih_worker_channel {
   char name[96];
 } ih_worker_channel;
 
+/* A reader about to sleep on its doorbell looks at its ring for a moment
+ * first: under load the other side's next message often comes within
+ * microseconds, and a sleep costs two wineserver round trips (the wait and
+ * the other side's SetEvent) where a look costs none (wine-notes, worker
+ * appendix: spin-then-wait). True when a message came. */
+struct ih_chan;
+BOOL ih_worker_channel_spin(struct ih_chan *ch);
+
 /* The service: creates them under a fresh name. grant: the SDDL alias of
  * a built-in account the worker runs as ("LS" LocalService, "NS"
  * NetworkService) that must be able to open them besides SYSTEM and the

@@ -367,7 +367,7 @@ int main(int argc, char **argv)
     }
     if (w.stopping && ih_relay_worker_live(w.relay) == 0)
       break;
-    if (n == 0 && !ran && ih_chan_may_sleep(w.ch)) {
+    if (n == 0 && !ran && !ih_worker_channel_spin(w.ch) && ih_chan_may_sleep(w.ch)) {
       InterlockedExchange(&reader_asleep, 1);
       if (ih_relay_worker_run(w.relay) || run_ended()) {
         InterlockedExchange(&reader_asleep, 0); /* work came in meanwhile: no sleep */
