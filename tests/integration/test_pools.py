@@ -183,15 +183,19 @@ def test_private_memory_recycles(srv):
     expect_status(srv.fetch("/f.txt"), 200, "served by the new worker")
 
 
-def test_hung_worker_misses_its_pings_and_is_replaced(ih):
-    with start(ih, "pools-hang", {"isapi_threads": 1, "isapi_max_threads": 1}, rapid_fail_max_crashes=0,
+@pytest.mark.parametrize("mode", ["hang", "deadlock"])
+def test_hung_worker_misses_its_pings_and_is_replaced(ih, mode):
+    """Every extension thread stuck (one thread allowed; a DLL that sleeps
+    for ever, or one that deadlocks on the loader lock): the worker answers
+    no ping and is replaced."""
+    with start(ih, f"pools-{mode}", {"isapi_threads": 1, "isapi_max_threads": 1}, rapid_fail_max_crashes=0,
                ping_interval=1, ping_timeout=3) as s:
         st = s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
         old = worker_pids(st)[0]
         result = {}
 
         def hung():
-            result["r"] = s.fetch("/x.m?hang", timeout=scaled(60))
+            result["r"] = s.fetch(f"/x.m?{mode}", timeout=scaled(60))
         t = threading.Thread(target=hung)
         t.start()
         s.wait_for_log(f"IH4005 pool w: worker {old} did not answer a ping", "IH4005", timeout=30)
@@ -317,3 +321,19 @@ def test_identity_under_wine(ih):
                       timeout=scaled(20), what="the pool stopped")
         expect_status(s.fetch("/f.txt"), 503, "a pool whose identity cannot be used")
         expect_status(s.fetch("/local/f.txt"), 200, "the in-process pool serves on")
+
+
+def test_recycle_schedule(ih):
+    """recycle_schedule (local times of day): the worker is replaced when the
+    time comes, overlapped. The time is the next whole minute but one at
+    the latest, so the test waits at most about 75 s."""
+    now = time.localtime()
+    at = time.localtime(time.time() + (60 if now.tm_sec < 45 else 120))
+    when = f"{at.tm_hour:02d}:{at.tm_min:02d}"
+    with start(ih, "pools-schedule", recycle_schedule=when) as s:
+        st = s.wait_status(lambda st: worker_pids(st), timeout=scaled(20), what="a worker")
+        first = worker_pids(st)[0]
+        st = s.wait_status(lambda st: pool_of(st)["recycles"].get("schedule", 0) >= 1 and first not in worker_pids(st),
+                           timeout=scaled(150), what=f"the recycle scheduled at {when}")
+        s.wait_for_log(re.compile(rf"IH4004 pool w: recycling worker {first} \(schedule\)"), "IH4004 (schedule)")
+        expect_status(s.fetch("/f.txt"), 200, "served by the new worker")
