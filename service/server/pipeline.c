@@ -504,6 +504,15 @@ static bool relay_to_worker(ih_conn *c)
   return true;
 }
 
+/* The one release point of IH_HOLD_RELAY (conn.h, docs/lifetime.md): the
+ * request is out of its worker's registry (ih_relay_link_take gave it to
+ * the caller), so nothing the worker sends can reach it any more. Called
+ * after the connection's lock is dropped, as the last reference may go. */
+static void relay_release(ih_conn *c)
+{
+  ih_conn_unref(c, IH_HOLD_RELAY);
+}
+
 /* The worker's message for a request it runs (any thread: its link's
  * reader). END is the worker's last word about it: the request's
  * IH_HOLD_RELAY goes with it. */
@@ -519,7 +528,7 @@ void ih_relay_dispatch(ih_relay_link *link, const ih_chan_msg *m)
   relay_check_end(c);
   pipeline_unlock(c);
   if (m->type == RELAY_END && ih_relay_link_take(link, m->id) == c)
-    ih_conn_unref(c, IH_HOLD_RELAY); /* the one release of IH_HOLD_RELAY */
+    relay_release(c);
 }
 
 /* The worker died or was killed: each of its requests ends (502 when the
@@ -545,7 +554,7 @@ size_t ih_relay_lost(ih_relay_link *link, char *which, size_t cap)
     conn_relay_on_lost(c);
     relay_check_end(c);
     pipeline_unlock(c);
-    ih_conn_unref(c, IH_HOLD_RELAY); /* the one release of IH_HOLD_RELAY, for a worker that cannot END */
+    relay_release(c); /* a worker that cannot END */
   }
   return lost;
 }
