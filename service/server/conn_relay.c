@@ -49,6 +49,7 @@ typedef struct ih_relay_state {
   uint16_t end_flags;
   int status;              /* as END reported it */
   size_t uncredited;       /* response bytes sent to the client and not yet credited to the worker */
+  char *body_piece;        /* IH_CHAN_MAX_PAYLOAD bytes for the body after the first, made on first need */
 } ih_relay_state;
 
 /* The first body bytes travel with the request; the rest on demand. */
@@ -147,7 +148,9 @@ static void feed_body(ih_conn *c)
 {
   ih_relay_state *st = c->relay_state;
   ih_request *r = c->req;
-  char *buf = ih_malloc(IH_CHAN_MAX_PAYLOAD);
+  if (!st->body_piece)
+    st->body_piece = ih_malloc(IH_CHAN_MAX_PAYLOAD); /* freed with the state: one per request with a long body */
+  char *buf = st->body_piece;
   if (!buf) {
     ih_log(IH_LOG_ERROR, IH_EV_POOL_PROTOCOL, "out of memory relaying a body from %s:%u", c->peer_addr,
            (unsigned)c->peer_port);
@@ -176,7 +179,6 @@ static void feed_body(ih_conn *c)
     conn_set_deadline(c, conn_rate_deadline_ms(c, r->body_received));
     conn_transport_recv(c, c->in_cap - c->in_len);
   }
-  free(buf);
 }
 
 /* Starts the next operation if the slot is free: response bytes first. */
@@ -410,6 +412,7 @@ void conn_relay_release(ih_conn *c)
   if (!c->relay_state)
     return;
   free_queue(c, c->relay_state);
+  free(c->relay_state->body_piece);
   free(c->relay_state);
   c->relay_state = NULL;
 }

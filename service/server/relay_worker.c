@@ -66,6 +66,7 @@ struct ih_relay_worker {
   vconn *done_head, *done_tail;
   vconn *doomed;
   bool (*export_file)(void *file, uint64_t *token);
+  char *file_piece; /* IH_CHAN_MAX_PAYLOAD bytes for files copied through the channel; used under lock */
 };
 
 void ih_relay_worker_set_file_export(ih_relay_worker *w, bool (*export_file)(void *file, uint64_t *token))
@@ -97,6 +98,7 @@ void ih_relay_worker_free(ih_relay_worker *w)
   if (!w)
     return;
   ih_mutex_free(w->lock);
+  free(w->file_piece);
   free(w);
 }
 
@@ -282,8 +284,10 @@ static void t_send(ih_conn *c, const char *data, size_t len)
   ih_mutex_unlock(vc->w->lock);
 }
 
-/* A file's bytes go through the channel like any others: read here, in
- * pieces, on the calling thread. */
+/* A file the service can send itself goes as a handle (FILE). Otherwise
+ * its bytes go through the channel like any others: read here, in pieces,
+ * on the calling thread, through the worker's one file buffer (the reads
+ * are under its lock, which the channel's sends need anyway). */
 static void t_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head, size_t head_len)
 {
   vconn *vc = c->transport_data;
@@ -311,9 +315,11 @@ static void t_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length
     ih_mutex_unlock(vc->w->lock);
     return;
   }
-  char *buf = length ? ih_malloc(IH_CHAN_MAX_PAYLOAD) : NULL;
-  bool failed = length && !buf;
   ih_mutex_lock(vc->w->lock);
+  if (length && !vc->w->file_piece)
+    vc->w->file_piece = ih_malloc(IH_CHAN_MAX_PAYLOAD);
+  char *buf = vc->w->file_piece;
+  bool failed = length && !buf;
   if (!vc->aborted && !vc->closed && !vc->ended) {
     send_bytes(vc, head, head_len);
     while (!failed && length && !vc->closed) {
@@ -336,7 +342,6 @@ static void t_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length
     try_finish_send(vc);
   }
   ih_mutex_unlock(vc->w->lock);
-  free(buf);
 }
 
 static void t_shutdown_send(ih_conn *c)
