@@ -109,6 +109,8 @@ typedef struct ih_request {
   const ih_site *site;
   ih_slice query;
   char path[2048];           /* canonical URL path ("" if refused) */
+  bool path_known;           /* path, query and path_status are worked out (route.c) */
+  int path_status;           /* the enum ih_url_status of canonicalising the target */
   int status;
   bool keep_alive;           /* the decision, made before the head is written */
   bool is_extension;         /* runs an ISAPI extension (ext) */

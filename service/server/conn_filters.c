@@ -106,6 +106,10 @@ static int rebuild_head(ih_conn *c, const ih_hdr_block *b)
   free(r->own_text);
   r->own_text = text;
   r->head = head;
+  /* A new url or Host: route.c works out the canonical path (and the query,
+   * which pointed into the old text) and the site again. */
+  r->path_known = false;
+  r->site = NULL;
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
   /* A new Host may mean another site; one the parser would refuse from a
    * client is the filter's error. */

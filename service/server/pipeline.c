@@ -439,15 +439,12 @@ static bool run_request_filters(ih_conn *c)
   bool url_changed;
   if (filter_stopped(c, conn_filter_preproc(c, &url_changed)))
     return false;
-  if (url_changed)
-    r->site = NULL; /* "url" (or Host) changed: its site again */
   r->is_extension = ih_route_extension(c);
   if (filter_stopped(c, ih_route_url_map(c)))
     return false;
   if (filter_stopped(c, conn_filter_authenticate(c, &url_changed)))
     return false;
   if (url_changed) {
-    r->site = NULL;
     free(r->filter_physical);
     r->filter_physical = NULL;
     r->is_extension = ih_route_extension(c);

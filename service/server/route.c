@@ -22,16 +22,27 @@ static bool join_path(char *out, size_t cap, const ih_vdir *vdir, ih_slice url, 
   return ih_physical_path_join(vdir, url, leaf, out, cap, NULL);
 }
 
+/* The request's canonical path, worked out once: a request is routed in
+ * steps (its pool, its site for the filters, extension or not, its URL_MAP
+ * path, its handler), each of which needs it, until a filter rewrites the
+ * head (conn_filters.c's rebuild_head forgets it). */
 static enum ih_url_status canonical_path(ih_conn *c)
 {
+  ih_request *r = c->view;
+  if (r->path_known)
+    return (enum ih_url_status)r->path_status;
   ih_slice path, query;
-  enum ih_url_status st = ih_url_split(c->view->head.target, &path, &query, NULL);
-  if (st != IH_URL_OK)
-    return st;
-  c->view->query = query;
-  size_t len;
-  return ih_url_canonicalize(path, c->view->path, sizeof c->view->path, &len);
+  enum ih_url_status st = ih_url_split(r->head.target, &path, &query, NULL);
+  if (st == IH_URL_OK) {
+    r->query = query;
+    size_t len;
+    st = ih_url_canonicalize(path, r->path, sizeof r->path, &len);
+  }
+  r->path_known = true;
+  r->path_status = (int)st;
+  return st;
 }
+
 
 static bool is_known_method(ih_slice m)
 {
