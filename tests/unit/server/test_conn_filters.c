@@ -294,6 +294,19 @@ static uint32_t authenticate(ih_conn *c, ih_filter_conn *fc, const ih_filter *f,
   return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
 }
 
+/* A header added at PREPROC_HEADERS and another at AUTH_COMPLETE: the head
+ * is rebuilt twice with the same url, so the request's query must be read
+ * from the newest text (the first rebuilt one is freed by the second). */
+static uint32_t add_headers_twice(ih_conn *c, ih_filter_conn *fc, const ih_filter *f, uint32_t type, void *payload)
+{
+  (void)c, (void)fc, (void)f;
+  if (type == IH_SF_NOTIFY_PREPROC_HEADERS || type == IH_SF_NOTIFY_AUTH_COMPLETE) {
+    ih_fn_headers *h = payload;
+    IH_EQ_INT(ih_hdr_add(h->block, type == IH_SF_NOTIFY_PREPROC_HEADERS ? "X-Pre:" : "X-Done:", "1"), IH_HDR_OK);
+  }
+  return IH_SF_STATUS_REQ_NEXT_NOTIFICATION;
+}
+
 /* Server variables asked for at every notification, before anything is
  * known included (KB 892988). */
 static int variable_calls;
@@ -597,6 +610,14 @@ static void test_authentication(void)
   IH_EQ_STR(seen_user, "user");
   IH_EQ_STR(seen_password, "pa:ss");
   IH_CHECK(strstr(fake.last_access_line, " mapped ") != NULL); /* cs-username */
+  finish(c);
+
+  IH_TEST("a head rebuilt twice with the same url keeps its path and query (read from the newest text)");
+  filters_are(IH_SF_NOTIFY_PREPROC_HEADERS | IH_SF_NOTIFY_AUTH_COMPLETE, 0, 0);
+  behaviour[0] = add_headers_twice;
+  c = request("GET /a.txt?q=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_EQ_STR(wire_body(), "AAAA");
+  IH_CHECK(strstr(fake.last_access_line, " /a.txt q=1 ") != NULL); /* cs-uri-stem, cs-uri-query */
   finish(c);
 
   IH_TEST("server variables at every notification: NO_DATA for what is not known yet (KB 892988)");
