@@ -185,6 +185,20 @@ class Harness:
         (cfg.workdir / root).mkdir(parents=True, exist_ok=True)
         return cfg
 
+    def worker_pool_config(self, name, **pool_keys):
+        """new_config with site main (permissions read, script) in worker
+        pool w (docs/pools.md), pool_keys added to [pool w], and the status
+        page at /status, as the pool tests read it."""
+        cfg = self.new_config(name)
+        cfg.server["status_path"] = "/status"
+        pool = cfg.section("pool w")
+        pool["mode"] = "worker"
+        pool.update(pool_keys)
+        site = cfg.sections["site main"]
+        site["permissions"] = "read, script"
+        site["pool"] = "w"
+        return cfg
+
     def server(self, cfg, name=None):
         """An IHServer for cfg, not started yet."""
         s = ihserver.IHServer(self.exe, cfg, prefix=self.prefix, name=name)

@@ -983,6 +983,91 @@ def expect_open(conn, what="", probe=0.3):
                              f" (bytes: {bytes(conn.buf[:200])!r})")
 
 
+
+class SteadyLoad:
+    """A steady load for a test that changes the server under it (a recycle,
+    a reload): `clients` threads, each on a kept-alive connection, ask for
+    `targets` in turn, back to back, until the block ends. A connection is
+    opened again only after a response that said it would close; any other
+    answer than 200, and any error, is a failure (docs/testing.md).
+
+        with SteadyLoad(srv, ["/f.txt", "/x.isa"]) as load:
+            ...change something...
+            load.wait_served(20)        # and the load went on after it
+        assert load.failures == []
+    """
+
+    def __init__(self, srv, targets, clients=3, host="localhost"):
+        import threading
+        self.srv = srv
+        self.targets = list(targets)
+        self.host = host
+        self.failures = []    # (client, target, status or error)
+        self.answers = []     # (target, status, body), in the order they came
+        self._lock = threading.Lock()
+        self._served = threading.Condition(self._lock)
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._client, args=(k,), daemon=True) for k in range(clients)]
+
+    def _client(self, k):
+        conn, i = None, k
+        while not self._stop.is_set():
+            target = self.targets[i % len(self.targets)]
+            i += 1
+            try:
+                if conn is None:
+                    conn = HttpConn(self.srv.port, timeout=scaled(30))
+                r = conn.request("GET", target, host=self.host)
+            except Exception as e:  # noqa: BLE001 - an error is a failed request, which the test looks for
+                with self._lock:
+                    self.failures.append((k, target, repr(e)))
+                if conn:
+                    conn.close()
+                conn = None
+                continue
+            with self._served:
+                self.answers.append((target, r.status, r.body))
+                if r.status != 200:
+                    self.failures.append((k, target, r.status))
+                self._served.notify_all()
+            if "close" in r.tokens("Connection") or r.version == "HTTP/1.0" and "keep-alive" not in r.tokens(
+                    "Connection"):
+                conn.close()
+                conn = None
+        if conn:
+            conn.close()
+
+    @property
+    def served(self):
+        with self._lock:
+            return len(self.answers)
+
+    def wait_served(self, count, timeout=60.0):
+        """Waits until `count` more answers have come than when it was called."""
+        with self._served:
+            want = len(self.answers) + count
+            if not self._served.wait_for(lambda: len(self.answers) >= want or self._stop.is_set(),
+                                         scaled(timeout)):
+                raise AssertionError(f"the load got {len(self.answers) - want + count} answers of {count} in "
+                                     f"{scaled(timeout):.0f} s")
+
+    def __enter__(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for t in self._threads:
+            t.join(scaled(60))
+        return False
+
+    def check(self, what):
+        """No request failed, and some were served."""
+        assert self.answers, f"{what}: the load got no answer"
+        assert self.failures == [], f"{what}: {len(self.failures)} of {len(self.answers)} requests failed: " \
+                                    f"{self.failures[:10]}"
+
 # ---------------------------------------------------------------- W3C logs
 
 def parse_w3c(path):

@@ -2,7 +2,7 @@
 (docs/operations.md): <status_path>/pools lists the pools as the status page
 does, `isapihost recycle --pool NAME --config FILE` reaches the running
 foreground server through that page and replaces the pool's worker
-(overlapped, reason "command"), `isapihost status --config FILE` adds a line
+(overlapped, reason "command", no failed request under a steady load), `isapihost status --config FILE` adds a line
 per pool, and a pool that does not exist, one that runs in process, or a
 server that is not running each get exit code 1 and a sentence that says
 so. The same commands, without --config, reach an installed service
@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from ihserver import (WinePrefix, expect_status, fetch, free_port, pool_of, scaled, win_path, wine_env, worker_pids,
-                      write_files)
+from ihserver import (SteadyLoad, WinePrefix, expect_status, fetch, free_port, pool_of, scaled, win_path, wine_env,
+                      worker_pids, write_files)
 
 BODY = b"served by a worker process\n"
 
@@ -35,10 +35,8 @@ def isapihost(ih, *args):
 
 @pytest.fixture(scope="module")
 def srv(ih):
-    cfg = ih.new_config("pools-admin")
-    cfg.section("pool w")["mode"] = "worker"
+    cfg = ih.worker_pool_config("pools-admin")
     cfg.section("pool ip")["mode"] = "inprocess"
-    cfg.sections["site main"]["pool"] = "w"
     write_files(cfg.workdir / "www", {"f.txt": BODY})
     with ih.start(cfg) as s:
         s.wait_status(lambda st: worker_pids(st), timeout=scaled(30), what="a worker of pool w")
@@ -60,12 +58,16 @@ def test_recycle_command_replaces_the_worker(ih, srv):
     st = srv.wait_status(lambda st: worker_pids(st) and pool_of(st)["state"] == "running", timeout=scaled(30),
                          what="a running worker")
     old = worker_pids(st)
-    rc, out, err = isapihost(ih, "recycle", "--pool", "w", "--config", win_path(srv.config.path))
-    assert rc == 0, f"recycle exited {rc}\nstdout: {out}\nstderr: {err}"
-    assert '"started":true' in out and "pool w is being recycled" in out, out
-    st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("command") == 1 and worker_pids(st) and
-                         not set(old) & set(worker_pids(st)),
-                         timeout=scaled(40), what="recycles {command: 1} and a new worker")
+    with SteadyLoad(srv, ["/f.txt"]) as load:
+        load.wait_served(10)
+        rc, out, err = isapihost(ih, "recycle", "--pool", "w", "--config", win_path(srv.config.path))
+        assert rc == 0, f"recycle exited {rc}\nstdout: {out}\nstderr: {err}"
+        assert '"started":true' in out and "pool w is being recycled" in out, out
+        st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("command") == 1 and worker_pids(st) and
+                             not set(old) & set(worker_pids(st)),
+                             timeout=scaled(40), what="recycles {command: 1} and a new worker")
+        load.wait_served(20)
+    load.check("requests around the recycle by command")
     assert pool_of(st)["state"] == "running"
     # one worker replaced by one (processes = 1), not a web garden of two
     assert len(worker_pids(st)) == 1, pool_of(st)["workers"]

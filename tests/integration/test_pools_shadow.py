@@ -1,7 +1,7 @@
 """Shadow copies in worker pools under Wine (docs/pools.md#shadow-copies).
 A worker of a pool with shadow_copy = on loads each DLL from a private copy
 in %TEMP%\\isapihost-shadow\\<pool>-<pid>\\<n>\\<file name>: the DLL in the
-site can be overwritten while a client keeps sending requests (none fails;
+site can be overwritten while clients keep sending requests (none fails;
 the worker is recycled onto the new build, "dll_changed" on the status
 page, IH4008 in the log) or deleted (the worker keeps serving its copy, no
 recycle, until a file is put there again). A worker that exits cleanly
@@ -14,13 +14,12 @@ The DLL is the misbehave sample (docs/testing.md): misbehave.dll answers
 
 import re
 import shutil
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from ihserver import expect_status, pool_of, scaled, win_path, worker_pids
+from ihserver import SteadyLoad, expect_status, pool_of, scaled, win_path, worker_pids
 
 DEAD_PID = 4294967292  # a Windows pid no process has (pids are multiples of 4 below 2^32)
 
@@ -53,14 +52,7 @@ def builds(ih):
 
 
 def start(ih, name, v1, **pool_keys):
-    cfg = ih.new_config(name)
-    cfg.server["status_path"] = "/status"
-    pool = cfg.section("pool w")
-    pool["mode"] = "worker"
-    pool.update(pool_keys)
-    site = cfg.sections["site main"]
-    site["permissions"] = "read, script"
-    site["pool"] = "w"
+    cfg = ih.worker_pool_config(name, **pool_keys)
     app = cfg.workdir / "app"
     app.mkdir()
     dll = app / "app.dll"
@@ -91,34 +83,6 @@ def wait_version(srv, want, what):
         time.sleep(0.1)
 
 
-class ClientLoop:
-    """Requests ?version on a thread, one connection each, until stopped;
-    keeps every status and body."""
-
-    def __init__(self, srv):
-        self.srv = srv
-        self.results = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set():
-            try:
-                r = self.srv.fetch("/a.mis?version")
-                self.results.append((r.status, r.body.decode(errors="replace")))
-            except Exception as e:  # noqa: BLE001 - a failed request is what the test looks for
-                self.results.append((None, repr(e)))
-            time.sleep(0.02)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join(scaled(30))
-
-
 def test_overwritten_dll_recycles_onto_the_new_build_without_a_failed_request(ih, builds):
     v1, v2 = builds
     srv, dll = start(ih, "shadow-replace", v1)
@@ -131,15 +95,15 @@ def test_overwritten_dll_recycles_onto_the_new_build_without_a_failed_request(ih
         assert len(copies) == 1, f"one copy, under its own name, in {d}: {list(d.rglob('*'))}"
         assert copies[0].read_bytes() == v1.read_bytes()
 
-        with ClientLoop(srv) as client:
-            time.sleep(scaled(0.5))
+        with SteadyLoad(srv, ["/a.mis?version"]) as load:
+            load.wait_served(10)
             shutil.copyfile(v2, dll)  # in place, as a deployment would: the original is not locked
             wait_version(srv, "version=2", "the new build after the overwrite")
-            time.sleep(scaled(0.5))
-        bad = [r for r in client.results if r[0] != 200]
-        assert client.results and bad == [], f"requests failed around the recycle: {bad[:10]}"
-        assert {b for _, b in client.results} <= {"version=1", "version=2"}, client.results[:10]
-        assert client.results[-1] == (200, "version=2")
+            load.wait_served(20)
+        load.check("requests around the recycle onto the new build")
+        bodies = [body for _, _, body in load.answers]
+        assert set(bodies) <= {b"version=1", b"version=2"}, bodies[:10]
+        assert bodies[-1] == b"version=2"
 
         st = srv.wait_status(lambda st: pool_of(st)["recycles"].get("dll_changed", 0) >= 1, timeout=scaled(10),
                              what="a dll_changed recycle")
