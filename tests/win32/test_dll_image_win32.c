@@ -11,9 +11,10 @@
 #include "ih_test.h"
 #include "isapi/shared/isapi_dll_image_win32.h"
 #include "isapi/shared/isapi_dll_load_win32.h"
+#include "support/win32_test_support.h"
 
 static char dll_dir[MAX_PATH * 3];
-static char temp_dir[MAX_PATH];
+static char temp_dir[MAX_PATH * 3];
 
 static wchar_t *wide(const char *path)
 {
@@ -56,34 +57,11 @@ static const char *write_image(const char *name, size_t size, unsigned nt, unsig
   return path;
 }
 
-static BOOL call_version(FARPROC entry, ih_dll_version_info *info)
-{
-  return ((PFN_GETEXTENSIONVERSION)(void (*)(void))entry)(&info->extension);
-}
-
-static const ih_dll_load_kind test_kind = {
-  .kind = "extension",
-  .version_entry = "GetExtensionVersion",
-  .proc_entry = "HttpExtensionProc",
-  .terminate_entry = "TerminateExtension",
-  .call_version = call_version,
-  .late_event = IH_EV_EXT_STARTUP_TIME_LIMIT,
-  .late_consequence = "test",
-};
-
 int main(void)
 {
-  char exe[MAX_PATH * 3], path[MAX_PATH * 3], why[512];
-  GetModuleFileNameA(NULL, exe, sizeof exe);
-  char *slash = strrchr(exe, '\\');
-  if (slash)
-    *slash = '\0';
-  snprintf(dll_dir, sizeof dll_dir, "%s\\..\\dlls", exe);
-  GetTempPathA(sizeof temp_dir, temp_dir);
-  char own_dir[64];
-  snprintf(own_dir, sizeof own_dir, "ih_dll_image_%lu", (unsigned long)GetCurrentProcessId());
-  strncat(temp_dir, own_dir, sizeof temp_dir - strlen(temp_dir) - 1);
-  CreateDirectoryA(temp_dir, NULL);
+  char path[MAX_PATH * 3], why[512];
+  ih_test_dll_dir(dll_dir, sizeof dll_dir);
+  ih_test_scratch_dir(temp_dir, sizeof temp_dir, "ih_dll_image");
   unsigned other_bits = IH_PROCESS_BITNESS == 64 ? 32 : 64;
   unsigned other_machine = other_bits == 32 ? 0x014c : 0x8664, other_magic = other_bits == 32 ? 0x10b : 0x20b;
   unsigned own_machine = other_bits == 32 ? 0x8664 : 0x014c, own_magic = other_bits == 32 ? 0x20b : 0x10b;
@@ -119,7 +97,7 @@ int main(void)
   IH_TEST("the shared loader never hands it to LoadLibraryEx: WRONG_BITNESS, error 193");
   ih_dll_loaded loaded;
   DWORD code = 0;
-  IH_EQ_INT(ih_dll_load(&test_kind, path, "test", 30000, &loaded, why, sizeof why, &code), IH_DLL_LOAD_WRONG_BITNESS);
+  IH_EQ_INT(ih_dll_load(&ih_test_extension_kind, path, "test", 30000, &loaded, why, sizeof why, &code), IH_DLL_LOAD_WRONG_BITNESS);
   IH_EQ_INT(code, ERROR_BAD_EXE_FORMAT);
   IH_CHECK(strstr(why, "-bit") != NULL && strstr(why, "Win32 error 193") != NULL);
   IH_CHECK(GetModuleHandleA("hello.dll") == NULL); /* never mapped */
@@ -132,7 +110,7 @@ int main(void)
     IH_EQ_INT(img.info.bitness, other_bits);
     IH_CHECK(ih_dll_image_wrong_bitness(&img, why, sizeof why));
   }
-  IH_EQ_INT(ih_dll_load(&test_kind, far_file, "test", 30000, &loaded, why, sizeof why, &code),
+  IH_EQ_INT(ih_dll_load(&ih_test_extension_kind, far_file, "test", 30000, &loaded, why, sizeof why, &code),
             IH_DLL_LOAD_WRONG_BITNESS);
 
   IH_TEST("a file that ends before its headers, one with e_lfanew past its end");
@@ -161,7 +139,7 @@ int main(void)
     IH_EQ_INT(img.status, IH_PE_NOT_MZ);
     IH_CHECK(!ih_dll_image_wrong_bitness(&img, why, sizeof why));
   }
-  IH_EQ_INT(ih_dll_load(&test_kind, path, "test", 30000, &loaded, why, sizeof why, &code), IH_DLL_LOAD_FAILED);
+  IH_EQ_INT(ih_dll_load(&ih_test_extension_kind, path, "test", 30000, &loaded, why, sizeof why, &code), IH_DLL_LOAD_FAILED);
   IH_CHECK(strstr(why, "cannot load the DLL: not a PE image") != NULL);
   ih_test_note("%s", why);
 

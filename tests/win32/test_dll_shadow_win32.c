@@ -19,6 +19,7 @@
 #include "isapi/shared/isapi_dll_load_win32.h"
 #include "isapi/shared/isapi_dll_shadow.h"
 #include "isapi/shared/isapi_dll_shadow_win32.h"
+#include "support/win32_test_support.h"
 
 static char dll_dir[MAX_PATH * 3];
 static char temp_dir[MAX_PATH * 3];
@@ -40,21 +41,6 @@ static void on_event(void *ctx, enum ih_log_level level, enum ih_event_id id, co
   }
   ih_test_note("IH4008 %s: %s", ih_log_level_name(level), message);
 }
-
-static BOOL call_version(FARPROC entry, ih_dll_version_info *info)
-{
-  return ((PFN_GETEXTENSIONVERSION)(void (*)(void))entry)(&info->extension);
-}
-
-static const ih_dll_load_kind test_kind = {
-  .kind = "extension",
-  .version_entry = "GetExtensionVersion",
-  .proc_entry = "HttpExtensionProc",
-  .terminate_entry = "TerminateExtension",
-  .call_version = call_version,
-  .late_event = IH_EV_EXT_STARTUP_TIME_LIMIT,
-  .late_consequence = "test",
-};
 
 /* Writes src's bytes to dst (a new last-write time: now). */
 static bool copy_bytes(const char *src, const char *dst)
@@ -99,7 +85,7 @@ static HMODULE load(const char *path)
   ih_dll_loaded m;
   char why[512];
   DWORD code = 0;
-  if (!IH_EQ_INT(ih_dll_load(&test_kind, path, "extension test", 30000, &m, why, sizeof why, &code), IH_DLL_LOAD_OK)) {
+  if (!IH_EQ_INT(ih_dll_load(&ih_test_extension_kind, path, "extension test", 30000, &m, why, sizeof why, &code), IH_DLL_LOAD_OK)) {
     ih_test_note("%s", why);
     return NULL;
   }
@@ -117,15 +103,8 @@ static const char *module_path(HMODULE m)
 
 int main(void)
 {
-  char exe[MAX_PATH * 3];
-  GetModuleFileNameA(NULL, exe, sizeof exe);
-  char *slash = strrchr(exe, '\\');
-  if (slash)
-    *slash = '\0';
-  snprintf(dll_dir, sizeof dll_dir, "%s\\..\\dlls", exe);
-  char t[MAX_PATH];
-  GetTempPathA(sizeof t, t);
-  snprintf(temp_dir, sizeof temp_dir, "%sih_dll_shadow_%lu", t, (unsigned long)GetCurrentProcessId());
+  ih_test_dll_dir(dll_dir, sizeof dll_dir);
+  ih_test_scratch_dir(temp_dir, sizeof temp_dir, "ih_dll_shadow");
   ih_log_set_level(IH_LOG_DEBUG);
   ih_log_set_event_sink(on_event, NULL);
 
@@ -227,6 +206,8 @@ int main(void)
   IH_TEST("start: the directories of dead processes go, the process's own is made, nothing else is touched");
   char root[MAX_PATH * 3], stale[MAX_PATH * 3], stale_file[MAX_PATH * 3], foreign[MAX_PATH * 3], own[MAX_PATH * 3],
       live[MAX_PATH * 3];
+  char t[MAX_PATH];
+  GetTempPathA(sizeof t, t); /* where ih_dll_shadow_start makes its root */
   snprintf(root, sizeof root, "%sisapihost-shadow", t);
   CreateDirectoryA(root, NULL);
   snprintf(stale, sizeof stale, "%s\\shadowtest-4294967292", root); /* no process has that pid */

@@ -21,6 +21,7 @@
 #include "http/http_parse.h"
 #include "ih_test.h"
 #include "isapi/isapi_dll_win32.h"
+#include "support/win32_test_support.h"
 
 static char dll_dir[MAX_PATH * 3];
 static char log_text[65536];
@@ -271,14 +272,7 @@ static void test_misuse(ih_filter_table *t, ih_filter_conn *fc)
 
 int main(void)
 {
-  char exe[MAX_PATH * 3], rel[MAX_PATH * 3];
-  GetModuleFileNameA(NULL, exe, sizeof exe);
-  char *slash = strrchr(exe, '\\');
-  if (slash)
-    *slash = '\0';
-  snprintf(rel, sizeof rel, "%s\\..\\dlls", exe);
-  /* A plain full path: GetModuleHandle compares it with the loaded module's. */
-  GetFullPathNameA(rel, sizeof dll_dir, dll_dir, NULL);
+  ih_test_dll_dir(dll_dir, sizeof dll_dir);
   ih_log_set_sink(capture_log, NULL);
 
   char late_path[MAX_PATH * 3], none_path[MAX_PATH * 3], both_path[MAX_PATH * 3];

@@ -10,6 +10,7 @@
 #include "core/server_log.h"
 #include "ih_test.h"
 #include "isapi/isapi_dll_win32.h"
+#include "support/win32_test_support.h"
 
 static char dll_dir[MAX_PATH * 3];
 static char log_text[8192];
@@ -85,12 +86,7 @@ static DWORD WINAPI acquire_concurrently(LPVOID arg)
 
 int main(void)
 {
-  char exe[MAX_PATH * 3];
-  GetModuleFileNameA(NULL, exe, sizeof exe);
-  char *slash = strrchr(exe, '\\');
-  if (slash)
-    *slash = '\0';
-  snprintf(dll_dir, sizeof dll_dir, "%s\\..\\dlls", exe);
+  ih_test_dll_dir(dll_dir, sizeof dll_dir);
   ih_log_set_sink(capture_log, NULL);
 
   IH_TEST("load once, even when first requests arrive together");
