@@ -504,6 +504,7 @@ static const key_def server_keys[] = {
   NUM(accepts_per_listener, 1, 256, "8"),
   NUM(max_connections, 0, UINT32_MAX, "10000"),
   { "status_path", set_status_path, offsetof(ih_server_config, status_path), 0, 0, 0, "/_isapihost/status", false },
+  { "metrics_path", set_status_path, offsetof(ih_server_config, metrics_path), 0, 0, 0, "", false },
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
   TIMEOUT(drain_timeout, "30"),
   TIMEOUT(header_timeout, "120"),
@@ -558,6 +559,14 @@ static int close_server(parser *p)
     int b = given_line(p, server_keys, n, "isapi_max_threads");
     return fail(p, a > b ? a : (b ? b : p->sec_line), "isapi_threads (%u) exceeds isapi_max_threads (%u)",
                 s->isapi_threads, s->isapi_max_threads);
+  }
+  /* One path, one page: the route would answer only one of them. */
+  if (s->metrics_path[0] && ih_slice_ieq_cstr(ih_slice_from_cstr(s->metrics_path), s->status_path)) {
+    size_t n = sizeof server_keys / sizeof server_keys[0];
+    int a = given_line(p, server_keys, n, "status_path");
+    int b = given_line(p, server_keys, n, "metrics_path");
+    return fail(p, a > b ? a : (b ? b : p->sec_line), "metrics_path must not be the same as status_path ('%s')",
+                s->status_path);
   }
   return 0;
 }
@@ -1674,6 +1683,7 @@ void ih_config_free(ih_config *cfg)
   free(cfg->file_name);
   free(cfg->base_dir);
   free(cfg->server.status_path);
+  free(cfg->server.metrics_path);
   free(cfg->server.log_dir);
   for (size_t i = 0; i < cfg->site_count; i++) {
     ih_site *s = &cfg->sites[i];

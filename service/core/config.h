@@ -138,6 +138,7 @@ typedef struct ih_server_config {
   unsigned accepts_per_listener; /* outstanding AcceptEx per listener */
   unsigned max_connections;      /* 0 = unlimited */
   char *status_path;             /* "" disables the status page */
+  char *metrics_path;            /* the Prometheus page; "" (the default) disables it */
   char *log_dir;                 /* server log directory */
   unsigned drain_timeout;        /* seconds */
   unsigned header_timeout;       /* seconds to receive a whole request head */

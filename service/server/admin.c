@@ -1,6 +1,7 @@
 /* The server's own pages (see admin.h). */
 #include "server/admin.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,12 @@
 #include "core/ih_alloc.h"
 #include "core/ih_str.h"
 #include "core/ih_time.h"
+#include "core/metrics_text.h"
 #include "core/server_log.h"
 #include "server/conn_internal.h"
+#include "ih_version.h"
+
+bool ih_admin_peer_may_read(const ih_conn *c) { return c->peer_is_loopback; }
 
 void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
 {
@@ -56,6 +61,97 @@ void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
   ih_response_head_end(c, true);
   if (!c->view->head_only)
     ih_response_append(c, body, (size_t)n);
+}
+
+/* ---- metrics: <metrics_path> (docs/operations.md, "Metrics") ----
+ * The Prometheus text exposition format 0.0.4. The server-wide figures are
+ * the status page's own counters (server.h: ih_counters) and process
+ * figures, read the same way (the asking connection and request are left
+ * out, as there); the request figures are the per-site registry
+ * (server/metrics.h); the platform adds its extension DLLs and worker
+ * pools (ih_platform.metrics_text). Names follow Prometheus's conventions:
+ * the isapihost_ prefix, _total on counters, base units (_seconds,
+ * _bytes). */
+
+static void metrics_server_families(ih_conn *c, ih_mtext *t)
+{
+  ih_server *s = c->server;
+  const ih_counters *k = &s->counters;
+  ih_mlabel build[] = { { "version", IH_VERSION }, { "bitness", sizeof(void *) == 8 ? "64" : "32" } };
+  ih_mtext_family(t, "isapihost_build_info", "gauge", "The running build: always 1, its version and bitness as labels.");
+  ih_mtext_sample_u64(t, "isapihost_build_info", build, 2, 1);
+  ih_mtext_family(t, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  ih_mtext_sample_i64(t, "process_start_time_seconds", NULL, 0, s->started_unix);
+
+  ih_mtext_family(t, "isapihost_connections_open", "gauge", "Client connections open now (the asking one left out).");
+  ih_mtext_sample_i64(t, "isapihost_connections_open", NULL, 0, atomic_load(&k->connections_live) - 1);
+  ih_mtext_family(t, "isapihost_connections_accepted_total", "counter", "Client connections accepted.");
+  ih_mtext_sample_i64(t, "isapihost_connections_accepted_total", NULL, 0, atomic_load(&k->connections_total));
+  ih_mtext_family(t, "isapihost_client_aborts_total", "counter",
+                  "Clients that reset before their connection was accepted.");
+  ih_mtext_sample_i64(t, "isapihost_client_aborts_total", NULL, 0, atomic_load(&k->client_aborts));
+  ih_mtext_family(t, "isapihost_http_requests_in_flight", "gauge", "Requests begun and not ended (the asking one left out).");
+  ih_mtext_sample_i64(t, "isapihost_http_requests_in_flight", NULL, 0, atomic_load(&k->requests_in_flight) - 1);
+  ih_mtext_family(t, "isapihost_isapi_sessions", "gauge", "ISAPI extension sessions not yet ended.");
+  ih_mtext_sample_i64(t, "isapihost_isapi_sessions", NULL, 0, atomic_load(&k->isapi_sessions));
+
+  ih_process_stats ps = { -1, -1, -1, -1 };
+  if (s->platform->process_stats)
+    s->platform->process_stats(&ps);
+  static const struct {
+    const char *name, *help;
+    size_t offset;
+  } process[] = {
+    { "isapihost_process_private_bytes", "Committed private memory of the process (Windows private bytes).",
+      offsetof(ih_process_stats, private_bytes) },
+    { "isapihost_process_handles", "Kernel handles the process has open.", offsetof(ih_process_stats, handles) },
+    { "isapihost_isapi_threads", "Threads of the ISAPI extension pool.", offsetof(ih_process_stats, isapi_threads) },
+    { "isapihost_isapi_threads_busy", "Threads of the ISAPI extension pool running an item.",
+      offsetof(ih_process_stats, isapi_busy) },
+  };
+  for (size_t i = 0; i < sizeof process / sizeof process[0]; i++) {
+    long long v = *(const long long *)(const void *)((const char *)&ps + process[i].offset);
+    if (v < 0)
+      continue; /* the platform cannot tell: no family rather than a made-up value */
+    ih_mtext_family(t, process[i].name, "gauge", process[i].help);
+    ih_mtext_sample_i64(t, process[i].name, NULL, 0, v);
+  }
+
+  ih_generation *newest = ih_server_acquire(s);
+  unsigned generation = newest ? newest->number : 0;
+  if (newest)
+    ih_generation_release(newest);
+  ih_mtext_family(t, "isapihost_config_generation", "gauge",
+                  "Number of the configuration in use: 1 at start, + 1 per reload applied.");
+  ih_mtext_sample_u64(t, "isapihost_config_generation", NULL, 0, generation);
+  ih_mtext_family(t, "isapihost_config_reloads_total", "counter", "Configuration reloads applied.");
+  ih_mtext_sample_u64(t, "isapihost_config_reloads_total", NULL, 0, generation ? generation - 1u : 0u);
+  ih_mtext_family(t, "isapihost_config_generations_live", "gauge",
+                  "Configurations still in memory: the current one and those open connections hold.");
+  ih_mtext_sample_i64(t, "isapihost_config_generations_live", NULL, 0, atomic_load(&k->generations_live));
+}
+
+void ih_admin_metrics_page(ih_conn *c, ih_body_plan *plan)
+{
+  ih_mtext t;
+  ih_mtext_init(&t);
+  metrics_server_families(c, &t);
+  ih_metrics_format_requests(&c->server->metrics, &t);
+  if (c->server->platform->metrics_text)
+    c->server->platform->metrics_text(&t);
+  if (t.oom || !t.p) {
+    ih_mtext_free(&t);
+    ih_response_error(c, 503, plan); /* a partial page would read as counters gone down */
+    return;
+  }
+  ih_response_head_begin(c, 200);
+  ih_response_head_field(c, "Content-Type", "%s", IH_METRICS_CONTENT_TYPE);
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%zu", t.len);
+  ih_response_head_end(c, true);
+  if (!c->view->head_only)
+    ih_response_append(c, t.p, t.len);
+  ih_mtext_free(&t);
 }
 
 /* ---- extension admin: <status_path>/extensions (docs/operations.md) ----
@@ -110,7 +206,7 @@ static char *operator_page_begin(ih_conn *c, bool offered, size_t cap, bool *get
 {
   ih_request *r = c->view;
   *get_or_head = ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) || r->head_only;
-  if (!c->peer_is_loopback || !offered) {
+  if (!ih_admin_peer_may_read(c) || !offered) {
     ih_response_error(c, 404, plan);
     return NULL;
   }

@@ -128,6 +128,10 @@ typedef struct ih_request {
   uint64_t file_offset;      /* next file byte to send */
   uint64_t file_left;        /* file bytes not yet sent */
   uint64_t response_bytes;
+  uint64_t sent_bytes;       /* bytes of its response written to the client (metrics) */
+  bool answered_by_set;      /* answered_by says who answered; else static or extension (is_extension) */
+  uint8_t answered_by;       /* enum ih_metrics_handler: a filter that finished it, a server page, or
+                                what a worker reported for a relayed request */
   unsigned wildcard_skip;    /* applicable wildcard maps passed over (HSE_REQ_EXEC_URL with
                                 HSE_EXEC_URL_IGNORE_CURRENT_INTERCEPTOR) */
   char *own_text;            /* the text its head points into when it is not the input buffer: a

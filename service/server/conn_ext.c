@@ -266,7 +266,7 @@ static int send_now(ih_conn *c, const char *data, size_t n, const char *data2, s
   ih_mutex_lock(c->lock);
   c->sending_now = false;
   if (!err)
-    atomic_fetch_add(&c->server->counters.bytes_sent, (long long)(held_len + n + n2));
+    conn_count_sent(c, held_len + n + n2);
   if (c->close_deferred) {
     c->close_deferred = false;
     c->transport->close_socket(c);

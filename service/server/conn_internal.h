@@ -71,6 +71,15 @@ void conn_transport_send(ih_conn *c, const char *data, size_t len);
 void conn_transport_send_file(ih_conn *c, void *file, uint64_t offset, uint64_t length, const char *head,
                               size_t head_len);
 
+/* Bytes written to the client: the status page's bytes_sent and the
+ * request's own count (its site's sent bytes, server/metrics.h). Lock held. */
+static inline void conn_count_sent(ih_conn *c, size_t bytes)
+{
+  atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
+  if (c->req)
+    c->req->sent_bytes += bytes;
+}
+
 /* The one close path (releases IH_HOLD_SOCKET), after the closing hook. */
 void conn_close(ih_conn *c);
 

@@ -392,6 +392,7 @@ enum ih_handler_end conn_relay_finish(ih_conn *c, ih_body_plan *plan)
     return IH_HANDLER_FAILED;
   }
   c->view->status = st->status ? st->status : 200;
+  conn_request_answered_by(r, (st->end_flags & RELAY_END_HANDLER_MASK) >> RELAY_END_HANDLER_SHIFT);
   r->framing_ok = r->body_complete;
   r->keep_alive = (st->end_flags & RELAY_END_KEEP) != 0;
   return r->keep_alive ? IH_HANDLER_OK : IH_HANDLER_CLOSE_WANTED;

@@ -403,6 +403,8 @@ static bool filter_stopped(ih_conn *c, enum ih_chain_result fr)
   r->framing_ok = r->head.method.n && !r->framing.chunked && r->framing.content_length == 0;
   if (fr == IH_CHAIN_ERROR)
     r->close_wanted = true;
+  else /* SF_STATUS_REQ_FINISHED(_KEEP_CONN): the filter answered it, for the metrics */
+    conn_request_answered_by(r, IH_MH_FILTER);
   ih_body_plan plan = { 0 };
   bool sent = conn_filter_take_response(c, fr == IH_CHAIN_FINISHED_KEEP);
   if (!sent && fr == IH_CHAIN_ERROR) {
@@ -774,7 +776,7 @@ void ih_conn_on_sent(ih_conn *c, size_t bytes, int err)
 {
   conn_ext_after after = { 0 };
   ih_mutex_lock(c->lock);
-  atomic_fetch_add(&c->server->counters.bytes_sent, (long long)bytes);
+  conn_count_sent(c, bytes);
   if (conn_ext_owns_io(c)) {
     conn_ext_on_sent(c, bytes, err, &after); /* an extension's write, head or file */
   } else if (conn_relay_owns_io(c)) {

@@ -92,6 +92,9 @@ enum relay_flags {
   RELAY_END_KEEP = 1,     /* END: the client's connection may carry another request */
   RELAY_END_ABORTIVE = 2, /* END: reset the client's connection */
   RELAY_END_HEAD_SENT = 4,/* END: some response bytes were sent */
+  RELAY_END_HANDLER_SHIFT = 3, /* END: bits 3-4, who answered (enum ih_metrics_handler), for the
+                                  service's metrics, which count a relayed request once */
+  RELAY_END_HANDLER_MASK = 3 << 3,
 };
 
 /* Response bytes in flight per request before a worker's send waits. */

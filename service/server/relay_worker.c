@@ -18,6 +18,7 @@
 #include "server/conn.h"
 #include "server/pipeline.h"
 #include "server/relay.h"
+#include "server/request.h"
 
 #define ERR_CONN_RESET 10054 /* WSAECONNRESET: the client went (ABORT) */
 #define ERR_ABORTED 995      /* ERROR_OPERATION_ABORTED: cancel_io */
@@ -240,6 +241,8 @@ static void send_end(vconn *vc, bool keep)
   /* The connection's lock is held (every transport operation's caller
    * holds it): its request, if any, is stable. */
   uint32_t status = vc->c && vc->c->req ? (uint32_t)vc->c->req->status : 0;
+  if (vc->c && vc->c->req)
+    flags |= (uint16_t)((conn_request_handler(vc->c->req) << RELAY_END_HANDLER_SHIFT) & RELAY_END_HANDLER_MASK);
   ih_chan_send1(vc->w->ch, RELAY_END, flags, vc->id, &status, sizeof status);
 }
 

@@ -52,6 +52,42 @@ bool conn_request_begin(ih_conn *c)
   return true;
 }
 
+unsigned conn_request_handler(const ih_request *r)
+{
+  if (r->answered_by_set)
+    return r->answered_by;
+  return r->is_extension ? IH_MH_EXTENSION : IH_MH_STATIC;
+}
+
+void conn_request_answered_by(ih_request *r, unsigned h)
+{
+  r->answered_by_set = true;
+  r->answered_by = (uint8_t)(h < IH_MH_COUNT ? h : IH_MH_STATIC);
+}
+
+/* The metrics' one count of a request (server/metrics.h), where every
+ * request ends, however it ended: in process, an extension's, or one a
+ * worker ran (the service counts it here with the status and handler the
+ * worker reported; the worker's own counts never leave the worker). */
+static void count_request(ih_conn *c)
+{
+  const ih_request *r = c->req;
+  const ih_config *cfg = c->gen->config;
+  ih_metrics_site *slot = c->server->metrics.no_site;
+  if (r->site && r->site >= cfg->sites && r->site < cfg->sites + cfg->site_count)
+    slot = c->gen->metrics_sites[r->site - cfg->sites];
+  uint64_t now = ih_clock_ms();
+  ih_metrics_request m = {
+    .method = ih_metrics_method_of(r->head.method),
+    .status = r->status,
+    .handler = (enum ih_metrics_handler)conn_request_handler(r),
+    .duration_us = (now > r->started_ms ? now - r->started_ms : 0) * 1000u,
+    .received_bytes = r->head.head_len + r->body_received, /* as the LOG filters are told */
+    .sent_bytes = r->sent_bytes,
+  };
+  ih_metrics_count(slot, &m);
+}
+
 void conn_request_end(ih_conn *c)
 {
   ih_request *r = c->req;
@@ -72,6 +108,7 @@ void conn_request_end(ih_conn *c)
     return;
   conn_filter_end_of_request(c); /* for every request, however it ended */
   r->active = false;
+  count_request(c);
   ih_counter_down(&c->server->counters.requests_in_flight, "requests_in_flight");
   atomic_fetch_add(&c->server->counters.requests_total, 1);
   conn_unref_locked(c, IH_HOLD_REQUEST);

@@ -26,6 +26,13 @@ bool conn_request_begin(ih_conn *c);
  * END_OF_REQUEST. */
 void conn_request_end(ih_conn *c);
 
+/* Who answered the request (enum ih_metrics_handler, server/metrics.h):
+ * the metrics' handler label, and what a worker reports for a relayed one. */
+unsigned conn_request_handler(const ih_request *r);
+/* ... and that it was h (a filter that finished it, a server page, a
+ * worker's report), which stands whatever routing decides later. */
+void conn_request_answered_by(ih_request *r, unsigned h);
+
 /* Up to cap decoded body bytes already buffered; -1 for a malformed or
  * oversized chunked body (which of the two: req.body_refused). Marks
  * req.body_complete at the end. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "server/admin.h"
+#include "server/request.h"
 #include "server/route.h"
 #include "server/static_file.h"
 
@@ -30,12 +31,19 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     options_response(c);
     return;
   case IH_ROUTE_STATUS_PAGE:
+    conn_request_answered_by(c->view, IH_MH_ADMIN);
     ih_admin_status_page(c, plan);
     return;
+  case IH_ROUTE_METRICS_PAGE:
+    conn_request_answered_by(c->view, IH_MH_ADMIN);
+    ih_admin_metrics_page(c, plan);
+    return;
   case IH_ROUTE_EXT_ADMIN:
+    conn_request_answered_by(c->view, IH_MH_ADMIN);
     ih_admin_extensions_page(c, plan);
     return;
   case IH_ROUTE_POOLS_ADMIN:
+    conn_request_answered_by(c->view, IH_MH_ADMIN);
     ih_admin_pools_page(c, plan);
     return;
   case IH_ROUTE_STATIC:

@@ -10,6 +10,7 @@
 #include "core/physical_path.h"
 #include "core/server_log.h"
 #include "http/url_canon.h"
+#include "server/admin.h"
 #include "server/conn_filters.h"
 #include "server/conn_internal.h"
 #include "server/static_file.h"
@@ -190,12 +191,20 @@ static bool is_pools_admin_path(const ih_config *cfg, ih_slice path)
   return is_status_subpage(cfg, path, "/pools");
 }
 
-/* The status page and its operator pages: the server's own, never a
- * site's content, whatever pool or virtual directory covers the path. */
+/* <metrics_path>: the Prometheus page (docs/operations.md, "Metrics"). */
+static bool is_metrics_path(const ih_config *cfg, ih_slice path)
+{
+  return cfg->server.metrics_path[0] && ih_slice_ieq_cstr(path, cfg->server.metrics_path);
+}
+
+/* The status page, its operator pages and the metrics page: the server's
+ * own, never a site's content, whatever pool or virtual directory covers
+ * the path. */
 static bool is_server_page(const ih_config *cfg, ih_slice path)
 {
-  return cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) ||
-                                        is_ext_admin_path(cfg, path) || is_pools_admin_path(cfg, path));
+  return is_metrics_path(cfg, path) ||
+         (cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) ||
+                                         is_ext_admin_path(cfg, path) || is_pools_admin_path(cfg, path)));
 }
 
 const ih_pool_conf *ih_route_pool(ih_conn *c)
@@ -319,15 +328,16 @@ void ih_route_request(ih_conn *c, ih_route *out)
   ih_slice path = ih_slice_from_cstr(r->path);
   bool get_or_head = ih_slice_eq(method, IH_SLICE_LIT("GET")) || r->head_only;
 
-  if (cfg->server.status_path[0] && ih_slice_ieq_cstr(path, cfg->server.status_path)) {
-    if (!c->peer_is_loopback) {
-      route_error(out, 404);
+  bool status_page = cfg->server.status_path[0] && ih_slice_ieq_cstr(path, cfg->server.status_path);
+  if (status_page || is_metrics_path(cfg, path)) {
+    if (!ih_admin_peer_may_read(c)) {
+      route_error(out, 404); /* as if it did not exist */
     } else if (!get_or_head) {
       route_error(out, 405);
       out->header_name = "Allow";
       snprintf(out->header_value, sizeof out->header_value, "GET, HEAD");
     } else {
-      out->kind = IH_ROUTE_STATUS_PAGE;
+      out->kind = status_page ? IH_ROUTE_STATUS_PAGE : IH_ROUTE_METRICS_PAGE;
     }
     return;
   }

@@ -37,6 +37,18 @@ static ih_generation *generation_new(ih_server *s, const ih_config *cfg)
   g->limits.max_header_line = cfg->server.max_header_line;
   g->limits.max_header_bytes = cfg->server.max_header_bytes;
   g->limits.max_headers = cfg->server.max_headers;
+  /* Each site's counters, found by name: a site a reload keeps goes on
+   * counting where it was. */
+  g->metrics_sites = ih_calloc(cfg->site_count ? cfg->site_count : 1, sizeof *g->metrics_sites);
+  for (size_t i = 0; g->metrics_sites && i < cfg->site_count; i++)
+    if (!(g->metrics_sites[i] = ih_metrics_site_named(&s->metrics, cfg->sites[i].name))) {
+      free(g->metrics_sites);
+      g->metrics_sites = NULL;
+    }
+  if (!g->metrics_sites) {
+    free(g);
+    return NULL;
+  }
   atomic_fetch_add(&s->counters.generations_live, 1);
   return g;
 }
@@ -48,12 +60,16 @@ int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platfo
   atomic_init(&s->draining, false);
   atomic_flag_clear(&s->current_lock);
   s->started_ms = ih_clock_ms();
+  s->started_unix = ih_wall_seconds();
+  if (ih_metrics_init(&s->metrics) < 0)
+    return -1;
   ih_generation *g = generation_new(s, cfg);
   s->file_cache = ih_file_cache_new(cfg->server.file_cache_entries, (uint64_t)cfg->server.file_cache_ttl * 1000u);
   if (!g || !s->file_cache) {
     ih_server_generation_free(g);
     ih_file_cache_free(s->file_cache);
     s->file_cache = NULL;
+    ih_metrics_destroy(&s->metrics);
     return -1;
   }
   g->number = 1;
@@ -115,6 +131,7 @@ void ih_server_generation_free(ih_generation *gen)
     ih_counter_down(&gen->server->counters.generations_live, "generations_live");
     ih_filter_table_free(gen->filters);
     ih_config_free(gen->owned);
+    free(gen->metrics_sites);
     free(gen);
   }
 }
@@ -139,6 +156,7 @@ void ih_server_destroy(ih_server *s)
     ih_generation_release(g);
   ih_file_cache_free(s->file_cache);
   s->file_cache = NULL;
+  ih_metrics_destroy(&s->metrics);
 }
 
 void ih_server_begin_drain(ih_server *s) { atomic_store(&s->draining, true); }

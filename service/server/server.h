@@ -12,9 +12,11 @@
 #include "core/config.h"
 #include "http/http_parse.h"
 #include "server/files.h"
+#include "server/metrics.h"
 
 typedef struct ih_conn ih_conn;
 typedef struct ih_server ih_server;
+struct ih_mtext; /* core/metrics_text.h */
 struct ih_filter_table; /* filters/filter_chain.h */
 struct ih_filter_conn;
 struct ih_filter;
@@ -101,6 +103,11 @@ typedef struct ih_platform {
    * waited for. Returns an ih_platform_recycle_result. NULL where no pool
    * can be recycled (the page answers 404). */
   int (*pool_recycle)(const char *pool);
+  /* The platform's families for the Prometheus page at metrics_path
+   * (docs/operations.md, "Metrics"): extension DLLs and worker pools, in
+   * the exposition format (core/metrics_text.h), from the same figures as
+   * the extensions and pools pages. NULL: none. */
+  void (*metrics_text)(struct ih_mtext *out);
 } ih_platform;
 
 /* pool_recycle's answers; the same numbers as the pool manager's
@@ -130,6 +137,7 @@ typedef struct ih_generation {
   ih_http_limits limits;
   struct ih_filter_table *filters; /* ISAPI filters (filters/filter_chain.h); the platform fills it */
   unsigned number;                 /* 1 for the configuration started with, + 1 per reload */
+  ih_metrics_site **metrics_sites; /* the request counters of config->sites[i] (server/metrics.h) */
   atomic_int refs;                 /* the server's while current, + one per connection */
   struct ih_server *server;
 } ih_generation;
@@ -140,8 +148,10 @@ struct ih_server {
   struct ih_file_cache *file_cache; /* small-file cache (server/file_cache.h), shared by generations */
   const ih_platform *platform;
   ih_counters counters;
+  ih_metrics metrics; /* request figures by site for the metrics page, kept across reloads */
   atomic_bool draining;
   uint64_t started_ms;
+  int64_t started_unix; /* wall clock at start: process_start_time_seconds */
 };
 
 /* Returns 0, or -1 when out of memory. The first generation's

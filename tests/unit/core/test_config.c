@@ -55,6 +55,7 @@ static void test_defaults(void)
   IH_EQ_INT(s->accepts_per_listener, 8);
   IH_EQ_INT(s->max_connections, 10000);
   IH_EQ_STR(s->status_path, "/_isapihost/status");
+  IH_EQ_STR(s->metrics_path, ""); /* off unless asked for */
   IH_EQ_STR(s->log_dir, "base/logs");
   IH_EQ_INT(s->drain_timeout, 30);
   IH_EQ_INT(s->header_timeout, 120);
@@ -114,6 +115,7 @@ static void test_all_keys(void)
                        "accepts_per_listener = 1\n"
                        "max_connections = 4294967295\n"
                        "status_path = /status\n"
+                       "metrics_path = /metrics\n"
                        "log_dir = /var/log/ih\n"
                        "drain_timeout = 1\n"
                        "header_timeout = 86400\n"
@@ -144,6 +146,7 @@ static void test_all_keys(void)
   IH_EQ_INT(s->accepts_per_listener, 1);
   IH_EQ_INT(s->max_connections, 4294967295u);
   IH_EQ_STR(s->status_path, "/status");
+  IH_EQ_STR(s->metrics_path, "/metrics");
   IH_EQ_STR(s->log_dir, "/var/log/ih");
   IH_EQ_INT(s->drain_timeout, 1);
   IH_EQ_INT(s->header_timeout, 86400);
@@ -443,6 +446,12 @@ static void test_errors(void)
     { "[server]\nstartup_time_limit =\n" SITE, "t.ini:2: startup_time_limit must be 1-86400, got ''" },
     /* [server] strings */
     { "[server]\nstatus_path = status\n" SITE, "t.ini:2: status_path must be empty or start with '/', got 'status'" },
+    { "[server]\nmetrics_path = metrics\n" SITE,
+      "t.ini:2: metrics_path must be empty or start with '/', got 'metrics'" },
+    { "[server]\nstatus_path = /ops\nmetrics_path = /OPS\n" SITE,
+      "t.ini:3: metrics_path must not be the same as status_path ('/ops')" },
+    { "[server]\nmetrics_path = /_isapihost/status\n" SITE,
+      "t.ini:2: metrics_path must not be the same as status_path ('/_isapihost/status')" },
     { "[server]\nlog_dir =\n" SITE, "t.ini:2: log_dir must not be empty" },
     { "[server]\nlog_dir = \"\"\n" SITE, "t.ini:2: log_dir must not be empty" },
     /* [site] */

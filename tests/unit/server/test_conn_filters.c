@@ -635,6 +635,9 @@ static void test_return_codes(void)
   IH_TEST("FINISHED: the filter's response, then close; END_OF_REQUEST, LOG, END_OF_NET_SESSION still come");
   filters_are(ALL_NOTIFICATIONS, 0, 0);
   behaviour[0] = finish_with_401;
+  ih_metrics_site *site = ih_metrics_site_named(&server.metrics, "Test");
+  unsigned long long by_filter = atomic_load(&site->requests[IH_MM_GET][IH_MC_4XX][IH_MH_FILTER]);
+  unsigned long long by_static = atomic_load(&site->requests[IH_MM_GET][IH_MC_4XX][IH_MH_STATIC]);
   ih_conn *c = request("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
   IH_CHECK(wire_has("HTTP/1.1 401 Access Denied\r\n"));
   IH_CHECK(wire_has("WWW-Authenticate: Basic realm=\"t\""));
@@ -646,6 +649,9 @@ static void test_return_codes(void)
   IH_EQ_INT(fake.access_lines, 1);
   finish(c);
   IH_EQ_INT(session_ends[0], 1);
+  /* the metrics' handler: the filter answered it (SF_STATUS_REQ_FINISHED) */
+  IH_EQ_INT(atomic_load(&site->requests[IH_MM_GET][IH_MC_4XX][IH_MH_FILTER]) - by_filter, 1);
+  IH_EQ_INT(atomic_load(&site->requests[IH_MM_GET][IH_MC_4XX][IH_MH_STATIC]) - by_static, 0);
 
   IH_TEST("FINISHED_KEEP_CONN: the filter's response, and the connection stays for the next request");
   filters_are(IH_SF_NOTIFY_PREPROC_HEADERS, 0, 0);

@@ -193,6 +193,49 @@ static void test_status_page_stays(void)
   expect_worker_empty();
 }
 
+/* The service's count of (site Test, method, status class, handler). */
+static unsigned long long service_count(enum ih_metrics_method m, enum ih_metrics_code_class k, enum ih_metrics_handler h)
+{
+  return atomic_load(&ih_metrics_site_named(&server.metrics, "Test")->requests[m][k][h]);
+}
+
+static void test_metrics_count_once(void)
+{
+  IH_TEST("metrics: a relayed request is counted once, in the service, with the worker's status and handler");
+  unsigned long long before = service_count(IH_MM_GET, IH_MC_2XX, IH_MH_STATIC);
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  client_reads_all(c);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+  client_closes(c);
+  expect_all_released(c);
+  expect_worker_empty();
+  IH_EQ_INT(service_count(IH_MM_GET, IH_MC_2XX, IH_MH_STATIC) - before, 1);
+
+  IH_TEST("metrics: END's handler bits (an extension answered in the worker) label the service's count");
+  c = connect_client();
+  worker_alive = false; /* the test plays the worker's messages itself */
+  client_sends(c, "GET /x.dll HTTP/1.1\r\nHost: x\r\n\r\n");
+  pump();
+  uint64_t id = c->relay_id;
+  IH_CHECK(id != 0);
+  static const char resp[] = "HTTP/1.1 201 Created\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+  ih_chan_msg m = { .type = RELAY_DATA, .id = id, .len = sizeof resp - 1, .payload = (const unsigned char *)resp };
+  ih_relay_dispatch(link_, &m);
+  uint32_t status = 201;
+  m = (ih_chan_msg){ .type = RELAY_END,
+                     .flags = RELAY_END_HEAD_SENT | (IH_MH_EXTENSION << RELAY_END_HANDLER_SHIFT),
+                     .id = id, .len = 4, .payload = (const unsigned char *)&status };
+  ih_relay_dispatch(link_, &m);
+  client_reads_all(c);
+  IH_CHECK(wire_has("\r\n\r\nok"));
+  client_closes(c);
+  expect_all_released(c);
+  worker_alive = true;
+  expect_worker_empty();
+  IH_EQ_INT(service_count(IH_MM_GET, IH_MC_2XX, IH_MH_EXTENSION), 1);
+}
+
 static void test_body_on_demand(void)
 {
   IH_TEST("a body larger than what travels with the request is read when the worker asks");
@@ -376,6 +419,7 @@ int main(void)
   test_one_worker_connection_per_client_connection();
   test_answer_while_reading_body();
   test_status_page_stays();
+  test_metrics_count_once();
   test_body_on_demand();
   test_chunked_body();
   test_large_response_credits(false);
