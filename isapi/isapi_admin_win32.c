@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/metrics_text.h"
 #include "isapi/isapi_dll_win32.h"
 
 /* ---- JSON text ---- */
@@ -210,4 +211,44 @@ int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap)
   put_json_string(&j, ih_isapi_dll_path(d));
   put_str(&j, ",\"outcome\":\"in the server log (IH2011); GET this URL to follow the state\"}\n");
   return j.overflow ? 500 : 202;
+}
+
+/* ---- metrics (docs/operations.md, "Metrics") ----
+ * The listing's figures, one series per DLL the registry knows, labelled by
+ * its path as configured. */
+
+void ih_isapi_metrics_text(ih_mtext *t)
+{
+  static const struct {
+    const char *name, *type, *help;
+  } fam[] = {
+    { "isapihost_isapi_extension_calls_total", "counter", "HttpExtensionProc calls, by extension DLL." },
+    { "isapihost_isapi_extension_faults_total", "counter",
+      "Crashes inside an extension DLL (HttpExtensionProc or a completion callback); each costs its request." },
+    { "isapihost_isapi_extension_stuck_calls_total", "counter",
+      "Calls that ran longer than isapi_stuck_timeout (logged as stuck), by extension DLL." },
+    { "isapihost_isapi_extension_in_flight", "gauge", "Requests running in an extension DLL now." },
+    { "isapihost_isapi_extension_loads_total", "counter", "Successful loads of an extension DLL." },
+  };
+  static const char *const states[] = { "unloaded", "loading", "ready", "draining", "stopped", "stuck" };
+  ih_isapi_dll_info info;
+  for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
+    ih_mtext_family(t, fam[f].name, fam[f].type, fam[f].help);
+    for (size_t i = 0; ih_isapi_dll_info_at(i, &info); i++) {
+      ih_mlabel l[] = { { "dll", info.path } };
+      unsigned long long v = f == 0 ? info.calls
+                             : f == 1 ? info.faults
+                             : f == 2 ? info.stuck
+                             : f == 3 ? (unsigned long long)(info.in_flight > 0 ? info.in_flight : 0)
+                                      : info.loads;
+      ih_mtext_sample_u64(t, fam[f].name, l, 1, v);
+    }
+  }
+  ih_mtext_family(t, "isapihost_isapi_extension_state", "gauge",
+                  "State of an extension DLL: 1 for the state it is in, 0 for the others.");
+  for (size_t i = 0; ih_isapi_dll_info_at(i, &info); i++)
+    for (size_t s = 0; s < sizeof states / sizeof states[0]; s++) {
+      ih_mlabel l[] = { { "dll", info.path }, { "state", states[s] } };
+      ih_mtext_sample_u64(t, "isapihost_isapi_extension_state", l, 2, strcmp(info.state, states[s]) == 0);
+    }
 }

@@ -210,6 +210,8 @@ void isapi_call_fault(isapi_call *call, const char *entry, DWORD code, void *add
   ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED,
          "extension %s crashed in %s (exception 0x%08lx at %p); the request fails, the server goes on",
          call->dll_path, entry, code, address);
+  if (call->dll)
+    ih_isapi_dll_count_fault(call->dll);
   if (ih_isapi_session_on_fault(&call->session) == IH_DONE_END_NOW)
     isapi_call_end(call);
 }

@@ -55,6 +55,9 @@ struct ih_isapi_dll {
   unsigned loads;
   long held;
   volatile LONG in_flight;
+  volatile LONG64 calls;  /* HttpExtensionProc calls (the metrics page) */
+  volatile LONG64 faults; /* crashes inside the DLL: HttpExtensionProc, completion callbacks */
+  volatile LONG64 stuck;  /* calls that ran past isapi_stuck_timeout (IH2007 logged) */
   volatile LONG logged[IH_ISAPI_DLL_LOG_KEYS / 32]; /* ih_isapi_dll_first_time bits */
 };
 
@@ -322,13 +325,19 @@ DWORD ih_isapi_dll_call(ih_isapi_dll *d, EXTENSION_CONTROL_BLOCK *ecb)
 {
   DWORD fault = 0;
   void *fault_at = NULL;
+  InterlockedIncrement64(&d->calls);
   DWORD rc = ih_isapi_guarded_proc(d->proc, ecb, &fault, &fault_at);
-  if (fault)
+  if (fault) {
+    InterlockedIncrement64(&d->faults);
     ih_log(IH_LOG_ERROR, IH_EV_EXT_CRASHED,
            "extension %s crashed in HttpExtensionProc (exception 0x%08lx at %p); the request fails, the server goes on",
            d->path, fault, fault_at);
+  }
   return rc;
 }
+
+void ih_isapi_dll_count_fault(ih_isapi_dll *d) { InterlockedIncrement64(&d->faults); }
+void ih_isapi_dll_count_stuck(ih_isapi_dll *d) { InterlockedIncrement64(&d->stuck); }
 
 BOOL ih_isapi_dll_first_time(ih_isapi_dll *d, unsigned key)
 {
@@ -468,6 +477,9 @@ BOOL ih_isapi_dll_info_at(size_t i, ih_isapi_dll_info *out)
   out->in_flight = d->in_flight;
   out->held = d->held;
   out->loads = d->loads;
+  out->calls = (unsigned long long)d->calls;
+  out->faults = (unsigned long long)d->faults;
+  out->stuck = (unsigned long long)d->stuck;
   out->action = d->acting == NO_ACTION ? NULL : ih_isapi_dll_action_name((enum ih_isapi_dll_action)d->acting);
   memcpy(out->description, d->description, sizeof out->description);
   ReleaseSRWLockShared(&d->lock);

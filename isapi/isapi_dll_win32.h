@@ -54,6 +54,10 @@ void ih_isapi_dll_release(ih_isapi_dll *dll);
  * returned as HSE_STATUS_ERROR. */
 DWORD ih_isapi_dll_call(ih_isapi_dll *dll, EXTENSION_CONTROL_BLOCK *ecb);
 const char *ih_isapi_dll_path(const ih_isapi_dll *dll);
+/* A crash outside HttpExtensionProc (a completion callback), and a call
+ * reported stuck: counted for the metrics page. */
+void ih_isapi_dll_count_fault(ih_isapi_dll *dll);
+void ih_isapi_dll_count_stuck(ih_isapi_dll *dll);
 /* TRUE the first time key is seen for this DLL: messages logged "once per
  * DLL" (unsupported ServerSupportFunction codes use their code as the key,
  * misuse kinds IH_ISAPI_DLL_LOG_MISUSE + n). */
@@ -82,6 +86,9 @@ typedef struct ih_isapi_dll_info {
   long in_flight;             /* requests counted on it (running, PENDING, async I/O) */
   long held;                  /* requests waiting for a drain or a load to end */
   unsigned loads;             /* successful loads since the server started */
+  unsigned long long calls;   /* HttpExtensionProc calls since the server started */
+  unsigned long long faults;  /* crashes inside it (HttpExtensionProc or a completion callback) */
+  unsigned long long stuck;   /* calls that ran past isapi_stuck_timeout */
   const char *action;         /* the operator action in progress, or NULL */
   char description[HSE_MAX_EXT_DLL_NAME_LEN + 1]; /* from the last GetExtensionVersion */
 } ih_isapi_dll_info;
@@ -106,5 +113,9 @@ void ih_isapi_dll_abandon(ih_isapi_dll *dll, enum ih_isapi_dll_action action, co
  * "unload", "reload", "stop" or "start" starts that action on dll on a
  * thread of its own. Writes a JSON body and returns the HTTP status. */
 int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap);
+/* The extension DLLs' families for the metrics page (core/metrics_text.h),
+ * from the listing's figures (docs/operations.md, "Metrics"). */
+struct ih_mtext;
+void ih_isapi_metrics_text(struct ih_mtext *t);
 
 #endif

@@ -109,6 +109,8 @@ static void report_if_stuck(isapi_call *call, void *ctx)
   const stuck_scan *scan = ctx;
   if (scan->now - call->started_ms < scan->limit || InterlockedExchange(&call->stuck_reported, 1))
     return;
+  if (call->dll)
+    ih_isapi_dll_count_stuck(call->dll);
   const char *where = call->in_dll;
   ih_log(IH_LOG_WARNING, IH_EV_EXT_STUCK,
          "extension %s: %s %s from %s has run for %llu s (%s); other requests go on", call->dll_path,

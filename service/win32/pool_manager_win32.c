@@ -14,11 +14,13 @@
  * state. Workers are freed only by the timer thread, after their reader
  * thread has been joined. */
 #include <windows.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ih_thread.h"
+#include "core/metrics_text.h"
 #include "core/server_log.h"
 #include "file_win32.h"
 #include "iocp_engine_win32.h"
@@ -770,4 +772,77 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap)
   if (n >= cap && cap)
     buf[cap - 1] = '\0';
   return n < cap ? n : (cap ? cap - 1 : 0);
+}
+
+void ih_pool_manager_metrics_text(ih_mtext *t)
+{
+  /* The status page's figures (ih_pool_manager_status_json), copied out
+   * under the lock and written after it. */
+  typedef struct pool_fig {
+    const char *name;
+    ih_pool_health_stats st;
+    unsigned workers;
+  } pool_fig;
+  pool_fig *figs = NULL;
+  size_t n = 0;
+  if (mgr.started) {
+    EnterCriticalSection(&mgr.lock);
+    figs = calloc(mgr.pool_count ? mgr.pool_count : 1, sizeof *figs);
+    uint64_t now = now_ms();
+    for (size_t i = 0; figs && i < mgr.pool_count; i++) {
+      pool_rt *p = &mgr.pools[i];
+      if (p->conf->mode != IH_POOL_WORKER)
+        continue;
+      figs[n].name = p->conf->name; /* the manager's configuration lives until ih_pool_manager_stop */
+      ih_pool_health_stats_get(&p->health, now, &figs[n].st);
+      for (worker *w = p->workers; w; w = w->next)
+        figs[n].workers += w->state != W_DEAD;
+      n++;
+    }
+    LeaveCriticalSection(&mgr.lock);
+    if (!figs) {
+      t->oom = true;
+      return;
+    }
+  }
+  ih_mtext_family(t, "isapihost_pool_workers", "gauge",
+                  "Worker processes of a worker pool now (starting, ready or retiring).");
+  for (size_t i = 0; i < n; i++) {
+    ih_mlabel l[] = { { "pool", figs[i].name } };
+    ih_mtext_sample_u64(t, "isapihost_pool_workers", l, 1, figs[i].workers);
+  }
+  static const struct {
+    const char *name, *help;
+    size_t offset;
+  } counters[] = {
+    { "isapihost_pool_crashes_total", "Workers of a worker pool that crashed or were killed as hung.",
+      offsetof(ih_pool_health_stats, crashes_total) },
+    { "isapihost_pool_start_failures_total", "Workers of a worker pool that did not start or report ready.",
+      offsetof(ih_pool_health_stats, start_failures_total) },
+    { "isapihost_pool_rapid_fail_trips_total",
+      "Times rapid-fail protection stopped a worker pool (it answers 503 and backs off).",
+      offsetof(ih_pool_health_stats, failing_episodes_total) },
+  };
+  for (size_t c = 0; c < sizeof counters / sizeof counters[0]; c++) {
+    ih_mtext_family(t, counters[c].name, "counter", counters[c].help);
+    for (size_t i = 0; i < n; i++) {
+      ih_mlabel l[] = { { "pool", figs[i].name } };
+      ih_mtext_sample_u64(t, counters[c].name, l, 1,
+                          *(const uint64_t *)(const void *)((const char *)&figs[i].st + counters[c].offset));
+    }
+  }
+  ih_mtext_family(t, "isapihost_pool_recycles_total", "counter", "Recycles of a worker pool's workers, by reason.");
+  for (size_t i = 0; i < n; i++)
+    for (int r = 1; r < IH_RECYCLE_REASON_COUNT; r++) {
+      ih_mlabel l[] = { { "pool", figs[i].name }, { "reason", ih_recycle_reason_name((enum ih_recycle_reason)r) } };
+      ih_mtext_sample_u64(t, "isapihost_pool_recycles_total", l, 2, figs[i].st.recycles[r]);
+    }
+  ih_mtext_family(t, "isapihost_pool_state", "gauge",
+                  "State of a worker pool: 1 for the state it is in, 0 for the others.");
+  for (size_t i = 0; i < n; i++)
+    for (int s = 0; s < IH_POOL_STATE_COUNT; s++) {
+      ih_mlabel l[] = { { "pool", figs[i].name }, { "state", ih_pool_state_name((enum ih_pool_state)s) } };
+      ih_mtext_sample_u64(t, "isapihost_pool_state", l, 2, figs[i].st.state == (enum ih_pool_state)s);
+    }
+  free(figs);
 }

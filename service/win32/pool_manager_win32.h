@@ -38,5 +38,9 @@ void ih_pool_manager_reloaded(void);
 /* The pools as JSON for the status page: "[{...},...]" into buf[0..cap)
  * (NUL-terminated); returns the length. */
 size_t ih_pool_manager_status_json(char *buf, size_t cap);
+/* The worker pools' families for the metrics page (core/metrics_text.h):
+ * workers, crashes, recycles by reason and state, from the figures above. */
+struct ih_mtext;
+void ih_pool_manager_metrics_text(struct ih_mtext *t);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/metrics_text.h"
 #include "core/server_log.h"
 #include "dll_entry_win32.h"
 #include "eventlog_win32.h"
@@ -48,6 +49,13 @@ _Static_assert((int)IH_POOL_RECYCLE_STARTED == (int)IH_PLATFORM_RECYCLE_STARTED 
                    (int)IH_POOL_RECYCLE_NOT_RUNNING == (int)IH_PLATFORM_RECYCLE_NOT_RUNNING,
                "ih_pool_manager_recycle is the platform's pool_recycle");
 
+/* The metrics page's platform families: extension DLLs, worker pools. */
+static void win32_metrics_text(ih_mtext *t)
+{
+  ih_isapi_metrics_text(t);
+  ih_pool_manager_metrics_text(t);
+}
+
 static const ih_platform *win32_platform(void)
 {
   memset(&platform, 0, sizeof platform);
@@ -64,6 +72,7 @@ static const ih_platform *win32_platform(void)
   platform.relay_pick = ih_pool_manager_pick;
   platform.pools_status = ih_pool_manager_status_json;
   platform.pool_recycle = ih_pool_manager_recycle;
+  platform.metrics_text = win32_metrics_text;
   return &platform;
 }
 
