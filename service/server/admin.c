@@ -78,9 +78,11 @@ static void metrics_server_families(ih_conn *c, ih_mtext *t)
   ih_server *s = c->server;
   const ih_counters *k = &s->counters;
   ih_mlabel build[] = { { "version", IH_VERSION }, { "bitness", sizeof(void *) == 8 ? "64" : "32" } };
-  ih_mtext_family(t, "isapihost_build_info", "gauge", "The running build: always 1, its version and bitness as labels.");
+  ih_mtext_family(t, "isapihost_build_info", "gauge",
+                  "The running build: always 1, its version and bitness as labels.");
   ih_mtext_sample_u64(t, "isapihost_build_info", build, 2, 1);
-  ih_mtext_family(t, "process_start_time_seconds", "gauge", "Start time of the process since the Unix epoch, in seconds.");
+  ih_mtext_family(t, "process_start_time_seconds", "gauge",
+                  "Start time of the process since the Unix epoch, in seconds.");
   ih_mtext_sample_i64(t, "process_start_time_seconds", NULL, 0, s->started_unix);
 
   ih_mtext_family(t, "isapihost_connections_open", "gauge", "Client connections open now (the asking one left out).");
@@ -90,7 +92,8 @@ static void metrics_server_families(ih_conn *c, ih_mtext *t)
   ih_mtext_family(t, "isapihost_client_aborts_total", "counter",
                   "Clients that reset before their connection was accepted.");
   ih_mtext_sample_i64(t, "isapihost_client_aborts_total", NULL, 0, atomic_load(&k->client_aborts));
-  ih_mtext_family(t, "isapihost_http_requests_in_flight", "gauge", "Requests begun and not ended (the asking one left out).");
+  ih_mtext_family(t, "isapihost_http_requests_in_flight", "gauge",
+                  "Requests begun and not ended (the asking one left out).");
   ih_mtext_sample_i64(t, "isapihost_http_requests_in_flight", NULL, 0, atomic_load(&k->requests_in_flight) - 1);
   ih_mtext_family(t, "isapihost_isapi_sessions", "gauge", "ISAPI extension sessions not yet ended.");
   ih_mtext_sample_i64(t, "isapihost_isapi_sessions", NULL, 0, atomic_load(&k->isapi_sessions));

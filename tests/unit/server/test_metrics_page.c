@@ -101,7 +101,8 @@ static void test_counts(void)
   IH_EQ_INT(sample("isapihost_http_request_duration_seconds_count{site=\"\"}"), 2);
   /* the heads as read, and every byte written */
   IH_EQ_INT(sample("isapihost_http_received_bytes_total{site=\"Test\"}"),
-            3 * (long long)strlen("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n") + 1 + (long long)strlen("GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
+            3 * (long long)strlen("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n") + 1 +
+                (long long)strlen("GET /missing.txt HTTP/1.1\r\nHost: x\r\n\r\n"));
   IH_CHECK(sample("isapihost_http_sent_bytes_total{site=\"Test\"}") > 4 * 60);
   /* the status page's counters, with the asking connection and request left out */
   IH_EQ_INT(sample("isapihost_connections_open"), 0);

@@ -194,7 +194,8 @@ static void test_status_page_stays(void)
 }
 
 /* The service's count of (site Test, method, status class, handler). */
-static unsigned long long service_count(enum ih_metrics_method m, enum ih_metrics_code_class k, enum ih_metrics_handler h)
+static unsigned long long service_count(enum ih_metrics_method m, enum ih_metrics_code_class k,
+                                        enum ih_metrics_handler h)
 {
   return atomic_load(&ih_metrics_site_named(&server.metrics, "Test")->requests[m][k][h]);
 }
