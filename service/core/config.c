@@ -620,6 +620,14 @@ static bool same_binding(const ih_binding *a, const ih_binding *b)
   return a->port == b->port && strcmp(a->address, b->address) == 0 && strcmp(a->host, b->host) == 0;
 }
 
+/* Two bindings through which one connection can arrive: the same port, and
+ * the same address or "*" on either side. */
+static bool same_endpoint(const ih_binding *a, const ih_binding *b)
+{
+  return a->port == b->port &&
+         (strcmp(a->address, "*") == 0 || strcmp(b->address, "*") == 0 || ih_slice_ieq_cstr(ih_slice_from_cstr(a->address), b->address));
+}
+
 static int set_bindings(parser *p, const key_def *k, void *obj, ih_slice v)
 {
   ih_site *s = obj;
@@ -726,6 +734,7 @@ static const key_def site_keys[] = {
   { "log", set_bool, offsetof(ih_site, log_enabled), 0, 0, 0, "on", false },
   { "log_dir", set_path, offsetof(ih_site, log_dir), 0, 0, 0, NULL, false },
   { "pool", set_site_pool, 0, 0, 0, 0, NULL, false },
+  { "secure", set_bool, offsetof(ih_site, secure), 0, 0, 0, "off", false },
 };
 
 static int apply_defaults(parser *p, const key_def *keys, size_t count, void *obj)
@@ -1502,6 +1511,24 @@ static int finish(parser *p)
                         s->name, c->sites[k].name);
           }
   }
+
+  /* secure belongs to the connection (IIS: SF_NOTIFY_SECURE_PORT is the
+   * port's), which is accepted before a Host header names its site: the
+   * sites reached through one address and port must agree. */
+  for (size_t i = 0; i < c->site_count; i++) {
+    const ih_site *s = &c->sites[i];
+    for (size_t bi = 0; bi < s->binding_count; bi++)
+      for (size_t k = 0; k < i; k++)
+        for (size_t bk = 0; bk < c->sites[k].binding_count; bk++)
+          if (same_endpoint(&s->bindings[bi], &c->sites[k].bindings[bk]) && s->secure != c->sites[k].secure) {
+            char text[320];
+            format_binding(&s->bindings[bi], text, sizeof text);
+            return fail(p, p->meta[i].bindings_line,
+                        "[site %s] and [site %s] are both reached through '%s', so they must agree on secure "
+                        "(it belongs to the connection, not the host name)",
+                        s->name, c->sites[k].name, text);
+          }
+  }
   return 0;
 }
 
@@ -1716,6 +1743,21 @@ void ih_config_free(ih_config *cfg)
 }
 
 /* ---- lookups ---- */
+
+ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uint16_t port)
+{
+  ih_endpoint_facts f = { 0 };
+  ih_slice a = ih_slice_from_cstr(addr ? addr : "");
+  for (size_t i = 0; cfg && i < cfg->site_count; i++)
+    for (size_t k = 0; k < cfg->sites[i].binding_count; k++) {
+      const ih_binding *b = &cfg->sites[i].bindings[k];
+      if (b->port == port && (strcmp(b->address, "*") == 0 || ih_slice_ieq_cstr(a, b->address))) {
+        f.secure = cfg->sites[i].secure;
+        return f;
+      }
+    }
+  return f;
+}
 
 const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host)
 {

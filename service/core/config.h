@@ -118,6 +118,8 @@ typedef struct ih_site {
   size_t wildcard_map_count;
   const ih_pool_conf *pool;    /* pool = NAME of the [site]; NULL = the default pool (pools[0]);
                                   points into ih_config.pools */
+  bool secure;                 /* its bindings are reached over TLS terminated in front (a proxy):
+                                  HTTPS=on, SF_NOTIFY_SECURE_PORT filters (docs/deployment.md) */
 } ih_site;
 
 /* An ISAPI filter ([filter NAME]). The DLL's GetFilterVersion chooses the
@@ -203,6 +205,14 @@ void ih_config_free(ih_config *cfg);
  * host, exact address without host, any address without host. Address and
  * host compare case-insensitively. NULL if none. */
 const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host);
+
+/* What a connection accepted at addr:port is, before any request names a
+ * site: every site bound there agrees (ih_config_load refuses it
+ * otherwise). */
+typedef struct ih_endpoint_facts {
+  bool secure; /* a [site] with secure = on is bound there */
+} ih_endpoint_facts;
+ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uint16_t port);
 
 /* Longest virtual-directory prefix of canonical path (segment boundary,
  * case-insensitive); "/" (vdirs[0]) matches everything else. *rest (may be

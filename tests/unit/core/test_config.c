@@ -282,6 +282,25 @@ static void test_bools_and_perms(void)
 
 static void test_bindings(void)
 {
+  IH_TEST("secure: off by default, on for a site behind TLS terminated in front; one answer per endpoint");
+  {
+    ih_config *c = parse("[site a]\nroot = r\nbindings = 127.0.0.1:8443:a.test, *:8080\nsecure = on\n"
+                         "[site b]\nroot = r\nbindings = 127.0.0.1:8443:b.test\nsecure = on\n"
+                         "[site c]\nroot = r\nbindings = 127.0.0.1:9090\n");
+    if (c) {
+      IH_CHECK(c->sites[0].secure && c->sites[1].secure && !c->sites[2].secure);
+      IH_CHECK(ih_config_endpoint(c, "127.0.0.1", 8443).secure);
+      IH_CHECK(ih_config_endpoint(c, "10.1.2.3", 8080).secure); /* "*" */
+      IH_CHECK(!ih_config_endpoint(c, "127.0.0.1", 9090).secure);
+      IH_CHECK(!ih_config_endpoint(c, "127.0.0.1", 7).secure); /* nothing bound there */
+      ih_config_free(c);
+    }
+    expect_err("[site a]\nroot = r\nbindings = 127.0.0.1:8443:a.test\nsecure = on\n"
+               "[site b]\nroot = r\nbindings = *:8443:b.test\n",
+               "t.ini:7: [site b] and [site a] are both reached through '*:8443:b.test', so they must agree on secure "
+               "(it belongs to the connection, not the host name)");
+  }
+
   IH_TEST("bindings");
   static const struct {
     const char *text, *addr, *host;
