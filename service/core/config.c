@@ -504,6 +504,9 @@ static const key_def server_keys[] = {
   NUM(accepts_per_listener, 1, 256, "8"),
   NUM(max_connections, 0, UINT32_MAX, "10000"),
   { "status_path", set_status_path, offsetof(ih_server_config, status_path), 0, 0, 0, "/_isapihost/status", false },
+  { "health_path", set_status_path, offsetof(ih_server_config, health_path), 0, 0, 0, "", false },
+  { "health_checks_pools", set_bool, offsetof(ih_server_config, health_checks_pools), 0, 0, 0, "on", false },
+  NUM(drain_delay, 0, 3600, "0"),
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
   TIMEOUT(drain_timeout, "30"),
   TIMEOUT(header_timeout, "120"),
@@ -1459,6 +1462,10 @@ static int finish(parser *p)
   ih_config *c = p->cfg;
   if (!c->site_count)
     return fail(p, p->line ? p->line : 1, "no [site NAME] section: at least one site is required");
+  if (c->server.health_path[0] && c->server.status_path[0] &&
+      ih_slice_ieq_cstr(ih_slice_from_cstr(c->server.health_path), c->server.status_path))
+    return fail(p, p->server_line ? p->server_line : 1, "health_path and status_path are both '%s': give each its own",
+                c->server.health_path);
 
   for (size_t i = 0; i < c->site_count; i++)
     if (!p->meta[i].id_line)
@@ -1701,6 +1708,7 @@ void ih_config_free(ih_config *cfg)
   free(cfg->file_name);
   free(cfg->base_dir);
   free(cfg->server.status_path);
+  free(cfg->server.health_path);
   free(cfg->server.log_dir);
   for (size_t i = 0; i < cfg->site_count; i++) {
     ih_site *s = &cfg->sites[i];

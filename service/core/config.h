@@ -140,6 +140,10 @@ typedef struct ih_server_config {
   unsigned accepts_per_listener; /* outstanding AcceptEx per listener */
   unsigned max_connections;      /* 0 = unlimited */
   char *status_path;             /* "" disables the status page */
+  char *health_path;             /* the load balancer's health URL; "" = none (docs/deployment.md) */
+  bool health_checks_pools;      /* a failing worker pool makes the health URL answer 503 */
+  unsigned drain_delay;          /* seconds a graceful stop or pause keeps serving, health 503, before
+                                    it closes the listeners */
   char *log_dir;                 /* server log directory */
   unsigned drain_timeout;        /* seconds */
   unsigned header_timeout;       /* seconds to receive a whole request head */

@@ -38,6 +38,9 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
   case IH_ROUTE_POOLS_ADMIN:
     ih_admin_pools_page(c, plan);
     return;
+  case IH_ROUTE_HEALTH:
+    ih_admin_health_page(c, plan);
+    return;
   case IH_ROUTE_STATIC:
     ih_static_file_respond(c, route.vdir, route.physical, plan);
     return;

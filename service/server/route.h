@@ -24,6 +24,7 @@ enum ih_route_kind {
   IH_ROUTE_STATUS_PAGE, /* the server's status page (loopback, GET/HEAD) */
   IH_ROUTE_EXT_ADMIN,   /* <status_path>/extensions */
   IH_ROUTE_POOLS_ADMIN, /* <status_path>/pools */
+  IH_ROUTE_HEALTH,      /* health_path: the load balancer's check (loopback, GET/HEAD) */
   IH_ROUTE_STATIC,      /* a file or directory under vdir: physical */
 };
 

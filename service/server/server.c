@@ -46,6 +46,7 @@ int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platfo
   memset(s, 0, sizeof *s);
   s->platform = platform;
   atomic_init(&s->draining, false);
+  atomic_init(&s->leaving, false);
   atomic_flag_clear(&s->current_lock);
   s->started_ms = ih_clock_ms();
   ih_generation *g = generation_new(s, cfg);

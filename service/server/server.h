@@ -101,6 +101,10 @@ typedef struct ih_platform {
    * waited for. Returns an ih_platform_recycle_result. NULL where no pool
    * can be recycled (the page answers 404). */
   int (*pool_recycle)(const char *pool);
+  /* For the health URL: copies the name of a worker pool that is failing
+   * (rapid-fail protection: backing off after crashes) into name[0..cap)
+   * and returns true; false when none is. NULL: no worker pools here. */
+  bool (*pool_failing)(char *name, size_t cap);
 } ih_platform;
 
 /* pool_recycle's answers; the same numbers as the pool manager's
@@ -141,6 +145,8 @@ struct ih_server {
   const ih_platform *platform;
   ih_counters counters;
   atomic_bool draining;
+  atomic_bool leaving;              /* a graceful stop or a pause has begun: the health URL says 503
+                                       (docs/deployment.md), connections are still served */
   uint64_t started_ms;
 };
 

@@ -713,6 +713,21 @@ void ih_pool_manager_stop(void)
   memset(&mgr, 0, sizeof mgr);
 }
 
+bool ih_pool_manager_failing(char *name, size_t cap)
+{
+  bool found = false;
+  if (!mgr.started)
+    return false;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count && !found; i++)
+    if (mgr.pools[i].conf->mode == IH_POOL_WORKER && ih_pool_health_state(&mgr.pools[i].health) == IH_POOL_FAILING) {
+      snprintf(name, cap, "%s", mgr.pools[i].conf->name);
+      found = true;
+    }
+  LeaveCriticalSection(&mgr.lock);
+  return found;
+}
+
 size_t ih_pool_manager_status_json(char *buf, size_t cap)
 {
   size_t n = 0;

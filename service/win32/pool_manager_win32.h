@@ -38,5 +38,8 @@ void ih_pool_manager_reloaded(void);
 /* The pools as JSON for the status page: "[{...},...]" into buf[0..cap)
  * (NUL-terminated); returns the length. */
 size_t ih_pool_manager_status_json(char *buf, size_t cap);
+/* The platform's pool_failing (server.h): the name of a worker pool that
+ * rapid-fail protection holds back now, for the health URL. */
+bool ih_pool_manager_failing(char *name, size_t cap);
 
 #endif

@@ -301,6 +301,29 @@ static void test_bindings(void)
                "(it belongs to the connection, not the host name)");
   }
 
+  IH_TEST("health_path, health_checks_pools, drain_delay: off, on, 0 by default; a health URL of its own");
+  {
+    ih_config *c = parse(SITE);
+    if (c) {
+      IH_EQ_STR(c->server.health_path, "");
+      IH_CHECK(c->server.health_checks_pools);
+      IH_EQ_INT(c->server.drain_delay, 0);
+      ih_config_free(c);
+    }
+    c = parse("[server]\nhealth_path = /healthz\nhealth_checks_pools = off\ndrain_delay = 15\n" SITE);
+    if (c) {
+      IH_EQ_STR(c->server.health_path, "/healthz");
+      IH_CHECK(!c->server.health_checks_pools);
+      IH_EQ_INT(c->server.drain_delay, 15);
+      ih_config_free(c);
+    }
+    expect_err("[server]\nhealth_path = healthz\n" SITE,
+               "t.ini:2: health_path must be empty or start with '/', got 'healthz'");
+    expect_err("[server]\nstatus_path = /s\nhealth_path = /S\n" SITE,
+               "t.ini:1: health_path and status_path are both '/S': give each its own");
+    expect_err("[server]\ndrain_delay = 3601\n" SITE, "t.ini:2: drain_delay must be 0-3600, got '3601'");
+  }
+
   IH_TEST("bindings");
   static const struct {
     const char *text, *addr, *host;
