@@ -14,6 +14,7 @@
 #include "core/ih_alloc.h"
 #include "core/ih_compiler.h"
 #include "core/physical_path.h"
+#include "pool/pool_identity.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1021,14 +1022,23 @@ static int set_pool_bitness(parser *p, const key_def *k, void *obj, ih_slice v)
 }
 
 /* Any text, kept as written ("" allowed). */
-static int set_string(parser *p, const key_def *k, void *obj, ih_slice v)
+/* A pool's identity, kept as written once pool/pool_identity.c can tell
+ * which account it names: a malformed one (DOM\, a bare name that is no
+ * keyword) is this file's error, with its line, rather than a pool that
+ * fails to start later. */
+static int set_identity(parser *p, const key_def *k, void *obj, ih_slice v)
 {
-  char *d = dup_slice(v);
-  if (!d)
+  ih_pool_conf *pool = obj;
+  char *text = dup_slice(v);
+  if (!text)
     return oom(p);
-  char **slot = (char **)(void *)((char *)obj + k->offset);
-  free(*slot);
-  *slot = d;
+  ih_identity id;
+  if (ih_identity_parse(text, pool->name, &id) == IH_IDENTITY_INVALID) {
+    free(text);
+    return fail(p, p->line, "%s '%.*s' in [pool %s]: %s", k->name, SL(v), pool->name, id.reason);
+  }
+  free(pool->identity);
+  pool->identity = text;
   return 0;
 }
 
@@ -1111,7 +1121,7 @@ static const key_def pool_keys[] = {
   { "mode", set_pool_mode, 0, 0, 0, 0, "inprocess", false },
   { "bitness", set_pool_bitness, 0, 0, 0, 0, "64", false },
   PNUM("processes", processes, 1, 64, "1"),
-  { "identity", set_string, offsetof(ih_pool_conf, identity), 0, 0, 0, "", false },
+  { "identity", set_identity, 0, 0, 0, 0, "", false },
   PNUM("queue_length", queue_length, 1, 65535, "1000"),
   PNUM("rapid_fail_max_crashes", rapid_fail_max_crashes, 0, 1000, "5"),
   PNUM("rapid_fail_interval", rapid_fail_interval, 1, 86400, "300"),
