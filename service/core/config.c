@@ -66,6 +66,7 @@ typedef struct site_meta {
   int bindings_line;
   char *pool_name;   /* pool = NAME, resolved in finish(); NULL = none given */
   int pool_line;
+  bool log_format_given; /* else the [server] value, known only after the last line */
 } site_meta;
 
 /* Per [pool] facts the finished ih_pool_conf does not keep; parallel to
@@ -495,6 +496,19 @@ static int set_status_path(parser *p, const key_def *k, void *obj, ih_slice v)
   return 0;
 }
 
+/* log_format, in [server] and [site]. */
+static int set_log_format(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  enum ih_log_format *field = (enum ih_log_format *)(void *)((char *)obj + k->offset);
+  if (ih_slice_ieq_cstr(v, "w3c"))
+    *field = IH_LOG_FORMAT_W3C;
+  else if (ih_slice_ieq_cstr(v, "json"))
+    *field = IH_LOG_FORMAT_JSON;
+  else
+    return fail(p, p->line, "%s must be w3c or json, got '%.*s'", k->name, SL(v));
+  return 0;
+}
+
 #define NUM(field, lo, hi, d)                                                                               \
   { #field, set_number, offsetof(ih_server_config, field), sizeof(((ih_server_config *)0)->field), lo, hi, d, \
     false }
@@ -509,6 +523,7 @@ static const key_def server_keys[] = {
   { "health_checks_pools", set_bool, offsetof(ih_server_config, health_checks_pools), 0, 0, 0, "on", false },
   NUM(drain_delay, 0, 3600, "0"),
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
+  { "log_format", set_log_format, offsetof(ih_server_config, log_format), 0, 0, 0, "w3c", false },
   TIMEOUT(drain_timeout, "30"),
   TIMEOUT(header_timeout, "120"),
   TIMEOUT(keepalive_timeout, "120"),
@@ -727,6 +742,16 @@ static int set_site_pool(parser *p, const key_def *k, void *obj, ih_slice v)
   return store_pool_ref(p, k, v, &m->pool_name, &m->pool_line);
 }
 
+/* A site's own log_format; without one it takes the [server] value, which
+ * may be written further down the file (finish). */
+static int set_site_log_format(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  if (set_log_format(p, k, obj, v) < 0)
+    return -1;
+  p->meta[p->cur].log_format_given = true;
+  return 0;
+}
+
 static const key_def site_keys[] = {
   { "id", set_site_id, offsetof(ih_site, id), sizeof(unsigned), 1, UINT32_MAX, NULL, false },
   { "bindings", set_bindings, 0, 0, 0, 0, NULL, true },
@@ -737,6 +762,7 @@ static const key_def site_keys[] = {
   { "directory_listing", set_bool, offsetof(ih_site, directory_listing), 0, 0, 0, "off", false },
   { "log", set_bool, offsetof(ih_site, log_enabled), 0, 0, 0, "on", false },
   { "log_dir", set_path, offsetof(ih_site, log_dir), 0, 0, 0, NULL, false },
+  { "log_format", set_site_log_format, offsetof(ih_site, log_format), 0, 0, 0, NULL, false },
   { "pool", set_site_pool, 0, 0, 0, 0, NULL, false },
   { "secure", set_bool, offsetof(ih_site, secure), 0, 0, 0, "off", false },
 };
@@ -1489,6 +1515,8 @@ static int finish(parser *p)
 
   for (size_t i = 0; i < c->site_count; i++) {
     ih_site *s = &c->sites[i];
+    if (!p->meta[i].log_format_given)
+      s->log_format = c->server.log_format;
     if (s->log_dir)
       continue;
     char sub[24];

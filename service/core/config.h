@@ -32,6 +32,14 @@ enum ih_pool_mode {
   IH_POOL_WORKER = 1,    /* the whole request pipeline runs in worker processes */
 };
 
+/* How a site's access log is written (docs/operations.md#access-logs):
+ * IIS's W3C extended format, or the same fields as one JSON object per
+ * line for log shippers. */
+enum ih_log_format {
+  IH_LOG_FORMAT_W3C = 0,  /* u_exYYMMDD.log, with #Fields headers (core/w3c_log.h) */
+  IH_LOG_FORMAT_JSON = 1, /* u_exYYMMDD.json, JSON lines (core/json_log.h) */
+};
+
 /* Most recycle_schedule times of one pool. */
 #define IH_POOL_SCHEDULE_MAX 24
 
@@ -109,7 +117,8 @@ typedef struct ih_site {
   size_t default_document_count;
   bool directory_listing;
   bool log_enabled;
-  char *log_dir;               /* W3C log directory of this site */
+  char *log_dir;               /* access-log directory of this site */
+  enum ih_log_format log_format; /* log_format of the [site], else of [server] */
   ih_error_page *error_pages;
   size_t error_page_count;
   ih_script_map *script_maps;  /* ".ext" maps */
@@ -145,6 +154,7 @@ typedef struct ih_server_config {
   unsigned drain_delay;          /* seconds a graceful stop or pause keeps serving, health 503, before
                                     it closes the listeners */
   char *log_dir;                 /* server log directory */
+  enum ih_log_format log_format; /* default access-log format of the sites */
   unsigned drain_timeout;        /* seconds */
   unsigned header_timeout;       /* seconds to receive a whole request head */
   unsigned keepalive_timeout;    /* seconds idle between requests */

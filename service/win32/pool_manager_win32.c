@@ -137,8 +137,9 @@ static void on_message(void *ctx, const ih_chan_msg *m)
       return;
     memcpy(&f, m->payload, sizeof f);
     const ih_site *site = site_by_id(f.site_id);
+    enum ih_log_format format = f.log_format == IH_LOG_FORMAT_JSON ? IH_LOG_FORMAT_JSON : IH_LOG_FORMAT_W3C;
     if (site)
-      ih_logwriter_access_line(site, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
+      ih_logwriter_access_line_as(site, format, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
     return;
   }
   case RELAY_UNHEALTHY:

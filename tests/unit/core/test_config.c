@@ -508,6 +508,11 @@ static void test_errors(void)
       "t.ini:4: directory_listing must be on/off, true/false, yes/no or 1/0, got 'maybe'" },
     { SITE "log = 2\n", "t.ini:4: log must be on/off, true/false, yes/no or 1/0, got '2'" },
     { SITE "log_dir =\n", "t.ini:4: log_dir must not be empty" },
+    { SITE "log_format = xml\n", "t.ini:4: log_format must be w3c or json, got 'xml'" },
+    { SITE "log_format =\n", "t.ini:4: log_format must be w3c or json, got ''" },
+    { SITE "log_format = json\nlog_format = w3c\n", "t.ini:5: duplicate key 'log_format' in [site a]" },
+    { "[server]\nlog_format = W3C extended\n" SITE, "t.ini:2: log_format must be w3c or json, got 'W3C extended'" },
+    { "[server]\nlog_format = jsonl\n" SITE, "t.ini:2: log_format must be w3c or json, got 'jsonl'" },
     { SITE "error_page.399 = x\n", "t.ini:4: error_page status must be 400-599, got '399'" },
     { SITE "error_page.600 = x\n", "t.ini:4: error_page status must be 400-599, got '600'" },
     { SITE "error_page.abc = x\n", "t.ini:4: error_page status must be 400-599, got 'abc'" },
@@ -653,6 +658,41 @@ static void test_paths(void)
   if (c) {
     IH_EQ_STR(c->server.log_dir, "logs");
     IH_EQ_STR(c->sites[0].log_dir, "logs/W3SVC1");
+    ih_config_free(c);
+  }
+}
+
+/* log_format: [server] gives the default of every site (even when it
+ * comes after them), a [site] overrides it; any case. */
+static void test_log_format(void)
+{
+  IH_TEST("log_format");
+  ih_config *c = parse(SITE);
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_W3C);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_W3C);
+    ih_config_free(c);
+  }
+  c = parse(SITE "log_format = JSON\n[site b]\nbindings = *:81\nroot = r\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_W3C);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[1].log_format, IH_LOG_FORMAT_W3C);
+    ih_config_free(c);
+  }
+  c = parse(SITE "[site b]\nbindings = *:81\nroot = r\nlog_format = w3c\n[site c]\nbindings = *:82\nroot = r\n"
+                 "[server]\nlog_format = json\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON); /* the [server] default, written after it */
+    IH_EQ_INT(c->sites[1].log_format, IH_LOG_FORMAT_W3C);  /* its own */
+    IH_EQ_INT(c->sites[2].log_format, IH_LOG_FORMAT_JSON);
+    ih_config_free(c);
+  }
+  c = parse("[server]\nlog_format = \"json\"\n" SITE "log_format = Json\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON);
     ih_config_free(c);
   }
 }
@@ -1231,6 +1271,7 @@ int main(void)
   test_errors();
   test_error_buffer();
   test_paths();
+  test_log_format();
   test_sites_and_vdirs();
   test_mime_section();
   test_find_site();
