@@ -69,7 +69,7 @@
 
 #include "core/ih_str.h"
 #include "http/http_parse.h"
-#include "http/ip_cidr.h"
+#include "core/ip_cidr.h"
 
 enum ih_fwd_source {
   IH_FWD_AUTO = 0,   /* Forwarded when present, else X-Forwarded-For */

@@ -48,7 +48,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "http/ip_cidr.h"
+#include "core/ip_cidr.h"
 
 #define IH_PROXY_V1_MAX_LINE 107 /* PP 2.1: the worst case, CRLF included */
 /* The largest v2 length field we accept: the UNIX address block (216) plus

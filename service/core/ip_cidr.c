@@ -1,5 +1,5 @@
 /* IP address text and address lists (see ip_cidr.h). */
-#include "http/ip_cidr.h"
+#include "core/ip_cidr.h"
 
 #include <string.h>
 

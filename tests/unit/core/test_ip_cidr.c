@@ -1,7 +1,7 @@
 /* Unit tests for service/http/ip_cidr.c: strict address parsing, RFC 5952
  * formatting (the RFC's own examples), address lists with their errors,
  * host-bit masking, and matching (IPv4-mapped IPv6 included). */
-#include "http/ip_cidr.h"
+#include "core/ip_cidr.h"
 #include "ih_test.h"
 
 #include <string.h>
