@@ -224,13 +224,16 @@ enum ih_chain_result ih_filter_notify(ih_conn *c, ih_filter_conn *fc, const ih_f
   if (!fc || !chain || !(chain->wanted & type) || !c->server->platform->filter_call)
     return IH_CHAIN_CONTINUE;
   bool backwards = type == IH_SF_NOTIFY_SEND_RAW_DATA; /* closest to the wire last (IIS 4 "Event Ordering") */
+  /* The request's view once there is one (a trusted X-Forwarded-Proto can
+   * make it secure), else the connection's port. */
+  bool secure = c->req ? c->req->secure : c->secure_port;
   for (size_t k = 0; k < chain->count; k++) {
     const ih_filter *f = chain->filters[backwards ? chain->count - 1 - k : k];
     if (!(f->flags & type) || (fc->disabled[f->slot] & type))
       continue;
-    /* Every port here is non-secure; a filter that named neither kind wants both. */
+    /* A filter that named neither kind of port wants both (ms524610). */
     uint32_t ports = f->flags & (IH_SF_NOTIFY_SECURE_PORT | IH_SF_NOTIFY_NONSECURE_PORT);
-    if (ports && !(ports & IH_SF_NOTIFY_NONSECURE_PORT))
+    if (ports && !(ports & (secure ? IH_SF_NOTIFY_SECURE_PORT : IH_SF_NOTIFY_NONSECURE_PORT)))
       continue;
     fc->in_notification = true;
     uint32_t st = c->server->platform->filter_call(c, fc, f, type, payload);

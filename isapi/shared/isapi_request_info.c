@@ -36,7 +36,12 @@ void ih_isapi_info_from_request(ih_isapi_request_info *ri, const ih_conn *c, con
   ri->remote_addr = ih_slice_from_cstr(c->peer_addr);
   ri->remote_port = c->peer_port;
   ri->local_addr = ih_slice_from_cstr(c->local_addr);
-  ri->server_port = c->local_port;
+  /* The request's view (conn_request_new, then trusted forwarding
+   * headers); a filter asking between requests (READ_RAW_DATA) gets an
+   * empty request, whose port is 0: the connection's then. */
+  bool request_view = r->server_port != 0;
+  ri->server_port = request_view ? r->server_port : c->local_port;
+  ri->https = request_view ? r->secure : c->secure_port;
   /* SERVER_NAME is the host the request was routed by (http_parse.h:
    * absolute-form target, else Host, without the port), else our address. */
   ri->server_name = r->framing.host_name.n ? r->framing.host_name : ri->local_addr;

@@ -171,7 +171,7 @@ typedef struct ih_isapi_request_info {
   ih_slice local_addr;
   uint16_t server_port;
   ih_slice server_name;        /* the request's host without port; p == NULL: local_addr */
-  bool https;                  /* always false for now */
+  bool https;                  /* the request is secure (a secure = on site, or a trusted proxy said so) */
 
   /* site and application */
   uint32_t instance_id;        /* site id: "1" */

@@ -14,6 +14,7 @@ const char *ih_command_usage(void)
          "       isapihost uninstall|start|stop|pause|continue|reload [--name NAME]\n"
          "       isapihost status [--name NAME] [--config FILE]\n"
          "       isapihost recycle --pool POOL [--name NAME] [--config FILE]\n"
+         "       isapihost pool-password --pool POOL [--config FILE] [--clear]\n"
          "       isapihost service --name NAME --config FILE   (started by the Service Control Manager)\n"
          "       isapihost --version\n"
          "ACCOUNT: LocalService (default), NetworkService, \"NT SERVICE\\NAME\", or a user (DOMAIN\\user,\n"
@@ -23,7 +24,9 @@ const char *ih_command_usage(void)
          "docs/install.md. run serves in the foreground until Ctrl+C; with --name, reload --name NAME\n"
          "reaches it too (when no service of that name is installed). recycle replaces the workers of\n"
          "a worker pool of the running server, service or foreground, through its status page, which\n"
-         "it finds in FILE (default: the service's own configuration); status also lists its pools.\n";
+         "it finds in FILE (default: the service's own configuration); status also lists its pools.\n"
+         "pool-password stores the password of a pool whose identity is a user (read as one line from\n"
+         "standard input, not echoed on a console) as an LSA secret, or removes it with --clear.\n";
 }
 
 static bool ieq(const char *a, const char *b) { return ih_slice_ieq_cstr(ih_slice_from_cstr(a), b); }
@@ -102,7 +105,8 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     { "run", IH_CMD_RUN },       { "service", IH_CMD_SERVICE }, { "install", IH_CMD_INSTALL },
     { "uninstall", IH_CMD_UNINSTALL }, { "start", IH_CMD_START },   { "stop", IH_CMD_STOP },
     { "status", IH_CMD_STATUS }, { "pause", IH_CMD_PAUSE },     { "continue", IH_CMD_CONTINUE },
-    { "reload", IH_CMD_RELOAD }, { "recycle", IH_CMD_RECYCLE }, { "--version", IH_CMD_VERSION },
+    { "reload", IH_CMD_RELOAD }, { "recycle", IH_CMD_RECYCLE }, { "pool-password", IH_CMD_POOL_PASSWORD },
+    { "--version", IH_CMD_VERSION },
     { "-v", IH_CMD_VERSION },
     { "--help", IH_CMD_HELP },   { "-h", IH_CMD_HELP },         { "/?", IH_CMD_HELP },
   };
@@ -118,6 +122,12 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
   const char *account = NULL, *start = NULL;
   for (int a = 2; a < argc; a++) {
     const char *opt = argv[a];
+    if (!strcmp(opt, "--clear")) { /* a flag, no value */
+      if (out->kind != IH_CMD_POOL_PASSWORD)
+        return fail(err, err_cap, "%s does not apply to this command", opt);
+      out->clear = true;
+      continue;
+    }
     bool takes_value = !strcmp(opt, "--name") || !strcmp(opt, "--config") || !strcmp(opt, "--account") ||
                        !strcmp(opt, "--password") || !strcmp(opt, "--start") || !strcmp(opt, "--pool");
     if (!takes_value)
@@ -129,8 +139,8 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     bool allowed = !strcmp(opt, "--name")     ? true
                    : !strcmp(opt, "--config") ? out->kind == IH_CMD_RUN || out->kind == IH_CMD_SERVICE ||
                                                     out->kind == IH_CMD_INSTALL || out->kind == IH_CMD_STATUS ||
-                                                    out->kind == IH_CMD_RECYCLE
-                   : !strcmp(opt, "--pool")   ? out->kind == IH_CMD_RECYCLE
+                                                    out->kind == IH_CMD_RECYCLE || out->kind == IH_CMD_POOL_PASSWORD
+                   : !strcmp(opt, "--pool")   ? out->kind == IH_CMD_RECYCLE || out->kind == IH_CMD_POOL_PASSWORD
                    : install_only             ? out->kind == IH_CMD_INSTALL
                                               : false;
     if (!allowed)
@@ -156,6 +166,8 @@ int ih_command_parse(int argc, char **argv, ih_command *out, char *err, size_t e
     return fail(err, err_cap, "%s needs --config FILE", cmd);
   if (out->kind == IH_CMD_RECYCLE && !out->pool)
     return fail(err, err_cap, "recycle needs --pool POOL (the [pool POOL] of the configuration)%s", NULL);
+  if (out->kind == IH_CMD_POOL_PASSWORD && !out->pool)
+    return fail(err, err_cap, "pool-password needs --pool POOL (the [pool POOL] whose identity is a user)%s", NULL);
   if (out->pool && !pool_name_ok(out->pool))
     return fail(err, err_cap, "--pool '%s': a pool name is letters, digits, '.', '_' and '-'", out->pool);
   if (out->kind == IH_CMD_SERVICE && !out->name_given)

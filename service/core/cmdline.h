@@ -8,6 +8,8 @@
  *   uninstall|start|stop|pause|continue|reload [--name N]
  *   status [--name N] [--config FILE]     the service, and the pools of the server FILE configures
  *   recycle --pool POOL [--name N] [--config FILE]   recycles a worker pool of the running server
+ *   pool-password --pool POOL [--config FILE] [--clear]   stores (from standard input) or removes the
+ *                                         password of a pool whose identity is a user
  *   --version | --help */
 #ifndef IH_CMDLINE_H
 #define IH_CMDLINE_H
@@ -30,6 +32,7 @@ enum ih_command_kind {
   IH_CMD_CONTINUE, /* SERVICE_CONTROL_CONTINUE */
   IH_CMD_RELOAD,   /* SERVICE_CONTROL_PARAMCHANGE: the configuration read again */
   IH_CMD_RECYCLE,  /* a worker pool's workers replaced, through <status_path>/pools */
+  IH_CMD_POOL_PASSWORD, /* a pool's password as an LSA secret (docs/pools.md, Identity) */
   IH_CMD_VERSION,
   IH_CMD_HELP,
 };
@@ -49,7 +52,8 @@ typedef struct ih_command {
   bool name_given;        /* --name was given (run: reload can reach it by that name) */
   const char *config;     /* NULL: install's default, %ProgramData%\IsapiHost\isapihost.ini (status and
                              recycle: the installed service's, else that default) */
-  const char *pool;       /* recycle: the pool's name (letters, digits, '.', '_', '-') */
+  const char *pool;       /* recycle, pool-password: the pool's name (letters, digits, '.', '_', '-') */
+  bool clear;             /* pool-password --clear: remove the stored password */
   enum ih_account_kind account_kind;
   char account[300];      /* the account name for the SCM */
   const char *password;   /* IH_ACCOUNT_USER only */

@@ -14,6 +14,7 @@
 #include "core/ih_alloc.h"
 #include "core/ih_compiler.h"
 #include "core/physical_path.h"
+#include "pool/pool_identity.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -65,6 +66,7 @@ typedef struct site_meta {
   int bindings_line;
   char *pool_name;   /* pool = NAME, resolved in finish(); NULL = none given */
   int pool_line;
+  bool log_format_given; /* else the [server] value, known only after the last line */
 } site_meta;
 
 /* Per [pool] facts the finished ih_pool_conf does not keep; parallel to
@@ -494,6 +496,19 @@ static int set_status_path(parser *p, const key_def *k, void *obj, ih_slice v)
   return 0;
 }
 
+/* log_format, in [server] and [site]. */
+static int set_log_format(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  enum ih_log_format *field = (enum ih_log_format *)(void *)((char *)obj + k->offset);
+  if (ih_slice_ieq_cstr(v, "w3c"))
+    *field = IH_LOG_FORMAT_W3C;
+  else if (ih_slice_ieq_cstr(v, "json"))
+    *field = IH_LOG_FORMAT_JSON;
+  else
+    return fail(p, p->line, "%s must be w3c or json, got '%.*s'", k->name, SL(v));
+  return 0;
+}
+
 #define NUM(field, lo, hi, d)                                                                               \
   { #field, set_number, offsetof(ih_server_config, field), sizeof(((ih_server_config *)0)->field), lo, hi, d, \
     false }
@@ -505,7 +520,11 @@ static const key_def server_keys[] = {
   NUM(max_connections, 0, UINT32_MAX, "10000"),
   { "status_path", set_status_path, offsetof(ih_server_config, status_path), 0, 0, 0, "/_isapihost/status", false },
   { "metrics_path", set_status_path, offsetof(ih_server_config, metrics_path), 0, 0, 0, "", false },
+  { "health_path", set_status_path, offsetof(ih_server_config, health_path), 0, 0, 0, "", false },
+  { "health_checks_pools", set_bool, offsetof(ih_server_config, health_checks_pools), 0, 0, 0, "on", false },
+  NUM(drain_delay, 0, 3600, "0"),
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
+  { "log_format", set_log_format, offsetof(ih_server_config, log_format), 0, 0, 0, "w3c", false },
   TIMEOUT(drain_timeout, "30"),
   TIMEOUT(header_timeout, "120"),
   TIMEOUT(keepalive_timeout, "120"),
@@ -568,6 +587,13 @@ static int close_server(parser *p)
     return fail(p, a > b ? a : (b ? b : p->sec_line), "metrics_path must not be the same as status_path ('%s')",
                 s->status_path);
   }
+  if (s->metrics_path[0] && ih_slice_ieq_cstr(ih_slice_from_cstr(s->metrics_path), s->health_path)) {
+    size_t n = sizeof server_keys / sizeof server_keys[0];
+    int a = given_line(p, server_keys, n, "health_path");
+    int b = given_line(p, server_keys, n, "metrics_path");
+    return fail(p, a > b ? a : (b ? b : p->sec_line), "metrics_path must not be the same as health_path ('%s')",
+                s->health_path);
+  }
   return 0;
 }
 
@@ -627,6 +653,14 @@ static int parse_binding(parser *p, ih_slice item, ih_binding *b)
 static bool same_binding(const ih_binding *a, const ih_binding *b)
 {
   return a->port == b->port && strcmp(a->address, b->address) == 0 && strcmp(a->host, b->host) == 0;
+}
+
+/* Two bindings through which one connection can arrive: the same port, and
+ * the same address or "*" on either side. */
+static bool same_endpoint(const ih_binding *a, const ih_binding *b)
+{
+  return a->port == b->port &&
+         (strcmp(a->address, "*") == 0 || strcmp(b->address, "*") == 0 || ih_slice_ieq_cstr(ih_slice_from_cstr(a->address), b->address));
 }
 
 static int set_bindings(parser *p, const key_def *k, void *obj, ih_slice v)
@@ -724,6 +758,16 @@ static int set_site_pool(parser *p, const key_def *k, void *obj, ih_slice v)
   return store_pool_ref(p, k, v, &m->pool_name, &m->pool_line);
 }
 
+/* A site's own log_format; without one it takes the [server] value, which
+ * may be written further down the file (finish). */
+static int set_site_log_format(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  if (set_log_format(p, k, obj, v) < 0)
+    return -1;
+  p->meta[p->cur].log_format_given = true;
+  return 0;
+}
+
 static const key_def site_keys[] = {
   { "id", set_site_id, offsetof(ih_site, id), sizeof(unsigned), 1, UINT32_MAX, NULL, false },
   { "bindings", set_bindings, 0, 0, 0, 0, NULL, true },
@@ -734,7 +778,9 @@ static const key_def site_keys[] = {
   { "directory_listing", set_bool, offsetof(ih_site, directory_listing), 0, 0, 0, "off", false },
   { "log", set_bool, offsetof(ih_site, log_enabled), 0, 0, 0, "on", false },
   { "log_dir", set_path, offsetof(ih_site, log_dir), 0, 0, 0, NULL, false },
+  { "log_format", set_site_log_format, offsetof(ih_site, log_format), 0, 0, 0, NULL, false },
   { "pool", set_site_pool, 0, 0, 0, 0, NULL, false },
+  { "secure", set_bool, offsetof(ih_site, secure), 0, 0, 0, "off", false },
 };
 
 static int apply_defaults(parser *p, const key_def *keys, size_t count, void *obj)
@@ -1018,14 +1064,23 @@ static int set_pool_bitness(parser *p, const key_def *k, void *obj, ih_slice v)
 }
 
 /* Any text, kept as written ("" allowed). */
-static int set_string(parser *p, const key_def *k, void *obj, ih_slice v)
+/* A pool's identity, kept as written once pool/pool_identity.c can tell
+ * which account it names: a malformed one (DOM\, a bare name that is no
+ * keyword) is this file's error, with its line, rather than a pool that
+ * fails to start later. */
+static int set_identity(parser *p, const key_def *k, void *obj, ih_slice v)
 {
-  char *d = dup_slice(v);
-  if (!d)
+  ih_pool_conf *pool = obj;
+  char *text = dup_slice(v);
+  if (!text)
     return oom(p);
-  char **slot = (char **)(void *)((char *)obj + k->offset);
-  free(*slot);
-  *slot = d;
+  ih_identity id;
+  if (ih_identity_parse(text, pool->name, &id) == IH_IDENTITY_INVALID) {
+    free(text);
+    return fail(p, p->line, "%s '%.*s' in [pool %s]: %s", k->name, SL(v), pool->name, id.reason);
+  }
+  free(pool->identity);
+  pool->identity = text;
   return 0;
 }
 
@@ -1108,7 +1163,7 @@ static const key_def pool_keys[] = {
   { "mode", set_pool_mode, 0, 0, 0, 0, "inprocess", false },
   { "bitness", set_pool_bitness, 0, 0, 0, 0, "64", false },
   PNUM("processes", processes, 1, 64, "1"),
-  { "identity", set_string, offsetof(ih_pool_conf, identity), 0, 0, 0, "", false },
+  { "identity", set_identity, 0, 0, 0, 0, "", false },
   PNUM("queue_length", queue_length, 1, 65535, "1000"),
   PNUM("rapid_fail_max_crashes", rapid_fail_max_crashes, 0, 1000, "5"),
   PNUM("rapid_fail_interval", rapid_fail_interval, 1, 86400, "300"),
@@ -1459,6 +1514,10 @@ static int finish(parser *p)
   ih_config *c = p->cfg;
   if (!c->site_count)
     return fail(p, p->line ? p->line : 1, "no [site NAME] section: at least one site is required");
+  if (c->server.health_path[0] && c->server.status_path[0] &&
+      ih_slice_ieq_cstr(ih_slice_from_cstr(c->server.health_path), c->server.status_path))
+    return fail(p, p->server_line ? p->server_line : 1, "health_path and status_path are both '%s': give each its own",
+                c->server.health_path);
 
   for (size_t i = 0; i < c->site_count; i++)
     if (!p->meta[i].id_line)
@@ -1472,6 +1531,8 @@ static int finish(parser *p)
 
   for (size_t i = 0; i < c->site_count; i++) {
     ih_site *s = &c->sites[i];
+    if (!p->meta[i].log_format_given)
+      s->log_format = c->server.log_format;
     if (s->log_dir)
       continue;
     char sub[24];
@@ -1509,6 +1570,24 @@ static int finish(parser *p)
             format_binding(&s->bindings[bi], text, sizeof text);
             return fail(p, p->meta[i].bindings_line, "binding '%s' of [site %s] is already used by [site %s]", text,
                         s->name, c->sites[k].name);
+          }
+  }
+
+  /* secure belongs to the connection (IIS: SF_NOTIFY_SECURE_PORT is the
+   * port's), which is accepted before a Host header names its site: the
+   * sites reached through one address and port must agree. */
+  for (size_t i = 0; i < c->site_count; i++) {
+    const ih_site *s = &c->sites[i];
+    for (size_t bi = 0; bi < s->binding_count; bi++)
+      for (size_t k = 0; k < i; k++)
+        for (size_t bk = 0; bk < c->sites[k].binding_count; bk++)
+          if (same_endpoint(&s->bindings[bi], &c->sites[k].bindings[bk]) && s->secure != c->sites[k].secure) {
+            char text[320];
+            format_binding(&s->bindings[bi], text, sizeof text);
+            return fail(p, p->meta[i].bindings_line,
+                        "[site %s] and [site %s] are both reached through '%s', so they must agree on secure "
+                        "(it belongs to the connection, not the host name)",
+                        s->name, c->sites[k].name, text);
           }
   }
   return 0;
@@ -1684,6 +1763,7 @@ void ih_config_free(ih_config *cfg)
   free(cfg->base_dir);
   free(cfg->server.status_path);
   free(cfg->server.metrics_path);
+  free(cfg->server.health_path);
   free(cfg->server.log_dir);
   for (size_t i = 0; i < cfg->site_count; i++) {
     ih_site *s = &cfg->sites[i];
@@ -1726,6 +1806,21 @@ void ih_config_free(ih_config *cfg)
 }
 
 /* ---- lookups ---- */
+
+ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uint16_t port)
+{
+  ih_endpoint_facts f = { 0 };
+  ih_slice a = ih_slice_from_cstr(addr ? addr : "");
+  for (size_t i = 0; cfg && i < cfg->site_count; i++)
+    for (size_t k = 0; k < cfg->sites[i].binding_count; k++) {
+      const ih_binding *b = &cfg->sites[i].bindings[k];
+      if (b->port == port && (strcmp(b->address, "*") == 0 || ih_slice_ieq_cstr(a, b->address))) {
+        f.secure = cfg->sites[i].secure;
+        return f;
+      }
+    }
+  return f;
+}
 
 const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host)
 {

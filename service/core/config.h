@@ -32,6 +32,14 @@ enum ih_pool_mode {
   IH_POOL_WORKER = 1,    /* the whole request pipeline runs in worker processes */
 };
 
+/* How a site's access log is written (docs/operations.md#access-logs):
+ * IIS's W3C extended format, or the same fields as one JSON object per
+ * line for log shippers. */
+enum ih_log_format {
+  IH_LOG_FORMAT_W3C = 0,  /* u_exYYMMDD.log, with #Fields headers (core/w3c_log.h) */
+  IH_LOG_FORMAT_JSON = 1, /* u_exYYMMDD.json, JSON lines (core/json_log.h) */
+};
+
 /* Most recycle_schedule times of one pool. */
 #define IH_POOL_SCHEDULE_MAX 24
 
@@ -109,7 +117,8 @@ typedef struct ih_site {
   size_t default_document_count;
   bool directory_listing;
   bool log_enabled;
-  char *log_dir;               /* W3C log directory of this site */
+  char *log_dir;               /* access-log directory of this site */
+  enum ih_log_format log_format; /* log_format of the [site], else of [server] */
   ih_error_page *error_pages;
   size_t error_page_count;
   ih_script_map *script_maps;  /* ".ext" maps */
@@ -118,6 +127,8 @@ typedef struct ih_site {
   size_t wildcard_map_count;
   const ih_pool_conf *pool;    /* pool = NAME of the [site]; NULL = the default pool (pools[0]);
                                   points into ih_config.pools */
+  bool secure;                 /* its bindings are reached over TLS terminated in front (a proxy):
+                                  HTTPS=on, SF_NOTIFY_SECURE_PORT filters (docs/deployment.md) */
 } ih_site;
 
 /* An ISAPI filter ([filter NAME]). The DLL's GetFilterVersion chooses the
@@ -139,7 +150,12 @@ typedef struct ih_server_config {
   unsigned max_connections;      /* 0 = unlimited */
   char *status_path;             /* "" disables the status page */
   char *metrics_path;            /* the Prometheus page; "" (the default) disables it */
+  char *health_path;             /* the load balancer's health URL; "" = none (docs/deployment.md) */
+  bool health_checks_pools;      /* a failing worker pool makes the health URL answer 503 */
+  unsigned drain_delay;          /* seconds a graceful stop or pause keeps serving, health 503, before
+                                    it closes the listeners */
   char *log_dir;                 /* server log directory */
+  enum ih_log_format log_format; /* default access-log format of the sites */
   unsigned drain_timeout;        /* seconds */
   unsigned header_timeout;       /* seconds to receive a whole request head */
   unsigned keepalive_timeout;    /* seconds idle between requests */
@@ -204,6 +220,14 @@ void ih_config_free(ih_config *cfg);
  * host, exact address without host, any address without host. Address and
  * host compare case-insensitively. NULL if none. */
 const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint16_t port, ih_slice host);
+
+/* What a connection accepted at addr:port is, before any request names a
+ * site: every site bound there agrees (ih_config_load refuses it
+ * otherwise). */
+typedef struct ih_endpoint_facts {
+  bool secure; /* a [site] with secure = on is bound there */
+} ih_endpoint_facts;
+ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uint16_t port);
 
 /* Longest virtual-directory prefix of canonical path (segment boundary,
  * case-insensitive); "/" (vdirs[0]) matches everything else. *rest (may be

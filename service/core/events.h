@@ -62,7 +62,7 @@ enum ih_event_id {
   IH_EV_POOL_FAILING = 4003,          /* rapid-fail protection: a pool crashed too often and backs off (503 with Retry-After meanwhile), or it recovered */
   IH_EV_POOL_RECYCLE = 4004,          /* a pool worker is recycled (reason), or a recycle finished */
   IH_EV_POOL_PING_TIMEOUT = 4005,     /* a pool worker did not answer a ping within ping_timeout and is replaced */
-  IH_EV_POOL_START_FAILED = 4006,     /* a pool worker could not start (program missing, 32-bit code not runnable here, not ready within startup_time_limit, a READ_RAW_DATA filter in a worker pool) */
+  IH_EV_POOL_START_FAILED = 4006,     /* a pool worker could not start (program missing, 32-bit code not runnable here, not ready within startup_time_limit, a READ_RAW_DATA filter in a worker pool, its identity could not be logged on or has no stored password) */
   IH_EV_POOL_PROTOCOL = 4007,         /* the service and a worker disagree on the relay protocol, or a relay message could not be handled (malformed, out of memory) */
   IH_EV_POOL_SHADOW_COPY = 4008,      /* a worker could not make or use a shadow copy of a DLL, or a DLL changed on disk and the pool recycles */
 };

@@ -10,6 +10,9 @@
 
 #include "core/ih_str.h"
 
+/* The access-log record of one request, built once (server/access_log.c)
+ * and written in the site's log_format: W3C here, or JSON (json_log.h)
+ * with the same fields. Empty text = the field has no value. */
 typedef struct ih_w3c_record {
   int64_t time_unix;   /* UTC seconds when the response was finished */
   const char *s_ip;    /* server address (text) */
@@ -37,6 +40,9 @@ size_t ih_w3c_format_line(const ih_w3c_record *r, char *out, size_t cap);
 /* Daily file name as IIS names UTF-8 logs: "u_exYYMMDD.log" (cap >= 15,
  * otherwise an empty string). Times outside 1970..9999 are clamped. */
 void ih_w3c_file_name(int64_t unix_time, char *out, size_t cap);
+/* The same daily name with another extension ("u_exYYMMDD" + extension):
+ * every access-log format rolls over and is named by the same rule. */
+void ih_log_daily_file_name(int64_t unix_time, const char *extension, char *out, size_t cap);
 /* Start of the UTC day containing unix_time (rollover boundary). */
 int64_t ih_w3c_day_start(int64_t unix_time);
 

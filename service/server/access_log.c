@@ -1,4 +1,6 @@
-/* The access-log line (see access_log.h). */
+/* The access-log line (see access_log.h): the record of a request is built
+ * once, the LOG filters see it, and only then is it written in the site's
+ * log_format (W3C or JSON lines). */
 #include "server/access_log.h"
 
 #include <stdio.h>
@@ -7,6 +9,7 @@
 
 #include "core/ih_alloc.h"
 #include "core/ih_time.h"
+#include "core/json_log.h"
 #include "core/w3c_log.h"
 #include "filters/filter_chain.h"
 #include "server/conn_filters.h"
@@ -84,25 +87,23 @@ static void log_through_filters(ih_conn *c, ih_w3c_record *rec, log_copies *k)
   rec->time_taken_ms = log.ms_taken;
 }
 
-void ih_access_log_write(ih_conn *c)
+/* The record of c->req as IIS logs it, before the LOG filters. query_buf
+ * (2 * IH_LOG_FIELD_MAX) holds the query when an extension appended to it. */
+static ih_w3c_record build_record(const ih_conn *c, int64_t now, char *query_buf, size_t query_cap)
 {
   const ih_request *r = c->req;
-  if (!r->site || !r->site->log_enabled)
-    return;
-  int64_t now = ih_wall_seconds();
-  /* Client-controlled fields are capped so the line (escaping can triple
-   * them) always fits and no request is left out of the log. */
+  /* Client-controlled fields are capped so the line (escaping can make
+   * them six times longer) always fits and no request is left out. */
   ih_slice agent = header_value(r, "User-Agent"), referer = header_value(r, "Referer"), query = r->query;
   agent.n = agent.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : agent.n;
   referer.n = referer.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : referer.n;
   query.n = query.n > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : query.n;
   /* What an extension adds (HSE_APPEND_LOG_PARAMETER, lpszLogData) goes
    * after the query in cs-uri-query, where IIS puts it (ms524660). */
-  char query_buf[2 * IH_LOG_FIELD_MAX];
   if (r->log_append_len) {
-    int n = snprintf(query_buf, sizeof query_buf, "%.*s%.*s", (int)query.n, query.p ? query.p : "",
+    int n = snprintf(query_buf, query_cap, "%.*s%.*s", (int)query.n, query.p ? query.p : "",
                      (int)(r->log_append_len > IH_LOG_FIELD_MAX ? IH_LOG_FIELD_MAX : r->log_append_len), r->log_append);
-    query = (ih_slice){ query_buf, n < 0 ? 0 : (size_t)n < sizeof query_buf ? (size_t)n : sizeof query_buf - 1 };
+    query = (ih_slice){ query_buf, n < 0 ? 0 : (size_t)n < query_cap ? (size_t)n : query_cap - 1 };
   }
   ih_slice stem = r->path[0] ? ih_slice_from_cstr(r->path) : r->head.target;
   stem.n = stem.n > sizeof r->path ? sizeof r->path : stem.n;
@@ -124,10 +125,34 @@ void ih_access_log_write(ih_conn *c)
   };
   if (c->filters && c->filters->user[0])
     rec.username = ih_slice_from_cstr(c->filters->user); /* AUTHENTICATION's user (filters) */
+  return rec;
+}
+
+/* The one place the format is chosen (config.h: log_format). */
+static size_t format_line(enum ih_log_format format, const ih_w3c_record *rec, char *out, size_t cap)
+{
+  if (format == IH_LOG_FORMAT_JSON)
+    return ih_json_format_line(rec, out, cap);
+  return ih_w3c_format_line(rec, out, cap);
+}
+
+/* Longest line of either format: every capped field escaped at its worst
+ * (W3C: 3 bytes a byte, "%XX"; JSON: 6, "\u00XX"), plus a filter's user
+ * and method, the numbers and the JSON keys. */
+#define IH_LOG_LINE_MAX (6 * (sizeof ((ih_request *)0)->path + 6 * IH_LOG_FIELD_MAX) + 1024)
+
+void ih_access_log_write(ih_conn *c)
+{
+  const ih_request *r = c->req;
+  if (!r->site || !r->site->log_enabled)
+    return;
+  int64_t now = ih_wall_seconds();
+  char query_buf[2 * IH_LOG_FIELD_MAX];
+  ih_w3c_record rec = build_record(c, now, query_buf, sizeof query_buf);
   log_copies copies;
   log_through_filters(c, &rec, &copies);
-  char line[3 * (sizeof r->path + 6 * IH_LOG_FIELD_MAX) + 512]; /* + a filter's user and method */
-  size_t len = ih_w3c_format_line(&rec, line, sizeof line);
+  char line[IH_LOG_LINE_MAX];
+  size_t len = format_line(r->site->log_format, &rec, line, sizeof line);
   log_copies_free(&copies);
   if (len)
     c->server->platform->access_log(r->site, now, line, len);

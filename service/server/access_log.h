@@ -1,6 +1,7 @@
-/* The W3C access-log line of a request whose response has been sent, as
- * IIS writes it (ms525807), after the LOG filters have seen and perhaps
- * changed it (SF_NOTIFY_LOG). Called with the connection's lock held. */
+/* The access-log line of a request whose response has been sent, as IIS
+ * writes it (ms525807), after the LOG filters have seen and perhaps
+ * changed it (SF_NOTIFY_LOG), in the site's log_format (W3C, or JSON
+ * lines with the same fields). Called with the connection's lock held. */
 #ifndef IH_ACCESS_LOG_H
 #define IH_ACCESS_LOG_H
 

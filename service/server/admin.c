@@ -15,6 +15,7 @@
 #include "ih_version.h"
 
 bool ih_admin_peer_may_read(const ih_conn *c) { return c->peer_is_loopback; }
+#include "server/health.h"
 
 void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
 {
@@ -352,4 +353,32 @@ void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan)
     snprintf(json, IH_POOLS_ADMIN_JSON_MAX, "[]\n");
   }
   operator_page_end(c, status, json);
+}
+
+/* ---- the health URL (docs/deployment.md) ---- */
+
+void ih_admin_health_page(ih_conn *c, ih_body_plan *plan)
+{
+  (void)plan;
+  const ih_platform *pf = c->server->platform;
+  char pool[128] = "";
+  ih_health_facts f = {
+    .leaving = atomic_load(&c->server->leaving),
+    .pools_count = c->gen->config->server.health_checks_pools,
+  };
+  if (pf->pool_failing && pf->pool_failing(pool, sizeof pool))
+    f.failing_pool = pool;
+  ih_health_answer a = ih_health_decide(&f);
+  char body[192];
+  int n = a.status == 503 && f.failing_pool && !f.leaving ? snprintf(body, sizeof body, "%s %s\n", a.state, pool)
+                                                           : snprintf(body, sizeof body, "%s\n", a.state);
+  if (n < 0 || n >= (int)sizeof body)
+    n = (int)sizeof body - 1;
+  ih_response_head_begin(c, a.status);
+  ih_response_head_field(c, "Content-Type", "text/plain; charset=utf-8");
+  ih_response_head_field(c, "Cache-Control", "no-store");
+  ih_response_head_field(c, "Content-Length", "%d", n);
+  ih_response_head_end(c, true);
+  if (!c->view->head_only)
+    ih_response_append(c, body, (size_t)n);
 }

@@ -2,7 +2,8 @@
  * page (live counts as JSON), the metrics page (Prometheus text) and the
  * operator pages of the extension DLLs
  * at <status_path>/extensions and of the worker pools at
- * <status_path>/pools (docs/operations.md). Called with the
+ * <status_path>/pools (docs/operations.md), and the health URL a load
+ * balancer checks (health_path, docs/deployment.md). Called with the
  * connection's lock held, for c->view, once the route has chosen them. */
 #ifndef IH_ADMIN_H
 #define IH_ADMIN_H
@@ -20,5 +21,6 @@ void ih_admin_status_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_metrics_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_extensions_page(ih_conn *c, ih_body_plan *plan);
 void ih_admin_pools_page(ih_conn *c, ih_body_plan *plan);
+void ih_admin_health_page(ih_conn *c, ih_body_plan *plan);
 
 #endif

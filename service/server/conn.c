@@ -243,6 +243,7 @@ ih_conn *conn_create(ih_server *s, const ih_transport *t, void *transport_data, 
   c->peer_port = peer_port;
   c->peer_is_loopback = strncmp(peer_addr, "127.", 4) == 0 || strcmp(peer_addr, "::1") == 0 ||
                         strncmp(peer_addr, "::ffff:127.", 11) == 0;
+  c->secure_port = ih_config_endpoint(c->gen->config, local_addr, local_port).secure;
   c->state = IH_CONN_READ_HEAD;
   ih_conn_ref(c, IH_HOLD_SOCKET);
   atomic_fetch_add(&s->counters.connections_live, 1);

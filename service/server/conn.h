@@ -110,6 +110,9 @@ typedef struct ih_request {
   ih_slice query;
   char path[2048];           /* canonical URL path ("" if refused) */
   bool path_known;           /* path, query and path_status are worked out (route.c) */
+  bool secure;               /* the client reached us over TLS (terminated in front): HTTPS, filters'
+                                SF_NOTIFY_SECURE_PORT */
+  uint16_t server_port;      /* the port the client connected to: SERVER_PORT */
   int path_status;           /* the enum ih_url_status of canonicalising the target */
   int status;
   bool keep_alive;           /* the decision, made before the head is written */
@@ -156,6 +159,7 @@ struct ih_conn {
   char peer_addr[48];
   uint16_t peer_port;
   bool peer_is_loopback;
+  bool secure_port;               /* accepted where a secure = on site is bound (ih_config_endpoint) */
 
   enum ih_conn_state state;
   bool socket_closed;

@@ -680,6 +680,8 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   child->wildcard_skip = wildcard_skip;
   child->framing_ok = true;
   child->body_complete = parent->body_complete;
+  child->secure = parent->secure; /* the same client, reached the same way */
+  child->server_port = parent->server_port;
   c->view = child;
   child->is_extension = ih_route_extension(c);
   c->view = c->req;

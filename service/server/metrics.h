@@ -60,7 +60,7 @@ enum ih_metrics_code_class {
 /* Who answered: the server itself (files, and every refusal before a
  * handler), an ISAPI extension, a filter that finished the request
  * (SF_STATUS_REQ_FINISHED), or one of the server's own pages (status,
- * metrics, operator pages). */
+ * metrics, health, operator pages). */
 enum ih_metrics_handler {
   IH_MH_STATIC,
   IH_MH_EXTENSION,

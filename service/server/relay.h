@@ -125,7 +125,7 @@ typedef struct relay_pong {
 
 typedef struct relay_log_fixed {
   uint32_t site_id;
-  int32_t reserved;
+  uint32_t log_format; /* enum ih_log_format the worker formatted the line in */
   int64_t unix_time;
 } relay_log_fixed;
 

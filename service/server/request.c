@@ -18,6 +18,10 @@ bool conn_request_new(ih_conn *c)
            (unsigned)c->peer_port);
     return false;
   }
+  /* How the client reached us, as far as the connection tells; trusted
+   * forwarding headers may say more once the head is read. */
+  r->secure = c->secure_port;
+  r->server_port = c->local_port;
   c->req = c->view = r;
   return true;
 }

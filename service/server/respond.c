@@ -46,6 +46,10 @@ void ih_respond_request(ih_conn *c, ih_body_plan *plan)
     conn_request_answered_by(c->view, IH_MH_ADMIN);
     ih_admin_pools_page(c, plan);
     return;
+  case IH_ROUTE_HEALTH:
+    conn_request_answered_by(c->view, IH_MH_ADMIN);
+    ih_admin_health_page(c, plan);
+    return;
   case IH_ROUTE_STATIC:
     ih_static_file_respond(c, route.vdir, route.physical, plan);
     return;

@@ -197,12 +197,19 @@ static bool is_metrics_path(const ih_config *cfg, ih_slice path)
   return cfg->server.metrics_path[0] && ih_slice_ieq_cstr(path, cfg->server.metrics_path);
 }
 
-/* The status page, its operator pages and the metrics page: the server's
+/* health_path: the load balancer's health URL (docs/deployment.md). */
+static bool is_health_path(const ih_config *cfg, ih_slice path)
+{
+  return cfg->server.health_path[0] && ih_slice_ieq_cstr(path, cfg->server.health_path);
+}
+
+/* The status page, its operator pages, the metrics page and the health
+ * URL: the server's
  * own, never a site's content, whatever pool or virtual directory covers
  * the path. */
 static bool is_server_page(const ih_config *cfg, ih_slice path)
 {
-  return is_metrics_path(cfg, path) ||
+  return is_metrics_path(cfg, path) || is_health_path(cfg, path) ||
          (cfg->server.status_path[0] && (ih_slice_ieq_cstr(path, cfg->server.status_path) ||
                                          is_ext_admin_path(cfg, path) || is_pools_admin_path(cfg, path)));
 }
@@ -316,6 +323,21 @@ void ih_route_request(ih_conn *c, ih_route *out)
     bool alias = us == IH_URL_STREAM || us == IH_URL_TRAILING_DOT_SPACE || us == IH_URL_DEVICE_NAME ||
                  us == IH_URL_SHORT_NAME;
     route_error(out, alias ? 404 : (us == IH_URL_TOO_LONG ? 414 : 400));
+    return;
+  }
+  /* The health URL is the instance's, whatever Host a balancer's check
+   * sends (often none, or its own name): before the site. */
+  if (is_health_path(cfg, ih_slice_from_cstr(r->path))) {
+    bool get_or_head = ih_slice_eq(method, IH_SLICE_LIT("GET")) || r->head_only;
+    if (!c->peer_is_loopback) {
+      route_error(out, 404);
+    } else if (!get_or_head) {
+      route_error(out, 405);
+      out->header_name = "Allow";
+      snprintf(out->header_value, sizeof out->header_value, "GET, HEAD");
+    } else {
+      out->kind = IH_ROUTE_HEALTH;
+    }
     return;
   }
   /* The request's host (http_parse.h: the absolute-form target's, else

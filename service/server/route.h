@@ -25,6 +25,7 @@ enum ih_route_kind {
   IH_ROUTE_EXT_ADMIN,   /* <status_path>/extensions */
   IH_ROUTE_POOLS_ADMIN, /* <status_path>/pools */
   IH_ROUTE_METRICS_PAGE, /* <metrics_path>: Prometheus text (loopback, GET/HEAD) */
+  IH_ROUTE_HEALTH,      /* health_path: the load balancer's check (loopback, GET/HEAD) */
   IH_ROUTE_STATIC,      /* a file or directory under vdir: physical */
 };
 

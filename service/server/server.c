@@ -58,6 +58,7 @@ int ih_server_init(ih_server *s, const ih_config *cfg, const ih_platform *platfo
   memset(s, 0, sizeof *s);
   s->platform = platform;
   atomic_init(&s->draining, false);
+  atomic_init(&s->leaving, false);
   atomic_flag_clear(&s->current_lock);
   s->started_ms = ih_clock_ms();
   s->started_unix = ih_wall_seconds();

@@ -108,6 +108,10 @@ typedef struct ih_platform {
    * the exposition format (core/metrics_text.h), from the same figures as
    * the extensions and pools pages. NULL: none. */
   void (*metrics_text)(struct ih_mtext *out);
+  /* For the health URL: copies the name of a worker pool that is failing
+   * (rapid-fail protection: backing off after crashes) into name[0..cap)
+   * and returns true; false when none is. NULL: no worker pools here. */
+  bool (*pool_failing)(char *name, size_t cap);
 } ih_platform;
 
 /* pool_recycle's answers; the same numbers as the pool manager's
@@ -150,6 +154,8 @@ struct ih_server {
   ih_counters counters;
   ih_metrics metrics; /* request figures by site for the metrics page, kept across reloads */
   atomic_bool draining;
+  atomic_bool leaving;              /* a graceful stop or a pause has begun: the health URL says 503
+                                       (docs/deployment.md), connections are still served */
   uint64_t started_ms;
   int64_t started_unix; /* wall clock at start: process_start_time_seconds */
 };

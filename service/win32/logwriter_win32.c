@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_log.h"
 #include "core/server_log.h"
 #include "core/w3c_log.h"
 #include "ih_version.h"
@@ -16,14 +17,19 @@
 typedef struct log_entry {
   struct log_entry *next;
   const char *dir; /* NULL: server log; else the access log's directory, within data */
+  enum ih_log_format format; /* of an access-log line */
   int64_t time;
   size_t len;
   char data[]; /* the line, then dir and its NUL */
 } log_entry;
 
-/* One per log directory, whichever sites and generations write there. */
+/* One per log directory and format, whichever sites and generations write
+ * there: a W3C and a JSON log in one directory are two files (u_ex*.log,
+ * u_ex*.json), and a reload that changes a site's format goes on in the
+ * other one. */
 typedef struct site_log {
   char *dir;
+  enum ih_log_format format;
   HANDLE file;
   int64_t day; /* start of the UTC day the open file covers */
 } site_log;
@@ -105,10 +111,10 @@ static void write_coalesced(HANDLE h, const char *data, size_t len)
   pending_len += len;
 }
 
-static site_log *site_log_for(const char *dir)
+static site_log *site_log_for(const char *dir, enum ih_log_format format)
 {
   for (size_t i = 0; i < site_log_count; i++)
-    if (strcmp(site_logs[i].dir, dir) == 0)
+    if (site_logs[i].format == format && strcmp(site_logs[i].dir, dir) == 0)
       return &site_logs[i];
   if (site_log_count == site_log_cap) {
     size_t cap = site_log_cap ? 2 * site_log_cap : 16;
@@ -123,15 +129,18 @@ static site_log *site_log_for(const char *dir)
     return NULL;
   site_log *sl = &site_logs[site_log_count++];
   sl->dir = copy;
+  sl->format = format;
   sl->file = INVALID_HANDLE_VALUE;
   sl->day = -1;
   return sl;
 }
 
-/* Daily rollover: the file is named after the UTC day of the line. */
+/* Daily rollover: the file is named after the UTC day of the line. A W3C
+ * file starts with its #Software/#Version/#Date/#Fields header; a JSON
+ * file has none (every line says what its fields are). */
 static void write_access(const log_entry *e)
 {
-  site_log *sl = site_log_for(e->dir);
+  site_log *sl = site_log_for(e->dir, e->format);
   if (!sl)
     return;
   int64_t day = ih_w3c_day_start(e->time);
@@ -140,11 +149,14 @@ static void write_access(const log_entry *e)
     if (sl->file != INVALID_HANDLE_VALUE)
       CloseHandle(sl->file);
     char name[64];
-    ih_w3c_file_name(e->time, name, sizeof name);
+    if (sl->format == IH_LOG_FORMAT_JSON)
+      ih_json_file_name(e->time, name, sizeof name);
+    else
+      ih_w3c_file_name(e->time, name, sizeof name);
     sl->file = open_append(sl->dir, name);
     sl->day = day;
     LARGE_INTEGER size = { 0 };
-    if (sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
+    if (sl->format == IH_LOG_FORMAT_W3C && sl->file != INVALID_HANDLE_VALUE && GetFileSizeEx(sl->file, &size) && size.QuadPart == 0) {
       char header[512];
       size_t n = ih_w3c_format_header(e->time, IH_SERVER_SOFTWARE, header, sizeof header);
       write_coalesced(sl->file, header, n);
@@ -192,13 +204,14 @@ static DWORD WINAPI writer_main(LPVOID arg)
   return 0;
 }
 
-static void enqueue(const char *dir, int64_t time, const char *line, size_t len)
+static void enqueue(const char *dir, enum ih_log_format format, int64_t time, const char *line, size_t len)
 {
   size_t dir_size = dir ? strlen(dir) + 1 : 0;
   log_entry *e = malloc(sizeof *e + len + dir_size);
   if (!e)
     return;
   e->next = NULL;
+  e->format = format;
   e->time = time;
   e->len = len;
   memcpy(e->data, line, len);
@@ -228,12 +241,18 @@ void ih_logwriter_server_line(void *ctx, enum ih_log_level level, const char *li
   (void)level;
   fwrite(line, 1, len, stderr);
   fflush(stderr);
-  enqueue(NULL, 0, line, len);
+  enqueue(NULL, IH_LOG_FORMAT_W3C, 0, line, len);
 }
 
 void ih_logwriter_access_line(const ih_site *site, int64_t unix_time, const char *line, size_t len)
 {
-  enqueue(site->log_dir, unix_time, line, len);
+  enqueue(site->log_dir, site->log_format, unix_time, line, len);
+}
+
+void ih_logwriter_access_line_as(const ih_site *site, enum ih_log_format format, int64_t unix_time, const char *line,
+                                 size_t len)
+{
+  enqueue(site->log_dir, format, unix_time, line, len);
 }
 
 int ih_logwriter_start(const char *log_dir)

@@ -8,6 +8,7 @@
 
 #include "core/cmdline.h"
 #include "core/server_log.h"
+#include "pool_identity_win32.h"
 #include "reload_signal_win32.h"
 #include "server_host_win32.h"
 #include "service_cmd_win32.h"
@@ -85,6 +86,14 @@ int main(int argc, char **argv)
   case IH_CMD_CONTINUE: return ih_service_continue(&cmd);
   case IH_CMD_RELOAD: return ih_service_reload(&cmd);
   case IH_CMD_RECYCLE: return ih_service_recycle(&cmd);
+  case IH_CMD_POOL_PASSWORD: {
+    char config[MAX_PATH * 3];
+    if (!cmd.clear && ih_service_config_file(&cmd, config, sizeof config) != 0) {
+      fprintf(stderr, "isapihost pool-password: the configuration path is not usable\n");
+      return 2;
+    }
+    return ih_pool_password_command(&cmd, cmd.clear ? NULL : config);
+  }
   }
   return 2;
 }

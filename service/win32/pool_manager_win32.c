@@ -27,6 +27,8 @@
 #include "logwriter_win32.h"
 #include "pool/channel.h"
 #include "pool/pool_health.h"
+#include "pool/pool_identity.h"
+#include "pool_identity_win32.h"
 #include "pool_manager_win32.h"
 #include "process_stats_win32.h"
 #include "server/pipeline.h"
@@ -137,8 +139,9 @@ static void on_message(void *ctx, const ih_chan_msg *m)
       return;
     memcpy(&f, m->payload, sizeof f);
     const ih_site *site = site_by_id(f.site_id);
+    enum ih_log_format format = f.log_format == IH_LOG_FORMAT_JSON ? IH_LOG_FORMAT_JSON : IH_LOG_FORMAT_W3C;
     if (site)
-      ih_logwriter_access_line(site, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
+      ih_logwriter_access_line_as(site, format, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
     return;
   }
   case RELAY_UNHEALTHY:
@@ -261,50 +264,52 @@ static bool under_wine(void)
 
 enum identity_plan { ID_INHERIT, ID_LOGON, ID_REFUSED };
 
-/* How p's workers get their account (docs/pools.md, Identity): the
- * service's own (empty, or LocalSystem for a service that runs as it),
- * a built-in service account by LogonUser (LOGON32_LOGON_SERVICE needs no
- * password; the service must run as LocalSystem for it and for
- * CreateProcessAsUser), or refused: a user account would need its password
- * and a virtual account (ApplicationPoolIdentity) its creation, neither of
- * which IsapiHost does. Under Wine: the service's own, said once. */
-static enum identity_plan identity_plan(pool_rt *p, const wchar_t **user)
+/* How p's workers get their account (docs/pools.md, Identity;
+ * pool/pool_identity.h): the service's own (empty, or LocalSystem for a
+ * service that runs as it), or one logged on (pool_identity_win32.h): a
+ * built-in service account, the pool's virtual account IIS AppPool\<pool>,
+ * or a user with the password stored for the pool. The configuration
+ * refused a malformed identity already; one still invalid here is refused.
+ * Under Wine, which has no accounts: the service's own, said once. */
+static enum identity_plan identity_plan(pool_rt *p, ih_identity *id)
 {
-  const char *id = p->conf->identity ? p->conf->identity : "";
-  *user = NULL;
-  if (!id[0] || _stricmp(id, "LocalSystem") == 0)
-    return ID_INHERIT;
-  if (_stricmp(id, "LocalService") == 0 || _stricmp(id, "NetworkService") == 0) {
-    if (under_wine()) {
-      if (!p->identity_logged)
-        ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_STARTED,
-               "pool %s: identity %s is not applied under Wine, which has no Windows accounts; its workers run as "
-               "the Linux user that runs Wine",
-               p->conf->name, id);
-      p->identity_logged = true;
-      return ID_INHERIT;
-    }
-    *user = _stricmp(id, "LocalService") == 0 ? L"LocalService" : L"NetworkService";
-    return ID_LOGON;
+  const char *text = p->conf->identity ? p->conf->identity : "";
+  switch (ih_identity_parse(text, p->conf->name, id)) {
+  case IH_IDENTITY_INHERIT: return ID_INHERIT;
+  case IH_IDENTITY_INVALID:
+    if (!p->identity_logged)
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: identity %s cannot be used: %s; the pool is stopped",
+             p->conf->name, text, id->reason);
+    p->identity_logged = true;
+    return ID_REFUSED;
+  default: break;
   }
-  if (!p->identity_logged)
-    ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
-           "pool %s: identity %s cannot be used: a user account needs its password and a virtual account its "
-           "creation, which IsapiHost does not do; use LocalService, NetworkService, LocalSystem or leave it empty "
-           "(the service's account); the pool is stopped",
-           p->conf->name, id);
-  p->identity_logged = true;
-  return ID_REFUSED;
+  if (under_wine()) {
+    if (!p->identity_logged)
+      ih_log(IH_LOG_INFO, IH_EV_POOL_WORKER_STARTED,
+             "pool %s: identity %s is not applied under Wine, which has no Windows accounts; its workers run as "
+             "the Linux user that runs Wine",
+             p->conf->name, text);
+    p->identity_logged = true;
+    return ID_INHERIT;
+  }
+  return ID_LOGON;
+}
+
+/* mgr.lock held: the pool cannot start workers until the server restarts. */
+static void stop_pool(pool_rt *p)
+{
+  InterlockedExchange(&p->refused, 1);
+  ih_pool_health_on_stop(&p->health, now_ms());
 }
 
 /* mgr.lock held. */
 static worker *spawn(pool_rt *p)
 {
-  const wchar_t *logon_user = NULL;
-  enum identity_plan plan = identity_plan(p, &logon_user);
+  ih_identity id;
+  enum identity_plan plan = identity_plan(p, &id);
   if (plan == ID_REFUSED) {
-    InterlockedExchange(&p->refused, 1);
-    ih_pool_health_on_stop(&p->health, now_ms());
+    stop_pool(p);
     return NULL;
   }
   const char *name = worker_program(p);
@@ -315,21 +320,46 @@ static worker *spawn(pool_rt *p)
              "package, or give the pool bitness = 32)",
              p->conf->name);
     p->start_failure_logged = true;
-    InterlockedExchange(&p->refused, 1);
-    ih_pool_health_on_stop(&p->health, now_ms());
+    stop_pool(p);
     return NULL;
   }
+  /* Logged on first: the channel's DACL names the account's own SID. */
+  HANDLE token = NULL;
+  char grant[192] = "";
+  if (plan == ID_LOGON) {
+    char why[768];
+    enum ih_pool_logon logon = ih_pool_identity_logon(p->conf->name, &id, &token, why, sizeof why);
+    if (logon == IH_POOL_LOGON_STOP) {
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+             "pool %s: %s; the pool is stopped (its requests get 503) until the server restarts", p->conf->name, why);
+      stop_pool(p);
+      return NULL;
+    }
+    if (logon == IH_POOL_LOGON_OK && !ih_pool_token_user_sid(token, grant, sizeof grant)) {
+      snprintf(why, sizeof why, "cannot read the SID of the account logged on (Win32 error %lu)", GetLastError());
+      CloseHandle(token);
+      token = NULL;
+      logon = IH_POOL_LOGON_RETRY;
+    }
+    if (logon != IH_POOL_LOGON_OK) {
+      ih_log(p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
+             "pool %s: %s; the pool backs off and tries again", p->conf->name, why);
+      p->start_failure_logged = true;
+      ih_pool_health_on_start_failed(&p->health, now_ms());
+      return NULL;
+    }
+  }
   worker *w = calloc(1, sizeof *w);
-  if (!w)
-    return NULL;
-  w->pool = p;
-  const char *grant = plan != ID_LOGON ? NULL : wcscmp(logon_user, L"LocalService") == 0 ? "LS" : "NS";
-  if (ih_worker_channel_create(&w->chan, IH_CHAN_RING_BYTES, grant) != 0) {
-    ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: cannot create a worker's channel (Win32 error %lu)",
-           p->conf->name, GetLastError());
+  if (!w || ih_worker_channel_create(&w->chan, IH_CHAN_RING_BYTES, token ? grant : NULL) != 0) {
+    if (w)
+      ih_log(IH_LOG_ERROR, IH_EV_POOL_START_FAILED, "pool %s: cannot create a worker's channel (Win32 error %lu)",
+             p->conf->name, GetLastError());
+    if (token)
+      CloseHandle(token);
     free(w);
     return NULL;
   }
+  w->pool = p;
   w->ch = ih_chan_new(w->chan.view, w->chan.ring_bytes, 0, ring_service, w);
   w->link = w->ch ? ih_relay_link_new(w->ch, w) : NULL;
   if (w->link)
@@ -341,22 +371,6 @@ static worker *spawn(pool_rt *p)
   STARTUPINFOA si = { .cb = sizeof si };
   PROCESS_INFORMATION pi;
   w->spawned_ms = now_ms();
-  HANDLE token = NULL;
-  if (plan == ID_LOGON &&
-      !LogonUserW(logon_user, L"NT AUTHORITY", NULL, LOGON32_LOGON_SERVICE, LOGON32_PROVIDER_DEFAULT, &token)) {
-    DWORD err = GetLastError();
-    ih_log(p->start_failure_logged ? IH_LOG_DEBUG : IH_LOG_ERROR, IH_EV_POOL_START_FAILED,
-           "pool %s: cannot log on as %ls (Win32 error %lu; the service must run as LocalSystem for this); the pool "
-           "backs off and tries again",
-           p->conf->name, logon_user, err);
-    p->start_failure_logged = true;
-    ih_pool_health_on_start_failed(&p->health, now_ms());
-    ih_relay_link_unref(w->link);
-    ih_chan_free(w->ch);
-    ih_worker_channel_close(&w->chan);
-    free(w);
-    return NULL;
-  }
   BOOL created = FALSE;
   if (w->link && token)
     created = CreateProcessAsUserA(token, program, cmd, NULL, NULL, FALSE, CREATE_SUSPENDED | DETACHED_PROCESS,
@@ -713,6 +727,21 @@ void ih_pool_manager_stop(void)
   free(mgr.config_path);
   DeleteCriticalSection(&mgr.lock);
   memset(&mgr, 0, sizeof mgr);
+}
+
+bool ih_pool_manager_failing(char *name, size_t cap)
+{
+  bool found = false;
+  if (!mgr.started)
+    return false;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count && !found; i++)
+    if (mgr.pools[i].conf->mode == IH_POOL_WORKER && ih_pool_health_state(&mgr.pools[i].health) == IH_POOL_FAILING) {
+      snprintf(name, cap, "%s", mgr.pools[i].conf->name);
+      found = true;
+    }
+  LeaveCriticalSection(&mgr.lock);
+  return found;
 }
 
 size_t ih_pool_manager_status_json(char *buf, size_t cap)

@@ -42,5 +42,8 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap);
  * workers, crashes, recycles by reason and state, from the figures above. */
 struct ih_mtext;
 void ih_pool_manager_metrics_text(struct ih_mtext *t);
+/* The platform's pool_failing (server.h): the name of a worker pool that
+ * rapid-fail protection holds back now, for the health URL. */
+bool ih_pool_manager_failing(char *name, size_t cap);
 
 #endif

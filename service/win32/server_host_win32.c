@@ -36,6 +36,7 @@ static struct {
   char *config_path;
   ih_config *cfg;          /* the configuration started with (later ones belong to the engine) */
   unsigned drain_timeout;  /* of the newest configuration */
+  unsigned drain_delay;    /* of the newest configuration */
   volatile unsigned shutdown_time_limit; /* of the newest configuration; read by control handlers */
   BOOL winsock, logs, events, engine, pools;
 } host;
@@ -73,6 +74,7 @@ static const ih_platform *win32_platform(void)
   platform.pools_status = ih_pool_manager_status_json;
   platform.pool_recycle = ih_pool_manager_recycle;
   platform.metrics_text = win32_metrics_text;
+  platform.pool_failing = ih_pool_manager_failing;
   return &platform;
 }
 
@@ -180,6 +182,7 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
     return start_failed(2);
   }
   host.drain_timeout = host.cfg->server.drain_timeout;
+  host.drain_delay = host.cfg->server.drain_delay;
   host.shutdown_time_limit = host.cfg->server.shutdown_time_limit;
   WSADATA wsa;
   if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
@@ -220,13 +223,34 @@ int ih_host_start(const char *config_path, const wchar_t *event_source)
 
 void ih_host_stop_requested(void)
 {
+  /* drain_delay comes first, and does not eat into the stop's own time */
   unsigned limit = host.shutdown_time_limit;
-  ih_stop_watchdog_arm(limit ? limit : DEFAULT_SHUTDOWN_TIME_LIMIT);
+  ih_stop_watchdog_arm((limit ? limit : DEFAULT_SHUTDOWN_TIME_LIMIT) + host.drain_delay);
+}
+
+/* A graceful stop or a pause begins: the health URL answers 503 from now
+ * on, while the listeners stay open and every request is served for
+ * drain_delay seconds, so a load balancer's checks see it and take this
+ * instance out before it refuses connections (docs/deployment.md). */
+static void leave_rotation(const char *what)
+{
+  if (!host.engine)
+    return;
+  ih_lifecycle_set_leaving(true);
+  unsigned delay = host.drain_delay;
+  if (!delay)
+    return;
+  ih_log(IH_LOG_INFO, what[0] == 's' ? IH_EV_STOPPING : IH_EV_PAUSED,
+         "%s: the health URL answers 503; still serving for drain_delay (%u s) before the listeners close", what,
+         delay);
+  Sleep(delay * 1000u);
 }
 
 void ih_host_stop(void)
 {
   ih_host_stop_requested(); /* the clock runs from the request, if a handler saw it first */
+  ih_stop_watchdog_phase("leaving the load balancer's rotation (drain_delay)");
+  leave_rotation("stopping");
   ih_stop_watchdog_phase("draining connections");
   if (host.engine)
     ih_lifecycle_stop();
@@ -253,9 +277,19 @@ int ih_host_exit(int rc)
   return rc;
 }
 
-int ih_host_pause(void) { return ih_lifecycle_pause(); }
+int ih_host_pause(void)
+{
+  leave_rotation("pausing");
+  return ih_lifecycle_pause();
+}
 
-int ih_host_continue(void) { return ih_lifecycle_continue(); }
+int ih_host_continue(void)
+{
+  int rc = ih_lifecycle_continue();
+  if (rc == 0)
+    ih_lifecycle_set_leaving(false); /* listening again: back in the rotation */
+  return rc;
+}
 
 int ih_host_reload(void)
 {
@@ -266,12 +300,14 @@ int ih_host_reload(void)
     ih_log(IH_LOG_ERROR, IH_EV_RELOADED, "reload refused, the running configuration stays: %s", err);
     return -1;
   }
-  unsigned drain = cfg->server.drain_timeout, shutdown_limit = cfg->server.shutdown_time_limit;
+  unsigned drain = cfg->server.drain_timeout, shutdown_limit = cfg->server.shutdown_time_limit,
+           delay = cfg->server.drain_delay;
   if (ih_lifecycle_reload(cfg, why, sizeof why) != 0) {
     ih_log(IH_LOG_ERROR, IH_EV_RELOADED, "reload refused, the running configuration stays: %s", why);
     return -1;
   }
   host.drain_timeout = drain;
+  host.drain_delay = delay;
   host.shutdown_time_limit = shutdown_limit;
   if (host.pools)
     ih_pool_manager_reloaded(); /* workers read the file when they start */
@@ -286,7 +322,9 @@ unsigned ih_host_stop_wait_ms(void)
   unsigned s = host.drain_timeout + 30u, limit = host.shutdown_time_limit;
   if (limit && s > limit + 5u)
     s = limit + 5u;
-  return s * 1000u;
+  return (s + host.drain_delay) * 1000u;
 }
+
+unsigned ih_host_pause_wait_ms(void) { return (10u + host.drain_delay) * 1000u; }
 
 unsigned ih_host_shutdown_time_limit(void) { return host.shutdown_time_limit; }

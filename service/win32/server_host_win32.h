@@ -23,15 +23,19 @@ void ih_host_stop(void);
  * with rc at once when a DLL is stuck in an entry point (its DllMain must
  * not run again at exit). */
 int ih_host_exit(int rc);
-/* SERVICE_CONTROL_PAUSE / CONTINUE. */
+/* SERVICE_CONTROL_PAUSE / CONTINUE. A pause (like a stop) first leaves
+ * the load balancer's rotation: the health URL answers 503 for
+ * drain_delay seconds while the listeners stay open
+ * (docs/deployment.md); continue puts it back. */
 int ih_host_pause(void);
 int ih_host_continue(void);
 /* SERVICE_CONTROL_PARAMCHANGE: the configuration file is read again; an
  * invalid one, or one that cannot be applied, is refused (IH1010 ERROR)
  * and the running one stays. Returns 0 when applied. */
 int ih_host_reload(void);
-/* How long a stop may take, for the SCM's wait hint. */
+/* How long a stop, or a pause, may take, for the SCM's wait hint. */
 unsigned ih_host_stop_wait_ms(void);
+unsigned ih_host_pause_wait_ms(void);
 /* shutdown_time_limit of the newest configuration (seconds), for the
  * service's preshutdown timeout (core/preshutdown.h). */
 unsigned ih_host_shutdown_time_limit(void);

@@ -116,6 +116,8 @@ int ih_lifecycle_stop(void)
 
 /* ---- pause, continue, reload (the service's controls) ---- */
 
+void ih_lifecycle_set_leaving(bool leaving) { atomic_store(&g.server.leaving, leaving); }
+
 int ih_lifecycle_pause(void)
 {
   AcquireSRWLockExclusive(&g.control_lock);

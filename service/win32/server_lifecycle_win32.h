@@ -45,6 +45,10 @@ int ih_lifecycle_start(const ih_config *cfg, const ih_platform *platform, const 
  * Also after a start that failed. */
 int ih_lifecycle_stop(void);
 
+/* A graceful stop or a pause begins (true), or a pause ended (false): the
+ * health URL answers 503 while it is so (docs/deployment.md). */
+void ih_lifecycle_set_leaving(bool leaving);
+
 /* SERVICE_CONTROL_PAUSE: every listener closes (new connections are
  * refused); open connections go on. */
 int ih_lifecycle_pause(void);

@@ -614,6 +614,16 @@ static int admin_server_find(const ih_command *cmd, const char *verb, bool quiet
   return rc;
 }
 
+int ih_service_config_file(const ih_command *cmd, char *out, int cap)
+{
+  if (!cmd->config && installed_service_config(cmd, out, cap))
+    return 0;
+  wchar_t *w = config_path(cmd);
+  BOOL ok = w && ih_win32_to_utf8(w, out, cap);
+  free(w);
+  return ok ? 0 : -1;
+}
+
 /* A TCP connection to address:port within ADMIN_CONNECT_TIMEOUT_MS, its
  * sends and receives limited to ADMIN_IO_TIMEOUT_MS; INVALID_SOCKET when
  * nothing listens there. */

@@ -24,5 +24,9 @@ int ih_service_reload(const ih_command *cmd);
  * recycle started (202), 1 otherwise (no server answers, no such pool, no
  * worker running), 2 when the configuration cannot be read. */
 int ih_service_recycle(const ih_command *cmd);
+/* The configuration file a command means, as recycle finds it: --config,
+ * else the installed service's, else the default. 0, or -1 when the path
+ * is not usable. */
+int ih_service_config_file(const ih_command *cmd, char *out, int cap);
 
 #endif

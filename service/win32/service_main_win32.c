@@ -18,7 +18,6 @@
 #include "stop_watchdog_win32.h"
 
 #define START_WAIT_MS 30000u  /* wait hint while starting (advanced every second by the ticker) */
-#define PAUSE_WAIT_MS 10000u
 #define CONTINUE_WAIT_MS 30000u
 #define TICK_MS 1000u
 
@@ -138,7 +137,7 @@ static DWORD WINAPI handler(DWORD control, DWORD event_type, LPVOID event_data, 
     ask(ASK_STOP, SERVICE_STOP_PENDING, ih_host_stop_wait_ms());
     return NO_ERROR;
   case SERVICE_CONTROL_PAUSE:
-    ask(ASK_PAUSE, SERVICE_PAUSE_PENDING, PAUSE_WAIT_MS);
+    ask(ASK_PAUSE, SERVICE_PAUSE_PENDING, ih_host_pause_wait_ms());
     return NO_ERROR;
   case SERVICE_CONTROL_CONTINUE:
     ask(ASK_CONTINUE, SERVICE_CONTINUE_PENDING, CONTINUE_WAIT_MS);

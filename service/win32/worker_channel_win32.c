@@ -42,8 +42,11 @@ int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes, const c
   SECURITY_ATTRIBUTES sa = { .nLength = sizeof sa }, *psa = NULL;
   PSECURITY_DESCRIPTOR sd = NULL;
   if (grant) {
-    char sddl[96];
-    snprintf(sddl, sizeof sddl, "D:(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%s)", grant);
+    char sddl[256]; /* a SID string is at most 184 characters (15 sub-authorities) */
+    if (snprintf(sddl, sizeof sddl, "D:(A;;GA;;;SY)(A;;GA;;;BA)(A;;GA;;;%s)", grant) >= (int)sizeof sddl) {
+      SetLastError(ERROR_INVALID_PARAMETER);
+      return -1;
+    }
     if (!ConvertStringSecurityDescriptorToSecurityDescriptorA(sddl, SDDL_REVISION_1, &sd, NULL))
       return -1;
     sa.lpSecurityDescriptor = sd;

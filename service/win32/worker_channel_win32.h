@@ -30,10 +30,10 @@ typedef struct ih_worker_channel {
 struct ih_chan;
 BOOL ih_worker_channel_spin(struct ih_chan *ch);
 
-/* The service: creates them under a fresh name. grant: the SDDL alias of
- * a built-in account the worker runs as ("LS" LocalService, "NS"
- * NetworkService) that must be able to open them besides SYSTEM and the
- * administrators; NULL: the default security (the worker runs as the
+/* The service: creates them under a fresh name. grant: the account the
+ * worker runs as, in SDDL (its SID string, S-1-5-19 or S-1-5-82-..., or an
+ * alias such as "LS"), that must be able to open them besides SYSTEM and
+ * the administrators; NULL: the default security (the worker runs as the
  * service's own account). 0, or -1 (GetLastError). */
 int ih_worker_channel_create(ih_worker_channel *ch, uint32_t ring_bytes, const char *grant);
 /* The worker: opens the ones named name, checking the rings' layout. */

@@ -80,10 +80,15 @@ static void event_to_service(void *ctx, enum ih_log_level level, enum ih_event_i
     ih_chan_send(w.ch, RELAY_EVENT, 0, 0, parts, lens, 2);
 }
 
-/* An access-log line for site: the service's log writer has the files. */
+/* An access-log line for site, formatted here in this worker's log_format
+ * for the site: the service's log writer has the files, and puts the line
+ * in the file of that format (a reload may change the format before this
+ * worker is recycled). */
 static void access_to_service(const ih_site *site, int64_t unix_time, const char *line, size_t len)
 {
-  relay_log_fixed f = { .site_id = site ? site->id : 0, .unix_time = unix_time };
+  relay_log_fixed f = { .site_id = site ? site->id : 0,
+                        .log_format = site ? (uint32_t)site->log_format : IH_LOG_FORMAT_W3C,
+                        .unix_time = unix_time };
   if (len > IH_CHAN_MAX_PAYLOAD - sizeof f)
     len = IH_CHAN_MAX_PAYLOAD - sizeof f;
   const void *parts[2] = { &f, line };

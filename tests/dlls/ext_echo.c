@@ -60,7 +60,7 @@ static int report(EXTENSION_CONTROL_BLOCK *ecb, char *out, size_t cap)
       sum += (unsigned char)buf[i];
   }
   char agent[256], host[256], server_port[32], url[1024], all_http[2048], missing[64], remote_user[300],
-      auth_type[64], x_added[64];
+      auth_type[64], x_added[64], https[16], port_secure[16], remote_addr[64], remote_port[16];
   var(ecb, "HTTP_USER_AGENT", agent, sizeof agent);
   var(ecb, "SERVER_NAME", host, sizeof host);
   var(ecb, "SERVER_PORT", server_port, sizeof server_port);
@@ -71,6 +71,11 @@ static int report(EXTENSION_CONTROL_BLOCK *ecb, char *out, size_t cap)
   var(ecb, "REMOTE_USER", remote_user, sizeof remote_user);
   var(ecb, "AUTH_TYPE", auth_type, sizeof auth_type);
   var(ecb, "HTTP_X_ADDED", x_added, sizeof x_added);
+  /* how the client reached the server (docs/deployment.md: behind a proxy) */
+  var(ecb, "HTTPS", https, sizeof https);
+  var(ecb, "SERVER_PORT_SECURE", port_secure, sizeof port_secure);
+  var(ecb, "REMOTE_ADDR", remote_addr, sizeof remote_addr);
+  var(ecb, "REMOTE_PORT", remote_port, sizeof remote_port);
   DWORD tiny = 1;
   char small[1];
   BOOL small_ok = ecb->GetServerVariable(ecb->ConnID, "REQUEST_METHOD", small, &tiny);
@@ -79,10 +84,12 @@ static int report(EXTENSION_CONTROL_BLOCK *ecb, char *out, size_t cap)
                   "method=%s\npath_info=%s\nquery=%s\ncontent_type=%s\ntotal_bytes=%lu\navailable=%lu\n"
                   "read=%llu\nsum=%llu\nnul_terminated=%d\nuser_agent=%s\nserver_name=%s\nserver_port=%s\n"
                   "url=%s\nmissing=%s\nsize_query=%d/%lu/%lu\ndone_twice=%s\nremote_user=%s\nauth_type=%s\n"
-                  "x_added=%s\npath_translated=%s\n",
+                  "x_added=%s\npath_translated=%s\nhttps=%s\nserver_port_secure=%s\nremote_addr=%s\n"
+                  "remote_port=%s\n",
                   ecb->lpszMethod, ecb->lpszPathInfo, ecb->lpszQueryString, ecb->lpszContentType,
                   ecb->cbTotalBytes, ecb->cbAvailable, total, sum, nul_ok, agent, host, server_port, url, missing,
-                  small_ok, small_err, tiny, done_twice, remote_user, auth_type, x_added, ecb->lpszPathTranslated);
+                  small_ok, small_err, tiny, done_twice, remote_user, auth_type, x_added, ecb->lpszPathTranslated,
+                  https, port_secure, remote_addr, remote_port);
 }
 
 static BOOL respond(EXTENSION_CONTROL_BLOCK *ecb, const char *body, int n)

@@ -20,10 +20,18 @@
 #define IH_ORDER_NAME "none"
 #endif
 
+/* The kind of port it runs on: non-secure ones, or (flt_order_secure.dll)
+ * only secure ones, as a filter that handles only HTTPS registers. */
+#ifdef IH_SECURE_ONLY
+#define IH_PORTS SF_NOTIFY_SECURE_PORT
+#else
+#define IH_PORTS SF_NOTIFY_NONSECURE_PORT
+#endif
+
 IH_EXPORT BOOL WINAPI GetFilterVersion(HTTP_FILTER_VERSION *ver)
 {
   ih_flt_version(ver, "IsapiHost test: order " IH_ORDER_NAME,
-                 IH_ORDER | SF_NOTIFY_NONSECURE_PORT | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_SEND_RESPONSE |
+                 IH_ORDER | IH_PORTS | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_SEND_RESPONSE |
                      SF_NOTIFY_END_OF_NET_SESSION);
   return TRUE;
 }

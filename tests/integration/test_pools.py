@@ -301,18 +301,69 @@ def test_recycle_time_under_load(ih):
 
 
 def test_identity_under_wine(ih):
-    """A built-in service account is what Windows would run the workers as;
-    Wine has none, and says so once. An account IsapiHost cannot log on
-    to (a user, a virtual account) stops the pool with one event."""
-    with start(ih, "pools-id-ns", identity="NetworkService") as s:
-        expect_status(s.fetch("/f.txt"), 200, "a NetworkService pool under Wine")
-        s.wait_for_log("pool w: identity NetworkService is not applied under Wine", "the identity's line")
-    with start(ih, "pools-id-user", identity="ApplicationPoolIdentity") as s:
-        s.wait_for_log(re.compile(r"IH4006 pool w: identity ApplicationPoolIdentity cannot be used"), "IH4006")
-        s.wait_status(lambda st: pool_of(st)["state"] == "stopped" and not pool_of(st)["workers"],
-                      timeout=scaled(20), what="the pool stopped")
-        expect_status(s.fetch("/f.txt"), 503, "a pool whose identity cannot be used")
-        expect_status(s.fetch("/local/f.txt"), 200, "the in-process pool serves on")
+    """Every kind of identity is what Windows would run the workers as (a
+    built-in service account, the pool's virtual account IIS AppPool\\w, a
+    user logged on with the password stored for the pool); Wine has no
+    accounts, so none is applied there and the service says so once per
+    pool, and the pool serves as the Wine user. A malformed identity is a
+    configuration error at its line. `isapihost pool-password` says what
+    Wine does with an LSA secret: LsaStorePrivateData answers
+    STATUS_OBJECT_NAME_NOT_FOUND (Wine 8 keeps no secrets), so storing
+    fails with exit code 1 and that NTSTATUS, and --clear finds nothing to
+    remove."""
+    def run_isapihost(name, *args, stdin_text=None):
+        """`wine isapihost.exe args...`: (exit code, stdout, stderr), through
+        files, never pipes a Wine process could inherit (wine-notes)."""
+        work = ih.workdir(name)
+        (work / "stdin.txt").write_text(stdin_text or "", encoding="utf-8", newline="")
+        with open(work / "stdin.txt", "rb") as inp, open(work / "stdout.txt", "wb") as out, \
+                open(work / "stderr.txt", "wb") as err:
+            rc = subprocess.run(["wine", str(ih.exe), *[str(a) for a in args]], stdin=inp, stdout=out, stderr=err,
+                                env=wine_env(ih.prefix), timeout=scaled(120)).returncode
+        return rc, (work / "stdout.txt").read_text(errors="replace"), (work / "stderr.txt").read_text(errors="replace")
+
+    for name, identity in (("pools-id-ns", "NetworkService"), ("pools-id-virtual", "ApplicationPoolIdentity"),
+                           ("pools-id-user", ".\\appuser")):
+        with start(ih, name, identity=identity) as s:
+            expect_status(s.fetch("/f.txt"), 200, f"a pool with identity {identity} under Wine")
+            lines = s.wait_for_log(f"pool w: identity {identity} is not applied under Wine",
+                                   f"the identity's line ({identity})")
+            text = "\n".join(lines)
+            assert text.count("is not applied under Wine") == 1, text[-2000:]
+            assert "IH4006" not in text, text[-2000:]
+            st = s.status()
+            assert pool_of(st)["state"] == "running" and pool_of(st)["workers"], st
+
+    # DOM\ names no user: the server refuses the file, naming it and the line
+    cfg = make_config(ih, "pools-id-invalid", identity="DOM\\")
+    path = cfg.write()
+    line = cfg.render().split("\r\n").index("identity = DOM\\") + 1
+    rc, out, err = run_isapihost("pools-id-invalid-run", "run", "--config", win_path(path))
+    assert rc == 2, (rc, out, err)
+    want = f"isapihost.ini:{line}: identity 'DOM\\' in [pool w]: the user after '\\' is missing"
+    assert "IH1101 configuration rejected: " in err and want in err, err
+
+    # pool-password under Wine: no secret is kept, and the command says so
+    cfg = make_config(ih, "pools-id-password", identity=".\\appuser")
+    cfg.section("pool v").update(mode="worker", identity="ApplicationPoolIdentity")
+    path = win_path(cfg.write())
+    rc, out, err = run_isapihost("pools-id-pw-set", "pool-password", "--pool", "w", "--config", path,
+                                 stdin_text="s3cret\n")
+    assert rc == 1, (rc, out, err)
+    assert ("isapihost pool-password: cannot store the password of pool w: LsaStorePrivateData failed: NTSTATUS "
+            "0xC0000034 (Win32 error 2); Wine keeps no LSA secrets") in err, err
+    assert "stored" not in out, out
+    rc, out, err = run_isapihost("pools-id-pw-clear", "pool-password", "--pool", "w", "--clear")
+    assert rc == 0, (rc, out, err)
+    assert "no password is stored for pool w; nothing to remove" in out, out
+    rc, out, err = run_isapihost("pools-id-pw-virtual", "pool-password", "--pool", "v", "--config", path,
+                                 stdin_text="s3cret\n")
+    assert rc == 1 and "pool v has identity 'ApplicationPoolIdentity', which takes no password" in err, (rc, err)
+    rc, out, err = run_isapihost("pools-id-pw-nosuch", "pool-password", "--pool", "nosuch", "--config", path,
+                                 stdin_text="s3cret\n")
+    assert rc == 1 and "no pool named nosuch in" in err, (rc, err)
+    rc, out, err = run_isapihost("pools-id-pw-empty", "pool-password", "--pool", "w", "--config", path)
+    assert rc == 1 and "no password on standard input" in err, (rc, err)
 
 
 def test_recycle_schedule_under_load(ih):

@@ -110,6 +110,23 @@ static void test_commands(void)
   IH_EQ_STR(c.name, "Web2");
   IH_CHECK(strstr(ih_command_usage(), "recycle --pool POOL") != NULL);
 
+  IH_TEST("pool-password --pool, with --config or --clear");
+  char *pw[] = { "isapihost", "pool-password", "--pool", "w" };
+  IH_EQ_INT(parse(ARGC(pw), pw, &c, err, sizeof err), 0);
+  IH_EQ_INT(c.kind, IH_CMD_POOL_PASSWORD);
+  IH_EQ_STR(c.pool, "w");
+  IH_CHECK(!c.clear);
+  IH_CHECK(c.config == NULL);
+  char *pw_cfg[] = { "isapihost", "pool-password", "--config", "C:\\x.ini", "--pool", "Shop" };
+  IH_EQ_INT(parse(ARGC(pw_cfg), pw_cfg, &c, err, sizeof err), 0);
+  IH_EQ_STR(c.config, "C:\\x.ini");
+  IH_EQ_STR(c.pool, "Shop");
+  char *pw_clear[] = { "isapihost", "pool-password", "--clear", "--pool", "w" };
+  IH_EQ_INT(parse(ARGC(pw_clear), pw_clear, &c, err, sizeof err), 0);
+  IH_CHECK(c.clear);
+  IH_EQ_STR(c.pool, "w");
+  IH_CHECK(strstr(ih_command_usage(), "pool-password --pool POOL") != NULL);
+
   IH_TEST("--version and --help");
   char *ver[] = { "isapihost", "--version" };
   IH_EQ_INT(parse(ARGC(ver), ver, &c, err, sizeof err), 0);
@@ -169,6 +186,14 @@ static void test_mistakes(void)
   refused(ARGC(pool_amp), pool_amp, "a pool name is letters, digits");
   char *recycle_start[] = { "isapihost", "recycle", "--pool", "w", "--start", "auto" };
   refused(ARGC(recycle_start), recycle_start, "--start does not apply");
+  char *pw_none[] = { "isapihost", "pool-password", "--clear" };
+  refused(ARGC(pw_none), pw_none, "pool-password needs --pool POOL");
+  char *pw_bad[] = { "isapihost", "pool-password", "--pool", "a/b" };
+  refused(ARGC(pw_bad), pw_bad, "a pool name is letters, digits");
+  char *pw_password[] = { "isapihost", "pool-password", "--pool", "w", "--password", "x" };
+  refused(ARGC(pw_password), pw_password, "--password does not apply"); /* never on a command line */
+  char *clear_elsewhere[] = { "isapihost", "recycle", "--pool", "w", "--clear" };
+  refused(ARGC(clear_elsewhere), clear_elsewhere, "--clear does not apply");
   char *run_pool[] = { "isapihost", "run", "--config", "x.ini", "--pool", "w" };
   refused(ARGC(run_pool), run_pool, "--pool does not apply");
 }

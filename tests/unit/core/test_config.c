@@ -285,6 +285,48 @@ static void test_bools_and_perms(void)
 
 static void test_bindings(void)
 {
+  IH_TEST("secure: off by default, on for a site behind TLS terminated in front; one answer per endpoint");
+  {
+    ih_config *c = parse("[site a]\nroot = r\nbindings = 127.0.0.1:8443:a.test, *:8080\nsecure = on\n"
+                         "[site b]\nroot = r\nbindings = 127.0.0.1:8443:b.test\nsecure = on\n"
+                         "[site c]\nroot = r\nbindings = 127.0.0.1:9090\n");
+    if (c) {
+      IH_CHECK(c->sites[0].secure && c->sites[1].secure && !c->sites[2].secure);
+      IH_CHECK(ih_config_endpoint(c, "127.0.0.1", 8443).secure);
+      IH_CHECK(ih_config_endpoint(c, "10.1.2.3", 8080).secure); /* "*" */
+      IH_CHECK(!ih_config_endpoint(c, "127.0.0.1", 9090).secure);
+      IH_CHECK(!ih_config_endpoint(c, "127.0.0.1", 7).secure); /* nothing bound there */
+      ih_config_free(c);
+    }
+    expect_err("[site a]\nroot = r\nbindings = 127.0.0.1:8443:a.test\nsecure = on\n"
+               "[site b]\nroot = r\nbindings = *:8443:b.test\n",
+               "t.ini:7: [site b] and [site a] are both reached through '*:8443:b.test', so they must agree on secure "
+               "(it belongs to the connection, not the host name)");
+  }
+
+  IH_TEST("health_path, health_checks_pools, drain_delay: off, on, 0 by default; a health URL of its own");
+  {
+    ih_config *c = parse(SITE);
+    if (c) {
+      IH_EQ_STR(c->server.health_path, "");
+      IH_CHECK(c->server.health_checks_pools);
+      IH_EQ_INT(c->server.drain_delay, 0);
+      ih_config_free(c);
+    }
+    c = parse("[server]\nhealth_path = /healthz\nhealth_checks_pools = off\ndrain_delay = 15\n" SITE);
+    if (c) {
+      IH_EQ_STR(c->server.health_path, "/healthz");
+      IH_CHECK(!c->server.health_checks_pools);
+      IH_EQ_INT(c->server.drain_delay, 15);
+      ih_config_free(c);
+    }
+    expect_err("[server]\nhealth_path = healthz\n" SITE,
+               "t.ini:2: health_path must be empty or start with '/', got 'healthz'");
+    expect_err("[server]\nstatus_path = /s\nhealth_path = /S\n" SITE,
+               "t.ini:1: health_path and status_path are both '/S': give each its own");
+    expect_err("[server]\ndrain_delay = 3601\n" SITE, "t.ini:2: drain_delay must be 0-3600, got '3601'");
+  }
+
   IH_TEST("bindings");
   static const struct {
     const char *text, *addr, *host;
@@ -452,6 +494,8 @@ static void test_errors(void)
       "t.ini:3: metrics_path must not be the same as status_path ('/ops')" },
     { "[server]\nmetrics_path = /_isapihost/status\n" SITE,
       "t.ini:2: metrics_path must not be the same as status_path ('/_isapihost/status')" },
+    { "[server]\nmetrics_path = /health\nhealth_path = /Health\n" SITE,
+      "t.ini:3: metrics_path must not be the same as health_path ('/Health')" },
     { "[server]\nlog_dir =\n" SITE, "t.ini:2: log_dir must not be empty" },
     { "[server]\nlog_dir = \"\"\n" SITE, "t.ini:2: log_dir must not be empty" },
     /* [site] */
@@ -475,6 +519,11 @@ static void test_errors(void)
       "t.ini:4: directory_listing must be on/off, true/false, yes/no or 1/0, got 'maybe'" },
     { SITE "log = 2\n", "t.ini:4: log must be on/off, true/false, yes/no or 1/0, got '2'" },
     { SITE "log_dir =\n", "t.ini:4: log_dir must not be empty" },
+    { SITE "log_format = xml\n", "t.ini:4: log_format must be w3c or json, got 'xml'" },
+    { SITE "log_format =\n", "t.ini:4: log_format must be w3c or json, got ''" },
+    { SITE "log_format = json\nlog_format = w3c\n", "t.ini:5: duplicate key 'log_format' in [site a]" },
+    { "[server]\nlog_format = W3C extended\n" SITE, "t.ini:2: log_format must be w3c or json, got 'W3C extended'" },
+    { "[server]\nlog_format = jsonl\n" SITE, "t.ini:2: log_format must be w3c or json, got 'jsonl'" },
     { SITE "error_page.399 = x\n", "t.ini:4: error_page status must be 400-599, got '399'" },
     { SITE "error_page.600 = x\n", "t.ini:4: error_page status must be 400-599, got '600'" },
     { SITE "error_page.abc = x\n", "t.ini:4: error_page status must be 400-599, got 'abc'" },
@@ -620,6 +669,41 @@ static void test_paths(void)
   if (c) {
     IH_EQ_STR(c->server.log_dir, "logs");
     IH_EQ_STR(c->sites[0].log_dir, "logs/W3SVC1");
+    ih_config_free(c);
+  }
+}
+
+/* log_format: [server] gives the default of every site (even when it
+ * comes after them), a [site] overrides it; any case. */
+static void test_log_format(void)
+{
+  IH_TEST("log_format");
+  ih_config *c = parse(SITE);
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_W3C);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_W3C);
+    ih_config_free(c);
+  }
+  c = parse(SITE "log_format = JSON\n[site b]\nbindings = *:81\nroot = r\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_W3C);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[1].log_format, IH_LOG_FORMAT_W3C);
+    ih_config_free(c);
+  }
+  c = parse(SITE "[site b]\nbindings = *:81\nroot = r\nlog_format = w3c\n[site c]\nbindings = *:82\nroot = r\n"
+                 "[server]\nlog_format = json\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON); /* the [server] default, written after it */
+    IH_EQ_INT(c->sites[1].log_format, IH_LOG_FORMAT_W3C);  /* its own */
+    IH_EQ_INT(c->sites[2].log_format, IH_LOG_FORMAT_JSON);
+    ih_config_free(c);
+  }
+  c = parse("[server]\nlog_format = \"json\"\n" SITE "log_format = Json\n");
+  if (c) {
+    IH_EQ_INT(c->server.log_format, IH_LOG_FORMAT_JSON);
+    IH_EQ_INT(c->sites[0].log_format, IH_LOG_FORMAT_JSON);
     ih_config_free(c);
   }
 }
@@ -1198,6 +1282,7 @@ int main(void)
   test_errors();
   test_error_buffer();
   test_paths();
+  test_log_format();
   test_sites_and_vdirs();
   test_mime_section();
   test_find_site();

@@ -269,6 +269,18 @@ static void test_key_errors(void)
     { "recycle_private_memory = 1T",
       "recycle_private_memory must be a number of bytes with an optional K, M or G suffix, got '1T'" },
     { "app = x", "unknown key 'app' in [pool p]" },
+    /* identity: pool/pool_identity.c's reasons, at the key's line */
+    { "identity = DOM\\", "identity 'DOM\\' in [pool p]: the user after '\\' is missing (DOMAIN\\user)" },
+    { "identity = \\user", "identity '\\user' in [pool p]: the domain before '\\' is missing (DOMAIN\\user, or "
+                            ".\\user for this computer)" },
+    { "identity = user@", "identity 'user@' in [pool p]: the domain after '@' is missing (user@domain)" },
+    { "identity = A\\B\\c", "identity 'A\\B\\c' in [pool p]: an account name has at most one '\\' (DOMAIN\\user)" },
+    { "identity = someone", "identity 'someone' in [pool p]: not LocalSystem, LocalService, NetworkService or "
+                            "ApplicationPoolIdentity, and a user account is written DOMAIN\\user, .\\user or "
+                            "user@domain" },
+    { "identity = \" CORP\\svc\"", "identity ' CORP\\svc' in [pool p]: an identity cannot begin or end with a space" },
+    { "identity = IIS AppPool\\q", "identity 'IIS AppPool\\q' in [pool p]: a pool's virtual account is IIS AppPool\\ "
+                                   "followed by its own name (or write ApplicationPoolIdentity)" },
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char text[256], want[256];
@@ -279,7 +291,34 @@ static void test_key_errors(void)
     expect_err(text, want);
   }
   expect_err(SITE "[pool p]\nprocesses = 2\nProcesses = 3\n", "t.ini:6: duplicate key 'processes' in [pool p]");
-  expect_err(SITE "[pool p]\nidentity = a\nidentity = b\n", "t.ini:6: duplicate key 'identity' in [pool p]");
+  expect_err(SITE "[pool p]\nidentity = .\\a\nidentity = .\\b\n", "t.ini:6: duplicate key 'identity' in [pool p]");
+}
+
+static void test_identity_kinds(void)
+{
+  IH_TEST("[pool NAME] identity: every kind is accepted and kept as written");
+  static const char *const ok[] = {
+    "LocalSystem", "localservice", "NT AUTHORITY\\NetworkService", "ApplicationPoolIdentity", "IIS AppPool\\P",
+    "CORP\\svc-shop", ".\\appuser", "svc@corp.example.com", "WEB01\\App User",
+  };
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    char text[256];
+    snprintf(text, sizeof text, SITE "[pool p]\nmode = worker\nidentity = %s\n", ok[i]);
+    ih_config *c = parse(text);
+    if (!c)
+      continue;
+    const ih_pool_conf *pool = ih_config_pool_named(c, "p");
+    IH_CHECK(pool != NULL);
+    if (pool)
+      IH_EQ_STR(pool->identity, ok[i]);
+    ih_config_free(c);
+  }
+  /* the default pool's virtual account is IIS AppPool\default */
+  ih_config *c = parse(SITE "[pool default]\nidentity = IIS APPPOOL\\Default\n");
+  if (c) {
+    IH_EQ_STR(c->pools[0].identity, "IIS APPPOOL\\Default");
+    ih_config_free(c);
+  }
 }
 
 static void test_names(void)
@@ -513,7 +552,7 @@ static void test_references(void)
     expect_err(bad[i].text, bad[i].err);
 
   /* Validation only (out == NULL) frees the pools too (ASan checks leaks). */
-  static const char only[] = SITE "pool = p\n[pool p]\nidentity = someone\n[vdir a /v]\npath = v\npool = p\n";
+  static const char only[] = SITE "pool = p\n[pool p]\nidentity = .\\someone\n[vdir a /v]\npath = v\npool = p\n";
   IH_EQ_INT(ih_config_parse(only, strlen(only), "t.ini", "", NULL, NULL, 0), 0);
 }
 
@@ -608,7 +647,7 @@ static void test_docs_list_every_key(void)
     char text[256];
     const char *value = strcmp(keys[k], "mode") == 0       ? "worker"
                         : strcmp(keys[k], "bitness") == 0  ? "32"
-                        : strcmp(keys[k], "identity") == 0 ? "x"
+                        : strcmp(keys[k], "identity") == 0 ? "LocalService"
                         : strcmp(keys[k], "recycle_schedule") == 0 ? "01:00"
                         : strcmp(keys[k], "shadow_copy") == 0      ? "on"
                                                                    : "1";
@@ -625,6 +664,7 @@ int main(void)
   test_defaults();
   test_all_keys();
   test_key_errors();
+  test_identity_kinds();
   test_names();
   test_schedule();
   test_memory();

@@ -590,7 +590,7 @@ static void test_disable(void)
 
 static void test_ports(void)
 {
-  IH_TEST("port flags: SECURE_PORT only is never called (no TLS here); neither bit means both");
+  IH_TEST("port flags: a filter runs on the kinds of port it registered for; neither bit means both");
   env e;
   if (!env_open(&e, "[site a]\nbindings = *:80\nroot = www\n"
                     "[filter secure_only]\ndll = s.dll\n"
@@ -610,6 +610,22 @@ static void test_ports(void)
     int payload = 0;
     IH_EQ_INT(notify(&e, chain, IH_SF_NOTIFY_PREPROC_HEADERS, &payload), IH_CHAIN_CONTINUE);
     IH_EQ_STR(fake.log, "nonsecure_only,both,neither");
+    /* a connection accepted where a secure = on site is bound, before its request */
+    e.c->secure_port = true;
+    IH_EQ_INT(notify(&e, chain, IH_SF_NOTIFY_PREPROC_HEADERS, &payload), IH_CHAIN_CONTINUE);
+    IH_EQ_STR(fake.log, "secure_only,both,neither");
+    /* its request's view wins once there is one (a trusted proxy may say https, or not) */
+    ih_request *r = calloc(1, sizeof *r);
+    if (r) {
+      e.c->req = r;
+      r->secure = false;
+      IH_EQ_INT(notify(&e, chain, IH_SF_NOTIFY_PREPROC_HEADERS, &payload), IH_CHAIN_CONTINUE);
+      IH_EQ_STR(fake.log, "nonsecure_only,both,neither");
+      e.c->secure_port = false;
+      r->secure = true;
+      IH_EQ_INT(notify(&e, chain, IH_SF_NOTIFY_PREPROC_HEADERS, &payload), IH_CHAIN_CONTINUE);
+      IH_EQ_STR(fake.log, "secure_only,both,neither");
+    }
   }
   env_close(&e);
 }

@@ -1175,6 +1175,68 @@ static void test_status_page_loopback_only(void)
   expect_all_released(c);
 }
 
+static const char *failing_pool_name;
+static bool f_pool_failing(char *name, size_t cap)
+{
+  if (!failing_pool_name)
+    return false;
+  snprintf(name, cap, "%s", failing_pool_name);
+  return true;
+}
+
+static void test_health_url(void)
+{
+  IH_TEST("health URL: 200 serving; 503 once the instance leaves the rotation or a pool fails; loopback, GET/HEAD");
+  ih_conn *c = connect_client();
+  client_sends(c, "GET /healthz HTTP/1.0\r\n\r\n"); /* a balancer's check: often no Host */
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK"));
+  IH_CHECK(wire_has("Cache-Control: no-store"));
+  IH_CHECK(wire_has("\r\n\r\nserving\n"));
+  client_closes(c);
+  expect_all_released(c);
+
+  c = connect_client();
+  client_sends(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 405 "));
+  IH_CHECK(wire_has("Allow: GET, HEAD\r\n"));
+  client_closes(c);
+  expect_all_released(c);
+
+  c = connect_from("192.0.2.7");
+  client_sends(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 404 Not Found"));
+  client_closes(c);
+  expect_all_released(c);
+
+  fake_platform.pool_failing = f_pool_failing;
+  failing_pool_name = "w";
+  c = connect_client();
+  client_sends(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 503 "));
+  IH_CHECK(wire_has("\r\n\r\npool failing w\n"));
+  client_closes(c);
+  expect_all_released(c);
+  failing_pool_name = NULL;
+
+  atomic_store(&server.leaving, true);
+  c = connect_client();
+  client_sends(c, "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 503 "));
+  IH_CHECK(!wire_has("leaving")); /* HEAD: no body */
+  client_sends(c, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+  send_completes(c);
+  IH_CHECK(wire_has("HTTP/1.1 200 OK")); /* still serving while it leaves */
+  client_closes(c);
+  expect_all_released(c);
+  atomic_store(&server.leaving, false);
+  fake_platform.pool_failing = NULL;
+}
+
 static void test_bad_head_then_close(void)
 {
   IH_TEST("malformed request line: 400 and close; oversize head: 431");
@@ -1506,6 +1568,7 @@ static void test_reload_generations(void)
 int main(void)
 {
   static const char ini[] = "[server]\nmax_header_bytes = 512\nmax_header_line = 512\nisapi_preread = 4\n"
+                            "health_path = /healthz\n"
                             "[site Test]\nbindings = 127.0.0.1:80\nroot = C:\\site\npermissions = read, script\n"
                             "[scriptmap Test .isa]\ndll = /ext/app.dll\ncheck_file = off\n";
   if (!fake_setup(ini))
@@ -1513,6 +1576,7 @@ int main(void)
   fake_platform.extension_start = f_extension_start;
   ih_server_init(&server, cfg, &fake_platform);
   test_keep_alive_get();
+  test_health_url();
   test_transport_per_connection();
   test_idle_parks();
   test_idle_input_buffer();
