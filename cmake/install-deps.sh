@@ -31,7 +31,8 @@ packages=(cmake make gcc clang libclang-rt-14-dev binutils
   gcc-mingw-w64-x86-64 gcc-mingw-w64-i686 binutils-mingw-w64-x86-64 binutils-mingw-w64-i686
   mingw-w64-x86-64-dev mingw-w64-i686-dev
   wine wine64 python3 python3-pytest curl ca-certificates
-  wixl msitools)  # the MSI (installer/build-msi.sh)
+  wixl msitools  # the MSI (installer/build-msi.sh)
+  haproxy nginx openssl prometheus)  # the fleet tests (docs/deployment.md): the real engines in front and beside
 if [ "${1:-}" = "--bench" ]; then packages+=(wrk nginx-light); fi
 
 say() { echo "install-deps: $*"; }
@@ -106,6 +107,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   for p in "${missing[@]}"; do
     case "$p" in wine | wine64) wine_changed=1 ;; esac
   done
+  # The fleet tests start their own haproxy, nginx and prometheus on free
+  # ports; the daemons a package starts on a machine with systemd (nginx on
+  # port 80, prometheus on 9090) would only take memory and ports.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    for unit in haproxy nginx prometheus prometheus-node-exporter; do
+      as_root systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    done
+  fi
 fi
 
 # ---- 32-bit Wine

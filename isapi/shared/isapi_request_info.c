@@ -33,8 +33,10 @@ void ih_isapi_info_from_request(ih_isapi_request_info *ri, const ih_conn *c, con
   ri->content_type = ct ? ct->value : (ih_slice){ "", 0 };
   ri->content_length = r->framing.chunked ? 0 : r->framing.content_length;
   ri->chunked = r->framing.chunked;
-  ri->remote_addr = ih_slice_from_cstr(c->peer_addr);
-  ri->remote_port = c->peer_port;
+  /* The client as the request knows it (trusted proxies' forwarding
+   * headers); between requests (a filter's READ_RAW_DATA), the peer. */
+  ri->remote_addr = ih_slice_from_cstr(r->client_addr[0] ? r->client_addr : c->peer_addr);
+  ri->remote_port = r->client_addr[0] ? r->client_port : c->peer_port;
   ri->local_addr = ih_slice_from_cstr(c->local_addr);
   /* The request's view (conn_request_new, then trusted forwarding
    * headers); a filter asking between requests (READ_RAW_DATA) gets an

@@ -496,6 +496,39 @@ static int set_status_path(parser *p, const key_def *k, void *obj, ih_slice v)
   return 0;
 }
 
+/* trusted_proxies: addresses and CIDR prefixes (core/ip_cidr.h), whose
+ * PROXY headers and forwarding headers are believed (docs/deployment.md). */
+static int set_trusted_proxies(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  ih_server_config *sc = obj;
+  ih_cidr_parse_info info;
+  if (ih_cidr_list_parse(v, NULL, 0, &info) != IH_CIDR_OK)
+    return fail(p, p->line, "%s: '%.*s' is not an address or address/prefix: %s", k->name, SL(info.error_item),
+                ih_cidr_status_text(info.status));
+  ih_cidr *list = info.count ? ih_calloc(info.count, sizeof *list) : NULL;
+  if (info.count && !list)
+    return oom(p);
+  ih_cidr_list_parse(v, list, info.count, &info);
+  free(sc->trusted_proxies);
+  sc->trusted_proxies = list;
+  sc->trusted_proxy_count = info.count;
+  return 0;
+}
+
+static int set_forwarded_headers(parser *p, const key_def *k, void *obj, ih_slice v)
+{
+  int *field = (int *)(void *)((char *)obj + k->offset);
+  if (ih_slice_ieq_cstr(v, "auto"))
+    *field = IH_FORWARDED_AUTO;
+  else if (ih_slice_ieq_cstr(v, "forwarded"))
+    *field = IH_FORWARDED_RFC7239;
+  else if (ih_slice_ieq_cstr(v, "x-forwarded-for"))
+    *field = IH_FORWARDED_XFF;
+  else
+    return fail(p, p->line, "%s must be auto, forwarded or x-forwarded-for, got '%.*s'", k->name, SL(v));
+  return 0;
+}
+
 /* log_format, in [server] and [site]. */
 static int set_log_format(parser *p, const key_def *k, void *obj, ih_slice v)
 {
@@ -522,6 +555,9 @@ static const key_def server_keys[] = {
   { "metrics_path", set_status_path, offsetof(ih_server_config, metrics_path), 0, 0, 0, "", false },
   { "health_path", set_status_path, offsetof(ih_server_config, health_path), 0, 0, 0, "", false },
   { "health_checks_pools", set_bool, offsetof(ih_server_config, health_checks_pools), 0, 0, 0, "on", false },
+  { "trusted_proxies", set_trusted_proxies, 0, 0, 0, 0, "", false },
+  { "forwarded_headers", set_forwarded_headers, offsetof(ih_server_config, forwarded_headers), 0, 0, 0, "auto",
+    false },
   NUM(drain_delay, 0, 3600, "0"),
   { "log_dir", set_path, offsetof(ih_server_config, log_dir), 0, 0, 0, "logs", false },
   { "log_format", set_log_format, offsetof(ih_server_config, log_format), 0, 0, 0, "w3c", false },
@@ -781,6 +817,7 @@ static const key_def site_keys[] = {
   { "log_format", set_site_log_format, offsetof(ih_site, log_format), 0, 0, 0, NULL, false },
   { "pool", set_site_pool, 0, 0, 0, 0, NULL, false },
   { "secure", set_bool, offsetof(ih_site, secure), 0, 0, 0, "off", false },
+  { "proxy_protocol", set_bool, offsetof(ih_site, proxy_protocol), 0, 0, 0, "off", false },
 };
 
 static int apply_defaults(parser *p, const key_def *keys, size_t count, void *obj)
@@ -1573,21 +1610,24 @@ static int finish(parser *p)
           }
   }
 
-  /* secure belongs to the connection (IIS: SF_NOTIFY_SECURE_PORT is the
-   * port's), which is accepted before a Host header names its site: the
+  /* secure and proxy_protocol belong to the connection (IIS:
+   * SF_NOTIFY_SECURE_PORT is the port's; a PROXY header comes before any
+   * request), which is accepted before a Host header names its site: the
    * sites reached through one address and port must agree. */
   for (size_t i = 0; i < c->site_count; i++) {
     const ih_site *s = &c->sites[i];
     for (size_t bi = 0; bi < s->binding_count; bi++)
       for (size_t k = 0; k < i; k++)
         for (size_t bk = 0; bk < c->sites[k].binding_count; bk++)
-          if (same_endpoint(&s->bindings[bi], &c->sites[k].bindings[bk]) && s->secure != c->sites[k].secure) {
+          if (same_endpoint(&s->bindings[bi], &c->sites[k].bindings[bk]) &&
+              (s->secure != c->sites[k].secure || s->proxy_protocol != c->sites[k].proxy_protocol)) {
             char text[320];
             format_binding(&s->bindings[bi], text, sizeof text);
             return fail(p, p->meta[i].bindings_line,
-                        "[site %s] and [site %s] are both reached through '%s', so they must agree on secure "
+                        "[site %s] and [site %s] are both reached through '%s', so they must agree on %s "
                         "(it belongs to the connection, not the host name)",
-                        s->name, c->sites[k].name, text);
+                        s->name, c->sites[k].name, text,
+                        s->secure != c->sites[k].secure ? "secure" : "proxy_protocol");
           }
   }
   return 0;
@@ -1764,6 +1804,7 @@ void ih_config_free(ih_config *cfg)
   free(cfg->server.status_path);
   free(cfg->server.metrics_path);
   free(cfg->server.health_path);
+  free(cfg->server.trusted_proxies);
   free(cfg->server.log_dir);
   for (size_t i = 0; i < cfg->site_count; i++) {
     ih_site *s = &cfg->sites[i];
@@ -1816,6 +1857,7 @@ ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uin
       const ih_binding *b = &cfg->sites[i].bindings[k];
       if (b->port == port && (strcmp(b->address, "*") == 0 || ih_slice_ieq_cstr(a, b->address))) {
         f.secure = cfg->sites[i].secure;
+        f.proxy_protocol = cfg->sites[i].proxy_protocol;
         return f;
       }
     }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/ih_str.h"
+#include "core/ip_cidr.h"
 #include "core/mime.h"
 
 enum ih_permission {
@@ -129,6 +130,7 @@ typedef struct ih_site {
                                   points into ih_config.pools */
   bool secure;                 /* its bindings are reached over TLS terminated in front (a proxy):
                                   HTTPS=on, SF_NOTIFY_SECURE_PORT filters (docs/deployment.md) */
+  bool proxy_protocol;         /* its bindings' connections begin with a PROXY protocol header */
 } ih_site;
 
 /* An ISAPI filter ([filter NAME]). The DLL's GetFilterVersion chooses the
@@ -144,6 +146,13 @@ typedef struct ih_filter_conf {
   unsigned order;          /* 0-based position among the [filter] sections of the file */
 } ih_filter_conf;
 
+/* Which header the trusted proxies write (forwarded_headers). */
+enum ih_forwarded_headers {
+  IH_FORWARDED_AUTO = 0,     /* Forwarded (RFC 7239) when present, else X-Forwarded-For */
+  IH_FORWARDED_RFC7239 = 1,  /* only Forwarded */
+  IH_FORWARDED_XFF = 2,      /* only X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Port */
+};
+
 typedef struct ih_server_config {
   unsigned worker_threads;       /* 0 = 2 x CPUs */
   unsigned accepts_per_listener; /* outstanding AcceptEx per listener */
@@ -151,6 +160,9 @@ typedef struct ih_server_config {
   char *status_path;             /* "" disables the status page */
   char *metrics_path;            /* the Prometheus page; "" (the default) disables it */
   char *health_path;             /* the load balancer's health URL; "" = none (docs/deployment.md) */
+  ih_cidr *trusted_proxies;      /* addresses whose PROXY headers and forwarding headers are believed */
+  size_t trusted_proxy_count;
+  int forwarded_headers;         /* enum ih_forwarded_headers: which forwarding header they write */
   bool health_checks_pools;      /* a failing worker pool makes the health URL answer 503 */
   unsigned drain_delay;          /* seconds a graceful stop or pause keeps serving, health 503, before
                                     it closes the listeners */
@@ -225,7 +237,8 @@ const ih_site *ih_config_find_site(const ih_config *cfg, const char *addr, uint1
  * site: every site bound there agrees (ih_config_load refuses it
  * otherwise). */
 typedef struct ih_endpoint_facts {
-  bool secure; /* a [site] with secure = on is bound there */
+  bool secure;         /* a [site] with secure = on is bound there */
+  bool proxy_protocol; /* ... with proxy_protocol = on: connections begin with a PROXY header */
 } ih_endpoint_facts;
 ih_endpoint_facts ih_config_endpoint(const ih_config *cfg, const char *addr, uint16_t port);
 

@@ -28,6 +28,7 @@ enum ih_event_id {
   IH_EV_IO_ERROR = 1204,          /* a connection could not be set up; at DEBUG, a failed receive or send (Win32 error) */
   IH_EV_CLIENT_ABORTS = 1205,     /* clients that reset before accept completed, counted over an interval */
   IH_EV_COUNT_UNDERFLOW = 1206,   /* a reference or live count released more often than taken: refused, connection closed */
+  IH_EV_PROXY_REFUSED = 1207,     /* a proxy_protocol binding's connection closed: peer not trusted, or no valid PROXY header */
   IH_EV_BAD_REQUEST = 1301,       /* request rejected: status, reason, client */
   IH_EV_HEADER_TIMEOUT = 1302,    /* client dropped: request head not received in time */
   IH_EV_BODY_TIMEOUT = 1303,      /* client dropped: request body below min_body_rate */
@@ -35,6 +36,7 @@ enum ih_event_id {
   IH_EV_FILE_ERROR = 1305,        /* file could not be opened (path, Win32 error) */
   IH_EV_URL_REJECTED = 1306,      /* URL refused by canonicalisation (reason) */
   IH_EV_RESPONSE_INCOMPLETE = 1307, /* a response could not be built in memory: 500 instead (or a close), connection closed */
+  IH_EV_FORWARDED_IGNORED = 1308, /* forwarding headers from a trusted proxy could not be read: the peer is the client */
   IH_EV_LOG_WRITE_FAILED = 1401,  /* log file cannot be written (path, error) */
   IH_EV_EXT_LOADED = 2001,        /* extension DLL loaded (path, description, version) */
   IH_EV_EXT_LOAD_FAILED = 2002,   /* extension DLL not usable (path, reason, Win32 error) */

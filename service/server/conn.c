@@ -238,17 +238,24 @@ ih_conn *conn_create(ih_server *s, const ih_transport *t, void *transport_data, 
   c->transport_data = transport_data;
   c->hooks = hooks;
   snprintf(c->local_addr, sizeof c->local_addr, "%s", local_addr);
-  snprintf(c->peer_addr, sizeof c->peer_addr, "%s", peer_addr);
   c->local_port = local_port;
-  c->peer_port = peer_port;
-  c->peer_is_loopback = strncmp(peer_addr, "127.", 4) == 0 || strcmp(peer_addr, "::1") == 0 ||
-                        strncmp(peer_addr, "::ffff:127.", 11) == 0;
-  c->secure_port = ih_config_endpoint(c->gen->config, local_addr, local_port).secure;
+  conn_set_peer(c, peer_addr, peer_port);
+  ih_endpoint_facts ep = ih_config_endpoint(c->gen->config, local_addr, local_port);
+  c->secure_port = ep.secure;
+  c->proxy_pending = ep.proxy_protocol;
   c->state = IH_CONN_READ_HEAD;
   ih_conn_ref(c, IH_HOLD_SOCKET);
   atomic_fetch_add(&s->counters.connections_live, 1);
   atomic_fetch_add(&s->counters.connections_total, 1);
   return c;
+}
+
+void conn_set_peer(ih_conn *c, const char *addr, uint16_t port)
+{
+  snprintf(c->peer_addr, sizeof c->peer_addr, "%s", addr);
+  c->peer_port = port;
+  c->peer_is_loopback = strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+                        strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
 void ih_conn_destroy(ih_conn *c)

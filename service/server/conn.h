@@ -112,6 +112,9 @@ typedef struct ih_request {
   bool path_known;           /* path, query and path_status are worked out (route.c) */
   bool secure;               /* the client reached us over TLS (terminated in front): HTTPS, filters'
                                 SF_NOTIFY_SECURE_PORT */
+  char client_addr[48];      /* the client: peer_addr, or what trusted proxies' forwarding headers name
+                                (conn_request_resolve_client): REMOTE_ADDR, c-ip */
+  uint16_t client_port;      /* its port; 0 when a forwarding header named none */
   uint16_t server_port;      /* the port the client connected to: SERVER_PORT */
   int path_status;           /* the enum ih_url_status of canonicalising the target */
   int status;
@@ -160,6 +163,8 @@ struct ih_conn {
   uint16_t peer_port;
   bool peer_is_loopback;
   bool secure_port;               /* accepted where a secure = on site is bound (ih_config_endpoint) */
+  bool proxy_pending;             /* a PROXY protocol header is awaited before the first request */
+  char proxy_addr[48];            /* the proxy that sent the PROXY header naming peer_addr; "" without */
 
   enum ih_conn_state state;
   bool socket_closed;

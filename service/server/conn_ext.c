@@ -682,6 +682,8 @@ ih_request *ih_conn_ext_child_new(ih_conn *c, const char *method, const char *ta
   child->body_complete = parent->body_complete;
   child->secure = parent->secure; /* the same client, reached the same way */
   child->server_port = parent->server_port;
+  memcpy(child->client_addr, parent->client_addr, sizeof child->client_addr);
+  child->client_port = parent->client_port;
   c->view = child;
   child->is_extension = ih_route_extension(c);
   c->view = c->req;

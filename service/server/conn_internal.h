@@ -46,6 +46,11 @@ void conn_clear_deadline(ih_conn *c);
 /* Grace period plus the time `bytes` take at min_body_rate. */
 uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes);
 
+/* The connection's peer: its address and port, and whether it is a
+ * loopback address (the operator pages). At creation, and again when a
+ * PROXY header names the client behind a proxy. */
+void conn_set_peer(ih_conn *c, const char *addr, uint16_t port);
+
 /* The input buffer: the most a request can need buffered at once; growing
  * it (only where no parsed slice points into it: it may move; false when
  * out of memory, the buffer unchanged); back to its idle size between

@@ -47,7 +47,9 @@
 #include <string.h>
 
 #include "core/ih_alloc.h"
+#include "core/ih_time.h"
 #include "core/server_log.h"
+#include "http/proxy_protocol.h"
 #include "server/access_log.h"
 #include "server/conn_ext.h"
 #include "server/conn_relay.h"
@@ -88,6 +90,7 @@ static void pipeline_unlock(ih_conn *c);
 static void log_io_error(ih_conn *c, const char *what, int err);
 static void on_closing(ih_conn *c);
 static void on_destroying(ih_conn *c);
+static bool proxy_peer_trusted(ih_conn *c);
 static bool may_park(ih_conn *c);
 static void park(ih_conn *c);
 
@@ -105,8 +108,71 @@ ih_conn *ih_conn_new(ih_server *s, const ih_transport *t, void *transport_data, 
 void ih_conn_start(ih_conn *c)
 {
   ih_mutex_lock(c->lock);
-  process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
+  if (c->proxy_pending && !proxy_peer_trusted(c))
+    conn_close(c);
+  else
+    process_input(c); /* nothing buffered: waits for the first request (or closes if draining) */
   pipeline_unlock(c);
+}
+
+/* ---- 1b. the PROXY header (docs/deployment.md) ---- */
+
+/* A binding with proxy_protocol = on takes connections from load balancers
+ * that begin each one with a PROXY protocol header naming the client
+ * (http/proxy_protocol.h). Only a trusted proxy may name one: anyone else
+ * could claim any address. */
+static bool proxy_peer_trusted(ih_conn *c)
+{
+  const ih_server_config *sc = &c->gen->config->server;
+  if (ih_cidr_list_match_text(sc->trusted_proxies, sc->trusted_proxy_count, ih_slice_from_cstr(c->peer_addr)))
+    return true;
+  ih_log(IH_LOG_WARNING, IH_EV_PROXY_REFUSED,
+         "connection from %s:%u to %s:%u closed: its binding takes PROXY protocol headers, and only from "
+         "trusted_proxies, which %s is not in",
+         c->peer_addr, (unsigned)c->peer_port, c->local_addr, (unsigned)c->local_port, c->peer_addr);
+  return false;
+}
+
+/* The header, from c->in[0..in_len) (the connection's first bytes). True
+ * when it has been read and removed, and what follows it (maybe nothing
+ * yet) is the first request's; false when more bytes are awaited, or the
+ * connection was closed. The client it names becomes the connection's
+ * peer, for everything that asks (REMOTE_ADDR, the access log, filters);
+ * a LOCAL header (the proxy's own health check) or one of an unknown
+ * family leaves the real peer. */
+static bool read_proxy_header(ih_conn *c)
+{
+  ih_proxy_result pr;
+  enum ih_proxy_status st = ih_proxy_parse(c->in, c->in_len, &pr);
+  if (st == IH_PROXY_NEED_MORE) {
+    if (pr.need > c->in_cap && !conn_in_grow(c, pr.need)) {
+      conn_close(c);
+      return false;
+    }
+    if (!c->head_bytes_seen) { /* the header counts against header_timeout, as a request head would */
+      c->head_bytes_seen = true;
+      c->head_started_ms = ih_clock_ms();
+      conn_set_deadline(c, (uint64_t)c->gen->config->server.header_timeout * 1000u);
+    }
+    conn_post_recv(c);
+    return false;
+  }
+  if (st == IH_PROXY_ERROR) {
+    ih_log(IH_LOG_WARNING, IH_EV_PROXY_REFUSED,
+           "connection from %s:%u to %s:%u closed: its binding takes a PROXY protocol header first, and it sent %s",
+           c->peer_addr, (unsigned)c->peer_port, c->local_addr, (unsigned)c->local_port, pr.error_text);
+    conn_close(c);
+    return false;
+  }
+  if (pr.use_addresses) {
+    snprintf(c->proxy_addr, sizeof c->proxy_addr, "%s", c->peer_addr);
+    conn_set_peer(c, pr.src_text, pr.src_port);
+  }
+  memmove(c->in, c->in + pr.header_len, c->in_len - pr.header_len);
+  c->in_len -= pr.header_len;
+  c->proxy_pending = false;
+  c->head_bytes_seen = false; /* the request's own header_timeout starts with its first byte */
+  return true;
 }
 
 /* ---- 2. read ---- */
@@ -163,7 +229,14 @@ void ih_conn_on_recv(ih_conn *c, size_t bytes, int err)
     } else {
       size_t from = c->in_len;
       c->in_len += bytes;
-      if (!c->filters || filter_raw_input(c, from, bytes))
+      /* 1b: a PROXY header comes before anything a filter or the parser sees */
+      bool header_first = c->proxy_pending;
+      bool go_on = !header_first || read_proxy_header(c);
+      if (go_on && header_first) { /* the header went: what is left of the input is new */
+        from = 0;
+        bytes = c->in_len;
+      }
+      if (go_on && (!bytes || !c->filters || filter_raw_input(c, from, bytes)))
         process_input(c);
     }
   }
@@ -368,6 +441,7 @@ static bool read_head(ih_conn *c)
     return false;
   }
   r->head_only = ih_slice_eq(r->head.method, IH_SLICE_LIT("HEAD"));
+  conn_request_resolve_client(c); /* before anything asks who the client is: filters, pools, handlers */
   if (relay_to_worker(c))
     return false; /* 5. a worker pool's request: the worker runs the rest (filters too) */
   if (c->filters)

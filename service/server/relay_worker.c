@@ -503,6 +503,9 @@ static void start_request(ih_relay_worker *w, const ih_chan_msg *m)
     return;
   }
   vc->c = c;
+  /* The service read the connection's PROXY header (if its binding takes
+   * one): peer is the client it named, and the bytes are the request's. */
+  c->proxy_pending = false;
   ih_mutex_lock(w->lock);
   vc->next = w->conns;
   if (w->conns)

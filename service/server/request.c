@@ -1,10 +1,12 @@
 /* A request's beginning and end, and its body (request.h). */
 #include "server/request.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/ih_alloc.h"
+#include "http/forwarded.h"
 #include "core/server_log.h"
 #include "server/conn_filters.h"
 #include "server/conn_internal.h"
@@ -22,8 +24,58 @@ bool conn_request_new(ih_conn *c)
    * forwarding headers may say more once the head is read. */
   r->secure = c->secure_port;
   r->server_port = c->local_port;
+  snprintf(r->client_addr, sizeof r->client_addr, "%s", c->peer_addr);
+  r->client_port = c->peer_port;
   c->req = c->view = r;
   return true;
+}
+
+/* X-Forwarded-Port (a de facto header: nginx's $server_port, AWS ELB):
+ * the port the client connected to on the proxy, 1-65535; 0 when absent or
+ * not a port. */
+static uint16_t forwarded_port(const ih_http_request_head *h)
+{
+  const ih_http_header *f = ih_http_find_header(h, "X-Forwarded-Port");
+  if (!f)
+    return 0;
+  ih_slice v = ih_slice_trim_ows(f->value);
+  unsigned long port = 0;
+  if (!v.n || v.n > 5 || v.p[0] == '0')
+    return 0;
+  for (size_t i = 0; i < v.n; i++) {
+    if (v.p[i] < '0' || v.p[i] > '9')
+      return 0;
+    port = port * 10 + (unsigned long)(v.p[i] - '0');
+  }
+  return port <= 65535 ? (uint16_t)port : 0;
+}
+
+void conn_request_resolve_client(ih_conn *c)
+{
+  ih_request *r = c->req;
+  const ih_server_config *sc = &c->gen->config->server;
+  if (!sc->trusted_proxy_count)
+    return; /* nobody's headers are believed: the peer, as conn_request_new set it */
+  static const enum ih_fwd_source sources[] = { [IH_FORWARDED_AUTO] = IH_FWD_AUTO,
+                                                [IH_FORWARDED_RFC7239] = IH_FWD_FORWARDED,
+                                                [IH_FORWARDED_XFF] = IH_FWD_XFF };
+  ih_fwd_result fr;
+  enum ih_fwd_status st =
+      ih_fwd_resolve_head(&r->head, ih_slice_from_cstr(c->peer_addr), c->secure_port, sc->trusted_proxies,
+                          sc->trusted_proxy_count, sources[sc->forwarded_headers], &fr);
+  if (st == IH_FWD_PEER_NOT_ADDRESS)
+    return;
+  if (st != IH_FWD_OK)
+    ih_log(IH_LOG_INFO, IH_EV_FORWARDED_IGNORED, "forwarding headers from trusted proxy %s:%u ignored: %s",
+           c->peer_addr, (unsigned)c->peer_port, fr.reason ? fr.reason : "malformed");
+  r->secure = c->secure_port || fr.https; /* a secure = on binding stays secure, whatever a proxy says */
+  if (fr.from != IH_FWD_FROM_PEER) {
+    snprintf(r->client_addr, sizeof r->client_addr, "%s", fr.client_text);
+    r->client_port = fr.has_port ? fr.port : 0;
+    uint16_t port = forwarded_port(&r->head);
+    if (port)
+      r->server_port = port;
+  }
 }
 
 void conn_request_free(ih_conn *c)

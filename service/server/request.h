@@ -13,6 +13,14 @@
  * allocation seam, core/ih_alloc.h); false when out of memory (the caller
  * closes the connection: nothing can be answered without a request). */
 bool conn_request_new(ih_conn *c);
+/* Who the request's client is and how it reached us, once its head is
+ * parsed: the connection's peer (a PROXY header's client, if any) over the
+ * connection's kind of port, unless the peer is one of trusted_proxies and
+ * its forwarding headers say more (Forwarded, X-Forwarded-For,
+ * X-Forwarded-Proto and X-Forwarded-Port: http/forwarded.h,
+ * docs/deployment.md). Sets client_addr, client_port, secure and
+ * server_port; headers a trusted proxy garbled are ignored (IH1308). */
+void conn_request_resolve_client(ih_conn *c);
 /* Frees the request (after conn_request_end): between requests, and at the
  * connection's end. */
 void conn_request_free(ih_conn *c);

@@ -192,14 +192,16 @@ bool fake_setup(const char *ini)
   return true;
 }
 
-ih_conn *connect_from(const char *peer)
+ih_conn *connect_to(const char *peer, uint16_t local_port)
 {
   free(fake.send_copy);
   memset(&fake, 0, sizeof fake);
-  ih_conn *c = ih_conn_new(&server, fake_conn_transport, NULL, "127.0.0.1", 80, peer, 50000);
+  ih_conn *c = ih_conn_new(&server, fake_conn_transport, NULL, "127.0.0.1", local_port, peer, 50000);
   ih_conn_start(c);
   return c;
 }
+
+ih_conn *connect_from(const char *peer) { return connect_to(peer, 80); }
 
 ih_conn *connect_client(void) { return connect_from("127.0.0.1"); }
 
@@ -214,9 +216,10 @@ static void zero_byte_receive_completes(ih_conn *c)
   }
 }
 
-void client_sends(ih_conn *c, const char *data)
+void client_sends(ih_conn *c, const char *data) { client_sends_bytes(c, data, strlen(data)); }
+
+void client_sends_bytes(ih_conn *c, const void *data, size_t len)
 {
-  size_t len = strlen(data);
   if (len)
     zero_byte_receive_completes(c);
   if (!IH_EQ_INT(fake.op, OP_RECV))

@@ -79,8 +79,11 @@ bool fake_setup(const char *ini);
 /* memmem is not in the Windows CRT. */
 const char *find_bytes(const char *hay, size_t hay_len, const char *needle, size_t n);
 ih_conn *connect_from(const char *peer);
+/* From peer to 127.0.0.1:local_port. */
+ih_conn *connect_to(const char *peer, uint16_t local_port);
 ih_conn *connect_client(void);
 void client_sends(ih_conn *c, const char *data);
+void client_sends_bytes(ih_conn *c, const void *data, size_t len);
 /* Completes the pending send; the bytes land on the fake wire. */
 void send_completes(ih_conn *c);
 /* The pending operation fails with WSAECONNRESET (10054), or with err. */

@@ -998,8 +998,9 @@ class SteadyLoad:
     """
 
     def __init__(self, srv, targets, clients=3, host="localhost"):
+        """srv: the server (its .port), or a port number (a proxy in front of servers)."""
         import threading
-        self.srv = srv
+        self.port = srv if isinstance(srv, int) else srv.port
         self.targets = list(targets)
         self.host = host
         self.failures = []    # (client, target, status or error)
@@ -1016,7 +1017,7 @@ class SteadyLoad:
             i += 1
             try:
                 if conn is None:
-                    conn = HttpConn(self.srv.port, timeout=scaled(30))
+                    conn = HttpConn(self.port, timeout=scaled(30))
                 r = conn.request("GET", target, host=self.host)
             except Exception as e:  # noqa: BLE001 - an error is a failed request, which the test looks for
                 with self._lock:

@@ -12,7 +12,7 @@ The suite runs a second time with the sites in a worker pool
 
 import pytest
 
-from ihserver import expect_status, free_port, win_path
+from ihserver import expect_status, fetch, free_port, win_path
 
 
 def echo_report(r):
@@ -39,7 +39,7 @@ def srv(ih):
 
 
 def test_a_secure_site_is_https_for_isapi_and_its_filters(srv):
-    from ihserver import fetch
+
     r = fetch(srv.tls_port, "/x.isa?q")
     expect_status(r, 200, "an extension on the secure = on site")
     seen = echo_report(r)
