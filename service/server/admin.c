@@ -9,12 +9,24 @@
 #include "core/ih_alloc.h"
 #include "core/ih_str.h"
 #include "core/ih_time.h"
+#include "core/ip_cidr.h"
 #include "core/metrics_text.h"
 #include "core/server_log.h"
 #include "server/conn_internal.h"
 #include "ih_version.h"
 
-bool ih_admin_peer_may_read(const ih_conn *c) { return c->peer_is_loopback; }
+bool ih_admin_peer_may_read(const ih_conn *c)
+{
+  /* The request's client: the peer (a PROXY header's client), or whom a
+   * trusted proxy's forwarding headers name (conn_request_resolve_client),
+   * so a reverse proxy on this machine does not open the pages to the
+   * clients it forwards; a trusted proxy itself (a load balancer's checks,
+   * a scraper beside it) may read them (docs/deployment.md). */
+  const ih_server_config *sc = &c->gen->config->server;
+  const char *client = c->view ? c->view->client_addr : c->peer_addr;
+  return ih_addr_is_loopback(client) ||
+         ih_cidr_list_match_text(sc->trusted_proxies, sc->trusted_proxy_count, ih_slice_from_cstr(client));
+}
 #include "server/health.h"
 
 void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)

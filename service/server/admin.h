@@ -10,9 +10,11 @@
 
 #include "server/response.h"
 
-/* Whether c's peer may read the server's operator pages (status, metrics,
- * extensions, pools): the one place that decides it, for every one of
- * them. Today a loopback peer only. */
+/* Whether c's client may read the server's operator pages (status,
+ * metrics, extensions, pools, the health URL): the one place that decides
+ * it, for every one of them. The request's client as trusted proxies name
+ * it (docs/deployment.md), else the peer, on loopback or itself one of
+ * trusted_proxies. */
 bool ih_admin_peer_may_read(const ih_conn *c);
 
 void ih_admin_status_page(ih_conn *c, ih_body_plan *plan);

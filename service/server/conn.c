@@ -250,12 +250,16 @@ ih_conn *conn_create(ih_server *s, const ih_transport *t, void *transport_data, 
   return c;
 }
 
+bool ih_addr_is_loopback(const char *addr)
+{
+  return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0;
+}
+
 void conn_set_peer(ih_conn *c, const char *addr, uint16_t port)
 {
   snprintf(c->peer_addr, sizeof c->peer_addr, "%s", addr);
   c->peer_port = port;
-  c->peer_is_loopback = strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
-                        strncmp(addr, "::ffff:127.", 11) == 0;
+  c->peer_is_loopback = ih_addr_is_loopback(addr);
 }
 
 void ih_conn_destroy(ih_conn *c)

@@ -50,6 +50,8 @@ uint64_t conn_rate_deadline_ms(const ih_conn *c, uint64_t bytes);
  * loopback address (the operator pages). At creation, and again when a
  * PROXY header names the client behind a proxy. */
 void conn_set_peer(ih_conn *c, const char *addr, uint16_t port);
+/* A loopback address as text: 127.0.0.0/8, ::1, or 127.x mapped into IPv6. */
+bool ih_addr_is_loopback(const char *addr);
 
 /* The input buffer: the most a request can need buffered at once; growing
  * it (only where no parsed slice points into it: it may move; false when

@@ -329,7 +329,7 @@ void ih_route_request(ih_conn *c, ih_route *out)
    * sends (often none, or its own name): before the site. */
   if (is_health_path(cfg, ih_slice_from_cstr(r->path))) {
     bool get_or_head = ih_slice_eq(method, IH_SLICE_LIT("GET")) || r->head_only;
-    if (!c->peer_is_loopback) {
+    if (!ih_admin_peer_may_read(c)) {
       route_error(out, 404);
     } else if (!get_or_head) {
       route_error(out, 405);

@@ -3,7 +3,8 @@
  * once each, where they end, by site, method (unknown ones as "other"),
  * status class and handler; the page's own fetch counts as "admin" once it
  * has ended; only loopback clients are answered (404 otherwise, as if it
- * did not exist), GET and HEAD only; the server-wide figures are the
+ * did not exist), GET and HEAD only, and behind a trusted proxy the client
+ * its forwarding headers name decides; the server-wide figures are the
  * status page's; the platform adds its families; a reload that keeps a
  * site keeps its counters; and the page is the service's own even where
  * the site's root is in a worker pool (never relayed). */
@@ -139,13 +140,35 @@ static void test_refusals(void)
   IH_CHECK(wire_has("Allow: GET, HEAD\r\n"));
 }
 
+static void test_behind_a_trusted_proxy(void)
+{
+  IH_TEST("metrics and status: behind a trusted proxy on loopback, the client it names decides");
+  exchange("127.0.0.1", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 404 "));
+  IH_CHECK(!wire_has("isapihost_"));
+  exchange("127.0.0.1", "GET /_isapihost/status HTTP/1.1\r\nHost: x\r\nForwarded: for=\"[2001:db8::1]\"\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 404 "));
+  exchange("127.0.0.1", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n")); /* a client on this machine, through the proxy */
+
+  IH_TEST("metrics: an untrusted peer's forwarding headers change nothing");
+  exchange("192.0.2.7", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 127.0.0.1\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 404 "));
+
+  IH_TEST("metrics: a trusted proxy itself may read it (a load balancer's scraper, docs/deployment.md)");
+  exchange("10.1.2.3", "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n"));
+  exchange("10.1.2.3", "GET /metrics HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 198.51.100.4\r\n\r\n");
+  IH_CHECK(wire_has("HTTP/1.1 404 ")); /* ... but not for the clients it forwards */
+}
+
 static void test_reload_keeps_counters(void)
 {
   IH_TEST("metrics: a reload that keeps a site (by name, any case) keeps its counters; a new site starts at 0; "
           "the page stays the service's when the site's root moves to a worker pool");
   ih_config *next = NULL;
   char err[256];
-  static const char ini2[] = "[server]\nmetrics_path = /metrics\n"
+  static const char ini2[] = "[server]\nmetrics_path = /metrics\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8\n"
                              "[pool w]\nmode = worker\n"
                              "[site TEST]\nbindings = 127.0.0.1:80:x\nroot = C:\\site\npermissions = read\npool = w\n"
                              "[site Other]\nbindings = 127.0.0.1:81\nroot = C:\\site\npermissions = read\n";
@@ -175,7 +198,7 @@ static void test_reload_keeps_counters(void)
 
 int main(void)
 {
-  static const char ini[] = "[server]\nmetrics_path = /metrics\n"
+  static const char ini[] = "[server]\nmetrics_path = /metrics\ntrusted_proxies = 127.0.0.1, 10.0.0.0/8\n"
                             "[site Test]\nbindings = 127.0.0.1:80:x\nroot = C:\\site\npermissions = read\n";
   if (!fake_setup(ini))
     return 1;
@@ -184,6 +207,7 @@ int main(void)
   ih_server_init(&server, cfg, &fake_platform);
   test_counts();
   test_refusals();
+  test_behind_a_trusted_proxy();
   test_reload_keeps_counters();
   free(fake.send_copy);
   ih_server_destroy(&server);
