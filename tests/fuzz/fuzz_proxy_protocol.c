@@ -1,5 +1,5 @@
 /* libFuzzer target for service/http/proxy_protocol.c (and the address
- * parser of service/http/ip_cidr.c it uses).
+ * parser of service/core/ip_cidr.c it uses).
  *
  * The input is a connection's first bytes. Checks:
  *  - the result is consistent: status and error agree, header_len fits in
@@ -15,7 +15,7 @@
  *    format and parse again give the same address; a list parses the same
  *    with and without an array; each entry has no host bits and matches its
  *    own network address. */
-#include "http/ip_cidr.h"
+#include "core/ip_cidr.h"
 #include "http/proxy_protocol.h"
 
 #include <stdint.h>

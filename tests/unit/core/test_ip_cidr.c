@@ -1,4 +1,4 @@
-/* Unit tests for service/http/ip_cidr.c: strict address parsing, RFC 5952
+/* Unit tests for service/core/ip_cidr.c: strict address parsing, RFC 5952
  * formatting (the RFC's own examples), address lists with their errors,
  * host-bit masking, and matching (IPv4-mapped IPv6 included). */
 #include "core/ip_cidr.h"
