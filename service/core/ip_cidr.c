@@ -361,3 +361,19 @@ bool ih_cidr_list_match_text(const ih_cidr *items, size_t count, ih_slice text)
   ih_ip_addr a;
   return ih_ip_parse(text, &a) && ih_cidr_list_match(items, count, &a);
 }
+
+bool ih_port_parse(ih_slice text, bool leading_zeros, uint16_t *out)
+{
+  if (text.n == 0 || text.n > 5 || (!leading_zeros && text.n > 1 && text.p[0] == '0'))
+    return false;
+  unsigned v = 0;
+  for (size_t i = 0; i < text.n; i++) {
+    if (text.p[i] < '0' || text.p[i] > '9')
+      return false;
+    v = v * 10 + (unsigned)(text.p[i] - '0');
+  }
+  if (v > 65535)
+    return false;
+  *out = (uint16_t)v;
+  return true;
+}

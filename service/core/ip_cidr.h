@@ -95,4 +95,10 @@ bool ih_cidr_list_match(const ih_cidr *items, size_t count, const ih_ip_addr *a)
 /* The same for an address as text; false when text is not an address. */
 bool ih_cidr_list_match_text(const ih_cidr *items, size_t count, ih_slice text);
 
+/* A TCP port as decimal text, 0-65535, 1 to 5 digits, nothing else; with
+ * leading zeros ("08080") only when leading_zeros (RFC 7239's node-port is
+ * 1*5DIGIT; the PROXY protocol and X-Forwarded-Port refuse them). False and
+ * *out untouched otherwise. */
+bool ih_port_parse(ih_slice text, bool leading_zeros, uint16_t *out);
+
 #endif

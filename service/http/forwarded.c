@@ -71,22 +71,6 @@ static bool is_obf(ih_slice s)
   return true;
 }
 
-static bool parse_port(ih_slice s, uint16_t *out)
-{
-  if (s.n == 0 || s.n > 5)
-    return false;
-  unsigned v = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    if (!ih_is_digit(s.p[i]))
-      return false;
-    v = v * 10 + (unsigned)(s.p[i] - '0');
-  }
-  if (v > 65535)
-    return false;
-  *out = (uint16_t)v;
-  return true;
-}
-
 /* A node (RFC 7239 6) when forwarded_syntax, else an X-Forwarded-For
  * element (forwarded.h: also a bare IPv6 address, no obfuscation). Sets
  * kind (never HOP_TRUSTED/CLIENT: the caller checks the list), addr, port. */
@@ -122,7 +106,7 @@ static void parse_node(ih_slice s, bool forwarded_syntax, hop *h)
       port = (ih_slice){ colon + 1, s.n - name.n - 1 };
     }
     if (ih_slice_ieq_cstr(name, "unknown") || (forwarded_syntax && is_obf(name))) {
-      if (has_port && !parse_port(port, &h->port) && !(forwarded_syntax && is_obf(port)))
+      if (has_port && !ih_port_parse(port, true, &h->port) && !(forwarded_syntax && is_obf(port)))
         return;
       h->kind = HOP_OPAQUE;
       h->port = 0;
@@ -134,7 +118,7 @@ static void parse_node(ih_slice s, bool forwarded_syntax, hop *h)
       return;
   }
   if (has_port) {
-    if (parse_port(port, &h->port))
+    if (ih_port_parse(port, true, &h->port))
       h->has_port = true;
     else if (!(forwarded_syntax && is_obf(port)))
       return;

@@ -94,23 +94,6 @@ static bool next_field(const uint8_t *line, size_t n, size_t *pos, bool last, ih
   return true;
 }
 
-/* PP 2.1: a port is 0-65535 in decimal, "heading zeroes are not permitted". */
-static bool parse_v1_port(ih_slice s, uint16_t *out)
-{
-  if (s.n == 0 || s.n > 5 || (s.n > 1 && s.p[0] == '0'))
-    return false;
-  unsigned v = 0;
-  for (size_t i = 0; i < s.n; i++) {
-    if (!ih_is_digit(s.p[i]))
-      return false;
-    v = v * 10 + (unsigned)(s.p[i] - '0');
-  }
-  if (v > 65535)
-    return false;
-  *out = (uint16_t)v;
-  return true;
-}
-
 static bool slice_is(ih_slice s, const char *lit)
 {
   size_t n = strlen(lit);
@@ -183,7 +166,8 @@ static enum ih_proxy_status parse_v1(const uint8_t *b, size_t len, ih_proxy_resu
     memset(&out->dst, 0, sizeof out->dst);
     return fail(out, IH_PROXY_V1_BAD_ADDRESS);
   }
-  if (!parse_v1_port(sport, &out->src_port) || !parse_v1_port(dport, &out->dst_port))
+  /* PP 2.1: "heading zeroes are not permitted" */
+  if (!ih_port_parse(sport, false, &out->src_port) || !ih_port_parse(dport, false, &out->dst_port))
     return fail(out, IH_PROXY_V1_BAD_PORT);
   out->family = family == 4 ? IH_PROXY_FAM_TCP4 : IH_PROXY_FAM_TCP6;
   out->use_addresses = true;

@@ -25,7 +25,10 @@
  * - v1 (PP 2.1): "PROXY" SP ("TCP4"|"TCP6"|"UNKNOWN") ... CRLF within 107
  *   bytes. TCP4/TCP6 take exactly SP src SP dst SP sport SP dport, single
  *   spaces; addresses as ip_cidr.h's ih_ip_parse reads them, of the line's
- *   family (IPv4 text for TCP4, IPv6 text for TCP6); ports 0-65535 in decimal
+ *   family (IPv4 text for TCP4, IPv6 text for TCP6). PP asks for IPv4
+ *   numbers without leading zeros, which ih_ip_parse requires, and describes
+ *   IPv6 as groups of 4 hex digits, but senders write what inet_ntop does
+ *   ("2001:db8::1"), so groups of 1-4 digits are read. Ports 0-65535 in decimal
  *   without leading zeros (PP: "heading zeroes are not permitted"). After
  *   UNKNOWN anything up to the CRLF is ignored (PP says the receiver must).
  *   A CR not followed by LF, or an LF without CR, is an error (PP: "must not

@@ -31,23 +31,15 @@ bool conn_request_new(ih_conn *c)
 }
 
 /* X-Forwarded-Port (a de facto header: nginx's $server_port, AWS ELB):
- * the port the client connected to on the proxy, 1-65535; 0 when absent or
- * not a port. */
+ * the port the client connected to on the proxy; 0 when absent or not a
+ * port. */
 static uint16_t forwarded_port(const ih_http_request_head *h)
 {
   const ih_http_header *f = ih_http_find_header(h, "X-Forwarded-Port");
-  if (!f)
-    return 0;
-  ih_slice v = ih_slice_trim_ows(f->value);
-  unsigned long port = 0;
-  if (!v.n || v.n > 5 || v.p[0] == '0')
-    return 0;
-  for (size_t i = 0; i < v.n; i++) {
-    if (v.p[i] < '0' || v.p[i] > '9')
-      return 0;
-    port = port * 10 + (unsigned long)(v.p[i] - '0');
-  }
-  return port <= 65535 ? (uint16_t)port : 0;
+  uint16_t port = 0;
+  if (f && ih_port_parse(ih_slice_trim_ows(f->value), false, &port))
+    return port;
+  return 0;
 }
 
 void conn_request_resolve_client(ih_conn *c)

@@ -1,4 +1,4 @@
-/* Unit tests for service/http/ip_cidr.c: strict address parsing, RFC 5952
+/* Unit tests for service/core/ip_cidr.c: strict address parsing, RFC 5952
  * formatting (the RFC's own examples), address lists with their errors,
  * host-bit masking, and matching (IPv4-mapped IPv6 included). */
 #include "core/ip_cidr.h"
@@ -247,8 +247,27 @@ static void test_match(void)
   IH_CHECK(!in_list(list, ""));
 }
 
+static void test_port_parse(void)
+{
+  IH_TEST("ports: 0-65535 in decimal; leading zeros only where the caller allows them");
+  uint16_t p = 7;
+  IH_CHECK(ih_port_parse(IH_SLICE_LIT("0"), false, &p) && p == 0);
+  IH_CHECK(ih_port_parse(IH_SLICE_LIT("65535"), false, &p) && p == 65535);
+  IH_CHECK(ih_port_parse(IH_SLICE_LIT("8080"), false, &p) && p == 8080);
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("08080"), false, &p) && p == 8080);
+  IH_CHECK(ih_port_parse(IH_SLICE_LIT("08080"), true, &p) && p == 8080);
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("65536"), true, &p));
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("123456"), true, &p));
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT(""), true, &p));
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("80 "), true, &p));
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("+80"), true, &p));
+  IH_CHECK(!ih_port_parse(IH_SLICE_LIT("8o"), true, &p));
+  IH_EQ_INT(p, 8080); /* untouched by every refusal */
+}
+
 int main(void)
 {
+  test_port_parse();
   test_ipv4();
   test_ipv6();
   test_list_parse();
