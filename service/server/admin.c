@@ -13,6 +13,7 @@
 #include "core/metrics_text.h"
 #include "core/server_log.h"
 #include "server/conn_internal.h"
+#include "server/health.h"
 #include "ih_version.h"
 
 bool ih_admin_peer_may_read(const ih_conn *c)
@@ -27,7 +28,6 @@ bool ih_admin_peer_may_read(const ih_conn *c)
   return ih_addr_is_loopback(client) ||
          ih_cidr_list_match_text(sc->trusted_proxies, sc->trusted_proxy_count, ih_slice_from_cstr(client));
 }
-#include "server/health.h"
 
 void ih_admin_status_page(ih_conn *c, ih_body_plan *plan)
 {

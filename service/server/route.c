@@ -297,6 +297,23 @@ static void route_error(ih_route *out, int status)
   out->status = status;
 }
 
+/* A page of the server's own that only reads (status, metrics, health):
+ * 404 to a client that may not see it (as if it did not exist), 405 to
+ * anything but GET and HEAD. */
+static void read_only_page(ih_conn *c, ih_route *out, enum ih_route_kind kind)
+{
+  ih_request *r = c->view;
+  if (!ih_admin_peer_may_read(c)) {
+    route_error(out, 404);
+  } else if (!ih_slice_eq(r->head.method, IH_SLICE_LIT("GET")) && !r->head_only) {
+    route_error(out, 405);
+    out->header_name = "Allow";
+    snprintf(out->header_value, sizeof out->header_value, "GET, HEAD");
+  } else {
+    out->kind = kind;
+  }
+}
+
 void ih_route_request(ih_conn *c, ih_route *out)
 {
   ih_request *r = c->view;
@@ -328,16 +345,7 @@ void ih_route_request(ih_conn *c, ih_route *out)
   /* The health URL is the instance's, whatever Host a balancer's check
    * sends (often none, or its own name): before the site. */
   if (is_health_path(cfg, ih_slice_from_cstr(r->path))) {
-    bool get_or_head = ih_slice_eq(method, IH_SLICE_LIT("GET")) || r->head_only;
-    if (!ih_admin_peer_may_read(c)) {
-      route_error(out, 404);
-    } else if (!get_or_head) {
-      route_error(out, 405);
-      out->header_name = "Allow";
-      snprintf(out->header_value, sizeof out->header_value, "GET, HEAD");
-    } else {
-      out->kind = IH_ROUTE_HEALTH;
-    }
+    read_only_page(c, out, IH_ROUTE_HEALTH);
     return;
   }
   /* The request's host (http_parse.h: the absolute-form target's, else
@@ -352,15 +360,7 @@ void ih_route_request(ih_conn *c, ih_route *out)
 
   bool status_page = cfg->server.status_path[0] && ih_slice_ieq_cstr(path, cfg->server.status_path);
   if (status_page || is_metrics_path(cfg, path)) {
-    if (!ih_admin_peer_may_read(c)) {
-      route_error(out, 404); /* as if it did not exist */
-    } else if (!get_or_head) {
-      route_error(out, 405);
-      out->header_name = "Allow";
-      snprintf(out->header_value, sizeof out->header_value, "GET, HEAD");
-    } else {
-      out->kind = status_page ? IH_ROUTE_STATUS_PAGE : IH_ROUTE_METRICS_PAGE;
-    }
+    read_only_page(c, out, status_page ? IH_ROUTE_STATUS_PAGE : IH_ROUTE_METRICS_PAGE);
     return;
   }
   if (is_ext_admin_path(cfg, path)) {
