@@ -984,6 +984,26 @@ def expect_open(conn, what="", probe=0.3):
 
 
 
+def non_loopback_address():
+    """An IPv4 address of this machine other than 127.x, or None."""
+    candidates = []
+    try:
+        candidates += socket.gethostbyname_ex(socket.gethostname())[2]
+    except OSError:
+        pass
+    for probe in ("192.0.2.1", "10.255.255.255", "198.51.100.1"):
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                s.connect((probe, 9))  # UDP: no packet is sent; this only picks the source address
+                candidates.append(s.getsockname()[0])
+        except OSError:
+            pass
+    for a in candidates:
+        if not a.startswith("127.") and a != "0.0.0.0":
+            return a
+    return None
+
+
 class SteadyLoad:
     """A steady load for a test that changes the server under it (a recycle,
     a reload): `clients` threads, each on a kept-alive connection, ask for

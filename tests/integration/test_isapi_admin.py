@@ -17,14 +17,13 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
 
 import pytest
 
-from ihserver import HttpConn, expect_status, read_log_text, scaled, win_path
+from ihserver import HttpConn, expect_status, non_loopback_address, read_log_text, scaled, win_path
 
 UNLOAD_TIMEOUT = 4       # isapi_unload_timeout of the server under test
 IN_FLIGHT_MS = 3000      # a request that finishes within the drain (long enough to see it, on a busy machine)
@@ -163,26 +162,6 @@ def settled(srv, what):
 def unload_done(srv, loads_before=None):
     return wait_entry(srv, lambda e: e["action"] is None and e["state"] in ("ready", "unloaded", "stopped")
                       and (loads_before is None or e["loads"] > loads_before), "the action's end")
-
-
-def non_loopback_address():
-    """An IPv4 address of this machine other than 127.x, or None."""
-    candidates = []
-    try:
-        candidates += socket.gethostbyname_ex(socket.gethostname())[2]
-    except OSError:
-        pass
-    for probe in ("192.0.2.1", "10.255.255.255", "198.51.100.1"):
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.connect((probe, 9))  # UDP: no packet is sent; this only picks the source address
-                candidates.append(s.getsockname()[0])
-        except OSError:
-            pass
-    for a in candidates:
-        if not a.startswith("127.") and a != "0.0.0.0":
-            return a
-    return None
 
 
 # ---------------------------------------------------------------- tests

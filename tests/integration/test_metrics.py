@@ -15,13 +15,13 @@ allow for the fetch still in progress."""
 import math
 import re
 import shutil
-import socket
 import subprocess
 import time
 
 import pytest
 
-from ihserver import (HttpConn, expect_status, fetch, scaled, win_path, worker_pids, write_files)
+from ihserver import (HttpConn, expect_status, fetch, non_loopback_address, scaled, win_path, worker_pids,
+                      write_files)
 
 METRICS = "/_ih/metrics"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -167,24 +167,6 @@ def settle(srv, before, want, what):
         if time.monotonic() > deadline:
             raise AssertionError(f"{what}: counts grew by {got}, expected {want}")
         time.sleep(0.2)
-
-
-def non_loopback_address():
-    """An IPv4 address of this machine other than 127.x, or None (as
-    test_isapi_admin.py finds one)."""
-    candidates = []
-    try:
-        candidates += socket.gethostbyname_ex(socket.gethostname())[2]
-    except OSError:
-        pass
-    for probe in ("192.0.2.1", "10.255.255.255", "198.51.100.1"):
-        try:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                s.connect((probe, 9))  # UDP: nothing is sent; this only picks the source address
-                candidates.append(s.getsockname()[0])
-        except OSError:
-            pass
-    return next((a for a in candidates if not a.startswith("127.") and a != "0.0.0.0"), None)
 
 
 def norm(path):
