@@ -17,7 +17,7 @@ passes=0
 
 base_packages="cmake make gcc clang libclang-rt-14-dev binutils gcc-mingw-w64-x86-64 gcc-mingw-w64-i686
 binutils-mingw-w64-x86-64 binutils-mingw-w64-i686 mingw-w64-x86-64-dev mingw-w64-i686-dev wine wine64
-python3 python3-pytest curl ca-certificates wixl msitools"
+python3 python3-pytest curl ca-certificates wixl msitools haproxy nginx openssl prometheus"
 
 # ---- the stubs (state in $IH_STUB_STATE: installed, archs, log, flags)
 stubs=$work/bin
