@@ -1,6 +1,7 @@
 """isapihost.exe as an NT service under Wine, in a prefix of its own:
 install (refused for an invalid configuration), start, a request served,
-pause (new connections refused, an open one goes on), continue, reload via
+pause (new connections refused, an open one goes on, the health URL says
+503 until continue), continue, reload via
 PARAMCHANGE (a new virtual directory appears, also on a keep-alive
 connection opened before, which is not dropped; an invalid file is refused
 and the old configuration stays), stop through `net stop` with a download in flight (it completes),
@@ -46,7 +47,8 @@ class Svc:
         self.write_config()
 
     def write_config(self, extra=""):
-        self.config.write_text("[server]\nlog_dir = logs\ndrain_timeout = 30\n[mime]\n.bin = application/octet-stream\n"
+        self.config.write_text("[server]\nlog_dir = logs\ndrain_timeout = 30\nhealth_path = /health\n"
+                               "[mime]\n.bin = application/octet-stream\n"
                                f"[site main]\nbindings = 127.0.0.1:{self.port}\nroot = www\n{extra}")
 
     def cmd(self, *args, timeout=120):
@@ -117,9 +119,17 @@ def test_pause_refuses_new_connections_and_continue_reopens(svc):
         assert refused(svc.port), "a new connection while paused"
         open_conn.send(build_request("GET", "/a.txt"))
         expect_status(open_conn.read_response(), 200, "an open connection goes on while paused")
+        # a load balancer's check on a connection it kept: out of the rotation while paused
+        open_conn.send(build_request("GET", "/health"))
+        r = open_conn.read_response()
+        expect_status(r, 503, "the health URL while paused")
+        assert r.body == b"leaving\n", r.describe()
     p = svc.cmd("continue", "--name", NAME)
     assert p.returncode == 0 and "running again" in p.stdout, (p.stdout, p.stderr)
     expect_status(fetch(svc.port, "/a.txt"), 200, "after continue")
+    r = fetch(svc.port, "/health")
+    expect_status(r, 200, "the health URL after continue: back in the rotation")
+    assert r.body == b"serving\n", r.describe()
 
 
 def generations(svc):
