@@ -217,7 +217,18 @@ int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap)
  * The listing's figures, one series per DLL the registry knows, labelled by
  * its path as configured. */
 
-void ih_isapi_metrics_text(ih_mtext *t)
+const char *const ih_isapi_dll_states[IH_ISAPI_DLL_STATE_COUNT] = { "unloaded", "loading", "ready",
+                                                                    "draining", "stopped", "stuck" };
+
+unsigned ih_isapi_dll_state_index(const char *state)
+{
+  for (unsigned s = 0; s < IH_ISAPI_DLL_STATE_COUNT; s++)
+    if (strcmp(state, ih_isapi_dll_states[s]) == 0)
+      return s;
+  return 0;
+}
+
+void ih_isapi_metrics_text(ih_mtext *t, void (*more)(ih_mtext *t, int family, void *ctx), void *ctx)
 {
   static const struct {
     const char *name, *type, *help;
@@ -230,25 +241,28 @@ void ih_isapi_metrics_text(ih_mtext *t)
     { "isapihost_isapi_extension_in_flight", "gauge", "Requests running in an extension DLL now." },
     { "isapihost_isapi_extension_loads_total", "counter", "Successful loads of an extension DLL." },
   };
-  static const char *const states[] = { "unloaded", "loading", "ready", "draining", "stopped", "stuck" };
   ih_isapi_dll_info info;
   for (size_t f = 0; f < sizeof fam / sizeof fam[0]; f++) {
     ih_mtext_family(t, fam[f].name, fam[f].type, fam[f].help);
     for (size_t i = 0; ih_isapi_dll_info_at(i, &info); i++) {
-      ih_mlabel l[] = { { "dll", info.path } };
+      ih_mlabel l[] = { { "dll", info.path }, { "pool", "" }, { "worker", "" } };
       unsigned long long v = f == 0 ? info.calls
                              : f == 1 ? info.faults
                              : f == 2 ? info.stuck
                              : f == 3 ? (unsigned long long)(info.in_flight > 0 ? info.in_flight : 0)
                                       : info.loads;
-      ih_mtext_sample_u64(t, fam[f].name, l, 1, v);
+      ih_mtext_sample_u64(t, fam[f].name, l, 3, v);
     }
+    if (more)
+      more(t, (int)f, ctx);
   }
   ih_mtext_family(t, "isapihost_isapi_extension_state", "gauge",
                   "State of an extension DLL: 1 for the state it is in, 0 for the others.");
   for (size_t i = 0; ih_isapi_dll_info_at(i, &info); i++)
-    for (size_t s = 0; s < sizeof states / sizeof states[0]; s++) {
-      ih_mlabel l[] = { { "dll", info.path }, { "state", states[s] } };
-      ih_mtext_sample_u64(t, "isapihost_isapi_extension_state", l, 2, strcmp(info.state, states[s]) == 0);
+    for (size_t s = 0; s < IH_ISAPI_DLL_STATE_COUNT; s++) {
+      ih_mlabel l[] = { { "dll", info.path }, { "pool", "" }, { "worker", "" }, { "state", ih_isapi_dll_states[s] } };
+      ih_mtext_sample_u64(t, "isapihost_isapi_extension_state", l, 4, strcmp(info.state, ih_isapi_dll_states[s]) == 0);
     }
+  if (more)
+    more(t, IH_ISAPI_FAMILY_STATE, ctx);
 }

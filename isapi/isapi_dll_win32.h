@@ -113,9 +113,20 @@ void ih_isapi_dll_abandon(ih_isapi_dll *dll, enum ih_isapi_dll_action action, co
  * "unload", "reload", "stop" or "start" starts that action on dll on a
  * thread of its own. Writes a JSON body and returns the HTTP status. */
 int ih_isapi_admin(const char *action, const char *dll, char *json, size_t cap);
+/* The states a DLL can be in (ih_isapi_dll_info.state), in a fixed order:
+ * the metrics family isapihost_isapi_extension_state lists them all, and a
+ * worker reports a DLL's by its index here. */
+#define IH_ISAPI_DLL_STATE_COUNT 6
+extern const char *const ih_isapi_dll_states[IH_ISAPI_DLL_STATE_COUNT];
+unsigned ih_isapi_dll_state_index(const char *state);
+
 /* The extension DLLs' families for the metrics page (core/metrics_text.h),
- * from the listing's figures (docs/operations.md, "Metrics"). */
+ * from the listing's figures (docs/operations.md, "Metrics"): the DLLs of
+ * this process with pool and worker empty, then, in each family, the rows
+ * more writes (the worker pools' DLLs: family 0-4 are calls, faults, stuck
+ * calls, in flight, loads; 5 is the state). */
 struct ih_mtext;
-void ih_isapi_metrics_text(struct ih_mtext *t);
+enum { IH_ISAPI_FAMILY_STATE = 5 };
+void ih_isapi_metrics_text(struct ih_mtext *t, void (*more)(struct ih_mtext *t, int family, void *ctx), void *ctx);
 
 #endif

@@ -83,6 +83,7 @@ enum relay_msg_type {
   RELAY_DLL_CHANGED,
   RELAY_REFUSED,
   RELAY_FILE,
+  RELAY_DLL_STATS,
 };
 
 enum relay_flags {
@@ -122,6 +123,18 @@ typedef struct relay_pong {
   uint64_t requests_total;
   int64_t requests_in_flight, connections_live, isapi_sessions;
 } relay_pong;
+
+/* DLL_STATS (worker -> service, after each PONG): the worker's extension
+ * DLLs as its metrics families would list them, records of this header
+ * followed by path_len bytes of the DLL's path as configured. */
+typedef struct relay_dll_stat {
+  uint64_t calls, faults, stuck;
+  int64_t in_flight;
+  uint32_t loads;
+  uint16_t path_len;
+  uint8_t state; /* index into ih_isapi_dll_states (isapi/isapi_dll_win32.h) */
+  uint8_t reserved;
+} relay_dll_stat;
 
 typedef struct relay_log_fixed {
   uint32_t site_id;

@@ -24,6 +24,7 @@
 #include "core/server_log.h"
 #include "file_win32.h"
 #include "iocp_engine_win32.h"
+#include "isapi/isapi_dll_win32.h"
 #include "logwriter_win32.h"
 #include "pool/channel.h"
 #include "pool/pool_health.h"
@@ -54,6 +55,8 @@ typedef struct worker {
   volatile LONG goodbye, unhealthy, exited, recycle_asked, dll_changed, refused, config_changed;
   uint64_t ping_sent_ms, pong_ms, ping_seq;
   relay_pong last_pong;
+  char *dll_stats;          /* its last DLL_STATS (relay.h), for the metrics page; under mgr.lock */
+  size_t dll_stats_len;
   const char *calling_dll; /* unknown here: the worker's own crash log names it */
 } worker;
 
@@ -165,6 +168,19 @@ static void on_message(void *ctx, const ih_chan_msg *m)
   case RELAY_GOODBYE:
     InterlockedExchange(&w->goodbye, 1);
     return;
+  case RELAY_DLL_STATS: {
+    char *copy = m->len ? malloc(m->len) : NULL;
+    if (m->len && !copy)
+      return; /* the page keeps the last ones */
+    if (copy)
+      memcpy(copy, m->payload, m->len);
+    EnterCriticalSection(&mgr.lock);
+    free(w->dll_stats);
+    w->dll_stats = copy;
+    w->dll_stats_len = m->len;
+    LeaveCriticalSection(&mgr.lock);
+    return;
+  }
   default:
     ih_relay_dispatch(w->link, m);
   }
@@ -431,6 +447,7 @@ static void free_worker(worker *w)
   ih_relay_link_unref(w->link);
   ih_chan_free(w->ch);
   ih_worker_channel_close(&w->chan);
+  free(w->dll_stats);
   free(w);
 }
 
@@ -801,6 +818,53 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap)
   if (n >= cap && cap)
     buf[cap - 1] = '\0';
   return n < cap ? n : (cap ? cap - 1 : 0);
+}
+
+void ih_pool_manager_dll_metrics(ih_mtext *t, int family, void *ctx)
+{
+  (void)ctx;
+  static const char *const names[] = {
+    "isapihost_isapi_extension_calls_total", "isapihost_isapi_extension_faults_total",
+    "isapihost_isapi_extension_stuck_calls_total", "isapihost_isapi_extension_in_flight",
+    "isapihost_isapi_extension_loads_total", "isapihost_isapi_extension_state",
+  };
+  if (!mgr.started || family < 0 || family > IH_ISAPI_FAMILY_STATE)
+    return;
+  EnterCriticalSection(&mgr.lock);
+  for (size_t i = 0; i < mgr.pool_count; i++)
+    for (worker *w = mgr.pools[i].workers; w; w = w->next) {
+      if (w->state == W_DEAD)
+        continue;
+      char pid[16];
+      snprintf(pid, sizeof pid, "%lu", w->pid);
+      for (size_t n = 0; n + sizeof(relay_dll_stat) <= w->dll_stats_len;) {
+        relay_dll_stat r;
+        memcpy(&r, w->dll_stats + n, sizeof r);
+        n += sizeof r;
+        if (r.path_len > w->dll_stats_len - n || r.path_len >= MAX_PATH * 3)
+          break; /* a worker's malformed record: the rest is not read */
+        char path[MAX_PATH * 3];
+        memcpy(path, w->dll_stats + n, r.path_len);
+        path[r.path_len] = '\0';
+        n += r.path_len;
+        if (family == IH_ISAPI_FAMILY_STATE) {
+          for (unsigned s = 0; s < IH_ISAPI_DLL_STATE_COUNT; s++) {
+            ih_mlabel l[] = { { "dll", path }, { "pool", mgr.pools[i].conf->name }, { "worker", pid },
+                              { "state", ih_isapi_dll_states[s] } };
+            ih_mtext_sample_u64(t, names[family], l, 4, r.state == s);
+          }
+          continue;
+        }
+        ih_mlabel l[] = { { "dll", path }, { "pool", mgr.pools[i].conf->name }, { "worker", pid } };
+        unsigned long long v = family == 0 ? r.calls
+                               : family == 1 ? r.faults
+                               : family == 2 ? r.stuck
+                               : family == 3 ? (unsigned long long)(r.in_flight > 0 ? r.in_flight : 0)
+                                             : r.loads;
+        ih_mtext_sample_u64(t, names[family], l, 3, v);
+      }
+    }
+  LeaveCriticalSection(&mgr.lock);
 }
 
 void ih_pool_manager_metrics_text(ih_mtext *t)

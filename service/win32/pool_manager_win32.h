@@ -42,6 +42,10 @@ size_t ih_pool_manager_status_json(char *buf, size_t cap);
  * workers, crashes, recycles by reason and state, from the figures above. */
 struct ih_mtext;
 void ih_pool_manager_metrics_text(struct ih_mtext *t);
+/* The extension DLLs of the workers, for ih_isapi_metrics_text's more
+ * (one family's rows, labelled with their pool and worker pid), as of
+ * each worker's last ping. */
+void ih_pool_manager_dll_metrics(struct ih_mtext *t, int family, void *ctx);
 /* The platform's pool_failing (server.h): the name of a worker pool that
  * rapid-fail protection holds back now, for the health URL. */
 bool ih_pool_manager_failing(char *name, size_t cap);

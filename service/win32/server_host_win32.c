@@ -53,7 +53,7 @@ _Static_assert((int)IH_POOL_RECYCLE_STARTED == (int)IH_PLATFORM_RECYCLE_STARTED 
 /* The metrics page's platform families: extension DLLs, worker pools. */
 static void win32_metrics_text(ih_mtext *t)
 {
-  ih_isapi_metrics_text(t);
+  ih_isapi_metrics_text(t, ih_pool_manager_dll_metrics, NULL);
   ih_pool_manager_metrics_text(t);
 }
 

@@ -177,6 +177,32 @@ static volatile LONGLONG ping_seq;
 static void pong_run(ih_pool_item *item);
 static ih_pool_item ping_item = { .run = pong_run };
 
+/* The worker's extension DLLs for the service's metrics page (relay.h,
+ * DLL_STATS), as often as the pings come: the page shows them as of the
+ * last one, like the status page's worker figures. */
+static void send_dll_stats(void)
+{
+  char *buf = malloc(IH_CHAN_MAX_PAYLOAD);
+  if (!buf)
+    return; /* the page shows the last ones that came */
+  size_t n = 0;
+  ih_isapi_dll_info info;
+  for (size_t i = 0; ih_isapi_dll_info_at(i, &info); i++) {
+    size_t path_len = strlen(info.path);
+    if (n + sizeof(relay_dll_stat) + path_len > IH_CHAN_MAX_PAYLOAD)
+      break; /* hundreds of DLLs in one worker: the first ones */
+    relay_dll_stat r = {
+      .calls = info.calls, .faults = info.faults, .stuck = info.stuck, .in_flight = info.in_flight,
+      .loads = info.loads, .path_len = (uint16_t)path_len, .state = (uint8_t)ih_isapi_dll_state_index(info.state),
+    };
+    memcpy(buf + n, &r, sizeof r);
+    memcpy(buf + n + sizeof r, info.path, path_len);
+    n += sizeof r + path_len;
+  }
+  ih_chan_send1(w.ch, RELAY_DLL_STATS, 0, 0, buf, n);
+  free(buf);
+}
+
 static void pong_run(ih_pool_item *item)
 {
   (void)item;
@@ -192,6 +218,7 @@ static void pong_run(ih_pool_item *item)
   p.connections_live = atomic_load(&w.server.counters.connections_live);
   p.isapi_sessions = atomic_load(&w.server.counters.isapi_sessions);
   ih_chan_send1(w.ch, RELAY_PONG, 0, 0, &p, sizeof p);
+  send_dll_stats();
 }
 
 static void ping(const ih_chan_msg *m)

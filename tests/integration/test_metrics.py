@@ -284,7 +284,7 @@ def test_not_served_to_other_addresses(srv):
 
 def test_worker_pool_requests_counted_once_with_its_workers(ih):
     dlls = ih.build_dir / "tests" / "dlls"
-    cfg = ih.worker_pool_config("metrics-pool")
+    cfg = ih.worker_pool_config("metrics-pool", ping_interval=1)
     cfg.server["metrics_path"] = METRICS
     write_files(cfg.workdir / "www", {"f.txt": BODY, "app.isa": b"script source\n"})
     cfg.section("scriptmap main .isa").update(dll=win_path(dlls / "ext_echo.dll"))
@@ -309,3 +309,21 @@ def test_worker_pool_requests_counted_once_with_its_workers(ih):
         reasons = {dict(l)["reason"] for (n, l), _ in after.items()
                    if n == "isapihost_pool_recycles_total" and dict(l)["pool"] == "w"}
         assert "command" in reasons and "requests" in reasons, reasons
+
+        # the extension DLL in the worker, as of the worker's last ping
+        pid = str(worker_pids(s.status())[0])
+        echo = norm(str(win_path(dlls / "ext_echo.dll")))
+        deadline = time.monotonic() + scaled(20)
+        while True:
+            _, now = page(s)
+            rows = {n: (dict(l), v) for (n, l), v in now.items()
+                    if n.startswith("isapihost_isapi_extension_") and dict(l).get("pool") == "w"
+                    and norm(dict(l)["dll"]) == echo and dict(l).get("state", "ready") == "ready"}
+            if rows.get("isapihost_isapi_extension_calls_total", ({}, 0))[1] == 1:
+                break
+            assert time.monotonic() < deadline, f"the worker's DLL figures never showed the call: {rows}"
+            time.sleep(0.5)
+        assert rows["isapihost_isapi_extension_calls_total"][0]["worker"] == pid, rows
+        assert rows["isapihost_isapi_extension_state"][1] == 1, rows
+        assert rows["isapihost_isapi_extension_faults_total"][1] == 0, rows
+        assert rows["isapihost_isapi_extension_loads_total"][1] == 1, rows
