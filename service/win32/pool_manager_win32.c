@@ -73,7 +73,8 @@ struct pool_rt {
 };
 
 static struct {
-  const ih_config *cfg;
+  const ih_config *cfg;      /* the configuration started with */
+  ih_server *server;         /* the server whose current configuration names the sites (attach) */
   char *config_path;
   char worker_dir[MAX_PATH];
   CRITICAL_SECTION lock;
@@ -97,13 +98,25 @@ static void ring_service(void *ctx)
   SetEvent(w->chan.wake_worker);
 }
 
-static const ih_site *site_by_id(unsigned id)
+/* A worker's access line goes to its site's log as the current
+ * configuration has it: a reload may have added the site, or moved its
+ * log_dir. The generation is held while the line is queued (the writer
+ * copies the directory). */
+static void write_access_line(unsigned site_id, enum ih_log_format format, int64_t unix_time, const char *line,
+                              size_t len)
 {
-  for (size_t i = 0; i < mgr.cfg->site_count; i++)
-    if (mgr.cfg->sites[i].id == id)
-      return &mgr.cfg->sites[i];
-  return NULL;
+  ih_generation *gen = mgr.server ? ih_server_acquire(mgr.server) : NULL;
+  const ih_config *cfg = gen ? gen->config : mgr.cfg; /* the server is gone during a stop: the first one */
+  for (size_t i = 0; cfg && i < cfg->site_count; i++)
+    if (cfg->sites[i].id == site_id) {
+      ih_logwriter_access_line_as(&cfg->sites[i], format, unix_time, line, len);
+      break;
+    }
+  if (gen)
+    ih_generation_release(gen);
 }
+
+void ih_pool_manager_attach(ih_server *server) { mgr.server = server; }
 
 static void on_message(void *ctx, const ih_chan_msg *m)
 {
@@ -141,10 +154,8 @@ static void on_message(void *ctx, const ih_chan_msg *m)
     if (m->len < sizeof f)
       return;
     memcpy(&f, m->payload, sizeof f);
-    const ih_site *site = site_by_id(f.site_id);
     enum ih_log_format format = f.log_format == IH_LOG_FORMAT_JSON ? IH_LOG_FORMAT_JSON : IH_LOG_FORMAT_W3C;
-    if (site)
-      ih_logwriter_access_line_as(site, format, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
+    write_access_line(f.site_id, format, f.unix_time, (const char *)m->payload + sizeof f, m->len - sizeof f);
     return;
   }
   case RELAY_UNHEALTHY:

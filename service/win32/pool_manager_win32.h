@@ -35,6 +35,10 @@ int ih_pool_manager_recycle(const char *pool_name);
  * now. The set of pools, their modes and the manager's own keys stay
  * those the server started with (docs/pools.md). */
 void ih_pool_manager_reloaded(void);
+/* The server the workers' requests belong to: its current configuration
+ * names the sites their access lines go to. Before its listeners open. */
+struct ih_server;
+void ih_pool_manager_attach(struct ih_server *server);
 /* The pools as JSON for the status page: "[{...},...]" into buf[0..cap)
  * (NUL-terminated); returns the length. */
 size_t ih_pool_manager_status_json(char *buf, size_t cap);

@@ -97,6 +97,7 @@ static bool filter_runs_here(const ih_filter_conf *f)
  * points (server_lifecycle_win32.h). */
 static int hosts_start(const ih_config *cfg, ih_server *server)
 {
+  ih_pool_manager_attach(server);
   ih_filter_host_set_scope(filter_runs_here);
   if (ih_isapi_host_start(cfg) != 0)
     return -1;

@@ -245,6 +245,9 @@ def test_reload_recycles_the_workers_onto_the_new_configuration(ih):
         old = worker_pids(st)[0]
         expect_status(srv.fetch("/docs/d.txt"), 404, "no /docs yet")
         srv.config.vdir("main", "/docs", path="docs", permissions="read")
+        # and a site the reload adds to the pool, with its own access log
+        srv.config.site("added", bindings=f"127.0.0.1:{cfg.port}:added.test", root="www", pool="w",
+                        log_dir="added-logs")
         srv.config.write()
         with SteadyLoad(srv, LOAD) as load:
             load.wait_served(10)
@@ -259,6 +262,13 @@ def test_reload_recycles_the_workers_onto_the_new_configuration(ih):
         r = srv.fetch("/docs/d.txt")
         expect_status(r, 200, "the new vdir, through the new worker")
         assert r.body == b"the new vdir, served by a worker"
+        # the added site's requests are served by the worker and logged in its log, by the service
+        expect_status(srv.fetch("/f.txt?added", host="added.test"), 200, "the site the reload added")
+        logs = cfg.workdir / "added-logs"
+        deadline = time.monotonic() + scaled(10)
+        while not any(b"/f.txt added" in f.read_bytes() for f in logs.glob("u_ex*.log")):
+            assert time.monotonic() < deadline, f"the added site's request is not in its access log {logs}"
+            time.sleep(0.2)
 
 
 def test_a_site_filter_loads_where_its_site_runs(ih):
