@@ -14,7 +14,7 @@
 #include "core/ih_alloc.h"
 #include "core/ih_compiler.h"
 #include "core/physical_path.h"
-#include "pool/pool_identity.h"
+#include "core/pool_identity.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1101,7 +1101,7 @@ static int set_pool_bitness(parser *p, const key_def *k, void *obj, ih_slice v)
 }
 
 /* Any text, kept as written ("" allowed). */
-/* A pool's identity, kept as written once pool/pool_identity.c can tell
+/* A pool's identity, kept as written once core/pool_identity.c can tell
  * which account it names: a malformed one (DOM\, a bare name that is no
  * keyword) is this file's error, with its line, rather than a pool that
  * fails to start later. */

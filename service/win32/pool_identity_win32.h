@@ -1,7 +1,7 @@
 /* Logging on as a worker pool's identity (docs/pools.md, Identity), and the
  * pool passwords kept as LSA secrets (`isapihost pool-password`).
  *
- * pool/pool_identity.h says which account an identity names; this does the
+ * core/pool_identity.h says which account an identity names; this does the
  * Windows part: a token for a built-in account (LogonUser,
  * LOGON32_LOGON_SERVICE), for the pool's virtual account IIS AppPool\<pool>
  * (RtlCreateVirtualAccountSid, LsaManageSidNameMapping, LogonUserExExW with
@@ -16,7 +16,7 @@
 #include <stddef.h>
 
 #include "core/cmdline.h"
-#include "pool/pool_identity.h"
+#include "core/pool_identity.h"
 
 enum ih_pool_logon {
   IH_POOL_LOGON_OK,    /* *token is the account's primary token: CloseHandle it */

@@ -28,7 +28,7 @@
 #include "logwriter_win32.h"
 #include "pool/channel.h"
 #include "pool/pool_health.h"
-#include "pool/pool_identity.h"
+#include "core/pool_identity.h"
 #include "pool_identity_win32.h"
 #include "pool_manager_win32.h"
 #include "process_stats_win32.h"
@@ -292,7 +292,7 @@ static bool under_wine(void)
 enum identity_plan { ID_INHERIT, ID_LOGON, ID_REFUSED };
 
 /* How p's workers get their account (docs/pools.md, Identity;
- * pool/pool_identity.h): the service's own (empty, or LocalSystem for a
+ * core/pool_identity.h): the service's own (empty, or LocalSystem for a
  * service that runs as it), or one logged on (pool_identity_win32.h): a
  * built-in service account, the pool's virtual account IIS AppPool\<pool>,
  * or a user with the password stored for the pool. The configuration

@@ -269,7 +269,7 @@ static void test_key_errors(void)
     { "recycle_private_memory = 1T",
       "recycle_private_memory must be a number of bytes with an optional K, M or G suffix, got '1T'" },
     { "app = x", "unknown key 'app' in [pool p]" },
-    /* identity: pool/pool_identity.c's reasons, at the key's line */
+    /* identity: core/pool_identity.c's reasons, at the key's line */
     { "identity = DOM\\", "identity 'DOM\\' in [pool p]: the user after '\\' is missing (DOMAIN\\user)" },
     { "identity = \\user", "identity '\\user' in [pool p]: the domain before '\\' is missing (DOMAIN\\user, or "
                             ".\\user for this computer)" },

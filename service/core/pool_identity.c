@@ -1,5 +1,5 @@
 /* A worker pool's identity, classified (pool_identity.h). */
-#include "pool/pool_identity.h"
+#include "core/pool_identity.h"
 
 #include <stdbool.h>
 #include <stdio.h>

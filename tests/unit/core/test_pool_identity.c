@@ -1,4 +1,4 @@
-/* Unit tests for service/pool/pool_identity.c: every kind of a worker
+/* Unit tests for service/core/pool_identity.c: every kind of a worker
  * pool's identity (docs/pools.md, Identity), the names the manager logs on
  * with, and a reason for each malformed one: missing parts, too many
  * separators, spaces at the ends, forbidden characters, names at and past
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "ih_test.h"
-#include "pool/pool_identity.h"
+#include "core/pool_identity.h"
 
 static void expect(const char *text, enum ih_identity_kind kind, const char *domain, const char *user)
 {
