@@ -296,3 +296,20 @@ void expect_all_released(ih_conn *c)
 }
 
 bool wire_has(const char *s) { return find_bytes(fake.wire, fake.wire_len, s, strlen(s)) != NULL; }
+
+const char *wire_body(void)
+{
+  fake.wire[fake.wire_len] = '\0';
+  const char *p = strstr(fake.wire, "\r\n\r\n");
+  return p ? p + 4 : fake.wire;
+}
+
+void exchange(const char *peer, const char *request)
+{
+  ih_conn *c = connect_from(peer);
+  client_sends(c, request);
+  send_completes(c);
+  client_closes(c);
+  expect_all_released(c);
+  fake.wire[fake.wire_len] = '\0';
+}

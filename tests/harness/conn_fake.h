@@ -94,5 +94,11 @@ void timer_fires(ih_conn *c);
 /* The connection must be gone: destroyed once, nothing live, no open file. */
 void expect_all_released(ih_conn *c);
 bool wire_has(const char *s);
+/* The body of the response on the wire (after the blank line; the whole
+ * wire for an HTTP/0.9 answer, which has no head). */
+const char *wire_body(void);
+/* One request on a fresh connection from peer, its whole answer on the fake
+ * wire, the connection then closed and released. */
+void exchange(const char *peer, const char *request);
 
 #endif

@@ -141,13 +141,6 @@ static void finish(ih_conn *c)
   expect_all_released(c);
 }
 
-/* The body of the response on the wire (after the blank line). */
-static const char *wire_body(void)
-{
-  fake.wire[fake.wire_len] = '\0';
-  const char *p = strstr(fake.wire, "\r\n\r\n");
-  return p ? p + 4 : fake.wire;
-}
 
 /* ---- behaviours ---- */
 

@@ -19,29 +19,12 @@
 #include "server/conn.h"
 #include "ih_version.h"
 
-/* One request on a fresh connection from peer, its whole answer on the fake
- * wire, the connection then closed and released. */
-static void exchange(const char *peer, const char *request)
-{
-  ih_conn *c = connect_from(peer);
-  client_sends(c, request);
-  send_completes(c);
-  client_closes(c);
-  expect_all_released(c);
-  fake.wire[fake.wire_len] = '\0';
-}
-
-static const char *body(void)
-{
-  const char *b = strstr(fake.wire, "\r\n\r\n");
-  return b ? b + 4 : "";
-}
 
 /* The value of the sample whose series is exactly series, or -1. */
 static long long sample(const char *series)
 {
   size_t n = strlen(series);
-  for (const char *line = body(); *line;) {
+  for (const char *line = wire_body(); *line;) {
     const char *end = strchr(line, '\n');
     if (!end)
       break;
@@ -114,13 +97,13 @@ static void test_counts(void)
   IH_EQ_INT(sample("isapihost_build_info{version=\"" IH_VERSION "\",bitness=\"64\"}"), 1);
   IH_CHECK(sample("process_start_time_seconds") > 1600000000);
   IH_EQ_INT(sample("isapihost_pool_workers{pool=\"w\"}"), 2); /* the platform's families */
-  IH_CHECK(strstr(body(), "# TYPE isapihost_http_requests_total counter\n") != NULL);
-  IH_CHECK(strstr(body(), "# TYPE isapihost_http_request_duration_seconds histogram\n") != NULL);
+  IH_CHECK(strstr(wire_body(), "# TYPE isapihost_http_requests_total counter\n") != NULL);
+  IH_CHECK(strstr(wire_body(), "# TYPE isapihost_http_request_duration_seconds histogram\n") != NULL);
 
   IH_TEST("metrics: the page's fetch counts as admin once ended; HEAD answers the head only");
   exchange("::1", "HEAD /METRICS HTTP/1.1\r\nHost: x\r\n\r\n");
   IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n"));
-  IH_EQ_STR(body(), "");
+  IH_EQ_STR(wire_body(), "");
   exchange("127.0.0.1", "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   IH_EQ_INT(sample(REQ("Test", "GET", "2xx", "admin")), 1);
   IH_EQ_INT(sample(REQ("Test", "HEAD", "2xx", "admin")), 1);

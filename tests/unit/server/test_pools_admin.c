@@ -44,23 +44,6 @@ static struct ih_relay_link *f_relay_pick(ih_conn *c, const ih_pool_conf *pool, 
   return NULL;
 }
 
-/* One request on a fresh connection from peer, its whole answer on the fake
- * wire, the connection then closed and released. */
-static void exchange(const char *peer, const char *request)
-{
-  ih_conn *c = connect_from(peer);
-  client_sends(c, request);
-  send_completes(c);
-  client_closes(c);
-  expect_all_released(c);
-  fake.wire[fake.wire_len] = '\0';
-}
-
-static const char *body(void)
-{
-  const char *b = strstr(fake.wire, "\r\n\r\n");
-  return b ? b + 4 : "";
-}
 
 static void test_get_lists_the_pools(void)
 {
@@ -70,7 +53,7 @@ static void test_get_lists_the_pools(void)
   IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n"));
   IH_CHECK(wire_has("Content-Type: application/json\r\n"));
   IH_CHECK(wire_has("Cache-Control: no-store\r\n"));
-  IH_EQ_STR(body(), POOLS_JSON "\n");
+  IH_EQ_STR(wire_body(), POOLS_JSON "\n");
   /* the site's root is in worker pool w: the page is the service's own */
   IH_EQ_INT(relay_picks, 0);
   IH_EQ_INT(recycle_calls, 0);
@@ -83,7 +66,7 @@ static void test_get_lists_the_pools(void)
   IH_TEST("pools page: HEAD has the head only");
   exchange("127.0.0.1", "HEAD /_isapihost/status/pools HTTP/1.1\r\nHost: x\r\n\r\n");
   IH_CHECK(wire_has("HTTP/1.1 200 OK\r\n"));
-  IH_EQ_STR(body(), "");
+  IH_EQ_STR(wire_body(), "");
 }
 
 static void test_post_recycle(void)
@@ -97,7 +80,7 @@ static void test_post_recycle(void)
   IH_CHECK(wire_has("HTTP/1.1 202 Accepted\r\n"));
   IH_EQ_INT(recycle_calls, 1);
   IH_EQ_STR(recycled_pool, "w"); /* the configured name, whatever case was asked */
-  IH_EQ_STR(body(), "{\"pool\":\"w\",\"action\":\"recycle\",\"started\":true}\n");
+  IH_EQ_STR(wire_body(), "{\"pool\":\"w\",\"action\":\"recycle\",\"started\":true}\n");
   IH_EQ_INT(relay_picks, 0);
 
   IH_TEST("pools page: a worker pool with no worker ready: 409");
@@ -105,7 +88,7 @@ static void test_post_recycle(void)
   exchange("127.0.0.1", "POST /_isapihost/status/pools?pool=w&action=recycle HTTP/1.1\r\nHost: x\r\n"
                         "Content-Length: 0\r\n\r\n");
   IH_CHECK(wire_has("HTTP/1.1 409 Conflict\r\n"));
-  IH_CHECK(strstr(body(), "\"error\":\"no worker of it is running now") != NULL);
+  IH_CHECK(strstr(wire_body(), "\"error\":\"no worker of it is running now") != NULL);
   IH_EQ_INT(recycle_calls, 2);
 
   IH_TEST("pools page: a pool the running server has not started (added by a reload): 404");
@@ -113,7 +96,7 @@ static void test_post_recycle(void)
   exchange("127.0.0.1", "POST /_isapihost/status/pools?action=recycle&pool=w HTTP/1.1\r\nHost: x\r\n"
                         "Content-Length: 0\r\n\r\n");
   IH_CHECK(wire_has("HTTP/1.1 404 Not Found\r\n"));
-  IH_CHECK(strstr(body(), "\"error\":\"not running") != NULL);
+  IH_CHECK(strstr(wire_body(), "\"error\":\"not running") != NULL);
   recycle_answer = IH_PLATFORM_RECYCLE_STARTED;
 }
 
@@ -145,7 +128,7 @@ static void test_post_refusals(void)
     exchange("127.0.0.1", request);
     IH_CHECK(wire_has(rows[i].status_line));
     IH_CHECK(wire_has("Content-Type: application/json\r\n"));
-    IH_CHECK(strstr(body(), rows[i].in_body) != NULL);
+    IH_CHECK(strstr(wire_body(), rows[i].in_body) != NULL);
   }
   IH_EQ_INT(recycle_calls, 0);
   IH_EQ_INT(relay_picks, 0);
