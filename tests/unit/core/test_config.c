@@ -327,6 +327,37 @@ static void test_bindings(void)
     expect_err("[server]\ndrain_delay = 3601\n" SITE, "t.ini:2: drain_delay must be 0-3600, got '3601'");
   }
 
+  IH_TEST("trusted_proxies, forwarded_headers, proxy_protocol: parsed, refused with the item, one answer per endpoint");
+  {
+    ih_config *c = parse("[server]\ntrusted_proxies = 10.1.2.3/8, 127.0.0.1 ::1\nforwarded_headers = X-Forwarded-For\n"
+                         "[site a]\nroot = r\nbindings = 127.0.0.1:81\nproxy_protocol = on\n");
+    if (c) {
+      IH_EQ_INT(c->server.trusted_proxy_count, 3);
+      IH_CHECK(ih_cidr_list_match_text(c->server.trusted_proxies, 3, IH_SLICE_LIT("10.200.0.1"))); /* masked to /8 */
+      IH_CHECK(!ih_cidr_list_match_text(c->server.trusted_proxies, 3, IH_SLICE_LIT("11.0.0.1")));
+      IH_EQ_INT(c->server.forwarded_headers, IH_FORWARDED_XFF);
+      IH_CHECK(c->sites[0].proxy_protocol && ih_config_endpoint(c, "127.0.0.1", 81).proxy_protocol);
+      IH_CHECK(!ih_config_endpoint(c, "127.0.0.1", 82).proxy_protocol);
+      ih_config_free(c);
+    }
+    c = parse(SITE);
+    if (c) {
+      IH_EQ_INT(c->server.trusted_proxy_count, 0);
+      IH_EQ_INT(c->server.forwarded_headers, IH_FORWARDED_AUTO);
+      IH_CHECK(!c->sites[0].proxy_protocol);
+      ih_config_free(c);
+    }
+    expect_err("[server]\ntrusted_proxies = 10.0.0.0/8, 10.1\n" SITE,
+               "t.ini:2: trusted_proxies: '10.1' is not an address or address/prefix: "
+               "not an IPv4 or IPv6 address");
+    expect_err("[server]\nforwarded_headers = x-real-ip\n" SITE,
+               "t.ini:2: forwarded_headers must be auto, forwarded or x-forwarded-for, got 'x-real-ip'");
+    expect_err("[site a]\nroot = r\nbindings = *:81:a.test\nproxy_protocol = on\n"
+               "[site b]\nroot = r\nbindings = 127.0.0.1:81:b.test\n",
+               "t.ini:7: [site b] and [site a] are both reached through '127.0.0.1:81:b.test', so they must agree "
+               "on proxy_protocol (it belongs to the connection, not the host name)");
+  }
+
   IH_TEST("bindings");
   static const struct {
     const char *text, *addr, *host;
