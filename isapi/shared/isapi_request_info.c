@@ -33,15 +33,14 @@ void ih_isapi_info_from_request(ih_isapi_request_info *ri, const ih_conn *c, con
   ri->content_type = ct ? ct->value : (ih_slice){ "", 0 };
   ri->content_length = r->framing.chunked ? 0 : r->framing.content_length;
   ri->chunked = r->framing.chunked;
-  /* The client as the request knows it (trusted proxies' forwarding
-   * headers); between requests (a filter's READ_RAW_DATA), the peer. */
-  ri->remote_addr = ih_slice_from_cstr(r->client_addr[0] ? r->client_addr : c->peer_addr);
-  ri->remote_port = r->client_addr[0] ? r->client_port : c->peer_port;
+  /* The client and how it reached us as the request knows them
+   * (conn_request_new, then trusted proxies' forwarding headers). A filter
+   * asking between requests (READ_RAW_DATA) gets an empty request, with no
+   * client named: the connection's facts then. */
+  bool request_view = r->client_addr[0] != '\0';
+  ri->remote_addr = ih_slice_from_cstr(request_view ? r->client_addr : c->peer_addr);
+  ri->remote_port = request_view ? r->client_port : c->peer_port;
   ri->local_addr = ih_slice_from_cstr(c->local_addr);
-  /* The request's view (conn_request_new, then trusted forwarding
-   * headers); a filter asking between requests (READ_RAW_DATA) gets an
-   * empty request, whose port is 0: the connection's then. */
-  bool request_view = r->server_port != 0;
   ri->server_port = request_view ? r->server_port : c->local_port;
   ri->https = request_view ? r->secure : c->secure_port;
   /* SERVER_NAME is the host the request was routed by (http_parse.h:

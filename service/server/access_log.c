@@ -115,7 +115,7 @@ static ih_w3c_record build_record(const ih_conn *c, int64_t now, char *query_buf
     .uri_query = query,
     .s_port = c->local_port,
     .username = { "", 0 },
-    .c_ip = c->req->client_addr[0] ? c->req->client_addr : c->peer_addr,
+    .c_ip = c->req->client_addr, /* the peer, or whom trusted proxies name (conn_request_resolve_client) */
     .user_agent = agent,
     .referer = referer,
     .status = r->status,

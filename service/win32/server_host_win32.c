@@ -233,7 +233,7 @@ void ih_host_stop_requested(void)
  * on, while the listeners stay open and every request is served for
  * drain_delay seconds, so a load balancer's checks see it and take this
  * instance out before it refuses connections (docs/deployment.md). */
-static void leave_rotation(const char *what)
+static void leave_rotation(enum ih_event_id event, const char *what)
 {
   if (!host.engine)
     return;
@@ -241,7 +241,7 @@ static void leave_rotation(const char *what)
   unsigned delay = host.drain_delay;
   if (!delay)
     return;
-  ih_log(IH_LOG_INFO, what[0] == 's' ? IH_EV_STOPPING : IH_EV_PAUSED,
+  ih_log(IH_LOG_INFO, event,
          "%s: the health URL answers 503; still serving for drain_delay (%u s) before the listeners close", what,
          delay);
   Sleep(delay * 1000u);
@@ -251,7 +251,7 @@ void ih_host_stop(void)
 {
   ih_host_stop_requested(); /* the clock runs from the request, if a handler saw it first */
   ih_stop_watchdog_phase("leaving the load balancer's rotation (drain_delay)");
-  leave_rotation("stopping");
+  leave_rotation(IH_EV_STOPPING, "stopping");
   ih_stop_watchdog_phase("draining connections");
   if (host.engine)
     ih_lifecycle_stop();
@@ -280,7 +280,7 @@ int ih_host_exit(int rc)
 
 int ih_host_pause(void)
 {
-  leave_rotation("pausing");
+  leave_rotation(IH_EV_PAUSED, "pausing");
   return ih_lifecycle_pause();
 }
 
