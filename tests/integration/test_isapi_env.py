@@ -26,7 +26,8 @@ from ihserver import check_common_headers, expect_status, win_path
 W3SVC_KEY = r"HKLM\SYSTEM\CurrentControlSet\Services\W3SVC"
 PARAMS_KEY = W3SVC_KEY + r"\Parameters"
 MIN_STACK = 256 << 10  # KB Q189888
-ATTEMPTS = 3
+ATTEMPTS = 3         # server starts tried by run_probe_creating
+DELETE_SECONDS = 20  # how long delete_w3svc keeps trying
 
 
 # ---------------------------------------------------------------- registry
@@ -46,14 +47,21 @@ def wine_reg(ih, *args):
 
 def delete_w3svc(ih):
     """No W3SVC key at all, as on a machine without IIS (a fresh prefix).
-    Tried again if another module's server recreated it in between."""
-    for _ in range(ATTEMPTS):
-        wine_reg(ih, "delete", W3SVC_KEY, "/f")  # exit code 1 if it was not there
+    Tried again until a deadline: another module's server may have
+    recreated it in between, and a `wine reg` started on a loaded machine
+    can end without having done anything."""
+    deadline = time.monotonic() + ihserver.scaled(DELETE_SECONDS)
+    tries = 0
+    while True:
+        tries += 1
+        del_rc, del_out = wine_reg(ih, "delete", W3SVC_KEY, "/f")  # exit code 1 if it was not there
         rc, out = wine_reg(ih, "query", PARAMS_KEY)
         if rc != 0:
             return
-        time.sleep(0.2)
-    pytest.fail(f"{PARAMS_KEY} still exists after `wine reg delete {W3SVC_KEY} /f` ({ATTEMPTS} tries):\n{out}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"{PARAMS_KEY} still exists after {tries} tries of `wine reg delete {W3SVC_KEY} /f` "
+                        f"(last: exit code {del_rc}, {del_out!r}):\n{out}")
+        time.sleep(0.5)
 
 
 def set_dword(ih, name, value):
